@@ -1,0 +1,38 @@
+"""JSON Schemas of the data files, generated from the pydantic models."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from pricing._schema import ModelsFile, RateCard, SourcesFile
+
+_DOCUMENTS = {
+    "rate-card.json": (RateCard, "Rate card: data/rate-cards/<provider>.toml"),
+    "sources.json": (SourcesFile, "Sources: data/sources.toml"),
+    "models.json": (ModelsFile, "Models: data/models.toml"),
+}
+
+
+def schema_documents() -> dict[str, str]:
+    """File name -> JSON Schema text, exactly as committed under ``data/schema/``."""
+    out = {}
+    for name, (model, title) in _DOCUMENTS.items():
+        schema: dict[str, Any] = model.model_json_schema(mode="validation")
+        schema["title"] = title
+        schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+        out[name] = json.dumps(schema, indent=2, sort_keys=True) + "\n"
+    return out
+
+
+def write_schemas(directory: str | Path) -> list[Path]:
+    """Write every schema document into ``directory``; return the paths written."""
+    target = Path(directory)
+    target.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, text in schema_documents().items():
+        path = target / name
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written
