@@ -14,11 +14,19 @@ import polars as pl
 from pricing._loader import bundled_data_dir, load_data
 from pricing._schema import (
     SOURCE_PRECEDENCE,
+    CreditPrice,
+    GpuSecondPrice,
     ImageModel,
+    ImagePrice,
+    InputImagePrice,
+    MegapixelPrice,
     Offer,
     PriceVersion,
     RateCard,
     Source,
+    StepPrice,
+    SubscriptionPrice,
+    TokenPrice,
     _Component,
 )
 from pricing.errors import PricingError
@@ -162,8 +170,7 @@ class Catalog:
         ``credits``, ``image_output``, ``monthly_fee``...), ``unit`` its billing unit, and the
         ``when_*`` columns the conditions under which it applies.
         """
-        rows = [row for row in self._component_rows()]
-        return pl.DataFrame(rows, schema=_FRAME_SCHEMA)
+        return pl.DataFrame(list(self._component_rows()), schema=_FRAME_SCHEMA)
 
     def _component_rows(self) -> Iterator[dict[str, object]]:
         for card, offer in self.all_offers():
@@ -184,7 +191,7 @@ class Catalog:
                     for field_name, value, tier_start in _priced_fields(comp, v):
                         yield {
                             **base,
-                            "unit": getattr(comp, "unit"),  # noqa: B009 - union attribute
+                            "unit": comp.unit,
                             "applies_to": getattr(comp, "applies_to", None),
                             "field": field_name,
                             "value": value,
@@ -217,8 +224,14 @@ class Catalog:
         old = _latest_per_source(self.to_frame()).select([*keys, "version", "value"])
         new = _latest_per_source(other.to_frame()).select([*keys, "version", "value"])
         joined = old.join(new, on=keys, how="full", suffix="_new", nulls_equal=True, coalesce=True)
-        joined = joined.rename({"value": "old", "value_new": "new", "version": "old_version",
-                                "version_new": "new_version"})
+        joined = joined.rename(
+            {
+                "value": "old",
+                "value_new": "new",
+                "version": "old_version",
+                "version_new": "new_version",
+            }
+        )
         change = (
             pl.when(pl.col("old").is_null())
             .then(pl.lit("added"))
@@ -272,41 +285,41 @@ def _priced_fields(
 
 
 def describe_component(comp: _Component, version: PriceVersion) -> str:
-    """A short human reading of a component, e.g. ``megapixel(output): first 0.03 + 0.015/MP``."""
-    unit = getattr(comp, "unit", "?")
+    """A short human reading of a component, e.g. ``output first MP 0.03 + 0.015 USD/MP``."""
     cur = version.currency
     cond = comp.when.model_dump(exclude_none=True)
     suffix = f" when {cond}" if cond else ""
-    if unit == "image":
-        if getattr(comp, "tiers", None):
-            tiers = ", ".join(f"{t.start}+: {t.price}" for t in getattr(comp, "tiers"))  # noqa: B009
-            text = f"{getattr(comp, 'tier_mode')} tiers per image [{tiers}] {cur}"
+    if isinstance(comp, ImagePrice):
+        if comp.tiers:
+            tiers = ", ".join(f"{t.start}+: {t.price}" for t in comp.tiers)
+            text = f"{comp.tier_mode} tiers per image [{tiers}] {cur}"
         else:
-            high = getattr(comp, "price_high", None)
-            text = f"{getattr(comp, 'price')}{f'-{high}' if high else ''} {cur}/image"
-    elif unit == "megapixel":
-        first = getattr(comp, "first", None)
-        head = f"first MP {first} + " if first is not None else ""
+            high = f" to {comp.price_high}" if comp.price_high is not None else ""
+            text = f"{comp.price}{high} {cur}/image"
+    elif isinstance(comp, MegapixelPrice):
+        head = f"first MP {comp.first} + " if comp.first is not None else ""
         text = (
-            f"{getattr(comp, 'applies_to')} {head}{getattr(comp, 'price')} {cur}/MP "
-            f"({getattr(comp, 'rounding')}, 1 MP = {version.megapixel:,} px)"
+            f"{comp.applies_to} {head}{comp.price} {cur}/MP "
+            f"({comp.rounding}, 1 MP = {version.megapixel:,} px)"
         )
-    elif unit == "credit":
-        text = f"{getattr(comp, 'credits')} credits/image x {version.credit_value} {cur}"
-    elif unit == "token":
-        text = f"image out {getattr(comp, 'image_output')} {cur}/1M tokens"
-    elif unit == "step":
-        text = f"{getattr(comp, 'price')} {cur} per {getattr(comp, 'per_steps')} step(s)"
-    elif unit == "gpu_second":
-        text = f"{getattr(comp, 'hardware')} {getattr(comp, 'price')} {cur}/s"
-    elif unit == "subscription":
-        text = f"{getattr(comp, 'monthly_fee')} {cur}/month plan"
-    else:
-        text = f"{getattr(comp, 'price', '?')} {cur}/{unit}"
+    elif isinstance(comp, CreditPrice):
+        text = f"{comp.credits} credits/image x {version.credit_value} {cur}"
+    elif isinstance(comp, TokenPrice):
+        text = f"image out {comp.image_output} {cur}/1M tokens"
+    elif isinstance(comp, StepPrice):
+        text = f"{comp.price} {cur} per {comp.per_steps} step(s)"
+    elif isinstance(comp, GpuSecondPrice):
+        text = f"{comp.hardware} {comp.price} {cur}/s"
+    elif isinstance(comp, SubscriptionPrice):
+        text = f"{comp.monthly_fee} {cur}/month plan"
+    elif isinstance(comp, InputImagePrice):
+        text = f"{comp.price} {cur}/input image"
+    else:  # pragma: no cover - every unit is handled above
+        text = type(comp).__name__
     return text + suffix
 
 
-_HISTORY_SCHEMA = {
+_HISTORY_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "offer_id": pl.String,
     "version": pl.String,
     "effective_from": pl.Date,
@@ -319,7 +332,7 @@ _HISTORY_SCHEMA = {
     "components": pl.String,
 }
 
-_FRAME_SCHEMA = {
+_FRAME_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "provider": pl.String,
     "offer_id": pl.String,
     "model": pl.String,

@@ -80,8 +80,9 @@ def price_version(
 ) -> Priced:
     """Price ``calls`` identical requests under ``version``, after ``prior`` images this month."""
     check_limits(request, offer, version)
-    ctx = _Context(request, version, _bracket(request, offer, version), _quality(request, offer),
-                   prior, calls)
+    ctx = _Context(
+        request, version, _bracket(request, offer, version), _quality(request, offer), prior, calls
+    )
     matching = [c for c in version.components if _matches(c.when, ctx)]
     if not matching:
         raise PriceNotFound(
@@ -286,16 +287,18 @@ def _megapixel(comp: MegapixelPrice, ctx: _Context) -> list[LineItem]:
     n = Decimal(ctx.images)
     items: list[LineItem] = []
     if comp.applies_to == "output":
-        mp = _round_mp(megapixels(ctx.request.width, ctx.request.height, ctx.version.megapixel),
-                       comp)
+        mp = _round_mp(
+            megapixels(ctx.request.width, ctx.request.height, ctx.version.megapixel), comp
+        )
         if comp.first is not None:
             extra = max(Decimal(0), mp - 1)
             per_image = comp.first + extra * comp.price
             items.append(LineItem("first output megapixel", n, "image", comp.first, n * comp.first))
             if extra:
                 items.append(
-                    LineItem("additional output MP", n * extra, "MP", comp.price,
-                             n * extra * comp.price)
+                    LineItem(
+                        "additional output MP", n * extra, "MP", comp.price, n * extra * comp.price
+                    )
                 )
         else:
             per_image = mp * comp.price
@@ -304,8 +307,10 @@ def _megapixel(comp: MegapixelPrice, ctx: _Context) -> list[LineItem]:
         if not ctx.request.input_images:
             return []
         mp = sum(
-            (_round_mp(megapixels(w, h, ctx.version.megapixel), comp)
-             for w, h in ctx.request.input_images),
+            (
+                _round_mp(megapixels(w, h, ctx.version.megapixel), comp)
+                for w, h in ctx.request.input_images
+            ),
             Decimal(0),
         )
         per_image = mp * comp.price
@@ -395,8 +400,13 @@ def _tokens(comp: TokenPrice, ctx: _Context, offer: Offer) -> list[LineItem]:
             raise PriceNotFound(f"{offer.id} has no text-input token price for the prompt")
         q = req.prompt_tokens * calls
         items.append(
-            LineItem("text input tokens", q, "token", comp.text_input / MILLION,
-                     q * comp.text_input / MILLION)
+            LineItem(
+                "text input tokens",
+                q,
+                "token",
+                comp.text_input / MILLION,
+                q * comp.text_input / MILLION,
+            )
         )
     if req.input_images:
         if req.input_image_tokens is None:
@@ -408,8 +418,13 @@ def _tokens(comp: TokenPrice, ctx: _Context, offer: Offer) -> list[LineItem]:
             raise PriceNotFound(f"{offer.id} has no image-input token price")
         q = req.input_image_tokens * calls
         items.append(
-            LineItem("image input tokens", q, "token", comp.image_input / MILLION,
-                     q * comp.image_input / MILLION)
+            LineItem(
+                "image input tokens",
+                q,
+                "token",
+                comp.image_input / MILLION,
+                q * comp.image_input / MILLION,
+            )
         )
     return items
 
@@ -430,8 +445,9 @@ def _steps(comp: StepPrice, ctx: _Context, offer: Offer) -> list[LineItem]:
 def _subscription(comp: SubscriptionPrice, ctx: _Context, offer: Offer) -> list[LineItem]:
     items: list[LineItem] = []
     if ctx.prior == 0:
-        items.append(LineItem("monthly plan fee", Decimal(1), "month", comp.monthly_fee,
-                              comp.monthly_fee))
+        items.append(
+            LineItem("monthly plan fee", Decimal(1), "month", comp.monthly_fee, comp.monthly_fee)
+        )
     n = ctx.images
     if comp.included_gpu_hours is not None and comp.gpu_seconds_per_image is not None:
         per = comp.gpu_seconds_per_image
@@ -442,16 +458,30 @@ def _subscription(comp: SubscriptionPrice, ctx: _Context, offer: Offer) -> list[
             if comp.overage_per_gpu_hour is None:
                 raise PriceNotFound(f"{offer.id} has no price for GPU time beyond the plan")
             hours = over_s / HOUR
-            items.append(LineItem("GPU hours beyond the plan", hours, "h",
-                                  comp.overage_per_gpu_hour, hours * comp.overage_per_gpu_hour))
+            items.append(
+                LineItem(
+                    "GPU hours beyond the plan",
+                    hours,
+                    "h",
+                    comp.overage_per_gpu_hour,
+                    hours * comp.overage_per_gpu_hour,
+                )
+            )
     elif comp.included_images is not None:
         remaining_images = max(0, comp.included_images - ctx.prior)
         over = max(0, n - remaining_images)
         if over:
             if comp.overage_per_image is None:
                 raise PriceNotFound(f"{offer.id} has no price for images beyond the plan")
-            items.append(LineItem("images beyond the plan", Decimal(over), "image",
-                                  comp.overage_per_image, over * comp.overage_per_image))
+            items.append(
+                LineItem(
+                    "images beyond the plan",
+                    Decimal(over),
+                    "image",
+                    comp.overage_per_image,
+                    over * comp.overage_per_image,
+                )
+            )
     return items
 
 

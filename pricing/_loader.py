@@ -6,6 +6,7 @@ them all; each names the file, offer, version and field, and says what to change
 
 from __future__ import annotations
 
+import itertools
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -80,7 +81,8 @@ def load_data(root: Path) -> LoadedData:
         problems.extend(_cross_check(root, sources, models, cards, card_files))
     if problems:
         raise RateCardError(problems)
-    assert sources is not None and models is not None  # for mypy: problems would be non-empty
+    if sources is None or models is None:  # pragma: no cover - a problem was recorded above
+        raise RateCardError(problems)
     return LoadedData(root, sources, models, cards, card_files)
 
 
@@ -162,9 +164,8 @@ def _locate(raw: dict[str, Any], loc: list[Any]) -> tuple[str | None, str | None
             continue  # discriminated-union tag inserted by pydantic
         if isinstance(node, dict):
             node = node.get(key)
-        if prev in ("offers", "versions", "source", "model") or key in ("offers", "versions"):
-            if key in ("offers", "versions", "source", "model") and i < len(loc) - 1:
-                continue
+        if key in ("offers", "versions", "source", "model") and i < len(loc) - 1:
+            continue
         parts.append(str(key))
     return offer, version, ".".join(p for p in parts if p not in ("offers", "versions"))
 
@@ -234,8 +235,8 @@ def _cross_check(
                     offer=offer.id,
                     field="id",
                 )
-            model = model_by_id.get(offer.model)
-            if model is None:
+            image_model = model_by_id.get(offer.model)
+            if image_model is None:
                 known = ", ".join(sorted(model_by_id)[:8])
                 yield Problem(
                     rel,
@@ -245,11 +246,11 @@ def _cross_check(
                     field="model",
                 )
             else:
-                extra = sorted(set(offer.operations) - set(model.operations))
+                extra = sorted(set(offer.operations) - set(image_model.operations))
                 if extra:
                     yield Problem(
                         rel,
-                        f"operations {extra} are not operations of model {model.id!r}",
+                        f"operations {extra} are not operations of model {image_model.id!r}",
                         "add them to the model in data/models.toml or remove them here",
                         offer=offer.id,
                         field="operations",
@@ -321,7 +322,7 @@ def _check_versions(rel: str, offer: Any, source_ids: set[str]) -> Iterable[Prob
                 )
     for source, versions in by_source.items():
         ordered = sorted(versions, key=lambda v: v.effective_from)
-        for a, b in zip(ordered, ordered[1:], strict=False):
+        for a, b in itertools.pairwise(ordered):
             if a.effective_to is None or a.effective_to > b.effective_from:
                 yield Problem(
                     rel,

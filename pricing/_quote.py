@@ -172,8 +172,14 @@ def quote(
         No price applies on that day (never priced as zero).
     """
     return _quote(
-        request, offer, as_of=as_of, source=source, prior=monthly_volume or 0, calls=1,
-        committed=committed, catalog=catalog,
+        request,
+        offer,
+        as_of=as_of,
+        source=source,
+        prior=monthly_volume or 0,
+        calls=1,
+        committed=committed,
+        catalog=catalog,
     )
 
 
@@ -194,15 +200,24 @@ def monthly_cost(
     """
     if requests < 1:
         raise PricingError(f"requests must be at least 1, got {requests}")
-    q = _quote(request, offer, as_of=as_of, source=source, prior=0, calls=requests,
-               committed=committed, catalog=catalog)
-    off, cat = _resolve(offer, catalog)
+    q = _quote(
+        request,
+        offer,
+        as_of=as_of,
+        source=source,
+        prior=0,
+        calls=requests,
+        committed=committed,
+        catalog=catalog,
+    )
+    off, _ = _resolve(offer, catalog)
     version = next(v for v in off.versions if v.version_id == q.price_version)
     minimum = version.minimum_monthly_spend
     if minimum is None or q.total >= minimum:
         return q
-    top_up = LineItem("minimum monthly spend top-up", Decimal(1), "month", minimum - q.total,
-                      minimum - q.total)
+    top_up = LineItem(
+        "minimum monthly spend top-up", Decimal(1), "month", minimum - q.total, minimum - q.total
+    )
     return _replace_total(q, (*q.line_items, top_up))
 
 
@@ -229,9 +244,7 @@ def _quote(
     if prior < 0:
         raise PricingError(f"monthly_volume cannot be negative, got {prior}")
     if off.model != request.model:
-        raise UnsupportedRequest(
-            f"{off.id} serves model {off.model!r}, not {request.model!r}"
-        )
+        raise UnsupportedRequest(f"{off.id} serves model {off.model!r}, not {request.model!r}")
     model = cat.models.get(off.model)
     if model is not None and model.retired is not None and day >= model.retired:
         raise UnsupportedRequest(
@@ -296,11 +309,13 @@ def _quote(
     )
 
 
-def _source_price(cat: Catalog, v: PriceVersion, total: Decimal, high: Decimal | None) -> SourcePrice:
+def _source_price(
+    cat: Catalog, v: PriceVersion, total: Decimal, high: Decimal | None
+) -> SourcePrice:
     return SourcePrice(v.source, cat.source(v.source).kind, v.version_id, total, high)
 
 
-COMPARE_SCHEMA = {
+COMPARE_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "offer_id": pl.String,
     "provider": pl.String,
     "model": pl.String,

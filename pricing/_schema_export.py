@@ -6,9 +6,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 from pricing._schema import ModelsFile, RateCard, SourcesFile
 
-_DOCUMENTS = {
+_DOCUMENTS: dict[str, tuple[type[BaseModel], str]] = {
     "rate-card.json": (RateCard, "Rate card: data/rate-cards/<provider>.toml"),
     "sources.json": (SourcesFile, "Sources: data/sources.toml"),
     "models.json": (ModelsFile, "Models: data/models.toml"),

@@ -1,0 +1,127 @@
+"""The command line, run in-process through typer and once as the installed console script."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from pricing._loader import bundled_data_dir
+from pricing.cli import app
+
+runner = CliRunner()
+
+
+def test_quote_default_lists_providers_cheapest_first() -> None:
+    result = runner.invoke(app, ["quote", "--as-of", "2026-11-21", "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["request"]["model"] == "flux-2-pro"
+    totals = [Decimal(r["total"]) for r in payload["offers"]]
+    assert totals == sorted(totals)
+    providers = {r["provider"] for r in payload["offers"]}
+    assert {"bfl", "fal", "replicate", "together", "fireworks"} <= providers
+    for row in payload["offers"]:
+        assert row["source_id"] and row["seen"]
+
+
+def test_quote_table_names_sources_and_dates() -> None:
+    result = runner.invoke(app, ["quote", "--as-of", "2026-11-21"])
+    assert result.exit_code == 0, result.output
+    assert "cheapest first" in result.stdout
+    assert "bfl/flux-2-pro" in result.stdout
+    assert "official" in result.stdout
+
+
+def test_quote_one_offer_shows_line_items() -> None:
+    # FLUX.2 [pro] at BFL: 3c first MP + 1.5c per extra MP, 1 MP = 10^6 px.
+    result = runner.invoke(
+        app,
+        ["quote", "--offer", "bfl/flux-2-pro", "--size", "2048x1024", "--as-of", "2026-11-21",
+         "--json"],
+    )
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    expected = Decimal("0.03") + (Decimal(2048 * 1024) / Decimal(10**6) - 1) * Decimal("0.015")
+    assert Decimal(payload["total"]) == expected
+    assert payload["source_kind"] == "official"
+
+
+def test_quote_bad_size_is_a_clear_error() -> None:
+    result = runner.invoke(app, ["quote", "--size", "1024by1024"])
+    assert result.exit_code == 2
+    assert "must look like 1024x1024" in result.stderr
+
+
+def test_quote_unknown_model_names_known_ones() -> None:
+    result = runner.invoke(app, ["quote", "--model", "flux-9"])
+    assert result.exit_code == 2
+    assert "unknown model 'flux-9'" in result.stderr
+    assert "flux-2-pro" in result.stderr
+
+
+def test_cards_list_show_history() -> None:
+    listed = runner.invoke(app, ["cards", "list", "--provider", "bfl", "--json"])
+    assert listed.exit_code == 0, listed.output
+    ids = {r["offer_id"] for r in json.loads(listed.stdout)}
+    assert "bfl/flux-2-flex" in ids
+    shown = runner.invoke(app, ["cards", "show", "bfl/flux-2-flex"])
+    assert shown.exit_code == 0, shown.output
+    assert "flux-2-flex" in shown.stdout
+    history = runner.invoke(app, ["cards", "history", "bfl/flux-2-flex", "--json"])
+    assert history.exit_code == 0, history.output
+    rows = json.loads(history.stdout)
+    froms = [r["effective_from"] for r in rows]
+    assert froms == sorted(froms)
+    assert any(r["effective_to"] == "2026-01-28" for r in rows)  # the 6c -> 5c change
+
+
+def test_cards_show_unknown_offer() -> None:
+    result = runner.invoke(app, ["cards", "show", "bfl/nope"])
+    assert result.exit_code == 2
+    assert "unknown offer 'bfl/nope'" in result.stderr
+
+
+def test_validate_ok_on_bundled_data() -> None:
+    result = runner.invoke(app, ["cards", "validate"])
+    assert result.exit_code == 0, result.output
+    assert "ok:" in result.stdout
+
+
+def test_validate_lists_every_problem(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(bundled_data_dir(), data)
+    card = data / "rate-cards" / "bfl.toml"
+    text = card.read_text(encoding="utf-8")
+    card.write_text(text.replace("[[offers]]", "[[offers]]\ncolour = 'blue'", 1), "utf-8")
+    (data / "rate-cards" / "extra.toml").write_text(
+        "#:schema ../schema/rate-card.json\n"
+        'provider = "extra"\nname = "Extra"\n'
+        '[[offers]]\nid = "extra/x"\nmodel = "flux-2-pro"\noperations = ["generate"]\n'
+        '[[offers.versions]]\neffective_from = 2026-01-01\nsource = "no-such-source"\n'
+        'components = [{ unit = "image", price = 0.01 }]\n',
+        "utf-8",
+    )
+    result = runner.invoke(app, ["cards", "validate", str(data)])
+    assert result.exit_code == 1
+    assert "2 problem(s) found" in result.stderr
+    assert "unknown source 'no-such-source'" in result.stderr
+    assert "colour" in result.stderr
+
+
+def test_console_script_runs_quickstart_command() -> None:
+    exe = Path(sys.executable).with_name("pricing")
+    result = subprocess.run(
+        [str(exe), "quote", "--as-of", "2026-11-21"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "bfl/flux-2-pro" in result.stdout
