@@ -13,6 +13,7 @@ from pricing._catalog import Catalog, load_catalog
 from pricing._components import LineItem
 from pricing._quote import Quote, SourcePrice, Spread, compare, monthly_cost, quote
 from pricing._request import ImageRequest
+from pricing._schema import ImageModel, Offer, PriceVersion, RateCard, Source
 from pricing._schema_export import schema_documents, write_schemas
 from pricing.errors import (
     PriceNotFound,
@@ -24,13 +25,18 @@ from pricing.errors import (
 
 __all__ = [
     "Catalog",
+    "ImageModel",
     "ImageRequest",
     "LineItem",
+    "Offer",
     "PriceNotFound",
+    "PriceVersion",
     "PricingError",
     "Problem",
     "Quote",
+    "RateCard",
     "RateCardError",
+    "Source",
     "SourcePrice",
     "Spread",
     "UnsupportedRequest",

@@ -117,7 +117,11 @@ class Catalog:
             if o.id == offer_id:
                 return o
         close = [o.id for _, o in self.all_offers() if offer_id.split("/")[-1] in o.id]
-        hint = f"; did you mean {', '.join(close[:5])}?" if close else ""
+        if close:
+            hint = f"; did you mean {', '.join(close[:5])}?"
+        else:
+            known = sorted(o.id for _, o in self.all_offers())
+            hint = f"; known offers include {', '.join(known[:8])}"
         raise PricingError(f"unknown offer {offer_id!r}{hint} (see `pricing cards list`)")
 
     def provider_of(self, offer: Offer) -> str:

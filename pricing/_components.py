@@ -77,8 +77,13 @@ def price_version(
     prior: int = 0,
     calls: int = 1,
     committed: bool = False,
+    minimum_spend: bool = False,
 ) -> Priced:
-    """Price ``calls`` identical requests under ``version``, after ``prior`` images this month."""
+    """Price ``calls`` identical requests under ``version``, after ``prior`` images this month.
+
+    ``minimum_spend`` tops the total up to the version's minimum monthly spend (for a whole
+    month priced at once).
+    """
     check_limits(request, offer, version)
     ctx = _Context(
         request, version, _bracket(request, offer, version), _quality(request, offer), prior, calls
@@ -127,10 +132,25 @@ def price_version(
         notes.append(
             f"a committed-use discount of {version.committed_use_discount:.0%} is available"
         )
-    if version.minimum_monthly_spend is not None:
-        notes.append(f"minimum monthly spend {version.minimum_monthly_spend} {version.currency}")
     total = sum((i.amount for i in items), Decimal(0))
     high = total + high_extra if high_extra else None
+    minimum = version.minimum_monthly_spend
+    if minimum is not None:
+        if minimum_spend and total < minimum:
+            items.append(
+                LineItem(
+                    "minimum monthly spend top-up",
+                    Decimal(1),
+                    "month",
+                    minimum - total,
+                    minimum - total,
+                )
+            )
+            total = minimum
+        elif not minimum_spend:
+            notes.append(f"minimum monthly spend {minimum} {version.currency} applies per month")
+        if minimum_spend and high is not None:
+            high = max(high, minimum)
     return Priced(tuple(items), total, high, tuple(notes))
 
 

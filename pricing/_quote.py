@@ -9,7 +9,7 @@ from decimal import Decimal
 import polars as pl
 
 from pricing._catalog import MONEY, Catalog, load_catalog, to_date
-from pricing._components import LineItem, price_version
+from pricing._components import LineItem, Priced, price_version
 from pricing._request import ImageRequest
 from pricing._schema import Offer, PriceVersion
 from pricing.errors import PriceNotFound, PricingError, UnsupportedRequest
@@ -70,12 +70,13 @@ class Quote:
     seen: date
     as_of: date
     spread: Spread
+    images: int
     notes: tuple[str, ...] = ()
 
     @property
     def per_image(self) -> Decimal:
-        """Total divided by the images in the request [currency/image]."""
-        return self.total / self.request.count
+        """Total divided by every image priced [currency/image]."""
+        return self.total / self.images
 
     def to_dict(self) -> dict[str, object]:
         """JSON-friendly form; money as strings so no digit is lost."""
@@ -87,6 +88,7 @@ class Quote:
             "total": str(self.total),
             "total_high": None if self.total_high is None else str(self.total_high),
             "per_image": str(self.per_image),
+            "images": self.images,
             "currency": self.currency,
             "price_version": self.price_version,
             "effective_from": self.effective_from.isoformat(),
@@ -200,7 +202,7 @@ def monthly_cost(
     """
     if requests < 1:
         raise PricingError(f"requests must be at least 1, got {requests}")
-    q = _quote(
+    return _quote(
         request,
         offer,
         as_of=as_of,
@@ -209,23 +211,8 @@ def monthly_cost(
         calls=requests,
         committed=committed,
         catalog=catalog,
+        minimum_spend=True,
     )
-    off, _ = _resolve(offer, catalog)
-    version = next(v for v in off.versions if v.version_id == q.price_version)
-    minimum = version.minimum_monthly_spend
-    if minimum is None or q.total >= minimum:
-        return q
-    top_up = LineItem(
-        "minimum monthly spend top-up", Decimal(1), "month", minimum - q.total, minimum - q.total
-    )
-    return _replace_total(q, (*q.line_items, top_up))
-
-
-def _replace_total(q: Quote, items: tuple[LineItem, ...]) -> Quote:
-    from dataclasses import replace
-
-    total = sum((i.amount for i in items), Decimal(0))
-    return replace(q, line_items=items, total=total)
 
 
 def _quote(
@@ -238,6 +225,7 @@ def _quote(
     calls: int,
     committed: bool,
     catalog: Catalog | None,
+    minimum_spend: bool = False,
 ) -> Quote:
     off, cat = _resolve(offer, catalog)
     day = to_date(as_of) if as_of is not None else (cat.snapshot or to_date(None))
@@ -273,7 +261,19 @@ def _quote(
         primary = chosen[0]
     else:
         primary = candidates[0]
-    priced = price_version(request, off, primary, prior=prior, calls=calls, committed=committed)
+
+    def price(v: PriceVersion) -> Priced:
+        return price_version(
+            request,
+            off,
+            v,
+            prior=prior,
+            calls=calls,
+            committed=committed,
+            minimum_spend=minimum_spend,
+        )
+
+    priced = price(primary)
     by_source = [_source_price(cat, primary, priced.total, priced.total_high)]
     seen_sources = {primary.source}
     for v in candidates:
@@ -281,7 +281,7 @@ def _quote(
             continue
         seen_sources.add(v.source)
         try:
-            alt = price_version(request, off, v, prior=prior, calls=calls, committed=committed)
+            alt = price(v)
         except (PriceNotFound, UnsupportedRequest):
             continue
         by_source.append(_source_price(cat, v, alt.total, alt.total_high))
@@ -305,6 +305,7 @@ def _quote(
         seen=src.seen,
         as_of=day,
         spread=Spread(min(totals), max(totals), tuple(by_source)),
+        images=request.count * calls,
         notes=priced.notes,
     )
 
