@@ -27,7 +27,8 @@ def test_quote_default_lists_providers_cheapest_first() -> None:
     providers = {r["provider"] for r in payload["offers"]}
     assert {"bfl", "fal", "replicate", "together", "fireworks"} <= providers
     for row in payload["offers"]:
-        assert row["source_id"] and row["seen"]
+        assert row["source_id"]
+        assert row["seen"]
 
 
 def test_quote_table_names_sources_and_dates() -> None:
@@ -42,8 +43,16 @@ def test_quote_one_offer_shows_line_items() -> None:
     # FLUX.2 [pro] at BFL: 3c first MP + 1.5c per extra MP, 1 MP = 10^6 px.
     result = runner.invoke(
         app,
-        ["quote", "--offer", "bfl/flux-2-pro", "--size", "2048x1024", "--as-of", "2026-11-21",
-         "--json"],
+        [
+            "quote",
+            "--offer",
+            "bfl/flux-2-pro",
+            "--size",
+            "2048x1024",
+            "--as-of",
+            "2026-11-21",
+            "--json",
+        ],
     )
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)

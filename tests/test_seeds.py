@@ -14,7 +14,6 @@ import pricing
 from pricing import ImageRequest, Offer, UnsupportedRequest
 from pricing._schema import Offer as OfferModel
 
-D = Decimal
 # The seeds describe 2026 prices; DALL·E 3 has since been removed (see data/models.toml), so the
 # seed tables are checked as of mid-2026.
 MID_2026 = "2026-06-01"
@@ -73,8 +72,8 @@ def test_seed_000_cost_for_1k_10k_100k(
     expected: tuple[str, str, str],
 ) -> None:
     for count, want in zip((1_000, 10_000, 100_000), expected, strict=True):
-        req = ImageRequest(model=model, count=count, **extra)  # type: ignore[arg-type]
-        assert total(cat, provider, model, "seed-000", req).total == D(want)
+        req = ImageRequest(model=model, count=count, **extra)
+        assert total(cat, provider, model, "seed-000", req).total == Decimal(want)
 
 
 # Provider table: Flux 2 Pro / Flux 1 Kontext Pro / Flux 2 Flex per image.
@@ -92,14 +91,14 @@ def test_seed_000_provider_table(cat: pricing.Catalog, provider: str) -> None:
     models = ("flux-2-pro", "flux-1-kontext-pro", "flux-2-flex")
     for model, want in zip(models, SEED_000_PROVIDERS[provider], strict=True):
         q = total(cat, provider, model, "seed-000", ImageRequest(model=model))
-        assert q.total == D(want), (provider, model)
+        assert q.total == Decimal(want), (provider, model)
         assert q.source_kind == "seed"
 
 
 def test_seed_000_faq_kontext_edit_and_100k_flux(cat: pricing.Catalog) -> None:
     # "Flux 1 Kontext Pro costs $0.04 per image editing operation."
     edit = ImageRequest(model="flux-1-kontext-pro", operation="edit", input_images=1)
-    assert total(cat, "bfl", "flux-1-kontext-pro", "seed-000", edit).total == D("0.04")
+    assert total(cat, "bfl", "flux-1-kontext-pro", "seed-000", edit).total == Decimal("0.04")
 
 
 # --------------------------------------------------------------------------- seed 001
@@ -128,9 +127,9 @@ def test_seed_001_credits_table(
         model=model, operation=operation, width=side, height=side, input_images=inputs
     )
     q = total(cat, "aigenerate", model, "seed-001", req)
-    assert q.total == D(usd)
+    assert q.total == Decimal(usd)
     credit_items = [i for i in q.line_items if i.unit == "credit"]
-    assert [i.quantity for i in credit_items] == [D(credits)]
+    assert [i.quantity for i in credit_items] == [Decimal(credits)]
 
 
 # --------------------------------------------------------------------------- seed 002
@@ -143,32 +142,35 @@ def test_seed_002_flux_pro_per_megapixel(cat: pricing.Catalog) -> None:
     four = total(
         cat, "bfl", "flux-pro", "seed-002", ImageRequest(model="flux-pro", width=2048, height=2048)
     )
-    assert one.total == D("0.05")
-    assert four.total == D("0.20")
+    assert one.total == Decimal("0.05")
+    assert four.total == Decimal("0.20")
 
 
 def test_seed_002_editing_dev_and_schnell(cat: pricing.Catalog) -> None:
     # Image editing "From $0.07/MP"; FLUX Dev "From $0.025/MP", max 2 MP; Schnell "Free".
     edit = ImageRequest(model="flux-pro", operation="edit", input_images=1)
-    assert total(cat, "bfl", "flux-pro", "seed-002", edit).total == D("0.07")
+    assert total(cat, "bfl", "flux-pro", "seed-002", edit).total == Decimal("0.07")
     dev = ImageRequest(model="flux-1-dev")
-    assert total(cat, "bfl", "flux-1-dev", "seed-002", dev).total == D("0.025")
+    assert total(cat, "bfl", "flux-1-dev", "seed-002", dev).total == Decimal("0.025")
+    big = ImageRequest(model="flux-1-dev", width=2048, height=2048)
     with pytest.raises(UnsupportedRequest, match="MP"):
-        big = ImageRequest(model="flux-1-dev", width=2048, height=2048)
         total(cat, "bfl", "flux-1-dev", "seed-002", big)
     schnell = total(cat, "bfl", "flux-1-schnell", "seed-002", ImageRequest(model="flux-1-schnell"))
-    assert schnell.total == D("0")  # stated free, not a missing price
+    assert schnell.total == Decimal("0")  # stated free, not a missing price
 
 
 def test_seed_002_comparison_ranges(cat: pricing.Catalog) -> None:
     # "DALL-E 3 (OpenAI) $0.04-0.08"; "Stable Diffusion 3 (Stability) $0.03-0.065".
     dalle = total(cat, "openai", "dall-e-3", "seed-002", ImageRequest(model="dall-e-3"))
-    assert (dalle.total, dalle.total_high) == (D("0.04"), D("0.08"))
+    assert (dalle.total, dalle.total_high) == (Decimal("0.04"), Decimal("0.08"))
     sd3 = total(
-        cat, "stability", "stable-diffusion-3", "seed-002",
+        cat,
+        "stability",
+        "stable-diffusion-3",
+        "seed-002",
         ImageRequest(model="stable-diffusion-3"),
     )
-    assert (sd3.total, sd3.total_high) == (D("0.03"), D("0.065"))
+    assert (sd3.total, sd3.total_high) == (Decimal("0.03"), Decimal("0.065"))
 
 
 # --------------------------------------------------------------------------- seed 003
@@ -185,7 +187,7 @@ SEED_003 = {
 
 @pytest.mark.parametrize("provider", sorted(SEED_003))
 def test_seed_003_cost_comparison(cat: pricing.Catalog, provider: str) -> None:
-    rate = D(SEED_003[provider])
+    rate = Decimal(SEED_003[provider])
     gen = total(cat, provider, "flux-2-pro", "seed-003", ImageRequest(model="flux-2-pro"))
     assert gen.total == rate  # output only
     edit = ImageRequest(model="flux-2-pro", operation="edit", input_images=1)
@@ -198,7 +200,7 @@ def test_seed_003_cost_comparison(cat: pricing.Catalog, provider: str) -> None:
 )
 def test_seed_003_specs_price_per_image(cat: pricing.Catalog, provider: str, model: str) -> None:
     q = total(cat, provider, model, "seed-003-specs", ImageRequest(model=model))
-    assert q.total == D("0.04")
+    assert q.total == Decimal("0.04")
 
 
 # --------------------------------------------------------------------------- seed 004
@@ -208,27 +210,27 @@ def test_seed_004_kontext_and_midjourney_proxy(cat: pricing.Catalog) -> None:
     # "Cost @ 10K images: ~$400 (Flux Kontext Pro) vs ~$500-$1,200 (Midjourney)";
     # "At scale (100,000 images/month), Flux costs ~$4,000 vs Midjourney proxies ... $12,000".
     ten_k = ImageRequest(model="flux-1-kontext-pro", count=10_000)
-    assert total(cat, "bfl", "flux-1-kontext-pro", "seed-004", ten_k).total == D("400")
+    assert total(cat, "bfl", "flux-1-kontext-pro", "seed-004", ten_k).total == Decimal("400")
     hundred_k = ImageRequest(model="flux-1-kontext-pro", count=100_000)
-    assert total(cat, "bfl", "flux-1-kontext-pro", "seed-004", hundred_k).total == D("4000")
+    assert total(cat, "bfl", "flux-1-kontext-pro", "seed-004", hundred_k).total == Decimal("4000")
     mj = ImageRequest(model="midjourney-v7", count=10_000)
     proxy = total(cat, "midjourney-proxy", "midjourney-v7", "seed-004", mj)
-    assert (proxy.total, proxy.total_high) == (D("500"), D("1200"))
+    assert (proxy.total, proxy.total_high) == (Decimal("500"), Decimal("1200"))
     mj_100k = ImageRequest(model="midjourney-v7", count=100_000)
-    assert total(cat, "midjourney-proxy", "midjourney-v7", "seed-004", mj_100k).total_high == D(
-        "12000"
-    )
+    assert total(
+        cat, "midjourney-proxy", "midjourney-v7", "seed-004", mj_100k
+    ).total_high == Decimal("12000")
 
 
 def test_seed_004_kontext_max_and_replicate_commitment(cat: pricing.Catalog) -> None:
     # "Kontext Max: $0.08/image"; "Volume Discount: Replicate committed use (-20%)".
     km = ImageRequest(model="flux-1-kontext-max")
-    assert total(cat, "bfl", "flux-1-kontext-max", "seed-004", km).total == D("0.08")
+    assert total(cat, "bfl", "flux-1-kontext-max", "seed-004", km).total == Decimal("0.08")
     kp = ImageRequest(model="flux-1-kontext-pro")
     plain = total(cat, "replicate", "flux-1-kontext-pro", "seed-004", kp)
     committed = total(cat, "replicate", "flux-1-kontext-pro", "seed-004", kp, committed=True)
-    assert plain.total == D("0.04")
-    assert committed.total == D("0.04") * D("0.8")
+    assert plain.total == Decimal("0.04")
+    assert committed.total == Decimal("0.04") * Decimal("0.8")
 
 
 def test_offer_type_is_public() -> None:
