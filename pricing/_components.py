@@ -364,14 +364,16 @@ def _gpu_seconds(comp: GpuSecondPrice, ctx: _Context) -> tuple[list[LineItem], l
             f"{comp.hardware} is billed per second and the card has no run-time estimate; "
             "pass seconds= (run time per image)"
         )
-    billed = seconds
+    # A call's images run together; granularity and minimum apply to the call's run time.
+    run = seconds * req.count
+    billed = run
     if comp.granularity_s is not None:
-        billed = (seconds / comp.granularity_s).to_integral_value(
+        billed = (run / comp.granularity_s).to_integral_value(
             rounding=ROUND_CEILING
         ) * comp.granularity_s
     billed = max(billed, comp.minimum_s)
-    n = Decimal(ctx.images)
-    return [LineItem(label, n * billed, "s", comp.price, n * billed * comp.price)], notes
+    calls = Decimal(ctx.calls)
+    return [LineItem(label, calls * billed, "s", comp.price, calls * billed * comp.price)], notes
 
 
 def _credits(comp: CreditPrice, ctx: _Context) -> list[LineItem]:

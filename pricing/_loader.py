@@ -167,7 +167,8 @@ def _locate(raw: dict[str, Any], loc: list[Any]) -> tuple[str | None, str | None
         if key in ("offers", "versions", "source", "model") and i < len(loc) - 1:
             continue
         parts.append(str(key))
-    return offer, version, ".".join(p for p in parts if p not in ("offers", "versions"))
+    dotted = ".".join(p for p in parts if p not in ("offers", "versions"))
+    return offer, version, dotted.replace(".[", "[")
 
 
 def _message(err: Any) -> str:

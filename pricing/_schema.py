@@ -204,8 +204,10 @@ class GpuSecondPrice(_Component):
     unit: Literal["gpu_second"]
     hardware: str
     price: Money = Field(description="[currency/s]")
-    granularity_s: Decimal | None = Field(default=None, gt=0, description="[s]; None = exact")
-    minimum_s: Decimal = Field(default=Decimal(0), ge=0, description="[s per request]")
+    granularity_s: Decimal | None = Field(
+        default=None, gt=0, description="[s]; a call's run time is rounded up to it; None = exact"
+    )
+    minimum_s: Decimal = Field(default=Decimal(0), ge=0, description="[s per call]")
     estimate: SecondsEstimate | None = None
 
 

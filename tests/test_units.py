@@ -7,7 +7,7 @@ the code under test. Each volume threshold gets a case on each side (N and N + 1
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
-from decimal import Decimal as D
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +18,12 @@ import pricing
 from pricing import PriceNotFound, PricingError, UnsupportedRequest
 from tests.conftest import DAY, CatalogBuilder, offer, request, version, write_data
 
-MP_10_6 = D(1_000_000)
-MP_2_20 = D(1_048_576)
+MP_10_6 = Decimal(1_000_000)  # [px per MP], the default definition
+MP_2_20 = Decimal(1_048_576)  # [px per MP], megapixel = 1048576
+MILLION = Decimal(1_000_000)  # token prices are per 1M tokens
 
 
-def total(cat: pricing.Catalog, req: pricing.ImageRequest | None = None, **kw: Any) -> D:
+def total(cat: pricing.Catalog, req: pricing.ImageRequest | None = None, **kw: Any) -> Decimal:
     """Total of ``req`` (default: one 1024x1024 image of model m) on offer acme/m at DAY."""
     kw.setdefault("as_of", DAY)
     return pricing.quote(req or request(), kw.pop("offer_id", "acme/m"), catalog=cat, **kw).total
@@ -34,27 +35,27 @@ def total(cat: pricing.Catalog, req: pricing.ImageRequest | None = None, **kw: A
 def test_flat_price_per_image(build: CatalogBuilder) -> None:
     cat = build(offer(version('{ unit = "image", price = 0.04 }')))
     q = pricing.quote(request(count=3), "acme/m", catalog=cat, as_of=DAY)
-    assert q.total == 3 * D("0.04")
+    assert q.total == 3 * Decimal("0.04")
     assert q.total_high is None
-    assert q.per_image == D("0.04")
+    assert q.per_image == Decimal("0.04")
 
 
 def test_price_range_gives_total_high(build: CatalogBuilder) -> None:
     cat = build(offer(version('{ unit = "image", price = 0.04, price_high = 0.06 }')))
     q = pricing.quote(request(count=2), "acme/m", catalog=cat, as_of=DAY)
-    assert q.total == 2 * D("0.04")
-    assert q.total_high == 2 * D("0.06")
+    assert q.total == 2 * Decimal("0.04")
+    assert q.total_high == 2 * Decimal("0.06")
 
 
 def test_input_images_priced_per_output_image(build: CatalogBuilder) -> None:
     cat = build(
-        offer(
-            version('{ unit = "image", price = 0.04 }, { unit = "input_image", price = 0.01 }')
-        )
+        offer(version('{ unit = "image", price = 0.04 }, { unit = "input_image", price = 0.01 }'))
     )
     # 3 outputs at 0.04, each using 2 reference images at 0.01
-    assert total(cat, request(count=3, input_images=2)) == 3 * D("0.04") + 3 * 2 * D("0.01")
-    assert total(cat, request(count=3)) == 3 * D("0.04")
+    assert total(cat, request(count=3, input_images=2)) == 3 * Decimal("0.04") + 3 * 2 * Decimal(
+        "0.01"
+    )
+    assert total(cat, request(count=3)) == 3 * Decimal("0.04")
 
 
 # --------------------------------------------------------------------------- per megapixel
@@ -64,27 +65,33 @@ FIRST_PLUS_ADDITIONAL = '{ unit = "megapixel", first = 0.03, price = 0.015 }'
 
 def test_first_and_additional_megapixels_at_10_6(build: CatalogBuilder) -> None:
     cat = build(offer(version(FIRST_PLUS_ADDITIONAL)))
-    mp = D(2048 * 1024) / MP_10_6  # 2.097152 MP
-    assert mp == D("2.097152")
-    assert total(cat, request(width=2048, height=1024)) == D("0.03") + (mp - 1) * D("0.015")
-    assert total(cat, request(width=2048, height=1024)) == D("0.03") + D("1.097152") * D("0.015")
+    mp = Decimal(2048 * 1024) / MP_10_6  # 2.097152 MP
+    assert mp == Decimal("2.097152")
+    assert total(cat, request(width=2048, height=1024)) == Decimal("0.03") + (mp - 1) * Decimal(
+        "0.015"
+    )
+    assert total(cat, request(width=2048, height=1024)) == Decimal("0.03") + Decimal(
+        "1.097152"
+    ) * Decimal("0.015")
 
 
 def test_first_and_additional_megapixels_at_2_20(build: CatalogBuilder) -> None:
     cat = build(offer(version(FIRST_PLUS_ADDITIONAL, settings="  megapixel = 1048576")))
-    # 2048 x 1024 = 2,097,152 px = exactly 2 MP of 1,048,576 px
-    assert total(cat, request(width=2048, height=1024)) == D("0.03") + 1 * D("0.015")
+    assert Decimal(2048 * 1024) / MP_2_20 == 2  # exactly 2 MP of 1,048,576 px
+    assert total(cat, request(width=2048, height=1024)) == Decimal("0.03") + 1 * Decimal("0.015")
 
 
 def test_image_under_one_megapixel_pays_the_first_only(build: CatalogBuilder) -> None:
     cat = build(offer(version(FIRST_PLUS_ADDITIONAL)))
-    assert total(cat, request(width=512, height=512, count=2)) == 2 * D("0.03")
+    assert total(cat, request(width=512, height=512, count=2)) == 2 * Decimal("0.03")
 
 
 def test_plain_price_per_megapixel(build: CatalogBuilder) -> None:
     cat = build(offer(version('{ unit = "megapixel", price = 0.02 }')))
     # 1500 x 1000 = 1.5 MP, two images
-    assert total(cat, request(width=1500, height=1000, count=2)) == 2 * D("1.5") * D("0.02")
+    assert total(cat, request(width=1500, height=1000, count=2)) == 2 * Decimal("1.5") * Decimal(
+        "0.02"
+    )
 
 
 def test_input_megapixels_per_reference_image(build: CatalogBuilder) -> None:
@@ -97,21 +104,21 @@ def test_input_megapixels_per_reference_image(build: CatalogBuilder) -> None:
         )
     )
     inputs = [(1000, 1000), (2000, 1000)]  # 1 MP + 2 MP
-    expected = 2 * D("0.01") + 2 * (1 + 2) * D("0.015")
+    expected = 2 * Decimal("0.01") + 2 * (1 + 2) * Decimal("0.015")
     assert total(cat, request(count=2, input_images=inputs)) == expected
-    assert total(cat, request(count=2)) == 2 * D("0.01")
+    assert total(cat, request(count=2)) == 2 * Decimal("0.01")
 
 
 @pytest.mark.parametrize(
     ("width", "height", "expected"),
     [
-        (1024, 768, 1 * D("0.01")),  # 0.786432 MP -> 1
-        (1000, 1000, 1 * D("0.01")),  # exactly 1 MP stays 1
-        (1100, 1000, 2 * D("0.01")),  # 1.1 MP -> 2
+        (1024, 768, 1 * Decimal("0.01")),  # 0.786432 MP -> 1
+        (1000, 1000, 1 * Decimal("0.01")),  # exactly 1 MP stays 1
+        (1100, 1000, 2 * Decimal("0.01")),  # 1.1 MP -> 2
     ],
 )
 def test_megapixels_rounded_up(
-    build: CatalogBuilder, width: int, height: int, expected: D
+    build: CatalogBuilder, width: int, height: int, expected: Decimal
 ) -> None:
     cat = build(offer(version('{ unit = "megapixel", price = 0.01, rounding = "up" }')))
     assert total(cat, request(width=width, height=height)) == expected
@@ -119,23 +126,23 @@ def test_megapixels_rounded_up(
 
 def test_megapixels_exact_are_not_rounded(build: CatalogBuilder) -> None:
     cat = build(offer(version('{ unit = "megapixel", price = 0.01 }')))
-    assert total(cat, request(width=1100, height=1000)) == D("1.1") * D("0.01")
+    assert total(cat, request(width=1100, height=1000)) == Decimal("1.1") * Decimal("0.01")
 
 
 def test_charge_rounded_up_to_increment(build: CatalogBuilder) -> None:
     comp = '{ unit = "megapixel", first = 0.03, price = 0.015, rounding = "increment", '
     cat = build(offer(version(comp + "increment = 0.005 }")))
     # 0.03 + 1.097152 * 0.015 = 0.04645728 per image -> next multiple of 0.005 is 0.05
-    assert D("0.03") + D("1.097152") * D("0.015") == D("0.04645728")
-    assert total(cat, request(width=2048, height=1024, count=2)) == 2 * D("0.05")
+    assert Decimal("0.03") + Decimal("1.097152") * Decimal("0.015") == Decimal("0.04645728")
+    assert total(cat, request(width=2048, height=1024, count=2)) == 2 * Decimal("0.05")
     # 1 MP costs exactly the first 0.03, already a multiple of 0.005
-    assert total(cat, request(width=1000, height=1000)) == D("0.03")
+    assert total(cat, request(width=1000, height=1000)) == Decimal("0.03")
 
 
 def test_minimum_megapixels(build: CatalogBuilder) -> None:
     cat = build(offer(version('{ unit = "megapixel", price = 0.02, minimum_mp = 1 }')))
-    assert total(cat, request(width=512, height=512)) == 1 * D("0.02")  # 0.262144 MP -> 1
-    assert total(cat, request(width=2000, height=1000)) == 2 * D("0.02")
+    assert total(cat, request(width=512, height=512)) == 1 * Decimal("0.02")  # 0.262144 MP -> 1
+    assert total(cat, request(width=2000, height=1000)) == 2 * Decimal("0.02")
 
 
 # --------------------------------------------------------------------------- per GPU-second
@@ -147,25 +154,52 @@ def gpu(extra: str = "") -> str:
 
 def test_gpu_seconds_given(build: CatalogBuilder) -> None:
     cat = build(gpu())
-    assert total(cat, request(seconds=D("2.5"))) == D("2.5") * D("0.001")
-    assert total(cat, request(seconds=D("2.5"), count=2)) == 2 * D("2.5") * D("0.001")
+    assert total(cat, request(seconds=Decimal("2.5"))) == Decimal("2.5") * Decimal("0.001")
+    assert total(cat, request(seconds=Decimal("2.5"), count=2)) == 2 * Decimal("2.5") * Decimal(
+        "0.001"
+    )
 
 
 @pytest.mark.parametrize(
     ("granularity", "seconds", "billed"),
-    [("1", "2.3", 3), ("1", "3", 3), ("0.5", "2.3", D("2.5")), ("0.5", "2.5", D("2.5"))],
+    [
+        ("1", "2.3", 3),
+        ("1", "3", 3),
+        ("0.5", "2.3", Decimal("2.5")),
+        ("0.5", "2.5", Decimal("2.5")),
+    ],
 )
 def test_gpu_seconds_billed_by_granularity(
-    build: CatalogBuilder, granularity: str, seconds: str, billed: D
+    build: CatalogBuilder, granularity: str, seconds: str, billed: Decimal
 ) -> None:
     cat = build(gpu(f", granularity_s = {granularity}"))
-    assert total(cat, request(seconds=D(seconds))) == billed * D("0.001")
+    assert total(cat, request(seconds=Decimal(seconds))) == billed * Decimal("0.001")
 
 
 def test_gpu_seconds_minimum(build: CatalogBuilder) -> None:
     cat = build(gpu(", minimum_s = 5"))
-    assert total(cat, request(seconds=D(2))) == 5 * D("0.001")
-    assert total(cat, request(seconds=D(7))) == 7 * D("0.001")
+    assert total(cat, request(seconds=Decimal(2))) == 5 * Decimal("0.001")
+    assert total(cat, request(seconds=Decimal(7))) == 7 * Decimal("0.001")
+
+
+def test_gpu_seconds_minimum_is_per_request(build: CatalogBuilder) -> None:
+    """``minimum_s`` is documented as [s per request]: a call, not each image in it."""
+    cat = build(gpu(", minimum_s = 5"))
+    # one call of 4 images x 1 s = 4 s of run time, topped up to the request's 5 s minimum
+    assert total(cat, request(seconds=Decimal(1), count=4)) == 5 * Decimal("0.001")
+    # 4 x 2 s = 8 s is above the minimum: billed as run
+    assert total(cat, request(seconds=Decimal(2), count=4)) == 8 * Decimal("0.001")
+
+
+def test_gpu_granularity_rounds_the_call(build: CatalogBuilder) -> None:
+    cat = build(gpu(", granularity_s = 1"))
+    # 3 images x 2.3 s = 6.9 s in one call -> 7 s (not 3 x 3 s)
+    assert total(cat, request(seconds=Decimal("2.3"), count=3)) == 7 * Decimal("0.001")
+    # a month of 10 such calls rounds each call: 10 x 7 s
+    month = pricing.monthly_cost(
+        request(seconds=Decimal("2.3"), count=3), "acme/m", requests=10, catalog=cat, as_of=DAY
+    )
+    assert month.total == 10 * 7 * Decimal("0.001")
 
 
 def test_gpu_seconds_estimated_linearly_by_pixels_and_steps(build: CatalogBuilder) -> None:
@@ -174,15 +208,13 @@ def test_gpu_seconds_estimated_linearly_by_pixels_and_steps(build: CatalogBuilde
     )
     cat = build(gpu(estimate))
     # twice the pixels, half the steps: 4 s * 2 * 14/28 = 4 s
-    q = pricing.quote(
-        request(width=2048, height=1024, steps=14), "acme/m", catalog=cat, as_of=DAY
-    )
-    assert q.total == 4 * 2 * D(14) / 28 * D("0.001")
+    q = pricing.quote(request(width=2048, height=1024, steps=14), "acme/m", catalog=cat, as_of=DAY)
+    assert q.total == 4 * 2 * Decimal(14) / 28 * Decimal("0.001")
     assert any("estimated" in n for n in q.notes)
     # no steps given: scaled by pixels only, 4 s * 2
-    assert total(cat, request(width=2048, height=1024)) == 4 * 2 * D("0.001")
+    assert total(cat, request(width=2048, height=1024)) == 4 * 2 * Decimal("0.001")
     # measured seconds win over the estimate
-    assert total(cat, request(seconds=D(1))) == 1 * D("0.001")
+    assert total(cat, request(seconds=Decimal(1))) == 1 * Decimal("0.001")
 
 
 def test_gpu_seconds_without_seconds_or_estimate_is_not_found(build: CatalogBuilder) -> None:
@@ -207,11 +239,9 @@ CREDIT_OFFER = offer(
     ("width", "height", "credits"),
     [(1024, 1024, 4), (1024, 512, 4), (1025, 1024, 8), (2048, 2048, 8)],
 )
-def test_credits_by_bracket(
-    build: CatalogBuilder, width: int, height: int, credits: int
-) -> None:
+def test_credits_by_bracket(build: CatalogBuilder, width: int, height: int, credits: int) -> None:
     cat = build(CREDIT_OFFER)
-    assert total(cat, request(width=width, height=height, count=3)) == 3 * credits * D("0.01")
+    assert total(cat, request(width=width, height=height, count=3)) == 3 * credits * Decimal("0.01")
 
 
 def test_size_beyond_every_bracket_is_unsupported(build: CatalogBuilder) -> None:
@@ -232,8 +262,8 @@ def test_bracket_by_megapixels(build: CatalogBuilder) -> None:
             '{ name = "L", max_megapixels = 4 }]',
         )
     )
-    assert total(cat, request(width=1000, height=1000)) == 1 * D("0.02")
-    assert total(cat, request(width=1000, height=1001)) == 3 * D("0.02")
+    assert total(cat, request(width=1000, height=1000)) == 1 * Decimal("0.02")
+    assert total(cat, request(width=1000, height=1001)) == 3 * Decimal("0.02")
 
 
 # --------------------------------------------------------------------------- per token
@@ -252,7 +282,7 @@ TOKEN_OFFER = offer(
 
 def test_output_tokens_from_size_and_quality(build: CatalogBuilder) -> None:
     cat = build(TOKEN_OFFER)
-    per_token = D(40) / MP_10_6
+    per_token = Decimal(40) / MILLION
     assert total(cat, request(count=2, quality="high")) == 2 * 4160 * per_token
     assert total(cat, request(count=2, quality="low")) == 2 * 272 * per_token
     assert total(cat, request(width=1024, height=1536, quality="high")) == 6240 * per_token
@@ -261,14 +291,19 @@ def test_output_tokens_from_size_and_quality(build: CatalogBuilder) -> None:
 
 def test_prompt_tokens_charged_once_per_call(build: CatalogBuilder) -> None:
     cat = build(TOKEN_OFFER)
-    expected = 3 * 4160 * D(40) / MP_10_6 + 1000 * D(5) / MP_10_6
+    expected = 3 * 4160 * Decimal(40) / MILLION + 1000 * Decimal(5) / MILLION
     assert total(cat, request(count=3, prompt_tokens=1000)) == expected
+    # a month of 2 such calls: 6 images, 2 prompts
+    month = pricing.monthly_cost(
+        request(count=3, prompt_tokens=1000), "acme/m", requests=2, catalog=cat, as_of=DAY
+    )
+    assert month.total == 6 * 4160 * Decimal(40) / MILLION + 2 * 1000 * Decimal(5) / MILLION
 
 
 def test_input_image_tokens(build: CatalogBuilder) -> None:
     cat = build(TOKEN_OFFER)
     req = request(operation="edit", input_images=1, input_image_tokens=500)
-    assert total(cat, req) == 4160 * D(40) / MP_10_6 + 500 * D(10) / MP_10_6
+    assert total(cat, req) == 4160 * Decimal(40) / MILLION + 500 * Decimal(10) / MILLION
 
 
 def test_input_images_without_their_token_count_are_not_found(build: CatalogBuilder) -> None:
@@ -295,13 +330,13 @@ def step(extra: str = "") -> str:
 @pytest.mark.parametrize(
     ("width", "height", "expected"),
     [
-        (1024, 1024, 28 * D("0.001")),
-        (2048, 1024, 28 * D("0.001") * 2048 / 1024),
-        (512, 512, 28 * D("0.001") * D(512) / 1024 * D(512) / 1024),
+        (1024, 1024, 28 * Decimal("0.001")),
+        (2048, 1024, 28 * Decimal("0.001") * 2048 / 1024),
+        (512, 512, 28 * Decimal("0.001") * Decimal(512) / 1024 * Decimal(512) / 1024),
     ],
 )
 def test_step_price_scaled_by_area(
-    build: CatalogBuilder, width: int, height: int, expected: D
+    build: CatalogBuilder, width: int, height: int, expected: Decimal
 ) -> None:
     cat = build(step())
     assert total(cat, request(width=width, height=height, steps=28)) == expected
@@ -309,18 +344,20 @@ def test_step_price_scaled_by_area(
 
 def test_step_price_without_area_scaling(build: CatalogBuilder) -> None:
     cat = build(step(", scale_by_area = false"))
-    assert total(cat, request(width=2048, height=1024, steps=28, count=2)) == 2 * 28 * D("0.001")
+    assert total(cat, request(width=2048, height=1024, steps=28, count=2)) == 2 * 28 * Decimal(
+        "0.001"
+    )
 
 
 def test_step_price_per_block_of_steps(build: CatalogBuilder) -> None:
     cat = build(offer(version('{ unit = "step", price = 0.01, per_steps = 10 }')))
-    assert total(cat, request(steps=25)) == 25 * D("0.01") / 10
+    assert total(cat, request(steps=25)) == 25 * Decimal("0.01") / 10
 
 
 def test_default_steps(build: CatalogBuilder) -> None:
     cat = build(step(", default_steps = 20"))
-    assert total(cat) == 20 * D("0.001")
-    assert total(cat, request(steps=30)) == 30 * D("0.001")
+    assert total(cat) == 20 * Decimal("0.001")
+    assert total(cat, request(steps=30)) == 30 * Decimal("0.001")
 
 
 def test_steps_required_without_default(build: CatalogBuilder) -> None:
@@ -342,16 +379,16 @@ PLAN_IMAGES = offer(
 @pytest.mark.parametrize(
     ("monthly_volume", "count", "expected"),
     [
-        (0, 1, D(10)),  # first call of the month pays the fee
-        (5, 1, D(0)),  # fee already paid, within the plan
-        (99, 1, D(0)),  # the 100th image is included
-        (100, 1, D("0.05")),  # the 101st is overage
-        (99, 3, 2 * D("0.05")),  # straddles: 1 included, 2 over
-        (0, 101, D(10) + 1 * D("0.05")),
+        (0, 1, Decimal(10)),  # first call of the month pays the fee
+        (5, 1, Decimal(0)),  # fee already paid, within the plan
+        (99, 1, Decimal(0)),  # the 100th image is included
+        (100, 1, Decimal("0.05")),  # the 101st is overage
+        (99, 3, 2 * Decimal("0.05")),  # straddles: 1 included, 2 over
+        (0, 101, Decimal(10) + 1 * Decimal("0.05")),
     ],
 )
 def test_subscription_included_images(
-    build: CatalogBuilder, monthly_volume: int, count: int, expected: D
+    build: CatalogBuilder, monthly_volume: int, count: int, expected: Decimal
 ) -> None:
     cat = build(PLAN_IMAGES)
     assert total(cat, request(count=count), monthly_volume=monthly_volume) == expected
@@ -360,14 +397,14 @@ def test_subscription_included_images(
 @pytest.mark.parametrize(
     ("monthly_volume", "count", "expected"),
     [
-        (0, 1, D(20)),
-        (99, 1, D(0)),  # 1 h / 36 s = 100 images included
-        (100, 1, D(36) / 3600 * D("3.6")),
-        (99, 2, D(36) / 3600 * D("3.6")),
+        (0, 1, Decimal(20)),
+        (99, 1, Decimal(0)),  # 1 h / 36 s = 100 images included
+        (100, 1, Decimal(36) / 3600 * Decimal("3.6")),
+        (99, 2, Decimal(36) / 3600 * Decimal("3.6")),
     ],
 )
 def test_subscription_included_gpu_hours(
-    build: CatalogBuilder, monthly_volume: int, count: int, expected: D
+    build: CatalogBuilder, monthly_volume: int, count: int, expected: Decimal
 ) -> None:
     cat = build(
         offer(
@@ -415,18 +452,18 @@ def tiered(mode: str) -> str:
 @pytest.mark.parametrize(
     ("monthly_volume", "count", "expected"),
     [
-        (0, 1, D("0.04")),
-        (999, 1, D("0.04")),  # image 1,000 is the last of the first tier
-        (1000, 1, D("0.03")),  # image 1,001 is the first of the second
-        (4999, 1, D("0.03")),
-        (5000, 1, D("0.02")),
-        (998, 4, 2 * D("0.04") + 2 * D("0.03")),
-        (4998, 4, 2 * D("0.03") + 2 * D("0.02")),
-        (0, 6000, 1000 * D("0.04") + 4000 * D("0.03") + 1000 * D("0.02")),
+        (0, 1, Decimal("0.04")),
+        (999, 1, Decimal("0.04")),  # image 1,000 is the last of the first tier
+        (1000, 1, Decimal("0.03")),  # image 1,001 is the first of the second
+        (4999, 1, Decimal("0.03")),
+        (5000, 1, Decimal("0.02")),
+        (998, 4, 2 * Decimal("0.04") + 2 * Decimal("0.03")),
+        (4998, 4, 2 * Decimal("0.03") + 2 * Decimal("0.02")),
+        (0, 6000, 1000 * Decimal("0.04") + 4000 * Decimal("0.03") + 1000 * Decimal("0.02")),
     ],
 )
 def test_graduated_tiers(
-    build: CatalogBuilder, monthly_volume: int, count: int, expected: D
+    build: CatalogBuilder, monthly_volume: int, count: int, expected: Decimal
 ) -> None:
     cat = build(tiered("graduated"))
     assert total(cat, request(count=count), monthly_volume=monthly_volume) == expected
@@ -435,17 +472,17 @@ def test_graduated_tiers(
 @pytest.mark.parametrize(
     ("monthly_volume", "count", "expected"),
     [
-        (999, 1, D("0.04")),
-        (1000, 1, D("0.03")),
-        (4999, 1, D("0.03")),
-        (5000, 1, D("0.02")),
-        (995, 4, 4 * D("0.04")),  # images 996-999 stay in the first tier
-        (998, 4, 4 * D("0.03")),  # the request reaches image 1,002: all at the second tier
-        (0, 6000, 6000 * D("0.02")),
+        (999, 1, Decimal("0.04")),
+        (1000, 1, Decimal("0.03")),
+        (4999, 1, Decimal("0.03")),
+        (5000, 1, Decimal("0.02")),
+        (995, 4, 4 * Decimal("0.04")),  # images 996-999 stay in the first tier
+        (998, 4, 4 * Decimal("0.03")),  # the request reaches image 1,002: all at the second tier
+        (0, 6000, 6000 * Decimal("0.02")),
     ],
 )
 def test_all_units_tiers(
-    build: CatalogBuilder, monthly_volume: int, count: int, expected: D
+    build: CatalogBuilder, monthly_volume: int, count: int, expected: Decimal
 ) -> None:
     cat = build(tiered("all-units"))
     assert total(cat, request(count=count), monthly_volume=monthly_volume) == expected
@@ -454,7 +491,7 @@ def test_all_units_tiers(
 def test_tiered_month_via_monthly_cost(build: CatalogBuilder) -> None:
     cat = build(tiered("graduated"))
     q = pricing.monthly_cost(request(count=2), "acme/m", requests=600, catalog=cat, as_of=DAY)
-    assert q.total == 1000 * D("0.04") + 200 * D("0.03")
+    assert q.total == 1000 * Decimal("0.04") + 200 * Decimal("0.03")
 
 
 # --------------------------------------------------------------------------- free allowance
@@ -463,14 +500,14 @@ def test_tiered_month_via_monthly_cost(build: CatalogBuilder) -> None:
 @pytest.mark.parametrize(
     ("monthly_volume", "count", "expected"),
     [
-        (0, 1, D(0)),
-        (9, 1, D(0)),  # the 10th image is free
-        (10, 1, D("0.04")),  # the 11th is not
-        (8, 4, 2 * D("0.04")),  # 2 free, 2 paid
+        (0, 1, Decimal(0)),
+        (9, 1, Decimal(0)),  # the 10th image is free
+        (10, 1, Decimal("0.04")),  # the 11th is not
+        (8, 4, 2 * Decimal("0.04")),  # 2 free, 2 paid
     ],
 )
 def test_free_images_per_month(
-    build: CatalogBuilder, monthly_volume: int, count: int, expected: D
+    build: CatalogBuilder, monthly_volume: int, count: int, expected: Decimal
 ) -> None:
     cat = build(
         offer(version('{ unit = "image", price = 0.04 }', settings="  free_images_per_month = 10"))
@@ -488,29 +525,29 @@ MINIMUM_SPEND = offer(
 def test_minimum_monthly_spend_tops_up_a_small_month(build: CatalogBuilder) -> None:
     cat = build(MINIMUM_SPEND)
     q = pricing.monthly_cost(request(), "acme/m", requests=100, catalog=cat, as_of=DAY)
-    assert q.total == D(5)  # 100 * 0.04 = 4 is below the minimum of 5
-    assert q.line_items[-1].amount == D(5) - 100 * D("0.04")
+    assert q.total == Decimal(5)  # 100 * 0.04 = 4 is below the minimum of 5
+    assert q.line_items[-1].amount == Decimal(5) - 100 * Decimal("0.04")
 
 
 def test_minimum_monthly_spend_leaves_a_large_month(build: CatalogBuilder) -> None:
     cat = build(MINIMUM_SPEND)
     q = pricing.monthly_cost(request(), "acme/m", requests=200, catalog=cat, as_of=DAY)
-    assert q.total == 200 * D("0.04")
+    assert q.total == 200 * Decimal("0.04")
     assert q.total == sum(i.amount for i in q.line_items)
 
 
 def test_minimum_monthly_spend_is_a_note_on_single_quotes(build: CatalogBuilder) -> None:
     cat = build(MINIMUM_SPEND)
     q = pricing.quote(request(), "acme/m", catalog=cat, as_of=DAY)
-    assert q.total == D("0.04")
+    assert q.total == Decimal("0.04")
     assert any("minimum monthly spend" in n for n in q.notes)
 
 
 def test_monthly_cost_per_image_divides_by_every_image(build: CatalogBuilder) -> None:
     cat = build(offer(version('{ unit = "image", price = 0.04 }')))
     q = pricing.monthly_cost(request(count=2), "acme/m", requests=100, catalog=cat, as_of=DAY)
-    assert q.total == 200 * D("0.04")
-    assert q.per_image == D("0.04")  # 200 images, not the 2 of one request
+    assert q.total == 200 * Decimal("0.04")
+    assert q.per_image == Decimal("0.04")  # 200 images, not the 2 of one request
 
 
 def test_monthly_cost_top_up_keeps_range_and_spread_consistent(build: CatalogBuilder) -> None:
@@ -523,7 +560,7 @@ def test_monthly_cost_top_up_keeps_range_and_spread_consistent(build: CatalogBui
         )
     )
     q = pricing.monthly_cost(request(), "acme/m", requests=50, catalog=cat, as_of=DAY)
-    assert q.total == D(5)  # 50 * 0.04 = 2 topped up to 5
+    assert q.total == Decimal(5)  # 50 * 0.04 = 2 topped up to 5
     # the high end (50 * 0.06 = 3) is also below the minimum: the month costs 5 either way
     assert q.total_high is not None
     assert q.total_high >= q.total
@@ -541,19 +578,21 @@ def test_monthly_cost_needs_a_request(build: CatalogBuilder) -> None:
 
 def test_committed_use_discount(build: CatalogBuilder) -> None:
     cat = build(
-        offer(version('{ unit = "image", price = 0.05 }', settings="  committed_use_discount = 0.2"))
+        offer(
+            version('{ unit = "image", price = 0.05 }', settings="  committed_use_discount = 0.2")
+        )
     )
     plain = pricing.quote(request(count=10), "acme/m", catalog=cat, as_of=DAY)
-    assert plain.total == 10 * D("0.05")
+    assert plain.total == 10 * Decimal("0.05")
     assert any("committed-use discount of 20%" in n for n in plain.notes)
     committed = pricing.quote(request(count=10), "acme/m", catalog=cat, as_of=DAY, committed=True)
-    assert committed.total == 10 * D("0.05") * (1 - D("0.2"))
+    assert committed.total == 10 * Decimal("0.05") * (1 - Decimal("0.2"))
 
 
 def test_committed_without_a_discount_is_noted(build: CatalogBuilder) -> None:
     cat = build(offer(version('{ unit = "image", price = 0.05 }')))
     q = pricing.quote(request(), "acme/m", catalog=cat, as_of=DAY, committed=True)
-    assert q.total == D("0.05")
+    assert q.total == Decimal("0.05")
     assert any("no committed-use discount" in n for n in q.notes)
 
 
@@ -572,16 +611,16 @@ def test_quality_levels_and_default(build: CatalogBuilder) -> None:
             settings='qualities = ["standard", "hd"]\ndefault_quality = "standard"',
         )
     )
-    assert total(cat) == D("0.04")
-    assert total(cat, request(quality="standard")) == D("0.04")
-    assert total(cat, request(quality="hd")) == D("0.08")
+    assert total(cat) == Decimal("0.04")
+    assert total(cat, request(quality="standard")) == Decimal("0.04")
+    assert total(cat, request(quality="hd")) == Decimal("0.08")
     with pytest.raises(UnsupportedRequest, match="ultra"):
         total(cat, request(quality="ultra"))
 
 
 def test_quality_required_without_default(build: CatalogBuilder) -> None:
     cat = build(offer(version(QUALITY_COMPONENTS), settings='qualities = ["standard", "hd"]'))
-    assert total(cat, request(quality="hd")) == D("0.08")
+    assert total(cat, request(quality="hd")) == Decimal("0.08")
     with pytest.raises(UnsupportedRequest, match="quality="):
         total(cat)
 
@@ -595,8 +634,8 @@ def test_when_size(build: CatalogBuilder) -> None:
             )
         )
     )
-    assert total(cat) == D("0.04")
-    assert total(cat, request(width=1024, height=1792)) == D("0.08")
+    assert total(cat) == Decimal("0.04")
+    assert total(cat, request(width=1024, height=1792)) == Decimal("0.08")
     with pytest.raises(PriceNotFound, match="512x512"):
         total(cat, request(width=512, height=512))
 
@@ -611,8 +650,8 @@ def test_when_operation(build: CatalogBuilder) -> None:
             operations='["generate", "edit", "inpaint"]',
         )
     )
-    assert total(cat) == D("0.04")
-    assert total(cat, request(operation="edit")) == D("0.06")
+    assert total(cat) == Decimal("0.04")
+    assert total(cat, request(operation="edit")) == Decimal("0.06")
     with pytest.raises(PriceNotFound, match="inpaint"):
         total(cat, request(operation="inpaint"))  # served, but nothing prices it
     with pytest.raises(UnsupportedRequest, match="upscale"):
@@ -658,7 +697,7 @@ def test_limits(
 ) -> None:
     cat = build(limited(limits, version_settings))
     if ok:
-        assert total(cat, request(**fields)) == D("0.04")
+        assert total(cat, request(**fields)) == Decimal("0.04")
     else:
         with pytest.raises(UnsupportedRequest):
             total(cat, request(**fields))
@@ -666,7 +705,7 @@ def test_limits(
 
 def test_version_limits_replace_offer_limits(build: CatalogBuilder) -> None:
     cat = build(limited("max_side = 1024", "  limits = { max_side = 2048 }"))
-    assert total(cat, request(width=2048, height=2048)) == D("0.04")
+    assert total(cat, request(width=2048, height=2048)) == Decimal("0.04")
 
 
 def test_request_for_another_model_is_unsupported(build: CatalogBuilder) -> None:
@@ -690,13 +729,13 @@ DATED = offer(
 @pytest.mark.parametrize(
     ("day", "expected"),
     [
-        (date(2026, 1, 1), D("0.05")),
-        (date(2026, 2, 28), D("0.05")),
-        (date(2026, 3, 1), D("0.04")),  # effective_to is the first day it no longer applies
-        (date(2027, 1, 1), D("0.04")),
+        (date(2026, 1, 1), Decimal("0.05")),
+        (date(2026, 2, 28), Decimal("0.05")),
+        (date(2026, 3, 1), Decimal("0.04")),  # effective_to is the first day it no longer applies
+        (date(2027, 1, 1), Decimal("0.04")),
     ],
 )
-def test_effective_dates(build: CatalogBuilder, day: date, expected: D) -> None:
+def test_effective_dates(build: CatalogBuilder, day: date, expected: Decimal) -> None:
     cat = build(DATED)
     assert total(cat, as_of=day) == expected
 
@@ -721,7 +760,7 @@ def test_after_the_last_version_ends_is_retired(build: CatalogBuilder) -> None:
     cat = build(
         offer(version('{ unit = "image", price = 0.05 }', settings="  effective_to = 2026-05-01"))
     )
-    assert total(cat, as_of=date(2026, 4, 30)) == D("0.05")
+    assert total(cat, as_of=date(2026, 4, 30)) == Decimal("0.05")
     with pytest.raises(UnsupportedRequest, match="retired"):
         total(cat, as_of=date(2026, 5, 1))
 
@@ -736,7 +775,7 @@ def test_retired_model_is_unsupported(build: CatalogBuilder) -> None:
         )
     )
     req = request(model="old")
-    assert total(cat, req, offer_id="acme/old", as_of=date(2026, 3, 31)) == D("0.05")
+    assert total(cat, req, offer_id="acme/old", as_of=date(2026, 3, 31)) == Decimal("0.05")
     with pytest.raises(UnsupportedRequest, match="retired"):
         total(cat, req, offer_id="acme/old", as_of=date(2026, 4, 1))
 
@@ -744,17 +783,15 @@ def test_retired_model_is_unsupported(build: CatalogBuilder) -> None:
 def test_as_of_forms(build: CatalogBuilder) -> None:
     cat = build(
         offer(
-            version(
-                '{ unit = "image", price = 0.05 }', settings="  effective_to = 2026-06-02"
-            ),
+            version('{ unit = "image", price = 0.05 }', settings="  effective_to = 2026-06-02"),
             version('{ unit = "image", price = 0.04 }', effective_from="2026-06-02"),
         )
     )
-    assert total(cat, as_of="2026-06-01") == D("0.05")
-    assert total(cat, as_of=datetime(2026, 6, 1, 23, 0, tzinfo=UTC)) == D("0.05")
+    assert total(cat, as_of="2026-06-01") == Decimal("0.05")
+    assert total(cat, as_of=datetime(2026, 6, 1, 23, 0, tzinfo=UTC)) == Decimal("0.05")
     # 23:00 at UTC-5 is 04:00 UTC the next day
     minus_five = timezone(timedelta(hours=-5))
-    assert total(cat, as_of=datetime(2026, 6, 1, 23, 0, tzinfo=minus_five)) == D("0.04")
+    assert total(cat, as_of=datetime(2026, 6, 1, 23, 0, tzinfo=minus_five)) == Decimal("0.04")
 
 
 def test_naive_datetime_is_rejected(build: CatalogBuilder) -> None:
@@ -776,14 +813,14 @@ SOURCES_DISAGREE = offer(
 def test_official_source_beats_third_party_and_seed(build: CatalogBuilder) -> None:
     cat = build(SOURCES_DISAGREE)
     q = pricing.quote(request(), "acme/m", catalog=cat, as_of=DAY)
-    assert (q.total, q.source_id, q.source_kind) == (D("0.05"), "acme-docs", "official")
+    assert (q.total, q.source_id, q.source_kind) == (Decimal("0.05"), "acme-docs", "official")
 
 
 def test_source_picks_the_named_version(build: CatalogBuilder) -> None:
     cat = build(SOURCES_DISAGREE)
     q = pricing.quote(request(), "acme/m", catalog=cat, as_of=DAY, source="seed-a")
-    assert (q.total, q.total_high, q.source_kind) == (D("0.03"), D("0.07"), "seed")
-    assert total(cat, source="blog") == D("0.04")
+    assert (q.total, q.total_high, q.source_kind) == (Decimal("0.03"), Decimal("0.07"), "seed")
+    assert total(cat, source="blog") == Decimal("0.04")
     with pytest.raises(PriceNotFound, match="nope"):
         total(cat, source="nope")
 
@@ -791,13 +828,13 @@ def test_source_picks_the_named_version(build: CatalogBuilder) -> None:
 def test_spread_across_disagreeing_sources(build: CatalogBuilder) -> None:
     cat = build(SOURCES_DISAGREE)
     q = pricing.quote(request(count=2), "acme/m", catalog=cat, as_of=DAY)
-    assert q.spread.low == 2 * D("0.03")
-    assert q.spread.high == 2 * D("0.07")  # the seed's upper end
+    assert q.spread.low == 2 * Decimal("0.03")
+    assert q.spread.high == 2 * Decimal("0.07")  # the seed's upper end
     assert q.spread.sources == 3
     assert {s.source_id: s.total for s in q.spread.by_source} == {
-        "acme-docs": 2 * D("0.05"),
-        "blog": 2 * D("0.04"),
-        "seed-a": 2 * D("0.03"),
+        "acme-docs": 2 * Decimal("0.05"),
+        "blog": 2 * Decimal("0.04"),
+        "seed-a": 2 * Decimal("0.03"),
     }
 
 
@@ -805,11 +842,13 @@ def test_newer_version_wins_between_sources_of_one_kind(build: CatalogBuilder) -
     cat = build(
         offer(
             version('{ unit = "image", price = 0.06 }', source="acme-docs-old"),
-            version('{ unit = "image", price = 0.05 }', source="acme-docs", effective_from="2026-02-01"),
+            version(
+                '{ unit = "image", price = 0.05 }', source="acme-docs", effective_from="2026-02-01"
+            ),
         )
     )
-    assert total(cat) == D("0.05")
-    assert total(cat, as_of=date(2026, 1, 15)) == D("0.06")
+    assert total(cat) == Decimal("0.05")
+    assert total(cat, as_of=date(2026, 1, 15)) == Decimal("0.06")
 
 
 # --------------------------------------------------------------------------- compare
@@ -848,15 +887,15 @@ def market(tmp_path: Path) -> pricing.Catalog:
 def test_compare_cheapest_first(tmp_path: Path) -> None:
     frame = pricing.compare(request(count=2), market(tmp_path), as_of=DAY)
     assert frame["offer_id"].to_list() == ["acme/m", "beta/m"]
-    assert frame["total"].to_list() == [2 * D("0.035"), 2 * D("0.04")]
-    assert frame["per_image"].to_list() == [D("0.035"), D("0.04")]
+    assert frame["total"].to_list() == [2 * Decimal("0.035"), 2 * Decimal("0.04")]
+    assert frame["per_image"].to_list() == [Decimal("0.035"), Decimal("0.04")]
     assert frame["reason"].null_count() == 2
 
 
 def test_compare_with_monthly_volume(tmp_path: Path) -> None:
     frame = pricing.compare(request(), market(tmp_path), as_of=DAY, monthly_volume=1000)
     assert frame["offer_id"].to_list() == ["beta/m", "acme/m"]
-    assert frame["total"].to_list() == [D("0.02"), D("0.035")]
+    assert frame["total"].to_list() == [Decimal("0.02"), Decimal("0.035")]
 
 
 def test_compare_lists_unavailable_offers_last_with_null_totals(tmp_path: Path) -> None:
@@ -911,10 +950,10 @@ def test_as_of_snapshot(tmp_path: Path) -> None:
     assert [o.id for o in jan.offers()] == ["acme/m", "acme/n"]  # beta/m starts later
     assert [v.version_id for v in jan.offer("acme/m").versions] == ["2026-01-01/acme-docs"]
     # quotes against a snapshot default to its day
-    assert pricing.quote(request(), "acme/m", catalog=jan).total == D("0.06")
+    assert pricing.quote(request(), "acme/m", catalog=jan).total == Decimal("0.06")
     april = cat.as_of(date(2026, 4, 1))
     assert [o.id for o in april.offers()] == ["acme/m", "beta/m"]  # acme/n has ended
-    assert pricing.quote(request(), "acme/m", catalog=april).total == D("0.05")
+    assert pricing.quote(request(), "acme/m", catalog=april).total == Decimal("0.05")
 
 
 def test_offers_filters(tmp_path: Path) -> None:
@@ -971,18 +1010,24 @@ def test_diff_changed_added_removed(tmp_path: Path) -> None:
     }
     assert set(rows) == {"acme/m", "acme/n", "beta/m"}
     changed = rows["acme/m"]
-    assert (changed["change"], changed["old"], changed["new"]) == ("changed", D("0.06"), D("0.05"))
+    assert (changed["change"], changed["old"], changed["new"]) == (
+        "changed",
+        Decimal("0.06"),
+        Decimal("0.05"),
+    )
     # (0.05 - 0.06) / 0.06 * 100
-    assert round(changed["pct"], 2) == round(float((D("0.05") - D("0.06")) / D("0.06") * 100), 2)
+    assert round(changed["pct"], 2) == round(
+        float((Decimal("0.05") - Decimal("0.06")) / Decimal("0.06") * 100), 2
+    )
     assert round(changed["pct"], 2) == -16.67
     assert (rows["beta/m"]["change"], rows["beta/m"]["old"], rows["beta/m"]["new"]) == (
         "added",
         None,
-        D("0.07"),
+        Decimal("0.07"),
     )
     assert (rows["acme/n"]["change"], rows["acme/n"]["old"], rows["acme/n"]["new"]) == (
         "removed",
-        D("0.02"),
+        Decimal("0.02"),
         None,
     )
     assert rows["beta/m"]["pct"] is None
@@ -1018,14 +1063,14 @@ def test_to_frame_has_one_row_per_priced_field(build: CatalogBuilder) -> None:
     )
     assert got == sorted(
         [
-            ("acme/m", "image", "price", D("0.04"), None),
-            ("acme/m", "image", "price_high", D("0.06"), None),
-            ("acme/m", "credit", "credits", D(4), None),
-            ("acme/m", "credit", "credit_value", D("0.01"), None),
-            ("acme/m", "megapixel", "price", D("0.015"), None),
-            ("acme/n", "image", "tier_price", D("0.04"), 0),
-            ("acme/n", "image", "tier_price", D("0.03"), 1000),
-            ("acme/n", "image", "tier_price", D("0.02"), 5000),
+            ("acme/m", "image", "price", Decimal("0.04"), None),
+            ("acme/m", "image", "price_high", Decimal("0.06"), None),
+            ("acme/m", "credit", "credits", Decimal(4), None),
+            ("acme/m", "credit", "credit_value", Decimal("0.01"), None),
+            ("acme/m", "megapixel", "price", Decimal("0.015"), None),
+            ("acme/n", "image", "tier_price", Decimal("0.04"), 0),
+            ("acme/n", "image", "tier_price", Decimal("0.03"), 1000),
+            ("acme/n", "image", "tier_price", Decimal("0.02"), 5000),
         ]
     )
     quality = dict(zip(frame["field"], frame["when_quality"], strict=False))
