@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
@@ -116,11 +117,18 @@ class Catalog:
         for _, o in self.all_offers():
             if o.id == offer_id:
                 return o
-        close = [o.id for _, o in self.all_offers() if offer_id.split("/")[-1] in o.id]
+        ids = [o.id for _, o in self.all_offers()]
+        slug = offer_id.split("/")[-1]
+        same_slug = [i for i in ids if i.split("/")[-1] == slug]
+        close = same_slug + [
+            i
+            for i in difflib.get_close_matches(offer_id, ids, n=5, cutoff=0.6)
+            if i not in same_slug
+        ]
         if close:
             hint = f"; did you mean {', '.join(close[:5])}?"
         else:
-            known = sorted(o.id for _, o in self.all_offers())
+            known = sorted(ids)
             hint = f"; known offers include {', '.join(known[:8])}"
         raise PricingError(f"unknown offer {offer_id!r}{hint} (see `pricing cards list`)")
 

@@ -245,10 +245,12 @@ def _quote(
         if all(e is not None and e <= day for e in ends):
             last = max(e for e in ends if e is not None)
             raise UnsupportedRequest(f"{off.id} was retired on {last.isoformat()}")
-        first = min(v.effective_from for v in off.versions)
+        periods = ", ".join(
+            f"{v.effective_from} to {v.effective_to or 'now'}"
+            for v in sorted(off.versions, key=lambda v: v.effective_from)
+        )
         raise PriceNotFound(
-            f"{off.id} has no price in force on {day.isoformat()} (its earliest price starts "
-            f"{first.isoformat()})"
+            f"{off.id} has no price in force on {day.isoformat()}; its prices cover {periods}"
         )
     if source is not None:
         chosen = [v for v in candidates if v.source == source]

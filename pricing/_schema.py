@@ -142,6 +142,8 @@ class ImagePrice(_Component):
         if (self.price is None) == (not self.tiers):
             raise ValueError("give exactly one of `price` or `tiers`")
         if self.tiers:
+            if self.price_high is not None:
+                raise ValueError("`price_high` (a stated range) cannot be combined with `tiers`")
             starts = [t.start for t in self.tiers]
             if starts[0] != 0:
                 raise ValueError("the first tier must start at 0")
