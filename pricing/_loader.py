@@ -156,6 +156,8 @@ def _locate(raw: dict[str, Any], loc: list[Any]) -> tuple[str | None, str | None
                 version = f"{item.get('effective_from', '?')}/{item.get('source', '?')}"
             elif prev in ("source", "model") and isinstance(item, dict):
                 offer = str(item.get("id", f"#{key + 1}"))
+            elif parts:
+                parts[-1] += f"[{key}]"
             else:
                 parts.append(f"[{key}]")
             node = item
@@ -167,8 +169,7 @@ def _locate(raw: dict[str, Any], loc: list[Any]) -> tuple[str | None, str | None
         if key in ("offers", "versions", "source", "model") and i < len(loc) - 1:
             continue
         parts.append(str(key))
-    dotted = ".".join(p for p in parts if p not in ("offers", "versions"))
-    return offer, version, dotted.replace(".[", "[")
+    return offer, version, ".".join(p for p in parts if p not in ("offers", "versions"))
 
 
 def _message(err: Any) -> str:

@@ -10,7 +10,6 @@ Every price is in the version's ``currency``; units are stated in each field's d
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
@@ -432,6 +431,3 @@ def _require_unique(values: list[str], what: str) -> None:
         if v in seen:
             raise ValueError(f"duplicate {what} {v!r}; each must appear once")
         seen.add(v)
-
-
-SIZE_RE = re.compile(r"^([1-9][0-9]*)x([1-9][0-9]*)$")

@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from pricing._catalog import Catalog, load_catalog, to_date
-from pricing._quote import compare, quote
+from pricing._quote import Quote, compare, quote
 from pricing._request import ImageRequest
 from pricing._schema_export import write_schemas
 from pricing.errors import PricingError, RateCardError
@@ -355,10 +355,7 @@ def _print_compare(
         out.print("[yellow]no offer can price this request[/]")
 
 
-def _print_quote(q: object) -> None:
-    from pricing._quote import Quote
-
-    assert isinstance(q, Quote)
+def _print_quote(q: Quote) -> None:
     table = Table(title=f"{q.offer_id} — {q.request.size} x{q.request.count}, as of {q.as_of}")
     for col in ("line item", "quantity", "unit", "unit price", "amount"):
         table.add_column(col, justify="left" if col in ("line item", "unit") else "right")
@@ -389,7 +386,3 @@ def _print_quote(q: object) -> None:
         )
     for note in q.notes:
         out.print(f"[dim]note: {escape(note)}[/]", highlight=False)
-
-
-def main() -> None:  # pragma: no cover - console entry point
-    app()

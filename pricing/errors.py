@@ -11,7 +11,6 @@ One small hierarchy::
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 
 class PricingError(Exception):
@@ -71,10 +70,3 @@ class PriceNotFound(PricingError):  # noqa: N818 - name fixed by the public API
 
 class UnsupportedRequest(PricingError):  # noqa: N818 - name fixed by the public API
     """The offer cannot serve the request as asked (size, operation, retirement...)."""
-
-
-def relative(path: Path, root: Path) -> str:
-    try:
-        return str(path.relative_to(root.parent))
-    except ValueError:
-        return str(path)
