@@ -11,11 +11,16 @@ Money is ``Decimal`` on this path; see ``DESIGN.md`` for the rules that keep num
 
 from pricing._catalog import Catalog, load_catalog
 from pricing._components import LineItem
+from pricing._focus import FOCUS_COLUMNS, FOCUS_VERSION, focus_excluded, to_focus
+from pricing._fx import fx_rate, load_fx, parse_ecb_xml
 from pricing._quote import Quote, SourcePrice, Spread, compare, monthly_cost, quote
+from pricing._replay import LOG_COLUMNS, Replay, replay, scan_log
 from pricing._request import ImageRequest
 from pricing._schema import ImageModel, Offer, PriceVersion, RateCard, Source
 from pricing._schema_export import schema_documents, write_schemas
+from pricing._vector import PRICED_COLUMNS, REQUEST_COLUMNS, price_requests
 from pricing.errors import (
+    FxError,
     PriceNotFound,
     PricingError,
     Problem,
@@ -24,7 +29,13 @@ from pricing.errors import (
 )
 
 __all__ = [
+    "FOCUS_COLUMNS",
+    "FOCUS_VERSION",
+    "LOG_COLUMNS",
+    "PRICED_COLUMNS",
+    "REQUEST_COLUMNS",
     "Catalog",
+    "FxError",
     "ImageModel",
     "ImageRequest",
     "LineItem",
@@ -36,14 +47,23 @@ __all__ = [
     "Quote",
     "RateCard",
     "RateCardError",
+    "Replay",
     "Source",
     "SourcePrice",
     "Spread",
     "UnsupportedRequest",
     "compare",
+    "focus_excluded",
+    "fx_rate",
     "load_catalog",
+    "load_fx",
     "monthly_cost",
+    "parse_ecb_xml",
+    "price_requests",
     "quote",
+    "replay",
+    "scan_log",
     "schema_documents",
+    "to_focus",
     "write_schemas",
 ]

@@ -6,6 +6,7 @@ One small hierarchy::
      +-- RateCardError           a data file is wrong: file, offer, version, field and the fix
      +-- PriceNotFound           no price applies to the request (never priced as $0)
      +-- UnsupportedRequest      the offer cannot serve the request (size, operation, retired...)
+     +-- FxError                 an exchange rate is missing, too old or malformed
 """
 
 from __future__ import annotations
@@ -27,9 +28,10 @@ class Problem:
     offer: str | None = None
     version: str | None = None
     field: str | None = None
+    line: int | None = None  # 1-based line in ``file``, for line-oriented files (CSV)
 
     def __str__(self) -> str:
-        where = [self.file]
+        where = [self.file if self.line is None else f"{self.file} line {self.line}"]
         if self.offer:
             where.append(f"offer {self.offer!r}")
         if self.version:
@@ -70,3 +72,7 @@ class PriceNotFound(PricingError):  # noqa: N818 - name fixed by the public API
 
 class UnsupportedRequest(PricingError):  # noqa: N818 - name fixed by the public API
     """The offer cannot serve the request as asked (size, operation, retirement...)."""
+
+
+class FxError(PricingError):
+    """An exchange rate is unknown, too old for the date asked, or its source data is malformed."""

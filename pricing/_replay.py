@@ -1,0 +1,793 @@
+"""Replay a usage log: what it cost, what it would have cost elsewhere, and what was billed.
+
+A log is CSV, Parquet or NDJSON with one row per call. Rows are checked first: a row with an
+unreadable timestamp, a missing or non-positive size or count, an unknown provider, model or
+operation goes to the quarantine table with its line number and reason. Nothing is dropped
+silently: ``rows_read == rows_priced + rows_unpriced + rows_quarantined`` always holds.
+
+Logs larger than memory are read lazily in batches (the streaming engine); only aggregates are
+kept. When an offer in use has volume tiers, allowances, plans or a minimum spend, its running
+monthly volume needs every row of a month at once, so such logs are replayed month by month.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from pricing._catalog import Catalog, load_catalog
+from pricing._compiled import compile_catalog
+from pricing._schema import OPERATIONS
+from pricing._vector import price_requests
+from pricing.errors import PricingError
+
+#: Standard log columns: name -> (required, meaning). Map other names with ``mapping=``.
+LOG_COLUMNS: dict[str, tuple[bool, str]] = {
+    "timestamp": (True, "ISO 8601 time of the call; without an offset it is taken as UTC"),
+    "provider": (True, 'provider id as in `pricing cards list`, e.g. "bfl"'),
+    "model": (True, 'model id, e.g. "flux-2-pro"'),
+    "offer_id": (False, "the exact offer, where a provider has several for one model"),
+    "operation": (False, "generate (default), edit, inpaint, upscale, ..."),
+    "width": (False, "output width [px]; default 1024"),
+    "height": (False, "output height [px]; default 1024"),
+    "count": (False, "images made by the call; default 1"),
+    "steps": (False, "inference steps"),
+    "quality": (False, "quality level (low, medium, high, hd, ...)"),
+    "input_images": (False, "reference images sent with the call; default 0"),
+    "seconds": (False, "run time per image [s], for per-GPU-second offers"),
+    "prompt_tokens": (False, "prompt text tokens, for token-priced offers"),
+    "input_image_tokens": (False, "image-input tokens of the call, for token-priced edits"),
+    "account": (False, 'billing account; default "default"'),
+    "billed_cost": (False, "what the provider billed for the call, for reconciliation"),
+}
+_NUMERIC = {
+    "width": pl.Int64,
+    "height": pl.Int64,
+    "count": pl.Int64,
+    "steps": pl.Int64,
+    "input_images": pl.Int64,
+    "seconds": pl.Float64,
+    "prompt_tokens": pl.Int64,
+    "input_image_tokens": pl.Int64,
+    "billed_cost": pl.Float64,
+}
+MONEY = pl.Decimal(38, 10)
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True)
+class Replay:
+    """What a usage log cost, re-priced elsewhere, reconciled, and what could not be read.
+
+    Attributes
+    ----------
+    costs : DataFrame
+        month, provider, model, operation, offer_id, currency, requests, images, cost
+        [currency, Decimal], unpriced (rows left unpriced in the group).
+    alternatives : DataFrame
+        The same usage on each alternative offer, per month and model: month, model,
+        offer_id, provider, currency, requests, images, cost, unpriced, actual_cost (what the
+        rows priced on both cost as logged), saving (actual_cost - cost), saving_pct.
+    reconciliation : DataFrame or None
+        With a ``billed_cost`` column: month, provider, currency, billed and computed (on the
+        rows priced), variance (billed - computed), variance_pct, and billed_unpriced /
+        rows_unpriced for billed rows that no price applies to.
+    quarantine : DataFrame
+        Rows that could not be read: line (1-based data row), reason, then the log's columns
+        as text.
+    unpriced : DataFrame
+        reason, rows: readable rows that no price applies to (never counted as 0).
+    """
+
+    costs: pl.DataFrame
+    alternatives: pl.DataFrame
+    reconciliation: pl.DataFrame | None
+    quarantine: pl.DataFrame
+    unpriced: pl.DataFrame
+    rows_read: int
+    rows_priced: int
+    months: tuple[str, ...]
+    source: str
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def rows_quarantined(self) -> int:
+        return self.quarantine.height
+
+    @property
+    def rows_unpriced(self) -> int:
+        return int(self.unpriced["rows"].sum()) if self.unpriced.height else 0
+
+    @property
+    def quarantine_counts(self) -> pl.DataFrame:
+        """reason, rows: quarantined rows counted by reason, most frequent first."""
+        return (
+            self.quarantine.group_by("reason")
+            .agg(rows=pl.len())
+            .sort(["rows", "reason"], descending=[True, False])
+        )
+
+    def total(self) -> dict[str, Decimal]:
+        """Exact total cost per currency: the sum of ``costs``."""
+        totals = self.costs.group_by("currency").agg(pl.col("cost").sum())
+        return {row["currency"]: row["cost"] for row in totals.iter_rows(named=True)}
+
+    def by(self, *keys: str) -> pl.DataFrame:
+        """Cost summed by any of month, provider, model, operation, offer_id (and currency)."""
+        group = [*keys, "currency"]
+        return (
+            self.costs.group_by(group)
+            .agg(pl.col("requests", "images", "cost", "unpriced").sum())
+            .sort(group)
+        )
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def scan_log(
+    log: str | Path | pl.DataFrame | pl.LazyFrame, mapping: Mapping[str, str] | None = None
+) -> pl.LazyFrame:
+    """The log as a LazyFrame with standard column names (``mapping``: log name -> standard).
+
+    CSV is read as text, so a malformed value reaches the quarantine rather than failing the
+    whole read; Parquet and NDJSON keep their types.
+    """
+    if isinstance(log, pl.DataFrame):
+        lf = log.lazy()
+    elif isinstance(log, pl.LazyFrame):
+        lf = log
+    else:
+        path = Path(log)
+        if not path.exists():
+            raise PricingError(f"usage log {path} does not exist")
+        suffix = "".join(path.suffixes[-2:]).lower() if path.suffix == ".gz" else path.suffix
+        if suffix in (".csv", ".tsv", ".csv.gz"):
+            lf = pl.scan_csv(path, infer_schema=False, separator="\t" if suffix == ".tsv" else ",")
+        elif suffix in (".parquet", ".pq"):
+            lf = pl.scan_parquet(path)
+        elif suffix in (".ndjson", ".jsonl", ".json"):
+            lf = pl.scan_ndjson(path, infer_schema_length=10_000)
+        else:
+            raise PricingError(
+                f"cannot tell the format of {path.name}; name it .csv, .parquet or .ndjson"
+            )
+    if mapping:
+        names = lf.collect_schema().names()
+        missing = [k for k in mapping if k not in names]
+        if missing:
+            raise PricingError(
+                f"mapping names columns the log does not have: {', '.join(missing)}; "
+                f"its columns are {', '.join(names)}"
+            )
+        unknown = [v for v in mapping.values() if v not in LOG_COLUMNS]
+        if unknown:
+            raise PricingError(
+                f"mapping targets {', '.join(unknown)} are not log columns; "
+                f"use {', '.join(LOG_COLUMNS)}"
+            )
+        lf = lf.rename(dict(mapping))
+    names = lf.collect_schema().names()
+    has_offer = "offer_id" in names
+    missing = [
+        n
+        for n, (required, _) in LOG_COLUMNS.items()
+        if required and n not in names and not (has_offer and n in ("provider", "model"))
+    ]
+    if missing:
+        raise PricingError(
+            f"the log has no {', '.join(missing)} column; its columns are {', '.join(names)}. "
+            'Rename them with mapping={"your_name": "timestamp", ...}'
+        )
+    return lf
+
+
+def _timestamp(schema: pl.Schema) -> pl.Expr:
+    dtype = schema["timestamp"]
+    col = pl.col("timestamp")
+    if isinstance(dtype, pl.Datetime):
+        if dtype.time_zone is None:
+            return col.dt.replace_time_zone("UTC").dt.cast_time_unit("us")
+        return col.dt.convert_time_zone("UTC").dt.cast_time_unit("us")
+    if dtype == pl.Date:
+        return col.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+    text = col.cast(pl.String).str.strip_chars().str.replace(r"Z$", "+00:00")
+    aware = text.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%:z", strict=False, time_zone="UTC")
+    aware_space = text.str.to_datetime("%Y-%m-%d %H:%M:%S%.f%:z", strict=False, time_zone="UTC")
+    naive = text.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f", strict=False).dt.replace_time_zone("UTC")
+    naive_space = text.str.to_datetime("%Y-%m-%d %H:%M:%S%.f", strict=False).dt.replace_time_zone(
+        "UTC"
+    )
+    day = (
+        text.str.to_date("%Y-%m-%d", strict=False)
+        .cast(pl.Datetime("us"))
+        .dt.replace_time_zone("UTC")
+    )
+    return pl.coalesce(aware, aware_space, naive, naive_space, day).dt.cast_time_unit("us")
+
+
+def _checked(lf: pl.LazyFrame, cat: Catalog) -> tuple[pl.LazyFrame, list[pl.Expr]]:
+    """Typed standard columns plus ``_line`` and ``_bad``: null, or the index of the message
+    (returned alongside) that says why the row cannot be read."""
+    schema = lf.collect_schema()
+    names = schema.names()
+    lf = lf.with_row_index("_line", offset=1)
+    typed: list[pl.Expr] = [_timestamp(schema).alias("_ts")]
+    for name, dtype in _NUMERIC.items():
+        if name in names:
+            typed.append(
+                pl.col(name)
+                .cast(pl.String)
+                .str.strip_chars()
+                .cast(dtype, strict=False)
+                .alias(f"_{name}")
+                if schema[name] == pl.String
+                else pl.col(name).cast(dtype, strict=False).alias(f"_{name}")
+            )
+    for name in ("provider", "model", "offer_id", "operation", "quality", "account"):
+        if name in names:
+            typed.append(pl.col(name).cast(pl.String).str.strip_chars().alias(f"_{name}"))
+    lf = lf.with_columns(typed)
+
+    models = sorted(cat.models)
+    providers = sorted(cat.cards)
+    offers = [o.id for _, o in cat.all_offers()]
+    checks: list[tuple[pl.Expr, pl.Expr]] = [
+        (
+            pl.col("_ts").is_null(),
+            pl.lit("unparseable timestamp: ")
+            + pl.col("timestamp").cast(pl.String).fill_null("(empty)"),
+        )
+    ]
+
+    def text(name: str) -> pl.Expr:
+        return pl.col(name).cast(pl.String).fill_null("(empty)")
+
+    if "offer_id" in names:
+        given = pl.col("_offer_id").is_not_null()
+        checks.append(
+            (
+                given & ~pl.col("_offer_id").is_in(offers),
+                pl.lit("unknown offer_id ") + text("offer_id"),
+            )
+        )
+    else:
+        given = pl.lit(False)
+    if "provider" in names:
+        checks.append((~given & pl.col("_provider").is_null(), pl.lit("missing provider")))
+        checks.append(
+            (
+                ~given & pl.col("_provider").is_not_null() & ~pl.col("_provider").is_in(providers),
+                pl.lit("unknown provider ") + text("provider"),
+            )
+        )
+    if "model" in names:
+        checks.append((~given & pl.col("_model").is_null(), pl.lit("missing model")))
+        checks.append(
+            (
+                pl.col("_model").is_not_null() & ~pl.col("_model").is_in(models),
+                pl.lit("unknown model ") + text("model"),
+            )
+        )
+    if "operation" in names:
+        checks.append(
+            (
+                pl.col("_operation").is_not_null() & ~pl.col("_operation").is_in(OPERATIONS),
+                pl.lit("unknown operation ") + text("operation"),
+            )
+        )
+    for name in ("width", "height", "count"):
+        if name in names:
+            value = pl.col(f"_{name}")
+            checks.append(
+                (
+                    pl.col(name).is_null() | (pl.col(name).cast(pl.String).str.strip_chars() == ""),
+                    pl.lit(f"missing {name}"),
+                )
+            )
+            checks.append((value.is_null(), pl.lit(f"{name} is not a whole number: ") + text(name)))
+            checks.append((value <= 0, pl.lit(f"zero or negative {name}: ") + text(name)))
+    for name in ("steps", "input_images", "seconds", "prompt_tokens", "input_image_tokens"):
+        if name in names:
+            raw = pl.col(name)
+            present = raw.is_not_null() & (raw.cast(pl.String).str.strip_chars() != "")
+            checks.append(
+                (
+                    present & pl.col(f"_{name}").is_null(),
+                    pl.lit(f"{name} is not a number: ") + text(name),
+                )
+            )
+            checks.append((pl.col(f"_{name}") < 0, pl.lit(f"negative {name}: ") + text(name)))
+    if "billed_cost" in names:
+        raw = pl.col("billed_cost")
+        present = raw.is_not_null() & (raw.cast(pl.String).str.strip_chars() != "")
+        checks.append(
+            (
+                present & pl.col("_billed_cost").is_null(),
+                pl.lit("billed_cost is not a number: ") + text("billed_cost"),
+            )
+        )
+    code: Any = pl.when(checks[0][0]).then(pl.lit(0, dtype=pl.Int32))
+    for i, (cond, _) in enumerate(checks[1:], start=1):
+        code = code.when(cond).then(pl.lit(i, dtype=pl.Int32))
+    lf = lf.with_columns(_bad=code.otherwise(pl.lit(None, dtype=pl.Int32)))
+    return lf, [message for _, message in checks]
+
+
+def _reason(messages: list[pl.Expr]) -> pl.Expr:
+    """The text of a quarantined row's reason (built only on quarantined rows)."""
+    reason = pl.lit(None, dtype=pl.String)
+    for i, message in reversed(list(enumerate(messages))):
+        reason = pl.when(pl.col("_bad") == i).then(message).otherwise(reason)
+    return reason
+
+
+def _offer_table(
+    cat: Catalog, offer_map: Mapping[str, str] | None
+) -> tuple[pl.DataFrame, dict[str, str]]:
+    """(provider, model) -> offer_id where unambiguous; and the ambiguity messages."""
+    by_pair: dict[tuple[str, str], list[str]] = {}
+    for card, o in cat.all_offers():
+        by_pair.setdefault((card.provider, o.model), []).append(o.id)
+    chosen: dict[tuple[str, str], str] = {}
+    ambiguous: dict[str, str] = {}
+    for (provider, model), ids in by_pair.items():
+        key = f"{provider}/{model}"
+        if offer_map and key in offer_map:
+            chosen[(provider, model)] = offer_map[key]
+        elif len(ids) == 1:
+            chosen[(provider, model)] = ids[0]
+        elif key in ids:
+            chosen[(provider, model)] = key
+        else:
+            ambiguous[key] = (
+                f"{provider} serves {model} as {', '.join(ids)}; add an offer_id column "
+                f'or pass offer_map={{"{key}": "<offer id>"}}'
+            )
+    for key, target in (offer_map or {}).items():
+        cat.offer(target)  # raises with hints for a wrong target
+        if "/" not in key:
+            raise PricingError(f'offer_map keys are "provider/model"; got {key!r}')
+    frame = pl.DataFrame(
+        {
+            "_provider": [p for p, _ in chosen],
+            "_model": [m for _, m in chosen],
+            "_resolved": list(chosen.values()),
+        },
+        schema={"_provider": pl.String, "_model": pl.String, "_resolved": pl.String},
+    )
+    return frame, ambiguous
+
+
+# --------------------------------------------------------------------------- replay
+
+
+def replay(
+    log: str | Path | pl.DataFrame | pl.LazyFrame,
+    *,
+    against: Sequence[str] | None = None,
+    month: str | None = None,
+    mapping: Mapping[str, str] | None = None,
+    offer_map: Mapping[str, str] | None = None,
+    catalog: Catalog | None = None,
+    alternatives: bool = True,
+    batch_rows: int = 500_000,
+    progress: Progress | None = None,
+) -> Replay:
+    """Price a usage log as logged, on alternative offers, and against what was billed.
+
+    Parameters
+    ----------
+    log : path or DataFrame/LazyFrame
+        CSV, Parquet or NDJSON (by extension) with the columns of ``LOG_COLUMNS``.
+    against : list of offer ids, optional
+        Re-price every row on these offers, whatever model they serve (substitutes). Default:
+        every offer that serves the row's model.
+    month : "YYYY-MM", optional
+        Replay only this calendar month (UTC).
+    mapping : dict, optional
+        Log column name -> standard name, e.g. ``{"ts": "timestamp", "vendor": "provider"}``.
+    offer_map : dict, optional
+        ``"provider/model"`` -> offer id, for providers with several offers of one model.
+    alternatives : bool
+        Set False to skip re-pricing (faster on very large logs).
+    batch_rows : int
+        Rows per batch when the log is streamed.
+    progress : callable(done, total, label), optional
+        Called after each batch or month; the CLI draws a progress bar with it.
+    """
+    cat = catalog if catalog is not None else load_catalog()
+    lf = scan_log(log, mapping)
+    source = str(log) if isinstance(log, str | Path) else type(log).__name__
+    if against is not None:
+        for offer_id in against:
+            cat.offer(offer_id)
+    window: tuple[date, date] | None = None
+    if month is not None:
+        window = _month_window(month)
+    checked, messages = _checked(lf, cat)
+    if window is not None:
+        checked = checked.filter(
+            pl.col("_ts").is_null()
+            | ((pl.col("_ts").dt.date() >= window[0]) & (pl.col("_ts").dt.date() < window[1]))
+        )
+    names = lf.collect_schema().names()
+    table, ambiguous = _offer_table(cat, offer_map)
+    resolved, messages = _resolve(checked, messages, table, ambiguous, names)
+
+    quarantine = (
+        resolved.filter(pl.col("_bad").is_not_null())
+        .select(
+            pl.col("_line").alias("line"),
+            _reason(messages).alias("reason"),
+            *[pl.col(n).cast(pl.String) for n in names],
+        )
+        .collect(engine="streaming")
+    )
+    good = resolved.filter(pl.col("_bad").is_null())
+    requests = _requests(good, names)
+
+    # Offers in use decide whether months must be replayed whole (running volumes).
+    in_use = requests.select(pl.col("offer_id").unique()).collect(engine="streaming")["offer_id"]
+    pairs = _alternative_pairs(cat, requests, against) if alternatives else None
+    alt_offers = set(pairs["alt_offer"].to_list()) if pairs is not None else set()
+    needs_month = _needs_whole_months(cat, {*in_use.to_list(), *alt_offers})
+
+    parts_costs: list[pl.DataFrame] = []
+    parts_alt: list[pl.DataFrame] = []
+    parts_unpriced: list[pl.DataFrame] = []
+    parts_billed: list[pl.DataFrame] = []
+    rows_read = quarantine.height
+    for chunk, label, done, total in _chunks(requests, needs_month, batch_rows):
+        rows_read += chunk.height
+        priced = price_requests(chunk, cat)
+        parts_costs.append(_costs(priced))
+        parts_unpriced.append(_unpriced(priced))
+        if "billed_cost" in chunk.columns:
+            parts_billed.append(_billed(priced))
+        if pairs is not None and chunk.height:
+            parts_alt.append(_alternative_costs(chunk, priced, pairs, cat, against is not None))
+        if progress is not None:
+            progress(done, total, label)
+
+    costs = _sum(parts_costs, ["month", "provider", "model", "operation", "offer_id", "currency"])
+    unpriced = _sum(parts_unpriced, ["reason"]).sort(["rows", "reason"], descending=[True, False])
+    reconciliation = None
+    if "billed_cost" in names:
+        billed = _sum(parts_billed, ["month", "provider", "currency"])
+        billed = billed.select(
+            "month",
+            "provider",
+            "currency",
+            "billed",
+            "computed",
+            "billed_unpriced",
+            "rows_unpriced",
+        )
+        reconciliation = billed.with_columns(
+            variance=pl.col("billed") - pl.col("computed"),
+        ).with_columns(
+            variance_pct=pl.when(pl.col("computed") != 0).then(
+                pl.col("variance").cast(pl.Float64) / pl.col("computed").cast(pl.Float64) * 100
+            )
+        )
+    alt = _alt_frame(parts_alt)
+    months = tuple(sorted({m.strftime("%Y-%m") for m in costs["month"].to_list()}))
+    rows_priced = int(costs["requests"].sum()) if costs.height else 0
+    rows_priced -= int(costs["unpriced"].sum()) if costs.height else 0
+    notes = []
+    if ambiguous:
+        notes.append(
+            "providers with several offers of one model need an offer_id column or offer_map: "
+            + "; ".join(sorted(ambiguous))
+        )
+    return Replay(
+        costs=costs,
+        alternatives=alt,
+        reconciliation=reconciliation,
+        quarantine=quarantine,
+        unpriced=unpriced,
+        rows_read=rows_read,
+        rows_priced=rows_priced,
+        months=months,
+        source=source,
+        notes=tuple(notes),
+    )
+
+
+def _month_window(month: str) -> tuple[date, date]:
+    try:
+        year, mon = (int(p) for p in month.split("-"))
+        start = date(year, mon, 1)
+    except ValueError:
+        raise PricingError(f"month {month!r} is not YYYY-MM (e.g. 2026-03)") from None
+    end = date(year + 1, 1, 1) if mon == 12 else date(year, mon + 1, 1)
+    return start, end
+
+
+def _resolve(
+    checked: pl.LazyFrame,
+    messages: list[pl.Expr],
+    table: pl.DataFrame,
+    ambiguous: dict[str, str],
+    names: list[str],
+) -> tuple[pl.LazyFrame, list[pl.Expr]]:
+    """Add ``_offer`` from (provider, model), quarantining pairs no single offer serves."""
+    given = pl.col("_offer_id").is_not_null() if "offer_id" in names else pl.lit(False)
+    first = len(messages)
+    if "provider" in names and "model" in names:
+        lf = checked.join(
+            table.lazy(), on=["_provider", "_model"], how="left", maintain_order="left"
+        )
+        pair = pl.col("_provider") + "/" + pl.col("_model")
+        ambiguity = pair.replace_strict(ambiguous or {"": ""}, default=None, return_dtype=pl.String)
+        no_offer = (
+            pl.lit("provider ")
+            + pl.col("_provider")
+            + " has no offer for model "
+            + pl.col("_model")
+        )
+        messages = [*messages, pl.coalesce(ambiguity, no_offer)]
+        lf = lf.with_columns(
+            _bad=pl.when(pl.col("_bad").is_null() & ~given & pl.col("_resolved").is_null())
+            .then(pl.lit(first, dtype=pl.Int32))
+            .otherwise(pl.col("_bad"))
+        )
+        offer = (
+            pl.coalesce(pl.col("_offer_id"), pl.col("_resolved"))
+            if "offer_id" in names
+            else (pl.col("_resolved"))
+        )
+        return lf.with_columns(_offer=offer), messages
+    messages = [*messages, pl.lit("missing offer_id")]
+    lf = checked.with_columns(
+        _bad=pl.when(pl.col("_bad").is_null() & ~given)
+        .then(pl.lit(first, dtype=pl.Int32))
+        .otherwise(pl.col("_bad")),
+        _offer=pl.col("_offer_id"),
+    )
+    return lf, messages
+
+
+def _requests(good: pl.LazyFrame, names: list[str]) -> pl.LazyFrame:
+    """The request table ``price_requests`` takes, from the checked log rows."""
+    cols: list[pl.Expr] = [
+        pl.col("_ts").alias("timestamp"),
+        pl.col("_offer").alias("offer_id"),
+    ]
+    if "model" in names:
+        cols.append(pl.col("_model").alias("model"))
+    for name in ("operation", "quality", "account"):
+        if name in names:
+            cols.append(pl.col(f"_{name}").alias(name))
+    for name in _NUMERIC:
+        if name in names:
+            cols.append(pl.col(f"_{name}").alias(name))
+    frame = good.select(cols)
+    fill = {"operation": "generate", "account": "default"}
+    return frame.with_columns(
+        [pl.col(n).fill_null(v) for n, v in fill.items() if n in frame.collect_schema().names()]
+    )
+
+
+def _needs_whole_months(cat: Catalog, offer_ids: set[str]) -> bool:
+    compiled = compile_catalog(cat)
+    if not (compiled.needs_volume or compiled.has_minimum):
+        return False
+    for offer_id in offer_ids:
+        try:
+            offer = cat.offer(offer_id)
+        except PricingError:
+            continue
+        for v in offer.versions:
+            if v.minimum_monthly_spend is not None or v.free_images_per_month:
+                return True
+            for c in v.components:
+                if c.unit == "subscription" or getattr(c, "tiers", None):
+                    return True
+    return False
+
+
+def _chunks(
+    requests: pl.LazyFrame, whole_months: bool, batch_rows: int
+) -> Iterator[tuple[pl.DataFrame, str, int, int]]:
+    """Batches of rows; whole calendar months when running volumes need them."""
+    if whole_months:
+        months = (
+            requests.select(pl.col("timestamp").dt.truncate("1mo").unique().sort())
+            .collect(engine="streaming")
+            .to_series()
+            .to_list()
+        )
+        for i, start in enumerate(months):
+            end = (
+                start.replace(year=start.year + 1, month=1)
+                if start.month == 12
+                else start.replace(month=start.month + 1)
+            )
+            chunk = requests.filter(
+                (pl.col("timestamp") >= start) & (pl.col("timestamp") < end)
+            ).collect(engine="streaming")
+            yield chunk, start.strftime("%Y-%m"), i + 1, len(months)
+        return
+    total = requests.select(pl.len()).collect(engine="streaming").item()
+    done = 0
+    for chunk in requests.collect_batches(chunk_size=batch_rows, engine="streaming"):
+        done += chunk.height
+        yield chunk, "rows", done, total
+    if total == 0:
+        yield requests.collect(), "rows", 0, 0
+
+
+def _money(expr: pl.Expr) -> pl.Expr:
+    return expr.round(10).cast(MONEY)
+
+
+def _costs(priced: pl.DataFrame) -> pl.DataFrame:
+    return (
+        priced.with_columns(month=pl.col("timestamp").dt.date().dt.truncate("1mo"))
+        .group_by(
+            "month",
+            pl.col("provider").cast(pl.String),
+            "model",
+            "operation",
+            pl.col("offer_id").cast(pl.String),
+            pl.col("currency").cast(pl.String),
+        )
+        .agg(
+            requests=pl.len(),
+            images=pl.col("count").filter(pl.col("reason").is_null()).sum(),
+            cost=_money(pl.col("cost")).sum(),
+            unpriced=pl.col("reason").is_not_null().sum(),
+        )
+    )
+
+
+def _unpriced(priced: pl.DataFrame) -> pl.DataFrame:
+    return (
+        priced.filter(pl.col("reason").is_not_null())
+        .group_by(pl.col("reason").cast(pl.String))
+        .agg(rows=pl.len())
+    )
+
+
+def _billed(priced: pl.DataFrame) -> pl.DataFrame:
+    """Billed against computed, on the rows both exist for; billed rows without a price apart."""
+    priced_row = pl.col("reason").is_null()
+    return (
+        priced.with_columns(month=pl.col("timestamp").dt.date().dt.truncate("1mo"))
+        .group_by("month", pl.col("provider").cast(pl.String))
+        .agg(
+            currency=pl.col("currency").cast(pl.String).drop_nulls().first(),
+            billed=_money(pl.col("billed_cost").filter(priced_row)).sum(),
+            computed=_money(pl.col("cost").filter(priced_row)).sum(),
+            billed_unpriced=_money(pl.col("billed_cost").filter(~priced_row)).sum(),
+            rows_unpriced=(~priced_row).sum(),
+        )
+    )
+
+
+def _alternative_pairs(
+    cat: Catalog, requests: pl.LazyFrame, against: Sequence[str] | None
+) -> pl.DataFrame:
+    """(model, alt_offer) pairs to re-price on."""
+    models = requests.select(pl.col("offer_id").unique()).collect(engine="streaming")["offer_id"]
+    model_of = {o.id: o.model for _, o in cat.all_offers()}
+    used_models = sorted({model_of[o] for o in models.to_list() if o in model_of})
+    rows: list[tuple[str, str]] = []
+    for m in used_models:
+        targets = list(against) if against is not None else [o.id for o in cat.offers(model=m)]
+        rows += [(m, t) for t in targets]
+    return pl.DataFrame(rows, schema={"_model": pl.String, "alt_offer": pl.String}, orient="row")
+
+
+def _alternative_costs(
+    chunk: pl.DataFrame, priced: pl.DataFrame, pairs: pl.DataFrame, cat: Catalog, substitute: bool
+) -> pl.DataFrame:
+    model_of = pl.DataFrame(
+        {
+            "offer_id": [o.id for _, o in cat.all_offers()],
+            "_model": [o.model for _, o in cat.all_offers()],
+        }
+    )
+    actual = priced.select(pl.int_range(pl.len()).alias("_row"), pl.col("cost").alias("_actual"))
+    rows = chunk.with_columns(pl.int_range(pl.len()).alias("_row")).join(
+        model_of, on="offer_id", how="left"
+    )
+    long = rows.join(pairs, on="_model", how="inner").drop("offer_id")
+    long = long.rename({"alt_offer": "offer_id"})
+    if substitute:
+        long = long.drop("model", strict=False)
+    priced = price_requests(long, cat).join(actual, on="_row", how="left")
+    both = pl.col("reason").is_null() & pl.col("_actual").is_not_null()
+    return (
+        priced.with_columns(month=pl.col("timestamp").dt.date().dt.truncate("1mo"))
+        .group_by(
+            "month",
+            pl.col("_model").alias("model"),
+            pl.col("offer_id").cast(pl.String),
+            pl.col("provider").cast(pl.String),
+            pl.col("currency").cast(pl.String),
+        )
+        .agg(
+            requests=pl.len(),
+            images=pl.col("count").filter(pl.col("reason").is_null()).sum(),
+            cost=_money(pl.col("cost")).sum(),
+            unpriced=pl.col("reason").is_not_null().sum(),
+            actual_cost=_money(pl.col("_actual").filter(both)).sum(),
+            alt_cost_same_rows=_money(pl.col("cost").filter(both)).sum(),
+        )
+    )
+
+
+def _sum(parts: list[pl.DataFrame], keys: list[str]) -> pl.DataFrame:
+    if not parts:
+        return _EMPTY.get(tuple(keys), pl.DataFrame())
+    frame = pl.concat(parts, how="vertical_relaxed")
+    values = [c for c in frame.columns if c not in keys]
+    return frame.group_by(keys).agg(pl.col(values).sum()).sort(keys, nulls_last=True)
+
+
+def _alt_frame(parts: list[pl.DataFrame]) -> pl.DataFrame:
+    keys = ["month", "model", "offer_id", "provider", "currency"]
+    if not parts:
+        return pl.DataFrame(schema=_ALT_SCHEMA)
+    frame = _sum(parts, keys)
+    saving = pl.col("actual_cost") - pl.col("alt_cost_same_rows")
+    return frame.with_columns(
+        saving=saving,
+        saving_pct=pl.when(pl.col("actual_cost") != 0).then(
+            saving.cast(pl.Float64) / pl.col("actual_cost").cast(pl.Float64) * 100
+        ),
+    ).sort(["month", "model", "cost", "offer_id"], nulls_last=True)
+
+
+_ALT_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
+    "month": pl.Date,
+    "model": pl.String,
+    "offer_id": pl.String,
+    "provider": pl.String,
+    "currency": pl.String,
+    "requests": pl.UInt32,
+    "images": pl.Int64,
+    "cost": MONEY,
+    "unpriced": pl.UInt32,
+    "actual_cost": MONEY,
+    "alt_cost_same_rows": MONEY,
+    "saving": MONEY,
+    "saving_pct": pl.Float64,
+}
+_EMPTY: dict[tuple[str, ...], pl.DataFrame] = {
+    ("month", "provider", "model", "operation", "offer_id", "currency"): pl.DataFrame(
+        schema={
+            "month": pl.Date,
+            "provider": pl.String,
+            "model": pl.String,
+            "operation": pl.String,
+            "offer_id": pl.String,
+            "currency": pl.String,
+            "requests": pl.UInt32,
+            "images": pl.Int64,
+            "cost": MONEY,
+            "unpriced": pl.UInt32,
+        }
+    ),
+    ("reason",): pl.DataFrame(schema={"reason": pl.String, "rows": pl.UInt32}),
+    ("month", "provider", "currency"): pl.DataFrame(
+        schema={
+            "month": pl.Date,
+            "provider": pl.String,
+            "currency": pl.String,
+            "billed": MONEY,
+            "computed": MONEY,
+            "billed_unpriced": MONEY,
+            "rows_unpriced": pl.UInt32,
+        }
+    ),
+}
