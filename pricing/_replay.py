@@ -436,15 +436,14 @@ def replay(
     # Offers in use decide whether months must be replayed whole (running volumes).
     in_use = requests.select(pl.col("offer_id").unique()).collect(engine="streaming")["offer_id"]
     pairs = _alternative_pairs(cat, requests, against) if alternatives else None
-    alt_offers = set(pairs["alt_offer"].to_list()) if pairs is not None else set()
-    needs_month = _needs_whole_months(cat, {*in_use.to_list(), *alt_offers})
+    month_offers = _month_offers(cat, set(in_use.to_list()), pairs, against)
 
     parts_costs: list[pl.DataFrame] = []
     parts_alt: list[pl.DataFrame] = []
     parts_unpriced: list[pl.DataFrame] = []
     parts_billed: list[pl.DataFrame] = []
     rows_read = quarantine.height
-    for chunk, label, done, total in _chunks(requests, needs_month, batch_rows):
+    for chunk, label, done, total in _chunks(requests, month_offers, batch_rows):
         rows_read += chunk.height
         priced = price_requests(chunk, cat)
         parts_costs.append(_costs(priced))
@@ -576,51 +575,71 @@ def _requests(good: pl.LazyFrame, names: list[str]) -> pl.LazyFrame:
     )
 
 
-def _needs_whole_months(cat: Catalog, offer_ids: set[str]) -> bool:
-    compiled = compile_catalog(cat)
-    if not (compiled.needs_volume or compiled.has_minimum):
-        return False
-    for offer_id in offer_ids:
-        try:
-            offer = cat.offer(offer_id)
-        except PricingError:
-            continue
+def _volume_offers(cat: Catalog) -> set[str]:
+    """Offers whose price depends on the month's running volume (tiers, allowances, plans)."""
+    out: set[str] = set()
+    for _, offer in cat.all_offers():
         for v in offer.versions:
             if v.minimum_monthly_spend is not None or v.free_images_per_month:
-                return True
+                out.add(offer.id)
             for c in v.components:
                 if c.unit == "subscription" or getattr(c, "tiers", None):
-                    return True
-    return False
+                    out.add(offer.id)
+    return out
+
+
+def _month_offers(
+    cat: Catalog, in_use: set[str], pairs: pl.DataFrame | None, against: Sequence[str] | None
+) -> set[str]:
+    """Offers in use whose rows must be priced a whole month at a time.
+
+    A row needs its whole month when its own offer, or an offer it is re-priced on, runs a
+    monthly volume: tiers, allowances and plans depend on every earlier call of the month.
+    """
+    compiled = compile_catalog(cat)
+    if not (compiled.needs_volume or compiled.has_minimum):
+        return set()
+    volume = _volume_offers(cat)
+    model_of = {o.id: o.model for _, o in cat.all_offers()}
+    if against is not None and volume & set(against):
+        return set(in_use)
+    models = {model_of[o] for o in in_use & volume}
+    if pairs is not None:
+        models |= {m for m, alt in pairs.iter_rows() if alt in volume}
+    return {o for o in in_use if model_of.get(o) in models}
 
 
 def _chunks(
-    requests: pl.LazyFrame, whole_months: bool, batch_rows: int
+    requests: pl.LazyFrame, month_offers: set[str], batch_rows: int
 ) -> Iterator[tuple[pl.DataFrame, str, int, int]]:
-    """Batches of rows; whole calendar months when running volumes need them."""
-    if whole_months:
+    """Batches of rows streamed from the log, then whole calendar months of the rows whose
+    offers run monthly volumes (``month_offers``)."""
+    total = requests.select(pl.len()).collect(engine="streaming").item()
+    done = 0
+    whole = pl.col("offer_id").is_in(sorted(month_offers))
+    streamed = requests.filter(~whole) if month_offers else requests
+    for chunk in streamed.collect_batches(chunk_size=batch_rows, engine="streaming"):
+        done += chunk.height
+        yield chunk, "rows", done, total
+    if month_offers:
+        monthly = requests.filter(whole)
         months = (
-            requests.select(pl.col("timestamp").dt.truncate("1mo").unique().sort())
+            monthly.select(pl.col("timestamp").dt.truncate("1mo").unique().sort())
             .collect(engine="streaming")
             .to_series()
             .to_list()
         )
-        for i, start in enumerate(months):
+        for start in months:
             end = (
                 start.replace(year=start.year + 1, month=1)
                 if start.month == 12
                 else start.replace(month=start.month + 1)
             )
-            chunk = requests.filter(
+            chunk = monthly.filter(
                 (pl.col("timestamp") >= start) & (pl.col("timestamp") < end)
             ).collect(engine="streaming")
-            yield chunk, start.strftime("%Y-%m"), i + 1, len(months)
-        return
-    total = requests.select(pl.len()).collect(engine="streaming").item()
-    done = 0
-    for chunk in requests.collect_batches(chunk_size=batch_rows, engine="streaming"):
-        done += chunk.height
-        yield chunk, "rows", done, total
+            done += chunk.height
+            yield chunk, start.strftime("%Y-%m"), done, total
     if total == 0:
         yield requests.collect(), "rows", 0, 0
 

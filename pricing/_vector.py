@@ -11,7 +11,7 @@ Money is float64 here, unrounded; a property test proves agreement with ``quote(
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, overload
 
@@ -268,7 +268,16 @@ def _price(
     pos = (pl.col("_day").cast(pl.Int32).cast(pl.Int64) - c.day0 + 1).clip(0, c.n_days - 1)
     lf = lf.with_columns(_state=_gather(c.grid, pl.col("_oi") * c.n_days + pos))
     lf = lf.with_columns(_v=pl.when(pl.col("_state") >= 0).then(pl.col("_state")))
-    lf = lf.with_columns(_vs=_gather(c.versions, pl.col("_v"))).unnest("_vs")
+
+    def F(name: str) -> pl.Expr:  # noqa: N802 - reads as a field lookup
+        """A version (``v_``) or price-point (``p_``) parameter of each row, gathered on use.
+
+        Gathering on use keeps only two index columns per row alive (``_v``, ``_pidx``), so
+        memory stays proportional to the request columns, not to the ~90 parameters.
+        """
+        if name.startswith("v_"):
+            return _gather(c.versions[name], _col("_v"))
+        return _gather(c.points[name], _col("_pidx"))
 
     w, h = _col("_width"), _col("_height")
     px = (w * h).cast(pl.Float64)
@@ -276,11 +285,11 @@ def _price(
     k = _col("_input_images")
 
     # size bracket, quality and special size -> point index
-    bracket: Any = pl.when(_col("v_n_brackets") == 0).then(pl.lit(0))
+    bracket: Any = pl.when(F("v_n_brackets") == 0).then(pl.lit(0))
     for i in range(c.n_brackets):
-        side, bpx = _col(f"v_br{i}_side"), _col(f"v_br{i}_px")
+        side, bpx = F(f"v_br{i}_side"), F(f"v_br{i}_px")
         fits = (side.is_null() | (longest <= side)) & (bpx.is_null() | (px <= bpx))
-        bracket = bracket.when((_col("v_n_brackets") > i) & fits).then(pl.lit(i))
+        bracket = bracket.when((F("v_n_brackets") > i) & fits).then(pl.lit(i))
     nq = len(c.qualities)
     gq = (
         pl.when(_col("_quality").is_null())
@@ -297,7 +306,7 @@ def _price(
         gq = pl.when(_col("_quality").is_null()).then(pl.lit(0)).otherwise(pl.lit(1))
     special = pl.lit(0, dtype=pl.Int64)
     for i in reversed(range(c.n_special)):
-        hit = (w == _col(f"v_sp{i}_w")) & (h == _col(f"v_sp{i}_h"))
+        hit = (w == F(f"v_sp{i}_w")) & (h == F(f"v_sp{i}_h"))
         special = pl.when(hit).then(pl.lit(i + 1, dtype=pl.Int64)).otherwise(special)
     lf = lf.with_columns(
         _bracket=bracket,
@@ -314,7 +323,6 @@ def _price(
         + _col("_special") * ss
     )
     lf = lf.with_columns(_pidx=pl.when(_col("_q") >= 0).then(pidx))
-    lf = lf.with_columns(_ps=_gather(c.points, _col("_pidx"))).unnest("_ps")
 
     # reasons that do not depend on the running volume, in quote()'s order
     steps = _col("_steps")
@@ -354,42 +362,42 @@ def _price(
         checks.append(("model_mismatch", row_model.is_null() | (row_model != offer_model)))
     sizes_ok = pl.lit(False)
     for i in range(c.n_sizes):
-        sizes_ok = sizes_ok | ((w == _col(f"v_size{i}_w")) & (h == _col(f"v_size{i}_h")))
+        sizes_ok = sizes_ok | ((w == F(f"v_size{i}_w")) & (h == F(f"v_size{i}_h")))
     op_bit = _gather(pl.Series([1 << i for i in range(len(OPERATIONS))]), _col("_op"))
     checks += [
         ("model_retired", _col("_state") == -3),
         ("offer_retired", _col("_state") == -2),
         ("no_version", _col("_state") == -1),
-        ("operation", (_col("v_ops") // op_bit) % 2 == 0),
-        ("sizes", _col("v_has_sizes") & ~sizes_ok),
-        ("max_mp", px > _col("v_max_px")),
-        ("max_side", longest > _col("v_max_side")),
-        ("min_side", shortest < _col("v_min_side")),
+        ("operation", (F("v_ops") // op_bit) % 2 == 0),
+        ("sizes", F("v_has_sizes") & ~sizes_ok),
+        ("max_mp", px > F("v_max_px")),
+        ("max_side", longest > F("v_max_side")),
+        ("min_side", shortest < F("v_min_side")),
         (
             "multiple_of",
-            ((w % _col("v_multiple_of")) != 0) | ((h % _col("v_multiple_of")) != 0),
+            ((w % F("v_multiple_of")) != 0) | ((h % F("v_multiple_of")) != 0),
         ),
-        ("max_inputs", k > _col("v_max_input_images")),
-        ("min_steps", steps < _col("v_min_steps")),
-        ("max_steps", steps > _col("v_max_steps")),
+        ("max_inputs", k > F("v_max_input_images")),
+        ("min_steps", steps < F("v_min_steps")),
+        ("max_steps", steps > F("v_max_steps")),
         ("bracket", _col("_bracket").is_null()),
         ("quality_required", _col("_q") == -2),
         ("quality_unknown", _col("_q") == -1),
-        ("no_component", _col("p_n") == 0),
+        ("no_component", F("p_n") == 0),
         (
             "no_seconds",
-            _col("p_g") & _col("_seconds").is_null() & _col("p_g_est_s").is_null(),
+            F("p_g") & _col("_seconds").is_null() & F("p_g_est_s").is_null(),
         ),
-        ("no_token_row", _col("p_tk") & _col("p_tk_tokens").is_null()),
+        ("no_token_row", F("p_tk") & F("p_tk_tokens").is_null()),
         (
             "no_text_price",
-            _col("p_tk") & (_col("_prompt_tokens") > 0) & _col("p_tk_text").is_null(),
+            F("p_tk") & (_col("_prompt_tokens") > 0) & F("p_tk_text").is_null(),
         ),
-        ("no_input_tokens", _col("p_tk") & (k > 0) & _col("_input_image_tokens").is_null()),
-        ("no_image_input_price", _col("p_tk") & (k > 0) & _col("p_tk_in").is_null()),
+        ("no_input_tokens", F("p_tk") & (k > 0) & _col("_input_image_tokens").is_null()),
+        ("no_image_input_price", F("p_tk") & (k > 0) & F("p_tk_in").is_null()),
         (
             "no_steps",
-            _col("p_st") & pl.coalesce(steps, _col("p_st_default")).is_null(),
+            F("p_st") & pl.coalesce(steps, F("p_st_default")).is_null(),
         ),
     ]
     code: Any = pl.when(checks[0][1]).then(pl.lit(CODE[checks[0][0]], dtype=pl.Int64))
@@ -404,20 +412,28 @@ def _price(
         lf = lf.with_columns(
             # ties in time are broken by the whole input row, so row order never matters
             _tb=pl.struct(names).hash(7),
-            _group=pl.struct("_account", "_oi", "_month"),
+            # one integer per (account, offer, month): cheaper to partition on than a struct
+            _group=(
+                _col("_account").cast(pl.Categorical).to_physical().cast(pl.Int64)
+                * (len(c.offer_ids) + 1)
+                + _col("_oi").fill_null(len(c.offer_ids))
+            )
+            * 1_000_000
+            + _col("_month").dt.year().cast(pl.Int64) * 12
+            + _col("_month").dt.month().cast(pl.Int64),
         )
     if c.needs_volume:
         # Every priced call counts towards the month, whichever version priced it.
         counted = pl.when(ok).then(_col("_count")).otherwise(0)
         lf = lf.with_columns(
-            _prior=pl.when(_col("v_needs_volume")).then(
+            _prior=pl.when(F("v_needs_volume")).then(
                 (counted.cum_sum() - counted).over("_group", order_by=order)
             )
         )
     else:
         lf = lf.with_columns(_prior=pl.lit(None, dtype=pl.Int64))
 
-    lf = lf.with_columns(_money(c, committed))
+    lf = lf.with_columns(_money(c, F, committed))
     over_missing = _col("_over_qty") > 0
     lf = lf.with_columns(
         _code=pl.when(ok & over_missing & _col("_over_price").is_null())
@@ -432,8 +448,8 @@ def _price(
         month_total = pl.when(priced).then(_col("_total")).otherwise(0.0).sum().over(part)
         is_last = pl.int_range(pl.len()).over(part, order_by=order) == pl.len().over(part) - 1
         lf = lf.with_columns(
-            _top_up=pl.when(priced & is_last & _col("v_minimum").is_not_null())
-            .then(pl.max_horizontal(_col("v_minimum") - month_total, pl.lit(0.0)))
+            _top_up=pl.when(priced & is_last & F("v_minimum").is_not_null())
+            .then(pl.max_horizontal(F("v_minimum") - month_total, pl.lit(0.0)))
             .otherwise(0.0)
         )
     else:
@@ -444,8 +460,8 @@ def _price(
         grid, first_day, length, target = fx_grid
         fpos = (_col("_day").cast(pl.Int32).cast(pl.Int64) - first_day + 1).clip(0, length - 1)
         to_rate = _gather(grid, pl.lit(target, dtype=pl.Int64) * length + fpos)
-        from_rate = _gather(grid, _col("v_currency_index") * length + fpos)
-        same = _col("v_currency") == currency
+        from_rate = _gather(grid, F("v_currency_index") * length + fpos)
+        same = F("v_currency") == currency
         factor = pl.when(same).then(pl.lit(1.0)).otherwise(to_rate / from_rate)
         lf = lf.with_columns(_fx=factor)
         lf = lf.with_columns(
@@ -456,7 +472,7 @@ def _price(
         out_currency = pl.lit(currency).cast(pl.Categorical)
     else:
         lf = lf.with_columns(_fx=pl.lit(1.0))
-        out_currency = _col("v_currency")
+        out_currency = F("v_currency")
 
     # outputs
     entity = (
@@ -476,8 +492,8 @@ def _price(
 
     outputs = [
         _gather(c.offer_provider, _col("_oi")).alias("provider"),
-        _col("v_version").alias("price_version"),
-        _col("v_source").alias("source_id"),
+        F("v_version").alias("price_version"),
+        F("v_source").alias("source_id"),
         _col("_day").alias("priced_on"),
         pl.when(good).then(_col("_prior")).alias("prior_images"),
         pl.when(_col("_v").is_not_null()).then(out_currency).alias("currency"),
@@ -496,7 +512,7 @@ def _price(
     return lf.select([*keep, *PRICED_COLUMNS])
 
 
-def _money(c: Compiled, committed: bool) -> list[pl.Expr]:
+def _money(c: Compiled, F: Callable[[str], pl.Expr], committed: bool) -> list[pl.Expr]:  # noqa: N803
     """Every component's amount for the row's ``count`` images, then the row's totals."""
     n = _col("_count").cast(pl.Float64)
     w, h = _col("_width"), _col("_height")
@@ -516,10 +532,10 @@ def _money(c: Compiled, committed: bool) -> list[pl.Expr]:
         return pl.max_horizontal(mp, minimum)  # ignores a null minimum
 
     # per image, flat or by volume tier
-    image: Any = pl.when(_col("p_img_price").is_not_null()).then(n * _col("p_img_price"))
+    image: Any = pl.when(F("p_img_price").is_not_null()).then(n * F("p_img_price"))
     if c.n_tiers:
-        t_start = [_col(f"p_t{i}_start") for i in range(c.n_tiers)]
-        t_price = [_col(f"p_t{i}_price") for i in range(c.n_tiers)]
+        t_start = [F(f"p_t{i}_start") for i in range(c.n_tiers)]
+        t_price = [F(f"p_t{i}_price") for i in range(c.n_tiers)]
 
         def cumulative(x: pl.Expr) -> pl.Expr:
             terms = []
@@ -533,98 +549,92 @@ def _money(c: Compiled, committed: bool) -> list[pl.Expr]:
         unit = pl.lit(None, dtype=pl.Float64)
         for i in range(c.n_tiers):
             unit = pl.when(last >= t_start[i]).then(t_price[i]).otherwise(unit)
-        image = image.when(_col("p_img_all_units")).then(n * unit)
+        image = image.when(F("p_img_all_units")).then(n * unit)
         image = image.otherwise(cumulative(prior + n) - cumulative(prior))
-    image = pl.when(_col("p_img")).then(image).otherwise(zero)
+    image = pl.when(F("p_img")).then(image).otherwise(zero)
     high_extra = (
-        pl.when(_col("p_img") & _col("p_img_high").is_not_null())
-        .then((_col("p_img_high") - _col("p_img_price")) * n)
+        pl.when(F("p_img") & F("p_img_high").is_not_null())
+        .then((F("p_img_high") - F("p_img_price")) * n)
         .otherwise(zero)
     )
     input_image = (
-        pl.when(_col("p_ii_price").is_not_null() & (k > 0))
-        .then(k * n * _col("p_ii_price"))
+        pl.when(F("p_ii_price").is_not_null() & (k > 0))
+        .then(k * n * F("p_ii_price"))
         .otherwise(zero)
     )
 
     # megapixels of the output, and of the input images
-    mp_out = mp_round(px / _col("v_mp_def"), _col("p_mo_up"), _col("p_mo_min"))
+    mp_out = mp_round(px / F("v_mp_def"), F("p_mo_up"), F("p_mo_min"))
     per_out = (
-        pl.when(_col("p_mo_first").is_not_null())
-        .then(_col("p_mo_first") + pl.max_horizontal(mp_out - 1, zero) * _col("p_mo_price"))
-        .otherwise(mp_out * _col("p_mo_price"))
+        pl.when(F("p_mo_first").is_not_null())
+        .then(F("p_mo_first") + pl.max_horizontal(mp_out - 1, zero) * F("p_mo_price"))
+        .otherwise(mp_out * F("p_mo_price"))
     )
-    mp_output = pl.when(_col("p_mo")).then(n * increment(per_out, _col("p_mo_inc"))).otherwise(zero)
-    mp_in = mp_round(in_px / _col("v_mp_def"), _col("p_mi_up"), _col("p_mi_min"))
-    per_in = k * mp_in * _col("p_mi_price")
+    mp_output = pl.when(F("p_mo")).then(n * increment(per_out, F("p_mo_inc"))).otherwise(zero)
+    mp_in = mp_round(in_px / F("v_mp_def"), F("p_mi_up"), F("p_mi_min"))
+    per_in = k * mp_in * F("p_mi_price")
     mp_input = (
-        pl.when(_col("p_mi") & (k > 0))
-        .then(n * increment(per_in, _col("p_mi_inc")))
-        .otherwise(zero)
+        pl.when(F("p_mi") & (k > 0)).then(n * increment(per_in, F("p_mi_inc"))).otherwise(zero)
     )
 
     # GPU seconds: a call's run time, rounded to the granularity, at least the minimum
     step_scale = (
-        pl.when(_col("_steps").is_not_null() & _col("p_g_est_steps").is_not_null())
-        .then(_col("_steps").cast(pl.Float64) / _col("p_g_est_steps"))
+        pl.when(_col("_steps").is_not_null() & F("p_g_est_steps").is_not_null())
+        .then(_col("_steps").cast(pl.Float64) / F("p_g_est_steps"))
         .otherwise(1.0)
     )
-    estimate = _col("p_g_est_s") * px / _col("p_g_est_px") * step_scale
+    estimate = F("p_g_est_s") * px / F("p_g_est_px") * step_scale
     run = pl.coalesce(_col("_seconds"), estimate) * n
     rounded = (
-        pl.when(_col("p_g_gran").is_not_null())
-        .then(_ceil(run / _col("p_g_gran")) * _col("p_g_gran"))
+        pl.when(F("p_g_gran").is_not_null())
+        .then(_ceil(run / F("p_g_gran")) * F("p_g_gran"))
         .otherwise(run)
     )
-    billed = pl.max_horizontal(rounded, _col("p_g_min"))
-    gpu = pl.when(_col("p_g")).then(billed * _col("p_g_price")).otherwise(zero)
+    billed = pl.max_horizontal(rounded, F("p_g_min"))
+    gpu = pl.when(F("p_g")).then(billed * F("p_g_price")).otherwise(zero)
 
-    credit = (
-        pl.when(_col("p_cr").is_not_null())
-        .then(_col("p_cr") * n * _col("v_credit"))
-        .otherwise(zero)
-    )
+    credit = pl.when(F("p_cr").is_not_null()).then(F("p_cr") * n * F("v_credit")).otherwise(zero)
 
     million = 1_000_000.0
     prompt = _col("_prompt_tokens").cast(pl.Float64)
     token = (
-        pl.when(_col("p_tk"))
+        pl.when(F("p_tk"))
         .then(
-            _col("p_tk_tokens") * n * _col("p_tk_out") / million
-            + pl.when(prompt > 0).then(prompt * _col("p_tk_text") / million).otherwise(zero)
+            F("p_tk_tokens") * n * F("p_tk_out") / million
+            + pl.when(prompt > 0).then(prompt * F("p_tk_text") / million).otherwise(zero)
             + pl.when(k > 0)
-            .then(_col("_input_image_tokens").cast(pl.Float64) * _col("p_tk_in") / million)
+            .then(_col("_input_image_tokens").cast(pl.Float64) * F("p_tk_in") / million)
             .otherwise(zero)
         )
         .otherwise(zero)
     )
 
-    steps = pl.coalesce(_col("_steps"), _col("p_st_default")).cast(pl.Float64)
-    area = pl.when(_col("p_st_ref_px").is_not_null()).then(px / _col("p_st_ref_px")).otherwise(1.0)
-    step = pl.when(_col("p_st")).then(steps * n * _col("p_st_price") * area).otherwise(zero)
+    steps = pl.coalesce(_col("_steps"), F("p_st_default")).cast(pl.Float64)
+    area = pl.when(F("p_st_ref_px").is_not_null()).then(px / F("p_st_ref_px")).otherwise(1.0)
+    step = pl.when(F("p_st")).then(steps * n * F("p_st_price") * area).otherwise(zero)
 
     # a plan: fee on the month's first call, then images or GPU time beyond the allowance
-    fee = pl.when(_col("p_sb") & (prior == 0)).then(_col("p_sb_fee")).otherwise(zero)
+    fee = pl.when(F("p_sb") & (prior == 0)).then(F("p_sb_fee")).otherwise(zero)
     over_images = pl.max_horizontal(
-        n - pl.max_horizontal(_col("p_sb_images").cast(pl.Float64) - prior, zero), zero
+        n - pl.max_horizontal(F("p_sb_images").cast(pl.Float64) - prior, zero), zero
     )
-    per_s = _col("p_sb_per_image_s")
+    per_s = F("p_sb_per_image_s")
     over_seconds = pl.max_horizontal(
-        per_s * n - pl.max_horizontal(_col("p_sb_seconds") - per_s * prior, zero), zero
+        per_s * n - pl.max_horizontal(F("p_sb_seconds") - per_s * prior, zero), zero
     )
     over_qty = (
-        pl.when(~_col("p_sb"))
+        pl.when(~F("p_sb"))
         .then(zero)
-        .when(_col("p_sb_images").is_not_null())
+        .when(F("p_sb_images").is_not_null())
         .then(over_images)
-        .when(_col("p_sb_seconds").is_not_null())
+        .when(F("p_sb_seconds").is_not_null())
         .then(over_seconds)
         .otherwise(zero)
     )
     over_price = (
-        pl.when(_col("p_sb_images").is_not_null())
-        .then(_col("p_sb_over_image"))
-        .otherwise(_col("p_sb_over_hour") / 3600.0)
+        pl.when(F("p_sb_images").is_not_null())
+        .then(F("p_sb_over_image"))
+        .otherwise(F("p_sb_over_hour") / 3600.0)
     )
     overage = pl.when(over_qty > 0).then(over_qty * over_price).otherwise(zero).fill_null(0.0)
 
@@ -632,15 +642,15 @@ def _money(c: Compiled, committed: bool) -> list[pl.Expr]:
         image + input_image + mp_output + mp_input + gpu + credit + token + step + fee + overage
     )
     usage = listed - fee
-    free = _col("v_free").cast(pl.Float64)
+    free = F("v_free").cast(pl.Float64)
     free_count = pl.max_horizontal(pl.min_horizontal(prior + n, free) - prior, zero)
     allowance = pl.when(free > 0).then(-free_count * usage / n).otherwise(zero)
     base = listed + allowance
     total = base
     if committed:
         total = (
-            pl.when(_col("v_discount").is_not_null())
-            .then(base - base * _col("v_discount"))
+            pl.when(F("v_discount").is_not_null())
+            .then(base - base * F("v_discount"))
             .otherwise(base)
         )
     return [

@@ -1,0 +1,87 @@
+"""Peak memory of ``replay`` streaming a large Parquet log, beside reading it whole.
+
+    uv run --group bench python benchmarks/bench_replay_memory.py [--rows 50000000]
+
+Writes a synthetic log (the mix of ``bench_price_requests``: per-image, per-MP, token, credit
+and tiered offers, three months, 50 accounts) to a temporary Parquet file, then measures in
+fresh subprocesses:
+
+1. ``replay(log, alternatives=False)``: peak resident memory (ru_maxrss) and time;
+2. the baseline: ``polars.read_parquet`` of the same file, i.e. just holding the log in memory.
+
+The tiered offer's rows are replayed a month at a time (running volumes need a whole month);
+every other row is streamed in batches.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import polars as pl
+
+sys.path.insert(0, str(Path(__file__).parent))
+from bench_price_requests import bench_catalog, synthetic_log
+
+REPLAY = """
+import sys, pricing
+cat = pricing.load_catalog(sys.argv[1])
+r = pricing.replay(sys.argv[2], catalog=cat, alternatives=False)
+print(r.rows_read, r.rows_priced, r.rows_unpriced, r.rows_quarantined, r.total())
+"""
+READ = """
+import sys, polars as pl
+print(pl.read_parquet(sys.argv[2]).height)
+"""
+
+
+def peak_of(code: str, *args: str) -> tuple[float, float, str]:
+    """(peak RSS [MiB], seconds, stdout) of a fresh Python running ``code``."""
+    probe = "\nimport resource\nprint('PEAK', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    t0 = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, "-c", code + probe, *args], check=True, capture_output=True, text=True
+    )
+    seconds = time.perf_counter() - t0
+    lines = out.stdout.strip().splitlines()
+    peak_kib = int(lines[-1].split()[1])  # ru_maxrss is in KiB on Linux
+    return peak_kib / 1024, seconds, "\n".join(lines[:-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=50_000_000)
+    parser.add_argument("--chunk", type=int, default=5_000_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        cat = bench_catalog(Path(tmp))
+        path = Path(tmp) / "log.parquet"
+        print(f"writing a {args.rows:,}-row Parquet log ...", flush=True)
+        parts = []
+        for i in range(0, args.rows, args.chunk):
+            n = min(args.chunk, args.rows - i)
+            part = Path(tmp) / f"part-{i}.parquet"
+            synthetic_log(n, seed=i).write_parquet(part)
+            parts.append(part)
+        pl.scan_parquet(parts).sink_parquet(path)
+        for part in parts:
+            part.unlink()
+        size = path.stat().st_size / 2**20
+        print(f"log: {size:,.0f} MiB on disk")
+        replay_peak, replay_s, replay_out = peak_of(REPLAY, str(cat.root), str(path))
+        read_peak, read_s, _ = peak_of(READ, str(cat.root), str(path))
+        print(
+            f"replay (streaming)      peak {replay_peak:>8,.0f} MiB  {replay_s:6.1f} s  "
+            f"{args.rows / replay_s:,.0f} rows/s"
+        )
+        print(f"read_parquet (baseline) peak {read_peak:>8,.0f} MiB  {read_s:6.1f} s")
+        print(f"replay needs {replay_peak / read_peak:.2f}x the memory of holding the log")
+        print(f"replay result: rows read, priced, unpriced, quarantined, total = {replay_out}")
+
+
+if __name__ == "__main__":
+    main()
