@@ -14,7 +14,7 @@ from pricing._components import LineItem
 from pricing._focus import FOCUS_COLUMNS, FOCUS_VERSION, focus_excluded, to_focus
 from pricing._fx import fx_rate, load_fx, parse_ecb_xml
 from pricing._quote import Quote, SourcePrice, Spread, compare, monthly_cost, quote
-from pricing._replay import LOG_COLUMNS, Replay, replay, scan_log
+from pricing._replay import LOG_COLUMNS, Replay, log_requests, replay, scan_log
 from pricing._request import ImageRequest
 from pricing._schema import ImageModel, Offer, PriceVersion, RateCard, Source
 from pricing._schema_export import schema_documents, write_schemas
@@ -57,6 +57,7 @@ __all__ = [
     "fx_rate",
     "load_catalog",
     "load_fx",
+    "log_requests",
     "monthly_cost",
     "parse_ecb_xml",
     "price_requests",

@@ -58,6 +58,8 @@ _NUMERIC = {
     "billed_cost": pl.Float64,
 }
 MONEY = pl.Decimal(38, 10)
+#: Why a row is quarantined (a fixed text) and the offending value (or None).
+Message = tuple[pl.Expr, pl.Expr | None]
 Progress = Callable[[int, int, str], None]
 
 
@@ -76,8 +78,9 @@ class Replay:
         rows priced on both cost as logged), saving (actual_cost - cost), saving_pct.
     reconciliation : DataFrame or None
         With a ``billed_cost`` column: month, provider, currency, billed and computed (on the
-        rows priced), variance (billed - computed), variance_pct, and billed_unpriced /
-        rows_unpriced for billed rows that no price applies to.
+        calls that have both a bill and a price), variance (billed - computed), variance_pct;
+        billed_unpriced / rows_unpriced for billed calls no price applies to, and
+        rows_unbilled for priced calls without a billed cost.
     quarantine : DataFrame
         Rows that could not be read: line (1-based data row), reason, then the log's columns
         as text.
@@ -114,8 +117,9 @@ class Replay:
         )
 
     def total(self) -> dict[str, Decimal]:
-        """Exact total cost per currency: the sum of ``costs``."""
-        totals = self.costs.group_by("currency").agg(pl.col("cost").sum())
+        """Exact total cost per currency: the sum of ``costs`` (unpriced calls excluded)."""
+        priced = self.costs.filter(pl.col("cost").is_not_null())
+        totals = priced.group_by("currency").agg(pl.col("cost").sum())
         return {row["currency"]: row["cost"] for row in totals.iter_rows(named=True)}
 
     def by(self, *keys: str) -> pl.DataFrame:
@@ -212,7 +216,7 @@ def _timestamp(schema: pl.Schema) -> pl.Expr:
     return pl.coalesce(aware, aware_space, naive, naive_space, day).dt.cast_time_unit("us")
 
 
-def _checked(lf: pl.LazyFrame, cat: Catalog) -> tuple[pl.LazyFrame, list[pl.Expr]]:
+def _checked(lf: pl.LazyFrame, cat: Catalog) -> tuple[pl.LazyFrame, list[Message]]:
     """Typed standard columns plus ``_line`` and ``_bad``: null, or the index of the message
     (returned alongside) that says why the row cannot be read."""
     schema = lf.collect_schema()
@@ -238,48 +242,48 @@ def _checked(lf: pl.LazyFrame, cat: Catalog) -> tuple[pl.LazyFrame, list[pl.Expr
     models = sorted(cat.models)
     providers = sorted(cat.cards)
     offers = [o.id for _, o in cat.all_offers()]
-    checks: list[tuple[pl.Expr, pl.Expr]] = [
-        (
-            pl.col("_ts").is_null(),
-            pl.lit("unparseable timestamp: ")
-            + pl.col("timestamp").cast(pl.String).fill_null("(empty)"),
-        )
-    ]
 
     def text(name: str) -> pl.Expr:
         return pl.col(name).cast(pl.String).fill_null("(empty)")
+
+    checks: list[tuple[pl.Expr, Message]] = [
+        (
+            pl.col("_ts").is_null(),
+            (pl.lit("unparseable timestamp"), text("timestamp")),
+        )
+    ]
 
     if "offer_id" in names:
         given = pl.col("_offer_id").is_not_null()
         checks.append(
             (
                 given & ~pl.col("_offer_id").is_in(offers),
-                pl.lit("unknown offer_id ") + text("offer_id"),
+                (pl.lit("unknown offer_id"), text("offer_id")),
             )
         )
     else:
         given = pl.lit(False)
     if "provider" in names:
-        checks.append((~given & pl.col("_provider").is_null(), pl.lit("missing provider")))
+        checks.append((~given & pl.col("_provider").is_null(), (pl.lit("missing provider"), None)))
         checks.append(
             (
                 ~given & pl.col("_provider").is_not_null() & ~pl.col("_provider").is_in(providers),
-                pl.lit("unknown provider ") + text("provider"),
+                (pl.lit("unknown provider"), text("provider")),
             )
         )
     if "model" in names:
-        checks.append((~given & pl.col("_model").is_null(), pl.lit("missing model")))
+        checks.append((~given & pl.col("_model").is_null(), (pl.lit("missing model"), None)))
         checks.append(
             (
                 pl.col("_model").is_not_null() & ~pl.col("_model").is_in(models),
-                pl.lit("unknown model ") + text("model"),
+                (pl.lit("unknown model"), text("model")),
             )
         )
     if "operation" in names:
         checks.append(
             (
                 pl.col("_operation").is_not_null() & ~pl.col("_operation").is_in(OPERATIONS),
-                pl.lit("unknown operation ") + text("operation"),
+                (pl.lit("unknown operation"), text("operation")),
             )
         )
     for name in ("width", "height", "count"):
@@ -288,11 +292,11 @@ def _checked(lf: pl.LazyFrame, cat: Catalog) -> tuple[pl.LazyFrame, list[pl.Expr
             checks.append(
                 (
                     pl.col(name).is_null() | (pl.col(name).cast(pl.String).str.strip_chars() == ""),
-                    pl.lit(f"missing {name}"),
+                    (pl.lit(f"missing {name}"), None),
                 )
             )
-            checks.append((value.is_null(), pl.lit(f"{name} is not a whole number: ") + text(name)))
-            checks.append((value <= 0, pl.lit(f"zero or negative {name}: ") + text(name)))
+            checks.append((value.is_null(), (pl.lit(f"{name} is not a whole number"), text(name))))
+            checks.append((value <= 0, (pl.lit(f"zero or negative {name}"), text(name))))
     for name in ("steps", "input_images", "seconds", "prompt_tokens", "input_image_tokens"):
         if name in names:
             raw = pl.col(name)
@@ -300,17 +304,17 @@ def _checked(lf: pl.LazyFrame, cat: Catalog) -> tuple[pl.LazyFrame, list[pl.Expr
             checks.append(
                 (
                     present & pl.col(f"_{name}").is_null(),
-                    pl.lit(f"{name} is not a number: ") + text(name),
+                    (pl.lit(f"{name} is not a number"), text(name)),
                 )
             )
-            checks.append((pl.col(f"_{name}") < 0, pl.lit(f"negative {name}: ") + text(name)))
+            checks.append((pl.col(f"_{name}") < 0, (pl.lit(f"negative {name}"), text(name))))
     if "billed_cost" in names:
         raw = pl.col("billed_cost")
         present = raw.is_not_null() & (raw.cast(pl.String).str.strip_chars() != "")
         checks.append(
             (
                 present & pl.col("_billed_cost").is_null(),
-                pl.lit("billed_cost is not a number: ") + text("billed_cost"),
+                (pl.lit("billed_cost is not a number"), text("billed_cost")),
             )
         )
     code: Any = pl.when(checks[0][0]).then(pl.lit(0, dtype=pl.Int32))
@@ -320,12 +324,15 @@ def _checked(lf: pl.LazyFrame, cat: Catalog) -> tuple[pl.LazyFrame, list[pl.Expr
     return lf, [message for _, message in checks]
 
 
-def _reason(messages: list[pl.Expr]) -> pl.Expr:
-    """The text of a quarantined row's reason (built only on quarantined rows)."""
+def _reason(messages: list[Message]) -> tuple[pl.Expr, pl.Expr]:
+    """A quarantined row's reason and offending value (built only on quarantined rows)."""
     reason = pl.lit(None, dtype=pl.String)
-    for i, message in reversed(list(enumerate(messages))):
-        reason = pl.when(pl.col("_bad") == i).then(message).otherwise(reason)
-    return reason
+    value = pl.lit(None, dtype=pl.String)
+    for i, (text, bad) in reversed(list(enumerate(messages))):
+        hit = pl.col("_bad") == i
+        reason = pl.when(hit).then(text).otherwise(reason)
+        value = pl.when(hit).then(bad if bad is not None else pl.lit(None)).otherwise(value)
+    return reason, value
 
 
 def _offer_table(
@@ -403,29 +410,18 @@ def replay(
         Called after each batch or month; the CLI draws a progress bar with it.
     """
     cat = catalog if catalog is not None else load_catalog()
-    lf = scan_log(log, mapping)
     source = str(log) if isinstance(log, str | Path) else type(log).__name__
     if against is not None:
         for offer_id in against:
             cat.offer(offer_id)
-    window: tuple[date, date] | None = None
-    if month is not None:
-        window = _month_window(month)
-    checked, messages = _checked(lf, cat)
-    if window is not None:
-        checked = checked.filter(
-            pl.col("_ts").is_null()
-            | ((pl.col("_ts").dt.date() >= window[0]) & (pl.col("_ts").dt.date() < window[1]))
-        )
-    names = lf.collect_schema().names()
-    table, ambiguous = _offer_table(cat, offer_map)
-    resolved, messages = _resolve(checked, messages, table, ambiguous, names)
-
+    resolved, messages, names, ambiguous = _prepare(log, cat, month, mapping, offer_map)
+    reason, value = _reason(messages)
     quarantine = (
         resolved.filter(pl.col("_bad").is_not_null())
         .select(
             pl.col("_line").alias("line"),
-            _reason(messages).alias("reason"),
+            reason.alias("reason"),
+            value.alias("value"),
             *[pl.col(n).cast(pl.String) for n in names],
         )
         .collect(engine="streaming")
@@ -500,6 +496,45 @@ def replay(
     )
 
 
+def _prepare(
+    log: str | Path | pl.DataFrame | pl.LazyFrame,
+    cat: Catalog,
+    month: str | None,
+    mapping: Mapping[str, str] | None,
+    offer_map: Mapping[str, str] | None,
+) -> tuple[pl.LazyFrame, list[Message], list[str], dict[str, str]]:
+    """The checked, offer-resolved log (``_bad`` marks rows to quarantine)."""
+    lf = scan_log(log, mapping)
+    checked, messages = _checked(lf, cat)
+    if month is not None:
+        start, end = _month_window(month)
+        day = pl.col("_ts").dt.date()
+        checked = checked.filter(pl.col("_ts").is_null() | ((day >= start) & (day < end)))
+    names = lf.collect_schema().names()
+    table, ambiguous = _offer_table(cat, offer_map)
+    resolved, messages = _resolve(checked, messages, table, ambiguous, names)
+    return resolved, messages, names, ambiguous
+
+
+def log_requests(
+    log: str | Path | pl.DataFrame | pl.LazyFrame,
+    *,
+    month: str | None = None,
+    mapping: Mapping[str, str] | None = None,
+    offer_map: Mapping[str, str] | None = None,
+    catalog: Catalog | None = None,
+) -> pl.LazyFrame:
+    """The readable rows of a usage log as a request table for :func:`price_requests`.
+
+    The same reading, checks and offer resolution as :func:`replay` (whose quarantine lists
+    the rows left out here), lazily: ``price_requests(log_requests(path).collect())`` prices
+    every call of the log one by one, e.g. for ``to_focus``.
+    """
+    cat = catalog if catalog is not None else load_catalog()
+    resolved, _, names, _ = _prepare(log, cat, month, mapping, offer_map)
+    return _requests(resolved.filter(pl.col("_bad").is_null()), names)
+
+
 def _month_window(month: str) -> tuple[date, date]:
     try:
         year, mon = (int(p) for p in month.split("-"))
@@ -512,11 +547,11 @@ def _month_window(month: str) -> tuple[date, date]:
 
 def _resolve(
     checked: pl.LazyFrame,
-    messages: list[pl.Expr],
+    messages: list[Message],
     table: pl.DataFrame,
     ambiguous: dict[str, str],
     names: list[str],
-) -> tuple[pl.LazyFrame, list[pl.Expr]]:
+) -> tuple[pl.LazyFrame, list[Message]]:
     """Add ``_offer`` from (provider, model), quarantining pairs no single offer serves."""
     given = pl.col("_offer_id").is_not_null() if "offer_id" in names else pl.lit(False)
     first = len(messages)
@@ -526,13 +561,8 @@ def _resolve(
         )
         pair = pl.col("_provider") + "/" + pl.col("_model")
         ambiguity = pair.replace_strict(ambiguous or {"": ""}, default=None, return_dtype=pl.String)
-        no_offer = (
-            pl.lit("provider ")
-            + pl.col("_provider")
-            + " has no offer for model "
-            + pl.col("_model")
-        )
-        messages = [*messages, pl.coalesce(ambiguity, no_offer)]
+        no_offer = pl.lit("the provider has no offer for the model")
+        messages = [*messages, (pl.coalesce(ambiguity, no_offer), pair)]
         lf = lf.with_columns(
             _bad=pl.when(pl.col("_bad").is_null() & ~given & pl.col("_resolved").is_null())
             .then(pl.lit(first, dtype=pl.Int32))
@@ -544,7 +574,7 @@ def _resolve(
             else (pl.col("_resolved"))
         )
         return lf.with_columns(_offer=offer), messages
-    messages = [*messages, pl.lit("missing offer_id")]
+    messages = [*messages, (pl.lit("missing offer_id"), None)]
     lf = checked.with_columns(
         _bad=pl.when(pl.col("_bad").is_null() & ~given)
         .then(pl.lit(first, dtype=pl.Int32))
@@ -662,10 +692,15 @@ def _costs(priced: pl.DataFrame) -> pl.DataFrame:
         .agg(
             requests=pl.len(),
             images=pl.col("count").filter(pl.col("reason").is_null()).sum(),
-            cost=_money(pl.col("cost")).sum(),
+            cost=_sum_priced(pl.col("cost")),
             unpriced=pl.col("reason").is_not_null().sum(),
         )
     )
+
+
+def _sum_priced(cost: pl.Expr) -> pl.Expr:
+    """Exact sum of the priced rows; null (never 0) when no row of the group has a price."""
+    return pl.when(cost.is_not_null().any()).then(_money(cost).sum())
 
 
 def _unpriced(priced: pl.DataFrame) -> pl.DataFrame:
@@ -677,17 +712,20 @@ def _unpriced(priced: pl.DataFrame) -> pl.DataFrame:
 
 
 def _billed(priced: pl.DataFrame) -> pl.DataFrame:
-    """Billed against computed, on the rows both exist for; billed rows without a price apart."""
-    priced_row = pl.col("reason").is_null()
+    """Billed against computed on the calls that have both; the others counted apart."""
+    has_price = pl.col("reason").is_null()
+    has_bill = pl.col("billed_cost").is_not_null()
+    both = has_price & has_bill
     return (
         priced.with_columns(month=pl.col("timestamp").dt.date().dt.truncate("1mo"))
         .group_by("month", pl.col("provider").cast(pl.String))
         .agg(
             currency=pl.col("currency").cast(pl.String).drop_nulls().first(),
-            billed=_money(pl.col("billed_cost").filter(priced_row)).sum(),
-            computed=_money(pl.col("cost").filter(priced_row)).sum(),
-            billed_unpriced=_money(pl.col("billed_cost").filter(~priced_row)).sum(),
-            rows_unpriced=(~priced_row).sum(),
+            billed=_money(pl.col("billed_cost").filter(both)).sum(),
+            computed=_money(pl.col("cost").filter(both)).sum(),
+            billed_unpriced=_money(pl.col("billed_cost").filter(~has_price)).sum(),
+            rows_unpriced=(~has_price).sum(),
+            rows_unbilled=(has_price & ~has_bill).sum(),
         )
     )
 
@@ -737,7 +775,7 @@ def _alternative_costs(
         .agg(
             requests=pl.len(),
             images=pl.col("count").filter(pl.col("reason").is_null()).sum(),
-            cost=_money(pl.col("cost")).sum(),
+            cost=_sum_priced(pl.col("cost")),
             unpriced=pl.col("reason").is_not_null().sum(),
             actual_cost=_money(pl.col("_actual").filter(both)).sum(),
             alt_cost_same_rows=_money(pl.col("cost").filter(both)).sum(),
@@ -749,8 +787,14 @@ def _sum(parts: list[pl.DataFrame], keys: list[str]) -> pl.DataFrame:
     if not parts:
         return _EMPTY.get(tuple(keys), pl.DataFrame())
     frame = pl.concat(parts, how="vertical_relaxed")
-    values = [c for c in frame.columns if c not in keys]
-    return frame.group_by(keys).agg(pl.col(values).sum()).sort(keys, nulls_last=True)
+    sums = [
+        pl.when(pl.col(c).is_not_null().any()).then(pl.col(c).sum()).alias(c)
+        if frame.schema[c] == MONEY
+        else pl.col(c).sum()
+        for c in frame.columns
+        if c not in keys
+    ]
+    return frame.group_by(keys).agg(sums).sort(keys, nulls_last=True)
 
 
 def _alt_frame(parts: list[pl.DataFrame]) -> pl.DataFrame:
@@ -807,6 +851,7 @@ _EMPTY: dict[tuple[str, ...], pl.DataFrame] = {
             "computed": MONEY,
             "billed_unpriced": MONEY,
             "rows_unpriced": pl.UInt32,
+            "rows_unbilled": pl.UInt32,
         }
     ),
 }
