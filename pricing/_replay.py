@@ -82,8 +82,9 @@ class Replay:
         billed_unpriced / rows_unpriced for billed calls no price applies to, and
         rows_unbilled for priced calls without a billed cost.
     quarantine : DataFrame
-        Rows that could not be read: line (1-based data row), reason, then the log's columns
-        as text.
+        Rows that could not be read: line (1-based data row), reason (a fixed text, so rows
+        count by reason), value (the offending value, if one), then the log's columns as
+        text.
     unpriced : DataFrame
         reason, rows: readable rows that no price applies to (never counted as 0).
     """
@@ -123,12 +124,19 @@ class Replay:
         return {row["currency"]: row["cost"] for row in totals.iter_rows(named=True)}
 
     def by(self, *keys: str) -> pl.DataFrame:
-        """Cost summed by any of month, provider, model, operation, offer_id (and currency)."""
+        """Cost summed by any of month, provider, model, operation, offer_id (and currency).
+
+        A group none of whose calls has a price has a null cost, never 0.
+        """
         group = [*keys, "currency"]
+        cost = pl.col("cost")
         return (
             self.costs.group_by(group)
-            .agg(pl.col("requests", "images", "cost", "unpriced").sum())
-            .sort(group)
+            .agg(
+                pl.col("requests", "images", "unpriced").sum(),
+                pl.when(cost.is_not_null().any()).then(cost.sum()).alias("cost"),
+            )
+            .sort(group, nulls_last=True)
         )
 
 
@@ -201,7 +209,11 @@ def _timestamp(schema: pl.Schema) -> pl.Expr:
         return col.dt.convert_time_zone("UTC").dt.cast_time_unit("us")
     if dtype == pl.Date:
         return col.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
-    text = col.cast(pl.String).str.strip_chars().str.replace(r"Z$", "+00:00")
+    text = col.cast(pl.String).str.strip_chars().str.replace(r"[Zz]$", "+00:00")
+    # ISO 8601 without seconds (10:00) reads as 10:00:00
+    text = text.str.replace(
+        r"^(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2})(?:([+-]\d{2}:\d{2})?)$", "${1}:00${2}"
+    )
     aware = text.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%:z", strict=False, time_zone="UTC")
     aware_space = text.str.to_datetime("%Y-%m-%d %H:%M:%S%.f%:z", strict=False, time_zone="UTC")
     naive = text.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f", strict=False).dt.replace_time_zone("UTC")

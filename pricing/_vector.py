@@ -359,7 +359,10 @@ def _price(
             .cast(pl.Int64)
         )
         offer_model = _gather(c.offer_model_index, _col("_oi"))
-        checks.append(("model_mismatch", row_model.is_null() | (row_model != offer_model)))
+        given = pl.col("model").is_not_null()
+        checks.append(
+            ("model_mismatch", given & (row_model.is_null() | (row_model != offer_model)))
+        )
     sizes_ok = pl.lit(False)
     for i in range(c.n_sizes):
         sizes_ok = sizes_ok | ((w == F(f"v_size{i}_w")) & (h == F(f"v_size{i}_h")))
@@ -694,6 +697,9 @@ def _fx_grid(
     days = pl.date_range(first, last + timedelta(days=max_age + 1), "1d", eager=True)
     frames = []
     for cur in currencies:
+        if cur == "EUR":  # the base of the rates: 1 on every day, with or without EUR rows
+            frames.append(pl.Series([1.0] * length, dtype=pl.Float64))
+            continue
         series = rates.filter(pl.col("currency") == cur).select("date", "per_eur")
         filled = (
             pl.DataFrame({"date": days})

@@ -252,7 +252,8 @@ def quote_cmd(
     quality: Annotated[str | None, typer.Option(help="Quality level, e.g. low, hd.")] = None,
     steps: Annotated[int | None, typer.Option(help="Inference steps.")] = None,
     seconds: Annotated[
-        float | None, typer.Option(help="GPU run time per image, in seconds, for per-second offers.")
+        float | None,
+        typer.Option(help="GPU run time per image, in seconds, for per-second offers."),
     ] = None,
     monthly_volume: Annotated[
         int | None,

@@ -1,0 +1,704 @@
+"""``replay()`` on small usage logs written to ``tmp_path``, against synthetic catalogs.
+
+Every expected cost is worked out by hand from the synthetic rates below (Decimal), never from
+running the code. Each log row is one call; lines are 1-based data rows (the header is not one).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+import pricing
+from pricing import PricingError, Replay, replay
+from tests.conftest import offer, version, write_data
+
+#: acme serves m (generate $0.04, edit $0.06) and n twice (n-a $0.02, n-b $0.025);
+#: beta serves m ($0.03) and no n. Only acme/m serves edits.
+GEN = '["generate"]'
+FLAT_CARDS = {
+    "acme": offer(
+        version(
+            '{ unit = "image", price = 0.04, when = { operation = "generate" } }, '
+            '{ unit = "image", price = 0.06, when = { operation = "edit" } }'
+        ),
+        offer_id="acme/m",
+    )
+    + offer(
+        version('{ unit = "image", price = 0.02 }'), offer_id="acme/n-a", model="n", operations=GEN
+    )
+    + offer(
+        version('{ unit = "image", price = 0.025 }'), offer_id="acme/n-b", model="n", operations=GEN
+    ),
+    "beta": offer(version('{ unit = "image", price = 0.03 }'), offer_id="beta/m", operations=GEN),
+}
+#: gamma: graduated tiers 0.04 then 0.03 from the 1001st image of the month;
+#: delta: the same tiers, all-units.
+TIER_CARDS = {
+    "gamma": offer(
+        version(
+            '{ unit = "image", tiers = [{ start = 0, price = 0.04 }, '
+            "{ start = 1000, price = 0.03 }] }"
+        ),
+        offer_id="gamma/m",
+    ),
+    "delta": offer(
+        version(
+            '{ unit = "image", tier_mode = "all-units", tiers = [{ start = 0, price = 0.04 }, '
+            "{ start = 1000, price = 0.03 }] }"
+        ),
+        offer_id="delta/m",
+    ),
+}
+
+D = Decimal
+FEB, MAR, APR = date(2026, 2, 1), date(2026, 3, 1), date(2026, 4, 1)
+AMBIGUOUS = (
+    'acme serves n as acme/n-a, acme/n-b; add an offer_id column or pass offer_map={"acme/n": '
+    '"<offer id>"}'
+)
+
+
+@pytest.fixture(scope="module")
+def flat(tmp_path_factory: pytest.TempPathFactory) -> pricing.Catalog:
+    return pricing.load_catalog(write_data(tmp_path_factory.mktemp("replay-flat"), FLAT_CARDS))
+
+
+@pytest.fixture(scope="module")
+def tiered(tmp_path_factory: pytest.TempPathFactory) -> pricing.Catalog:
+    return pricing.load_catalog(write_data(tmp_path_factory.mktemp("replay-tiers"), TIER_CARDS))
+
+
+# --------------------------------------------------------------------------- writing logs
+
+
+def write_log(path: Path, records: Sequence[dict[str, Any]]) -> Path:
+    """Write ``records`` as CSV, Parquet or NDJSON by the suffix of ``path``."""
+    columns = list(records[0])
+    if path.suffix == ".csv":
+        lines = [",".join(columns)]
+        for r in records:
+            lines.append(",".join("" if r[c] is None else str(r[c]) for c in columns))
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    elif path.suffix == ".parquet":
+        pl.DataFrame(list(records), infer_schema_length=None).write_parquet(path)
+    elif path.suffix == ".ndjson":
+        path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    else:  # pragma: no cover - a typo in a test
+        raise AssertionError(path)
+    return path
+
+
+def call(
+    timestamp: str | None,
+    provider: str | None = "acme",
+    model: str | None = "m",
+    *,
+    offer_id: str | None = None,
+    operation: str | None = "generate",
+    width: Any = 1024,
+    height: Any = 1024,
+    count: Any = 1,
+    billed_cost: Any = None,
+) -> dict[str, Any]:
+    return {
+        "timestamp": timestamp,
+        "provider": provider,
+        "model": model,
+        "offer_id": offer_id,
+        "operation": operation,
+        "width": width,
+        "height": height,
+        "count": count,
+        "billed_cost": billed_cost,
+    }
+
+
+#: Six good calls, hand-priced (USD):
+#:   1 Feb 10, acme m generate x2  = 0.08        4 Mar 6 (no offset), beta m x5 = 0.15
+#:   2 Feb 28 23:30 UTC, acme m x1 = 0.04        5 Mar 7 (date only), acme m x1 = 0.04
+#:   3 Mar 5, acme m edit x3       = 0.18        6 Mar 31, acme/n-b x4         = 0.10
+GOOD = [
+    call("2026-02-10T10:00:00Z", count=2, billed_cost=0.10),
+    call("2026-03-01T01:30:00+02:00", billed_cost=0.04),
+    call("2026-03-05T12:00:00Z", operation="edit", count=3, billed_cost=0.18),
+    call("2026-03-06T12:00:00", "beta", count=5, billed_cost=0.16),
+    call("2026-03-07", billed_cost=0.04),
+    call("2026-03-31T23:59:59Z", "acme", "n", offer_id="acme/n-b", count=4, billed_cost=0.10),
+]
+#: Rows every format can hold that must be quarantined: (line, reason, offending value).
+BAD = [
+    call("not a time"),
+    call("2026-03-08T10:00:00Z", "nobody"),
+    call("2026-03-08T10:00:00Z", width=0),
+    call("2026-02-08T10:00:00Z", width=-5),
+    call("2026-03-08T10:00:00Z", model=None),
+    call("2026-03-08T10:00:00Z", "acme", "n"),
+    call("2026-03-08T10:00:00Z", "beta", "n"),
+    call("2026-03-08T10:00:00Z", "acme", "zzz"),
+    call("2026-03-08T10:00:00Z", operation="paint"),
+    call("2026-03-09T10:00:00Z", "nobody"),
+]
+BAD_REASONS = [
+    (7, "unparseable timestamp", "not a time"),
+    (8, "unknown provider", "nobody"),
+    (9, "zero or negative width", "0"),
+    (10, "zero or negative width", "-5"),
+    (11, "missing model", None),
+    (12, AMBIGUOUS, "acme/n"),
+    (13, "the provider has no offer for the model", "beta/n"),
+    (14, "unknown model", "zzz"),
+    (15, "unknown operation", "paint"),
+    (16, "unknown provider", "nobody"),
+]
+LOG = [*GOOD, *BAD]
+
+
+def costs_table(result: Replay) -> dict[tuple[Any, ...], tuple[int, int, Decimal | None, int]]:
+    return {
+        (r["month"], r["provider"], r["model"], r["operation"], r["offer_id"], r["currency"]): (
+            r["requests"],
+            r["images"],
+            r["cost"],
+            r["unpriced"],
+        )
+        for r in result.costs.iter_rows(named=True)
+    }
+
+
+GOOD_COSTS = {
+    (FEB, "acme", "m", "generate", "acme/m", "USD"): (2, 3, D("0.12"), 0),
+    (MAR, "acme", "m", "edit", "acme/m", "USD"): (1, 3, D("0.18"), 0),
+    (MAR, "acme", "m", "generate", "acme/m", "USD"): (1, 1, D("0.04"), 0),
+    (MAR, "beta", "m", "generate", "beta/m", "USD"): (1, 5, D("0.15"), 0),
+    (MAR, "acme", "n", "generate", "acme/n-b", "USD"): (1, 4, D("0.10"), 0),
+}
+
+
+def why(result: Replay) -> list[tuple[int, str, str | None]]:
+    """(line, reason, offending value) of each quarantined row."""
+    return [tuple(r) for r in result.quarantine.select("line", "reason", "value").rows()]
+
+
+def balanced(result: Replay) -> None:
+    assert result.rows_read == result.rows_priced + result.rows_unpriced + result.rows_quarantined
+
+
+# --------------------------------------------------------------------------- formats
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".ndjson"])
+def test_costs_and_quarantine_in_every_format(
+    flat: pricing.Catalog, tmp_path: Path, suffix: str
+) -> None:
+    path = write_log(tmp_path / f"usage{suffix}", LOG)
+    result = replay(path, catalog=flat)
+    assert costs_table(result) == GOOD_COSTS
+    assert result.costs["cost"].dtype == pl.Decimal(38, 10)
+    assert result.total() == {"USD": D("0.59")}
+    assert why(result) == BAD_REASONS
+    assert result.quarantine.columns == ["line", "reason", "value", *LOG[0]]
+    assert result.quarantine["provider"].to_list()[1] == "nobody"
+    assert (result.rows_read, result.rows_priced) == (16, 6)
+    assert (result.rows_unpriced, result.rows_quarantined) == (0, 10)
+    balanced(result)
+    assert result.months == ("2026-02", "2026-03")
+    assert result.source == str(path)
+
+
+def test_quarantine_counts_by_reason(flat: pricing.Catalog, tmp_path: Path) -> None:
+    result = replay(write_log(tmp_path / "usage.csv", LOG), catalog=flat)
+    counts = result.quarantine_counts
+    assert counts.columns == ["reason", "rows"]
+    twice = ["unknown provider", "zero or negative width"]
+    assert counts.rows()[:2] == [(twice[0], 2), (twice[1], 2)]  # most frequent first, by name
+    assert dict(counts.rows()) == {
+        **{reason: 1 for _, reason, _ in BAD_REASONS if reason not in twice},
+        **dict.fromkeys(twice, 2),
+    }
+    assert int(counts["rows"].sum()) == result.rows_quarantined == 10
+
+
+def test_csv_text_that_does_not_parse_is_quarantined(flat: pricing.Catalog, tmp_path: Path) -> None:
+    log = [
+        call("2026-03-02T10:00:00Z"),  # good: 0.04
+        call("2026-03-02T10:00:00Z", width="abc"),
+        call("2026-03-02T10:00:00Z", count="1.5"),
+        call("2026-03-02T10:00:00Z", height=None),
+        call("2026-03-02T10:00:00Z", provider=None),
+        call(None),
+        call("2026-03-02T10:00:00Z", offer_id="acme/zzz"),
+        call("2026-03-02T10:00:00Z", billed_cost="lots"),
+        call("2026-03-02T10:00:00Z", count=-2),
+        call("2026-03-02T10:00:00Z", "acme", "n", offer_id="acme/n-a", count=2),  # good: 0.04
+    ]
+    result = replay(write_log(tmp_path / "usage.csv", log), catalog=flat)
+    assert why(result) == [
+        (2, "width is not a whole number", "abc"),
+        (3, "count is not a whole number", "1.5"),
+        (4, "missing height", None),
+        (5, "missing provider", None),
+        (6, "unparseable timestamp", "(empty)"),
+        (7, "unknown offer_id", "acme/zzz"),
+        (8, "billed_cost is not a number", "lots"),
+        (9, "zero or negative count", "-2"),
+    ]
+    assert result.total() == {"USD": D("0.08")}
+    assert (result.rows_read, result.rows_priced, result.rows_quarantined) == (10, 2, 8)
+    balanced(result)
+
+
+def test_unpriced_rows_are_counted_not_priced_as_zero(
+    flat: pricing.Catalog, tmp_path: Path
+) -> None:
+    log = [
+        call("2026-03-02T10:00:00Z", "beta", billed_cost=0.03),  # 0.03
+        call("2026-03-03T10:00:00Z", "beta", operation="edit", billed_cost=0.05),  # not served
+        call("2026-03-04T10:00:00Z", "beta", operation="edit", billed_cost=0.05),
+    ]
+    result = replay(write_log(tmp_path / "usage.csv", log), catalog=flat)
+    reason = "beta/m does not serve that operation; it serves generate"
+    assert result.unpriced.rows() == [(reason, 2)]
+    groups = costs_table(result)
+    assert groups[(MAR, "beta", "m", "generate", "beta/m", "USD")] == (1, 1, D("0.03"), 0)
+    # no call of the group has a price: its cost is unknown (null), never 0
+    assert groups[(MAR, "beta", "m", "edit", "beta/m", "USD")] == (2, 0, None, 2)
+    assert result.total() == {"USD": D("0.03")}
+    assert (result.rows_read, result.rows_priced, result.rows_unpriced) == (3, 1, 2)
+    balanced(result)
+    assert result.reconciliation is not None
+    assert result.reconciliation.select(
+        "month", "provider", "billed", "computed", "billed_unpriced", "rows_unpriced", "variance"
+    ).rows() == [(MAR, "beta", D("0.03"), D("0.03"), D("0.10"), 2, D(0))]
+
+
+# --------------------------------------------------------------------------- offers
+
+
+def test_offer_map_resolves_a_provider_with_several_offers(
+    flat: pricing.Catalog, tmp_path: Path
+) -> None:
+    path = write_log(tmp_path / "usage.csv", LOG)
+    result = replay(path, catalog=flat, offer_map={"acme/n": "acme/n-a"})
+    # line 12 (acme n, 1 image on Mar 8) is now priced on acme/n-a at 0.02
+    assert 12 not in result.quarantine["line"].to_list()
+    assert costs_table(result)[(MAR, "acme", "n", "generate", "acme/n-a", "USD")] == (
+        1,
+        1,
+        D("0.02"),
+        0,
+    )
+    assert result.total() == {"USD": D("0.61")}
+    assert (result.rows_priced, result.rows_quarantined) == (7, 9)
+    balanced(result)
+
+
+def test_a_log_of_offer_ids_needs_no_provider_or_model(
+    flat: pricing.Catalog, tmp_path: Path
+) -> None:
+    path = tmp_path / "usage.csv"
+    path.write_text(
+        "timestamp,offer_id,count\n"
+        "2026-03-02T10:00:00Z,acme/n-a,3\n"
+        "2026-03-02T10:00:00Z,beta/m,2\n"
+        "2026-03-02T10:00:00Z,,1\n",
+        encoding="utf-8",
+    )
+    result = replay(path, catalog=flat)
+    assert costs_table(result) == {
+        (MAR, "acme", "n", "generate", "acme/n-a", "USD"): (1, 3, D("0.06"), 0),
+        (MAR, "beta", "m", "generate", "beta/m", "USD"): (1, 2, D("0.06"), 0),
+    }
+    assert why(result) == [(3, "missing offer_id", None)]
+    balanced(result)
+
+
+def test_an_offer_id_with_a_blank_model_is_priced_on_that_offer(
+    flat: pricing.Catalog, tmp_path: Path
+) -> None:
+    """A row naming its offer_id needs no model (the checks skip "missing model" for it)."""
+    log = [
+        call("2026-03-02T10:00:00Z", "acme", None, offer_id="acme/n-a", count=3),
+        call("2026-03-02T10:00:00Z", "acme", "m", count=1),
+    ]
+    result = replay(write_log(tmp_path / "usage.csv", log), catalog=flat)
+    assert result.quarantine.height == 0
+    assert result.unpriced.height == 0, result.unpriced
+    assert result.total() == {"USD": D("0.10")}  # 3 x 0.02 + 0.04
+
+
+def test_offer_map_errors(flat: pricing.Catalog, tmp_path: Path) -> None:
+    path = write_log(tmp_path / "usage.csv", GOOD)
+    with pytest.raises(PricingError, match="unknown offer 'acme/n-c'"):
+        replay(path, catalog=flat, offer_map={"acme/n": "acme/n-c"})
+    with pytest.raises(PricingError, match='offer_map keys are "provider/model"'):
+        replay(path, catalog=flat, offer_map={"acme": "acme/n-a"})
+
+
+def test_notes_name_ambiguous_providers(flat: pricing.Catalog, tmp_path: Path) -> None:
+    result = replay(write_log(tmp_path / "usage.csv", GOOD), catalog=flat)
+    assert result.notes == (
+        "providers with several offers of one model need an offer_id column or offer_map: acme/n",
+    )
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def test_mapping_renames_columns(flat: pricing.Catalog, tmp_path: Path) -> None:
+    path = tmp_path / "usage.csv"
+    path.write_text(
+        "ts,vendor,model_name,n\n2026-03-02T10:00:00Z,acme,m,2\n2026-03-02T11:00:00Z,beta,m,1\n",
+        encoding="utf-8",
+    )
+    mapping = {"ts": "timestamp", "vendor": "provider", "model_name": "model", "n": "count"}
+    result = replay(path, catalog=flat, mapping=mapping)
+    assert costs_table(result) == {
+        (MAR, "acme", "m", "generate", "acme/m", "USD"): (1, 2, D("0.08"), 0),
+        (MAR, "beta", "m", "generate", "beta/m", "USD"): (1, 1, D("0.03"), 0),
+    }
+
+
+def test_mapping_and_column_errors(flat: pricing.Catalog, tmp_path: Path) -> None:
+    path = tmp_path / "usage.csv"
+    path.write_text("ts,provider,model\n2026-03-02T10:00:00Z,acme,m\n", encoding="utf-8")
+    with pytest.raises(PricingError, match="mapping names columns the log does not have: nope"):
+        replay(path, catalog=flat, mapping={"nope": "timestamp"})
+    with pytest.raises(PricingError, match="mapping targets time are not log columns"):
+        replay(path, catalog=flat, mapping={"ts": "time"})
+    with pytest.raises(PricingError, match="the log has no timestamp column"):
+        replay(path, catalog=flat)
+    with pytest.raises(PricingError, match="does not exist"):
+        replay(tmp_path / "missing.csv", catalog=flat)
+    odd = tmp_path / "usage.xlsx"
+    odd.write_text("x", encoding="utf-8")
+    with pytest.raises(PricingError, match=r"cannot tell the format of usage\.xlsx"):
+        replay(odd, catalog=flat)
+
+
+def test_timestamps_offsets_and_dates(flat: pricing.Catalog, tmp_path: Path) -> None:
+    log = [
+        call("2026-03-31T23:30:00Z"),  # March
+        call("2026-04-01T01:30:00+02:00"),  # 23:30 UTC on March 31
+        call("2026-04-01T00:30:00"),  # no offset: UTC, April
+        call("2026-04-02"),  # a date: April
+        call("2026-04-03 08:00:00+00:00"),  # space instead of T
+        call("2026-04-04T08:00:00.250+0000"),  # fractions of a second, offset without colon
+    ]
+    result = replay(write_log(tmp_path / "usage.csv", log), catalog=flat)
+    assert result.quarantine.height == 0
+    assert result.by("month").select("month", "requests", "cost").rows() == [
+        (MAR, 2, D("0.08")),
+        (APR, 4, D("0.16")),
+    ]
+    assert result.months == ("2026-03", "2026-04")
+
+
+def test_iso_times_without_seconds(flat: pricing.Catalog, tmp_path: Path) -> None:
+    """LOG_COLUMNS: timestamp is an "ISO 8601 time"; hh:mm (reduced precision) is one."""
+    log = [call("2026-03-02T10:00Z"), call("2026-03-02T10:00+02:00"), call("2026-03-02T10:00")]
+    result = replay(write_log(tmp_path / "usage.csv", log), catalog=flat)
+    assert why(result) == []
+    assert result.total() == {"USD": D("0.12")}
+
+
+def test_parquet_datetimes_keep_their_zone(flat: pricing.Catalog, tmp_path: Path) -> None:
+    frame = pl.DataFrame(
+        {
+            "timestamp": ["2026-03-01 00:30", "2026-03-01 10:00"],
+            "provider": ["acme", "acme"],
+            "model": ["m", "m"],
+        }
+    ).with_columns(pl.col("timestamp").str.to_datetime().dt.replace_time_zone("Europe/Berlin"))
+    path = tmp_path / "usage.parquet"
+    frame.write_parquet(path)
+    result = replay(path, catalog=flat)
+    # 00:30 in Berlin on March 1 is 23:30 UTC on February 28
+    assert result.by("month").select("month", "requests").rows() == [(FEB, 1), (MAR, 1)]
+    naive = tmp_path / "naive.parquet"
+    frame.with_columns(pl.col("timestamp").dt.replace_time_zone(None)).write_parquet(naive)
+    result = replay(naive, catalog=flat)  # taken as UTC: both in March
+    assert result.by("month").select("month", "requests").rows() == [(MAR, 2)]
+
+
+def test_a_data_frame_log(flat: pricing.Catalog) -> None:
+    frame = pl.DataFrame(
+        {
+            "timestamp": [datetime(2026, 3, 2, 10, tzinfo=UTC)],
+            "provider": ["beta"],
+            "model": ["m"],
+            "count": [3],
+        }
+    )
+    result = replay(frame, catalog=flat)
+    assert result.total() == {"USD": D("0.09")}
+    assert result.source == "DataFrame"
+
+
+# --------------------------------------------------------------------------- summaries
+
+
+def test_total_and_by(flat: pricing.Catalog, tmp_path: Path) -> None:
+    result = replay(write_log(tmp_path / "usage.csv", LOG), catalog=flat)
+    assert result.total() == {"USD": sum(result.costs["cost"].to_list(), D(0))}
+    assert result.by("month").select("month", "currency", "requests", "images", "cost").rows() == [
+        (FEB, "USD", 2, 3, D("0.12")),
+        (MAR, "USD", 4, 13, D("0.47")),
+    ]
+    assert result.by("provider").select("provider", "cost").rows() == [
+        ("acme", D("0.44")),
+        ("beta", D("0.15")),
+    ]
+    assert result.by("model", "operation").select("model", "operation", "cost").rows() == [
+        ("m", "edit", D("0.18")),
+        ("m", "generate", D("0.31")),
+        ("n", "generate", D("0.10")),
+    ]
+
+
+def alt_table(result: Replay) -> dict[tuple[Any, ...], tuple[Any, ...]]:
+    return {
+        (r["month"], r["model"], r["offer_id"]): (
+            r["requests"],
+            r["cost"],
+            r["unpriced"],
+            r["actual_cost"],
+            r["saving"],
+        )
+        for r in result.alternatives.iter_rows(named=True)
+    }
+
+
+def test_alternatives_default_to_every_offer_of_the_model(
+    flat: pricing.Catalog, tmp_path: Path
+) -> None:
+    result = replay(write_log(tmp_path / "usage.csv", LOG), catalog=flat)
+    assert alt_table(result) == {
+        # February, m: rows 1-2 (3 images)
+        (FEB, "m", "acme/m"): (2, D("0.12"), 0, D("0.12"), D(0)),
+        (FEB, "m", "beta/m"): (2, D("0.09"), 0, D("0.12"), D("0.03")),
+        # March, m: edit x3, beta x5, acme x1; beta/m does not serve the edit
+        (MAR, "m", "acme/m"): (3, D("0.42"), 0, D("0.37"), D("-0.05")),
+        (MAR, "m", "beta/m"): (3, D("0.18"), 1, D("0.19"), D("0.01")),
+        # March, n: 4 images
+        (MAR, "n", "acme/n-a"): (1, D("0.08"), 0, D("0.10"), D("0.02")),
+        (MAR, "n", "acme/n-b"): (1, D("0.10"), 0, D("0.10"), D(0)),
+    }
+    pct = {
+        (r["month"], r["offer_id"]): r["saving_pct"]
+        for r in result.alternatives.iter_rows(named=True)
+    }
+    assert pct[(FEB, "beta/m")] == pytest.approx(25.0)
+    assert pct[(MAR, "acme/n-a")] == pytest.approx(20.0)
+    assert pct[(MAR, "acme/m")] == pytest.approx(-0.05 / 0.37 * 100)
+
+
+def test_alternatives_against_substitutes(flat: pricing.Catalog, tmp_path: Path) -> None:
+    result = replay(write_log(tmp_path / "usage.csv", LOG), catalog=flat, against=["acme/n-a"])
+    # every row re-priced at 0.02 an image, whatever its model; acme/n-a serves no edits, so
+    # March m compares rows 4-5 only: actual 0.15 + 0.04 against 0.10 + 0.02
+    assert alt_table(result) == {
+        (FEB, "m", "acme/n-a"): (2, D("0.06"), 0, D("0.12"), D("0.06")),
+        (MAR, "m", "acme/n-a"): (3, D("0.12"), 1, D("0.19"), D("0.07")),
+        (MAR, "n", "acme/n-a"): (1, D("0.08"), 0, D("0.10"), D("0.02")),
+    }
+    assert result.alternatives["saving_pct"][0] == pytest.approx(50.0)
+    with pytest.raises(PricingError, match="unknown offer 'acme/q'"):
+        replay(write_log(tmp_path / "usage.csv", LOG), catalog=flat, against=["acme/q"])
+
+
+def test_alternatives_can_be_skipped(flat: pricing.Catalog, tmp_path: Path) -> None:
+    result = replay(write_log(tmp_path / "usage.csv", LOG), catalog=flat, alternatives=False)
+    assert result.alternatives.height == 0
+    assert result.total() == {"USD": D("0.59")}
+
+
+def test_reconciliation_against_billed_cost(flat: pricing.Catalog, tmp_path: Path) -> None:
+    result = replay(write_log(tmp_path / "usage.csv", LOG), catalog=flat)
+    assert result.reconciliation is not None
+    rec = result.reconciliation
+    assert rec.select(
+        "month", "provider", "currency", "billed", "computed", "variance", "rows_unpriced"
+    ).rows() == [
+        (FEB, "acme", "USD", D("0.14"), D("0.12"), D("0.02"), 0),
+        (MAR, "acme", "USD", D("0.32"), D("0.32"), D(0), 0),
+        (MAR, "beta", "USD", D("0.16"), D("0.15"), D("0.01"), 0),
+    ]
+    assert rec["variance_pct"].to_list() == [
+        pytest.approx(0.02 / 0.12 * 100),
+        pytest.approx(0.0),
+        pytest.approx(0.01 / 0.15 * 100),
+    ]
+
+
+def test_no_billed_cost_no_reconciliation(flat: pricing.Catalog, tmp_path: Path) -> None:
+    log = [{k: v for k, v in r.items() if k != "billed_cost"} for r in GOOD]
+    result = replay(write_log(tmp_path / "usage.csv", log), catalog=flat)
+    assert result.reconciliation is None
+
+
+# --------------------------------------------------------------------------- months and batches
+
+
+def test_month_filter(flat: pricing.Catalog, tmp_path: Path) -> None:
+    result = replay(write_log(tmp_path / "usage.csv", LOG), catalog=flat, month="2026-03")
+    assert costs_table(result) == {k: v for k, v in GOOD_COSTS.items() if k[0] == MAR}
+    assert result.total() == {"USD": D("0.47")}
+    # rows of other months are not read; an unreadable timestamp cannot be placed, so it stays
+    lines = [line for line, _, _ in BAD_REASONS if line != 10]
+    assert result.quarantine["line"].to_list() == lines
+    assert result.rows_read == 4 + len(lines)
+    balanced(result)
+    assert result.months == ("2026-03",)
+    with pytest.raises(PricingError, match="is not YYYY-MM"):
+        replay(tmp_path / "usage.csv", catalog=flat, month="2026-13")
+
+
+def frames(result: Replay) -> list[pl.DataFrame | None]:
+    return [
+        result.costs,
+        result.alternatives,
+        result.reconciliation,
+        result.quarantine,
+        result.unpriced,
+    ]
+
+
+def test_small_batches_give_the_same_results(flat: pricing.Catalog, tmp_path: Path) -> None:
+    path = write_log(tmp_path / "usage.csv", LOG)
+    whole = replay(path, catalog=flat)
+    calls: list[tuple[int, int, str]] = []
+    batched = replay(
+        path, catalog=flat, batch_rows=3, progress=lambda *a: calls.append((a[0], a[1], a[2]))
+    )
+    for a, b in zip(frames(whole), frames(batched), strict=True):
+        assert a is not None
+        assert b is not None
+        assert_frame_equal(a, b)
+    assert (whole.rows_read, whole.rows_priced) == (batched.rows_read, batched.rows_priced)
+    # progress: rows done so far, of the 6 readable rows, rising to the total
+    done = [d for d, _, _ in calls]
+    assert done == sorted(set(done))
+    assert done[-1] == 6
+    assert {(t, label) for _, t, label in calls} == {(6, "rows")}
+    assert len(calls) >= 2
+
+
+TIER_LOG = [
+    call("2026-03-20T10:00:00Z", "gamma", count=600),
+    call("2026-03-02T10:00:00Z", "gamma", count=600),
+    call("2026-04-01T10:00:00Z", "gamma", count=600),
+    call("2026-03-10T10:00:00Z", "gamma", count=600),
+]
+
+
+@pytest.mark.parametrize("batch_rows", [2, 500_000])
+def test_tiers_over_whole_months(tiered: pricing.Catalog, tmp_path: Path, batch_rows: int) -> None:
+    calls: list[tuple[int, int, str]] = []
+    result = replay(
+        write_log(tmp_path / "usage.csv", TIER_LOG),
+        catalog=tiered,
+        batch_rows=batch_rows,
+        progress=lambda *a: calls.append((a[0], a[1], a[2])),
+    )
+    # March in time order: 600 x 0.04; 400 x 0.04 + 200 x 0.03; 600 x 0.03. April: 600 x 0.04
+    assert costs_table(result) == {
+        (MAR, "gamma", "m", "generate", "gamma/m", "USD"): (3, 1800, D("64.00"), 0),
+        (APR, "gamma", "m", "generate", "gamma/m", "USD"): (1, 600, D("24.00"), 0),
+    }
+    # one call per whole month, done rising to the total (rows or months, as the engine counts)
+    assert [label for _, _, label in calls] == ["2026-03", "2026-04"]
+    done = [d for d, _, _ in calls]
+    assert done == sorted(set(done))
+    assert {t for _, t, _ in calls} == {done[-1]}
+    # all-units on delta: March 600 x 0.04, then 600 x 0.03 twice (positions reach 1000)
+    assert alt_table(result) == {
+        (MAR, "m", "delta/m"): (3, D("60.00"), 0, D("64.00"), D("4.00")),
+        (MAR, "m", "gamma/m"): (3, D("64.00"), 0, D("64.00"), D(0)),
+        (APR, "m", "delta/m"): (1, D("24.00"), 0, D("24.00"), D(0)),
+        (APR, "m", "gamma/m"): (1, D("24.00"), 0, D("24.00"), D(0)),
+    }
+
+
+MIXED_LOG = [
+    call("2026-03-20T10:00:00Z", "gamma", count=600),
+    call("2026-03-06T10:00:00Z", "beta", count=5),
+    call("2026-03-02T10:00:00Z", "gamma", count=600),
+    call("2026-03-31T10:00:00Z", "acme", "n", offer_id="acme/n-b", count=4),
+    call("2026-04-01T10:00:00Z", "gamma", count=600),
+    call("2026-03-10T10:00:00Z", "gamma", count=600),
+]
+
+
+@pytest.mark.parametrize("batch_rows", [2, 500_000])
+def test_flat_and_tiered_offers_in_one_log(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, batch_rows: int
+) -> None:
+    cat = pricing.load_catalog(
+        write_data(tmp_path_factory.mktemp("replay-mixed"), {**FLAT_CARDS, **TIER_CARDS})
+    )
+    result = replay(
+        write_log(tmp_path / "usage.csv", MIXED_LOG), catalog=cat, batch_rows=batch_rows
+    )
+    assert costs_table(result) == {
+        (MAR, "gamma", "m", "generate", "gamma/m", "USD"): (3, 1800, D("64.00"), 0),
+        (APR, "gamma", "m", "generate", "gamma/m", "USD"): (1, 600, D("24.00"), 0),
+        (MAR, "beta", "m", "generate", "beta/m", "USD"): (1, 5, D("0.15"), 0),
+        (MAR, "acme", "n", "generate", "acme/n-b", "USD"): (1, 4, D("0.10"), 0),
+    }
+    # Re-priced, March's m rows share one running volume on each alternative, in time order:
+    # Mar 2 600, Mar 6 5, Mar 10 600, Mar 20 600 (1805 images; actual 64.00 + 0.15)
+    #   acme/m 1805 x 0.04; beta/m 1805 x 0.03;
+    #   gamma/m 24 + 0.20 + (395 x 0.04 + 205 x 0.03) + 18 = 64.15;
+    #   delta/m (all-units) 24 + 0.20 + 18 + 18 = 60.20
+    assert alt_table(result) == {
+        (MAR, "m", "acme/m"): (4, D("72.20"), 0, D("64.15"), D("-8.05")),
+        (MAR, "m", "beta/m"): (4, D("54.15"), 0, D("64.15"), D("10.00")),
+        (MAR, "m", "gamma/m"): (4, D("64.15"), 0, D("64.15"), D(0)),
+        (MAR, "m", "delta/m"): (4, D("60.20"), 0, D("64.15"), D("3.95")),
+        (APR, "m", "acme/m"): (1, D("24.00"), 0, D("24.00"), D(0)),
+        (APR, "m", "beta/m"): (1, D("18.00"), 0, D("24.00"), D("6.00")),
+        (APR, "m", "gamma/m"): (1, D("24.00"), 0, D("24.00"), D(0)),
+        (APR, "m", "delta/m"): (1, D("24.00"), 0, D("24.00"), D(0)),
+        (MAR, "n", "acme/n-a"): (1, D("0.08"), 0, D("0.10"), D("0.02")),
+        (MAR, "n", "acme/n-b"): (1, D("0.10"), 0, D("0.10"), D(0)),
+    }
+    balanced(result)
+
+
+def test_tiers_run_per_account(tiered: pricing.Catalog, tmp_path: Path) -> None:
+    path = tmp_path / "usage.csv"
+    path.write_text(
+        "timestamp,provider,model,count,account\n"
+        "2026-03-02T10:00:00Z,gamma,m,600,a\n"
+        "2026-03-03T10:00:00Z,gamma,m,600,b\n"
+        "2026-03-04T10:00:00Z,gamma,m,600,a\n"
+        "2026-03-05T10:00:00Z,gamma,m,600,\n",
+        encoding="utf-8",
+    )
+    result = replay(path, catalog=tiered)
+    # a: 600 x 0.04 + (400 x 0.04 + 200 x 0.03); b: 600 x 0.04; no account ("default"): 600 x 0.04
+    assert result.total() == {"USD": D("94.00")}
+    # all-units: a: 600 x 0.04 + 600 x 0.03; b and default: 600 x 0.04 each
+    assert alt_table(result)[(MAR, "m", "delta/m")] == (4, D("90.00"), 0, D("94.00"), D("4.00"))
+
+
+@pytest.mark.parametrize("body", ["", "not a time,acme,m\n"])
+def test_logs_with_nothing_to_price(flat: pricing.Catalog, tmp_path: Path, body: str) -> None:
+    path = tmp_path / "usage.csv"
+    path.write_text("timestamp,provider,model\n" + body, encoding="utf-8")
+    calls: list[tuple[int, int, str]] = []
+    result = replay(path, catalog=flat, progress=lambda *a: calls.append((a[0], a[1], a[2])))
+    assert result.total() == {}
+    assert result.costs.height == 0
+    assert result.rows_priced == 0
+    assert result.rows_read == result.rows_quarantined == (1 if body else 0)
+    assert calls == [(0, 0, "rows")]
