@@ -665,23 +665,24 @@ def _chunks(
         yield chunk, "rows", done, total
     if month_offers:
         monthly = requests.filter(whole)
-        months = (
-            monthly.select(pl.col("timestamp").dt.truncate("1mo").unique().sort())
+        month = pl.col("timestamp").dt.truncate("1mo")
+        sizes = (
+            monthly.group_by(month.alias("_m"))
+            .agg(pl.len().alias("_n"))
+            .sort("_m")
             .collect(engine="streaming")
-            .to_series()
-            .to_list()
         )
-        for start in months:
-            end = (
-                start.replace(year=start.year + 1, month=1)
-                if start.month == 12
-                else start.replace(month=start.month + 1)
-            )
-            chunk = monthly.filter(
-                (pl.col("timestamp") >= start) & (pl.col("timestamp") < end)
-            ).collect(engine="streaming")
-            done += chunk.height
-            yield chunk, start.strftime("%Y-%m"), done, total
+        has_account = "account" in requests.collect_schema().names()
+        for start, n in sizes.iter_rows():
+            # A month's running volumes are per account, so a big month splits by account.
+            buckets = max(1, -(-n // batch_rows)) if has_account else 1
+            for b in range(buckets):
+                rows = monthly.filter(month == start)
+                if buckets > 1:
+                    rows = rows.filter(pl.col("account").hash(11) % buckets == b)
+                chunk = rows.collect(engine="streaming")
+                done += chunk.height
+                yield chunk, start.strftime("%Y-%m"), done, total
     if total == 0:
         yield requests.collect(), "rows", 0, 0
 

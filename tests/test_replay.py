@@ -674,7 +674,8 @@ def test_flat_and_tiered_offers_in_one_log(
     balanced(result)
 
 
-def test_tiers_run_per_account(tiered: pricing.Catalog, tmp_path: Path) -> None:
+@pytest.mark.parametrize("batch_rows", [1, 500_000])  # 1: a month split by account
+def test_tiers_run_per_account(tiered: pricing.Catalog, tmp_path: Path, batch_rows: int) -> None:
     path = tmp_path / "usage.csv"
     path.write_text(
         "timestamp,provider,model,count,account\n"
@@ -684,7 +685,7 @@ def test_tiers_run_per_account(tiered: pricing.Catalog, tmp_path: Path) -> None:
         "2026-03-05T10:00:00Z,gamma,m,600,\n",
         encoding="utf-8",
     )
-    result = replay(path, catalog=tiered)
+    result = replay(path, catalog=tiered, batch_rows=batch_rows)
     # a: 600 x 0.04 + (400 x 0.04 + 200 x 0.03); b: 600 x 0.04; no account ("default"): 600 x 0.04
     assert result.total() == {"USD": D("94.00")}
     # all-units: a: 600 x 0.04 + 600 x 0.03; b and default: 600 x 0.04 each
