@@ -12,6 +12,8 @@ monthly volume needs every row of a month at once, so such logs are replayed mon
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -396,7 +398,7 @@ def replay(
     offer_map: Mapping[str, str] | None = None,
     catalog: Catalog | None = None,
     alternatives: bool = True,
-    batch_rows: int = 500_000,
+    batch_rows: int = 250_000,
     progress: Progress | None = None,
 ) -> Replay:
     """Price a usage log as logged, on alternative offers, and against what was billed.
@@ -651,6 +653,50 @@ def _month_offers(
     return {o for o in in_use if model_of.get(o) in models}
 
 
+def _batches(lf: pl.LazyFrame, size: int) -> Iterator[pl.DataFrame]:
+    """Batches of a lazy query, produced no faster than they are consumed.
+
+    ``collect_batches`` lets the streaming engine run ahead and queue every batch the consumer
+    has not taken yet, so a slow consumer (pricing) holds the whole log in memory. Here the
+    engine runs in a thread whose callback blocks on a one-slot queue: memory stays at about
+    one batch in flight.
+    """
+    slot: queue.Queue[object] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+    done = object()
+
+    def hand_over(item: object) -> bool | None:
+        while not stop.is_set():
+            try:
+                slot.put(item, timeout=0.1)
+                return None
+            except queue.Full:
+                continue
+        return True  # the consumer has gone: stop the query
+
+    def run() -> None:
+        try:
+            lf.sink_batches(hand_over, chunk_size=size, engine="streaming")
+            hand_over(done)
+        except BaseException as exc:  # handed to the consumer, raised there
+            hand_over(exc)
+
+    worker = threading.Thread(target=run, name="replay-batches", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = slot.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            assert isinstance(item, pl.DataFrame)
+            yield item
+    finally:
+        stop.set()
+        worker.join()
+
+
 def _chunks(
     requests: pl.LazyFrame, month_offers: set[str], batch_rows: int
 ) -> Iterator[tuple[pl.DataFrame, str, int, int]]:
@@ -660,7 +706,7 @@ def _chunks(
     done = 0
     whole = pl.col("offer_id").is_in(sorted(month_offers))
     streamed = requests.filter(~whole) if month_offers else requests
-    for chunk in streamed.collect_batches(chunk_size=batch_rows, engine="streaming"):
+    for chunk in _batches(streamed, batch_rows):
         done += chunk.height
         yield chunk, "rows", done, total
     if month_offers:
