@@ -1,0 +1,52 @@
+"""The benchmark scripts run end to end on tiny inputs (their figures are never asserted)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.mark.slow
+def test_price_requests_benchmark_runs() -> None:
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(BENCH / "bench_price_requests.py"),
+            "--rows",
+            "5000",
+            "--sample",
+            "50",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    ).stdout
+    for label in ("price_requests", "quote() per-row loop", "genai-prices", "numpy"):
+        assert label in out
+    assert " 0 unpriced" in out  # every synthetic call has a price
+
+
+@pytest.mark.slow
+def test_replay_memory_benchmark_runs() -> None:
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(BENCH / "bench_replay_memory.py"),
+            "--rows",
+            "20000",
+            "--chunk",
+            "7000",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    ).stdout
+    assert "peak" in out
+    assert "rows read, priced, unpriced, quarantined, total = 20000 20000 0 0" in out
