@@ -456,12 +456,15 @@ def replay(
     for chunk, label, done, total in _chunks(requests, month_offers, batch_rows):
         rows_read += chunk.height
         priced = price_requests(chunk, cat)
-        parts_costs.append(_costs(priced))
-        parts_unpriced.append(_unpriced(priced))
+        # Kept as fresh copies: a batch's small aggregates must not pin its big buffers.
+        parts_costs.append(_detached(_costs(priced)))
+        parts_unpriced.append(_detached(_unpriced(priced)))
         if "billed_cost" in chunk.columns:
-            parts_billed.append(_billed(priced))
+            parts_billed.append(_detached(_billed(priced)))
         if pairs is not None and chunk.height:
-            parts_alt.append(_alternative_costs(chunk, priced, pairs, cat, against is not None))
+            parts_alt.append(
+                _detached(_alternative_costs(chunk, priced, pairs, cat, against is not None))
+            )
         if progress is not None:
             progress(done, total, label)
 
@@ -731,6 +734,11 @@ def _chunks(
                 yield chunk, start.strftime("%Y-%m"), done, total
     if total == 0:
         yield requests.collect(), "rows", 0, 0
+
+
+def _detached(frame: pl.DataFrame) -> pl.DataFrame:
+    """A copy of a small frame that shares no memory with the batch it was computed from."""
+    return pl.DataFrame(frame.rows(), schema=frame.schema, orient="row")
 
 
 def _money(expr: pl.Expr) -> pl.Expr:
