@@ -115,7 +115,6 @@ class Compiled:
     n_sizes: int  # accepted-size list length
     needs_volume: bool  # some version has tiers, allowances or a plan
     has_minimum: bool  # some version has a minimum monthly spend
-    version_objects: tuple[tuple[Offer, PriceVersion], ...]
 
     def point_stride(self) -> tuple[int, int, int, int]:
         """Multipliers of (operation, bracket, quality, size) in a point index."""
@@ -223,9 +222,8 @@ def _compile(cat: Catalog) -> Compiled:
         n_special=n_special,
         n_tiers=n_tiers,
         n_sizes=n_sizes,
-        needs_volume=any(_needs_volume(v) for _, v in pairs),
+        needs_volume=any(needs_volume(v) for _, v in pairs),
         has_minimum=any(v.minimum_monthly_spend is not None for _, v in pairs),
-        version_objects=tuple(pairs),
     )
 
 
@@ -234,7 +232,8 @@ def currency_list(pairs: Iterable[tuple[Offer, PriceVersion]]) -> list[str]:
     return sorted({v.currency for _, v in pairs})
 
 
-def _needs_volume(v: PriceVersion) -> bool:
+def needs_volume(v: PriceVersion) -> bool:
+    """Whether a version's price depends on the month's running volume on its offer."""
     return bool(v.free_images_per_month) or any(
         (isinstance(c, ImagePrice) and c.tiers) or isinstance(c, SubscriptionPrice)
         for c in v.components
@@ -327,7 +326,7 @@ def _version_table(
             "v_minimum": _f(v.minimum_monthly_spend),
             "v_discount": _f(v.committed_use_discount),
             "v_n_brackets": len(o.brackets),
-            "v_needs_volume": _needs_volume(v),
+            "v_needs_volume": needs_volume(v),
             "v_currency_index": currencies.index(v.currency),
             "v_has_sizes": bool(lim and lim.sizes),
         }

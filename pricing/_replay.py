@@ -24,7 +24,7 @@ from typing import Any
 import polars as pl
 
 from pricing._catalog import Catalog, load_catalog
-from pricing._compiled import compile_catalog
+from pricing._compiled import compile_catalog, needs_volume
 from pricing._schema import OPERATIONS
 from pricing._vector import price_requests
 from pricing.errors import PricingError
@@ -624,15 +624,12 @@ def _requests(good: pl.LazyFrame, names: list[str]) -> pl.LazyFrame:
 
 def _volume_offers(cat: Catalog) -> set[str]:
     """Offers whose price depends on the month's running volume (tiers, allowances, plans)."""
-    out: set[str] = set()
-    for _, offer in cat.all_offers():
-        for v in offer.versions:
-            if v.minimum_monthly_spend is not None or v.free_images_per_month:
-                out.add(offer.id)
-            for c in v.components:
-                if c.unit == "subscription" or getattr(c, "tiers", None):
-                    out.add(offer.id)
-    return out
+    return {
+        offer.id
+        for _, offer in cat.all_offers()
+        for v in offer.versions
+        if needs_volume(v) or v.minimum_monthly_spend is not None
+    }
 
 
 def _month_offers(
