@@ -685,37 +685,26 @@ def _fx_grid(
     Returns (grid, first day number, days per currency, index of the target currency), the
     grid indexed ``currency_index * days + position`` like the version grid.
     """
-    from pricing._fx import load_fx
+    from pricing._fx import fx_days, load_fx
 
     currencies = [*c.currencies, *([currency] if currency not in c.currencies else [])]
     if all(cur == currency for cur in c.currencies):
         return None
     rates = fx if fx is not None else load_fx(cat.root)
-    rates = rates.select(
-        pl.col("date").cast(pl.Date),
-        pl.col("currency").cast(pl.String),
-        pl.col("per_eur").cast(pl.Float64),
-    )
-    if rates.is_empty():
-        first, last = date(1970, 1, 1), date(1970, 1, 1)
-    else:
-        first, last = rates["date"].min(), rates["date"].max()  # type: ignore[assignment]
-    length = (last - first).days + max_age + 3  # 0: before the first rate; last: too late
-    days = pl.date_range(first, last + timedelta(days=max_age + 1), "1d", eager=True)
+    dates = rates["date"].cast(pl.Date)
+    first: date = dates.min() if len(dates) else date(1970, 1, 1)  # type: ignore[assignment]
+    last: date = dates.max() if len(dates) else date(1970, 1, 1)  # type: ignore[assignment]
+    # positions: 0 before the first rate, then every day until rates are too old, then null
+    daily = fx_days(rates, currencies, first, last + timedelta(days=max_age + 1), max_age)
     frames = []
     for cur in currencies:
-        if cur == "EUR":  # the base of the rates: 1 on every day, with or without EUR rows
-            frames.append(pl.Series([1.0] * length, dtype=pl.Float64))
-            continue
-        series = rates.filter(pl.col("currency") == cur).select("date", "per_eur")
-        filled = (
-            pl.DataFrame({"date": days})
-            .join(series, on="date", how="left")
-            .with_columns(pl.col("per_eur").fill_null(strategy="forward", limit=max_age))
+        values = daily.filter(pl.col("currency") == cur)["per_eur"].cast(pl.Float64)
+        frames.append(
+            pl.concat(
+                [pl.Series([None], dtype=pl.Float64), values, pl.Series([None], dtype=pl.Float64)]
+            )
         )
-        values = [None, *filled["per_eur"].to_list(), None]
-        values = values[:length] + [None] * (length - len(values))
-        frames.append(pl.Series(values, dtype=pl.Float64))
+    length = frames[0].len()
     grid = pl.concat(frames)
     first_n = (first - date(1970, 1, 1)).days
     return grid, first_n, length, currencies.index(currency)
