@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
+import numpy as np
 from pydantic import Field, model_validator
 
 from pricing._schema import Strict
+from pricing.errors import PricingError
 
 
 class Uniform(Strict):
@@ -73,3 +75,68 @@ Distribution = Annotated[
 ]
 #: A numeric input: a plain number or a distribution.
 Number = float | Distribution
+
+
+# --------------------------------------------------------------------------- sampling
+
+
+def latin_hypercube(samples: int, dims: int, seed: int | None) -> np.ndarray:
+    """A seeded Latin hypercube in (0, 1)^dims: each column hits each of ``samples`` strata once.
+
+    Returns an array of shape (samples, dims). The same seed gives the same matrix.
+    """
+    if samples < 1:
+        raise PricingError(f"samples must be at least 1, got {samples}")
+    rng = np.random.default_rng(seed)
+    jitter = rng.random((samples, dims))
+    strata = np.argsort(rng.random((samples, dims)), axis=0)
+    return (strata + jitter) / samples
+
+
+def quantile(dist: Uniform | Triangular | Normal | LogNormal, u: np.ndarray) -> np.ndarray:
+    """Inverse CDF of ``dist`` at probabilities ``u`` (vectorised)."""
+    u = np.asarray(u, dtype=np.float64)
+    if isinstance(dist, Uniform):
+        return dist.low + u * (dist.high - dist.low)
+    if isinstance(dist, Triangular):
+        a, c, b = dist.low, dist.mode, dist.high
+        if b == a:
+            return np.full_like(u, a)
+        split = (c - a) / (b - a)
+        left = a + np.sqrt(u * (b - a) * (c - a))
+        right = b - np.sqrt((1 - u) * (b - a) * (b - c))
+        return np.where(u < split, left, right)
+    from scipy.special import ndtri
+
+    z = ndtri(np.clip(u, 1e-12, 1 - 1e-12))
+    if isinstance(dist, Normal):
+        x = dist.mean + dist.sd * z
+        lo = -np.inf if dist.low is None else dist.low
+        hi = np.inf if dist.high is None else dist.high
+        return np.asarray(np.clip(x, lo, hi), dtype=np.float64)
+    return np.asarray(dist.median * np.exp(dist.sigma * z), dtype=np.float64)
+
+
+def central(x: float | Uniform | Triangular | Normal | LogNormal) -> float:
+    """The value used for the base case: the number itself, or the distribution's centre.
+
+    Mode of a triangular, mean of a uniform or normal (clipped into its bounds), median of a
+    log-normal.
+    """
+    if isinstance(x, int | float):
+        return float(x)
+    if isinstance(x, Uniform):
+        return (x.low + x.high) / 2
+    if isinstance(x, Triangular):
+        return x.mode
+    if isinstance(x, Normal):
+        lo = -np.inf if x.low is None else x.low
+        hi = np.inf if x.high is None else x.high
+        return float(min(max(x.mean, lo), hi))
+    return x.median
+
+
+def p10_p90(dist: Uniform | Triangular | Normal | LogNormal) -> tuple[float, float]:
+    """The 10th and 90th percentiles, the low and high ends of a sensitivity (tornado) row."""
+    lo, hi = quantile(dist, np.array([0.1, 0.9]))
+    return float(lo), float(hi)
