@@ -9,11 +9,13 @@ from typing import Any
 from pydantic import BaseModel
 
 from pricing._schema import ModelsFile, RateCard, SourcesFile
+from pricing._workload import Workload
 
 _DOCUMENTS: dict[str, tuple[type[BaseModel], str]] = {
     "rate-card.json": (RateCard, "Rate card: data/rate-cards/<provider>.toml"),
     "sources.json": (SourcesFile, "Sources: data/sources.toml"),
     "models.json": (ModelsFile, "Models: data/models.toml"),
+    "workload.json": (Workload, "Workload: data/workloads/<name>.toml"),
 }
 
 
