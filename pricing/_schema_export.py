@@ -8,13 +8,20 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from pricing._gpus import GpuOffersFile, GpusFile, OwnedFile
 from pricing._schema import ModelsFile, RateCard, SourcesFile
+from pricing._throughput import LicencesFile, ThroughputFile
 from pricing._workload import Workload
 
 _DOCUMENTS: dict[str, tuple[type[BaseModel], str]] = {
     "rate-card.json": (RateCard, "Rate card: data/rate-cards/<provider>.toml"),
     "sources.json": (SourcesFile, "Sources: data/sources.toml"),
     "models.json": (ModelsFile, "Models: data/models.toml"),
+    "gpus.json": (GpusFile, "GPU types: data/gpus/gpus.toml"),
+    "gpu-offers.json": (GpuOffersFile, "GPU offers: data/gpus/offers.toml"),
+    "owned.json": (OwnedFile, "Owned hardware: data/gpus/owned.toml"),
+    "throughput.json": (ThroughputFile, "Throughput profiles: data/throughput.toml"),
+    "licences.json": (LicencesFile, "Self-hosting licences: data/licences.toml"),
     "workload.json": (Workload, "Workload: data/workloads/<name>.toml"),
 }
 

@@ -362,6 +362,11 @@ class SelfHosting(Strict):
     egress_gb_per_month: NonNegative = Field(default=0.0, description="[GB/month]")
     egress_per_gb: NonNegative = Field(default=0.0, description="[currency/GB]")
     licence: Licence | None = None
+    owned_hosting_per_month: NonNegative | None = Field(
+        default=None,
+        description="rack space, power delivery and hosting per owned GPU [currency/month]; "
+        "owned hardware is only simulated when this is given (no source states it)",
+    )
 
 
 class Workload(Strict):
