@@ -937,3 +937,8 @@ def _print_problems(result: Replay, *, quarantine_written: bool) -> None:
         for r in counts.iter_rows(named=True):
             table.add_row(escape(str(r["reason"])), f"{r['rows']:,}")
         out.print(table)
+
+
+# The planning commands (simulate, breakeven, gpus, workloads) live in their own module and
+# register themselves on ``app`` when imported.
+from pricing import _cli_plan  # noqa: E402,F401
