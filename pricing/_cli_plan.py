@@ -328,20 +328,19 @@ def gpus_list(
         _print_json(_records(table))
         return
     show = Table(title=f"{table.height} GPU offers", title_justify="left")
-    for col in ("id", "gpu", "gpus", "category", "$/GPU-h", "billed per", "source", "seen"):
+    for col in ("offer", "gpu", "gpus", "category", "$/GPU-h", "billed per", "source", "seen"):
         show.add_column(col, justify="right" if col in ("gpus", "$/GPU-h") else "left")
-    price_col = next(c for c in table.columns if "gpu_hour" in c or "per_gpu" in c)
-    for r in table.sort("gpu", price_col).iter_rows(named=True):
-        granularity = r.get("granularity_s")
+    for r in table.sort("gpu", "gpu_hourly").iter_rows(named=True):
+        granularity = f"{r['granularity_s']} s" if r["granularity_known"] else "? (1 h assumed)"
         show.add_row(
-            escape(r["id"]),
+            escape(r["offer_id"]),
             r["gpu"],
             str(r["gpus"]),
             r["category"],
-            f"{r[price_col]:,.4f}",
-            "?" if granularity is None else f"{granularity} s",
+            f"{r['gpu_hourly']:,.4f}",
+            granularity,
             escape(r["source"]),
-            str(r.get("effective", "")),
+            r["effective"].isoformat(),
         )
     out.print(show)
 

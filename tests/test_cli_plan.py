@@ -1,0 +1,70 @@
+"""The planning commands: simulate, breakeven, gpus list, workloads list."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from pricing.cli import app
+
+runner = CliRunner()
+
+
+def test_breakeven_prints_the_hand_calculated_volume() -> None:
+    args = ["breakeven", "--model", "flux-1-dev", "--gpu", "h100-sxm", "--gpu-hour", "2.69"]
+    result = runner.invoke(app, [*args, "--hosted", "0.025", "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["volume"] == 78_548  # $2.69 x 730 h / $0.025
+    assert payload["gpus"] == 1
+    text = runner.invoke(app, [*args, "--hosted", "0.025"])
+    assert "78,548 images/month" in text.stdout
+
+
+def test_breakeven_explains_a_missing_gpu_price() -> None:
+    result = runner.invoke(
+        app, ["breakeven", "--model", "flux-1-dev", "--gpu", "h100-sxm", "--hosted", "0.025"]
+    )
+    assert result.exit_code == 2
+    assert "gpu_hour" in result.output
+
+
+def test_simulate_json_has_totals_cheapest_and_bands() -> None:
+    result = runner.invoke(app, ["simulate", "small", "--samples", "50", "--seed", "4", "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["seed"] == 4
+    assert payload["samples"] == 50
+    assert len(payload["cheapest"]) == 12
+    kinds = {r["kind"] for r in payload["totals"]}
+    assert kinds == {"hosted", "self-hosted"}
+    assert payload["bands"]
+
+
+def test_simulate_table_and_unknown_workload() -> None:
+    result = runner.invoke(app, ["simulate", "ecommerce"])
+    assert result.exit_code == 0, result.output
+    assert "cheapest" in result.stdout
+    assert "product edits" in result.stdout
+    bad = runner.invoke(app, ["simulate", "no-such-workload"])
+    assert bad.exit_code == 2
+    assert "no-such-workload" in bad.output
+
+
+def test_gpus_list_filters_by_gpu() -> None:
+    result = runner.invoke(app, ["gpus", "list", "--gpu", "h100", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    ids = {r["offer_id"] for r in rows}
+    assert "runpod/h100-sxm-community" in ids
+    assert all("h100" in r["gpu"] for r in rows)
+    none = runner.invoke(app, ["gpus", "list", "--gpu", "zz99"])
+    assert none.exit_code == 2
+
+
+def test_workloads_list_names_the_bundled_examples() -> None:
+    result = runner.invoke(app, ["workloads", "list", "--json"])
+    assert result.exit_code == 0, result.output
+    names = {r["name"] for r in json.loads(result.stdout)}
+    assert {"ecommerce", "agency", "consumer-app", "small", "medium", "large"} <= names

@@ -1,0 +1,250 @@
+"""simulate() and break_even() against hand calculations from the rates in data/.
+
+Figures used (price-facts, typed into data/): RunPod Community H100 SXM $2.69/GPU-h;
+BFL FLUX.1 Kontext [pro] $0.04 per image. A dedicated GPU is billed 730 h a month.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pricing._breakeven import break_even, solve_break_even
+from pricing._selfhosted import HOURS_PER_MONTH, Fleet, Service, dedicated
+from pricing._simulate import simulate
+from pricing.errors import PricingError
+
+GPU_MONTH = 2.69 * 730  # one RunPod Community H100 for a month: $1,963.70
+
+WORKLOAD = """
+name = "test"
+currency = "USD"
+start = 2027-01-01
+months = 3
+
+[traffic]
+peak_to_mean = 2.0
+
+[[segments]]
+name = "gen"
+operation = "generate"
+models = ["flux-1-kontext-pro", "flux-1-dev"]
+volume = {{ base = {base}, growth = 0.5 }}
+resolutions = [{{ width = 1024, height = 1024, share = 1.0 }}]
+steps = 28
+p95_latency_s = 60.0
+
+[self_hosting]
+gpus = ["h100-sxm"]
+categories = ["community"]
+ops_hours_per_month = 5
+ops_hourly_rate = 100
+{licence}
+"""
+LICENCE = "licence = { monthly_fee = 1000, included_images = 1000, overage_per_image = 0.01 }"
+
+
+def write(tmp_path: Path, base: str = "1000", licence: str = LICENCE) -> Path:
+    path = tmp_path / "w.toml"
+    path.write_text(WORKLOAD.format(base=base, licence=licence), encoding="utf-8")
+    return path
+
+
+def month_costs(result: pl.DataFrame, option: str) -> list[float]:
+    return result.filter(pl.col("option") == option).sort("month")["cost"].to_list()
+
+
+# --------------------------------------------------------------------------- simulate
+
+
+def test_hosted_cost_is_images_times_the_exact_price(tmp_path: Path) -> None:
+    sim = simulate(write(tmp_path), gpus=["h100-sxm"])
+    # 1,000 images, then +50% a month: 1,000, 1,500, 2,250 images at $0.04
+    assert month_costs(sim.monthly, "api:bfl/flux-1-kontext-pro") == pytest.approx(
+        [40.0, 60.0, 90.0]
+    )
+
+
+def test_dedicated_gpu_month_licence_and_operations_by_hand(tmp_path: Path) -> None:
+    sim = simulate(write(tmp_path), gpus=["h100-sxm"])
+    option = "dedicated:runpod/h100-sxm-community:flux-1-dev"
+    # one GPU all month + licence fee + overage beyond 1,000 images at $0.01 + 5 h x $100
+    expected = [GPU_MONTH + 1000 + over * 0.01 + 500 for over in (0, 500, 1250)]
+    assert month_costs(sim.monthly, option) == pytest.approx(expected)
+    items = sim.line_items.filter(
+        (pl.col("option") == option) & (pl.col("month") == pl.date(2027, 1, 1))
+    )
+    by_item = dict(zip(items["item"], items["cost"], strict=True))
+    assert by_item["GPU busy"] + by_item["GPU idle"] == pytest.approx(GPU_MONTH)
+    assert by_item["licence"] == pytest.approx(1000)
+    assert by_item["operations"] == pytest.approx(500)
+    row = sim.monthly.filter((pl.col("option") == option)).sort("month").row(0, named=True)
+    assert row["gpus"] == 1
+    # busy share: 1,000 images x seconds per image / 730 h, well under 1%
+    assert 0 < row["utilisation"] < 0.01
+    assert row["cost_per_image_busy"] < row["cost_per_image"]
+
+
+def test_unknown_licence_leaves_self_hosting_unpriced_never_zero(tmp_path: Path) -> None:
+    sim = simulate(write(tmp_path, licence=""), gpus=["h100-sxm"])
+    selfh = sim.monthly.filter(pl.col("kind") == "self-hosted")
+    assert selfh.height > 0
+    assert selfh["cost"].is_null().all()
+    assert selfh["reason"].str.contains("licence").all()
+    assert sim.cheapest["self_hosted_option"].is_null().all()
+
+
+def test_cheapest_option_per_month_is_the_minimum(tmp_path: Path) -> None:
+    sim = simulate(write(tmp_path), gpus=["h100-sxm"])
+    for row in sim.cheapest.iter_rows(named=True):
+        month = sim.monthly.filter(
+            (pl.col("segment") == row["segment"]) & (pl.col("month") == row["month"])
+        )
+        assert row["cost"] == pytest.approx(month["cost"].min())
+        assert row["cost"] <= row["hosted_cost"]
+        assert row["cost"] <= row["self_hosted_cost"]
+
+
+def test_sampling_repeats_with_its_seed(tmp_path: Path) -> None:
+    path = write(tmp_path, base='{ dist = "triangular", low = 500, mode = 1000, high = 3000 }')
+    a = simulate(path, gpus=["h100-sxm"], samples=200, seed=11)
+    b = simulate(path, gpus=["h100-sxm"], samples=200, seed=11)
+    c = simulate(path, gpus=["h100-sxm"], samples=200, seed=12)
+    assert a.bands is not None
+    assert b.bands is not None
+    assert c.bands is not None
+    assert a.bands.equals(b.bands)
+    assert not a.bands.equals(c.bands)
+    assert (a.seed, a.samples) == (11, 200)
+    ok = a.bands.drop_nulls()
+    assert (ok["p10"] <= ok["p50"]).all()
+    assert (ok["p50"] <= ok["p90"]).all()
+    # hosted cost is linear in volume: its P50 is $0.04 x the P50 of the first month's volume
+    first = a.bands.filter(
+        (pl.col("option") == "api:bfl/flux-1-kontext-pro")
+        & (pl.col("month") == pl.date(2027, 1, 1))
+    )
+    # triangular(500, 1000, 3000): F(x) = (x-500)^2 / (2500 x 500) below the mode (F = 0.2),
+    # so the median solves 1 - (3000-x)^2 / (2500 x 2000) = 0.5: x = 3000 - sqrt(2.5e6)
+    median = 3000 - 2_500_000**0.5
+    assert first["p50"][0] == pytest.approx(0.04 * median, rel=0.02)
+    assert a.self_hosting_cheaper is not None
+    assert a.self_hosting_cheaper["probability"].is_between(0, 1).all()
+
+
+def test_sensitivity_moves_cost_with_volume(tmp_path: Path) -> None:
+    path = write(tmp_path, base='{ dist = "uniform", low = 1000, high = 2000 }')
+    sim = simulate(path, gpus=["h100-sxm"])
+    assert sim.sensitivity is not None
+    row = sim.sensitivity.filter(pl.col("option") == "api:bfl/flux-1-kontext-pro").row(
+        0, named=True
+    )
+    assert row["input"] == "gen: volume.base"
+    # P10 and P90 of uniform(1000, 2000): 1100 and 1900 images in month 1, x(1 + 1.5 + 2.25)
+    assert (row["low"], row["high"]) == pytest.approx((1100, 1900))
+    assert row["cost_at_low"] == pytest.approx(0.04 * 1100 * 4.75)
+    assert row["cost_at_high"] == pytest.approx(0.04 * 1900 * 4.75)
+
+
+def test_latency_target_below_service_time_is_infeasible(tmp_path: Path) -> None:
+    text = (
+        write(tmp_path)
+        .read_text(encoding="utf-8")
+        .replace("p95_latency_s = 60.0", "p95_latency_s = 0.5")
+    )
+    path = tmp_path / "tight.toml"
+    path.write_text(text, encoding="utf-8")
+    sim = simulate(path, gpus=["h100-sxm"])
+    selfh = sim.monthly.filter(pl.col("kind") == "self-hosted")
+    assert (~selfh["feasible"]).all()
+    assert selfh["cost"].is_null().all()
+
+
+def test_bundled_default_workload_simulates() -> None:
+    sim = simulate("ecommerce")
+    assert set(sim.monthly["segment"]) == {"product edits", "lifestyle shots"}
+    assert sim.cheapest.height == 2 * 12
+    assert (sim.monthly.filter(pl.col("feasible"))["cost"] >= 0).all()
+
+
+def test_bad_samples_and_currency(tmp_path: Path) -> None:
+    with pytest.raises(PricingError, match="samples"):
+        simulate(write(tmp_path), samples=-1)
+    eur = tmp_path / "eur.toml"
+    eur.write_text(write(tmp_path).read_text().replace('"USD"', '"EUR"'), encoding="utf-8")
+    with pytest.raises(PricingError, match="USD"):
+        simulate(eur)
+
+
+# --------------------------------------------------------------------------- dedicated fleets
+
+
+@given(st.lists(st.floats(0, 5e7), min_size=2, max_size=30))
+@settings(max_examples=40, deadline=None)
+def test_dedicated_cost_never_falls_with_volume(volumes: list[float]) -> None:
+    fleet = Fleet(Service((6.5,), (1.0,)), p95_target_s=30.0, max_utilisation=0.8)
+    requests = np.sort(np.asarray(volumes)).reshape(1, -1)
+    cost = dedicated(requests, 2.5, fleet, gpu_hour=2.69, gpus_per_instance=8)
+    total = (cost.busy + cost.idle)[0]
+    assert (np.diff(total) >= -1e-6).all()
+    assert (cost.gpus % 8 == 0).all()  # whole 8-GPU instances
+    assert (cost.idle >= -1e-9).all()
+
+
+# --------------------------------------------------------------------------- break-even
+
+
+def test_break_even_one_gpu_against_an_api_by_hand() -> None:
+    # $2.69/h x 730 h = $1,963.70 = 78,548 images at $0.025
+    result = break_even("flux-1-dev", "h100-sxm", 0.025, gpu_hour=2.69)
+    assert result.volume == 78_548
+    assert result.gpus == 1  # one GPU's capacity covers it
+    assert result.self_cost == pytest.approx(GPU_MONTH)
+    assert result.hosted_cost == pytest.approx(0.025 * 78_548)
+    same = break_even("flux-1-dev", "runpod/h100-sxm-community", 0.025)
+    assert same.volume == 78_548
+
+
+def test_break_even_margin_and_fixed_costs_by_hand() -> None:
+    # 10% cheaper: 1963.70 <= 0.9 x 0.025 V  ->  V >= 87,275.6
+    r = break_even("flux-1-dev", "h100-sxm", 0.025, gpu_hour=2.69, margin=0.1)
+    assert r.margin_volume == 87_276
+    # plus $1,000 licence and $500 ops a month: (1963.70 + 1500) / 0.025 = 138,548
+    fixed = break_even(
+        "flux-1-dev", "h100-sxm", 0.025, gpu_hour=2.69, licence_per_month=1000, ops_per_month=500
+    )
+    assert fixed.volume == 138_548
+
+
+def test_break_even_against_a_hosted_offer_and_never() -> None:
+    # FLUX.1 Kontext [pro] at $0.04 on BFL: 1963.70 / 0.04 = 49,092.5 -> 49,093 images
+    r = break_even("flux-1-dev", "h100-sxm", "bfl/flux-1-kontext-pro", gpu_hour=2.69)
+    assert r.volume == 49_093
+    never = break_even("flux-1-dev", "h100-sxm", 0.00001, gpu_hour=2.69)
+    assert never.volume is None
+    assert "never" in never.notes[0]
+
+
+def test_solve_finds_every_crossing_of_a_step_curve() -> None:
+    # self-hosting: $100 per block of 1,000 images; hosted $0.15 per image:
+    # cheaper from 667 to 1000, dearer just above 1000 (a new block), cheaper again from 1334
+    def steps(v: np.ndarray) -> np.ndarray:
+        return np.ceil(np.asarray(v) / 1000) * 100.0
+
+    def linear(v: np.ndarray) -> np.ndarray:
+        return np.asarray(v) * 0.15
+
+    r = solve_break_even(steps, linear, max_volume=1e4)
+    assert r.volume == 1334
+    assert r.crossings[:3] == (667.0, 1001.0, 1334.0)
+
+
+def test_break_even_needs_a_price_for_a_gpu_type() -> None:
+    with pytest.raises(PricingError, match="gpu_hour"):
+        break_even("flux-1-dev", "h100-sxm", 0.025)
+    assert HOURS_PER_MONTH == 730
