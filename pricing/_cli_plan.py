@@ -199,13 +199,13 @@ def _print_segment(result: Any, totals: pl.DataFrame, segment: str, top: int) ->
                 f"({_usd(r['cost'])}/month)"
             )
     if result.sensitivity is not None:
-        best = ok["option"].head(1).to_list()
+        leader: list[str] = ok["option"].head(1).to_list()
         sens = result.sensitivity.filter(
-            (pl.col("segment") == segment) & pl.col("option").is_in(best)
+            (pl.col("segment") == segment) & pl.col("option").is_in(leader)
         ).head(5)
         if sens.height:
             sens_table = Table(
-                title=f"what moves the cost of {best[0]} most (P10 -> P90)", title_justify="left"
+                title=f"what moves the cost of {leader[0]} most (P10 -> P90)", title_justify="left"
             )
             for col in ("input", "low", "high", "cost at low", "cost at high"):
                 sens_table.add_column(col, justify="left" if col == "input" else "right")

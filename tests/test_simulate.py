@@ -83,7 +83,7 @@ def test_dedicated_gpu_month_licence_and_operations_by_hand(tmp_path: Path) -> N
     assert by_item["GPU busy"] + by_item["GPU idle"] == pytest.approx(GPU_MONTH)
     assert by_item["licence"] == pytest.approx(1000)
     assert by_item["operations"] == pytest.approx(500)
-    row = sim.monthly.filter((pl.col("option") == option)).sort("month").row(0, named=True)
+    row = sim.monthly.filter(pl.col("option") == option).sort("month").row(0, named=True)
     assert row["gpus"] == 1
     # busy share: 1,000 images x seconds per image / 730 h, well under 1%
     assert 0 < row["utilisation"] < 0.01
