@@ -86,27 +86,91 @@ def servers_for(rate: np.ndarray, fleet: Fleet, min_servers: int = 1) -> np.ndar
 
     Where no fleet can meet the target (see :func:`reachable`), the fleet is sized for
     stability and utilisation alone; callers mark those months infeasible. Rates of 0 give
-    ``min_servers``.
+    ``min_servers``. Targets and caps that differ between samples are rounded down to at most
+    :data:`CURVE_LEVELS` levels, and many distinct rates are sized at the next point up of a
+    fixed geometric grid (500 points a decade): both can only add GPUs, by at most one step.
     """
-    from pricing._queue import size_fleet_array
-
     rate = np.asarray(rate, dtype=np.float64)
     target = np.where(reachable(fleet), np.asarray(fleet.p95_target_s, dtype=np.float64), np.inf)
-    target = np.broadcast_to(target, rate.shape)
-    cap = np.broadcast_to(np.asarray(fleet.max_utilisation, dtype=np.float64), rate.shape)
-    out = np.empty(rate.shape, dtype=np.int64)
-    # size_fleet_array takes one utilisation cap at a time; caps are few
-    for c in np.unique(cap):
-        sel = cap == c
-        out[sel] = size_fleet_array(
-            rate[sel],
+    if target.size == 1 and np.size(fleet.max_utilisation) == 1:  # one level: the common case
+        level = _servers_level(
+            rate.ravel(),
+            fleet,
+            float(target),
+            float(np.asarray(fleet.max_utilisation)),
+            min_servers,
+        )
+        return level.reshape(rate.shape)
+    target, cap = _levels(
+        np.broadcast_to(target, rate.shape).ravel(),
+        np.broadcast_to(np.asarray(fleet.max_utilisation, dtype=np.float64), rate.shape).ravel(),
+    )
+    flat = rate.ravel()
+    out = np.empty(flat.shape, dtype=np.int64)
+    for t, c in np.unique(np.stack([target, cap], axis=1), axis=0):
+        sel = (target == t) & (cap == c)
+        out[sel] = _servers_level(flat[sel], fleet, float(t), float(c), min_servers)
+    return out.reshape(rate.shape)
+
+
+#: Most distinct (latency target, utilisation cap) pairs sized in one call; more sampled pairs
+#: are rounded down (more GPUs) to this many levels.
+CURVE_LEVELS = 8
+_GRID_PER_DECADE = 500
+_GRID_CACHE: dict[tuple[object, ...], dict[int, int]] = {}
+
+
+def _levels(target: np.ndarray, cap: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(target, cap) pairs reduced to at most CURVE_LEVELS, each rounded down (more GPUs).
+
+    Unchanged when there are few pairs; else the samples are split into CURVE_LEVELS groups
+    of equal size by their target (or cap), and each group takes its smallest target and
+    smallest cap.
+    """
+    pairs = np.unique(np.stack([target, cap], axis=1), axis=0)
+    if len(pairs) <= CURVE_LEVELS:
+        return target, cap
+    key = target if len(np.unique(target)) > 1 else cap
+    order = np.argsort(key, kind="stable")
+    group = np.empty(len(key), dtype=np.int64)
+    group[order] = np.arange(len(key)) * CURVE_LEVELS // len(key)
+    low_t = np.full(CURVE_LEVELS, np.inf)
+    low_c = np.full(CURVE_LEVELS, np.inf)
+    np.minimum.at(low_t, group, target)
+    np.minimum.at(low_c, group, cap)
+    return low_t[group], low_c[group]
+
+
+def _servers_level(
+    rates: np.ndarray, fleet: Fleet, target: float, cap: float, min_servers: int
+) -> np.ndarray:
+    from pricing._queue import size_fleet_array
+
+    def size(values: np.ndarray) -> np.ndarray:
+        return size_fleet_array(
+            values,
             fleet.service.mean,
-            target[sel],
+            target,
             q=fleet.quantile,
             service_scv=fleet.service.scv,
-            max_utilisation=float(c),
+            max_utilisation=cap,
             min_servers=min_servers,
         )
+
+    distinct, inverse = np.unique(rates, return_inverse=True)
+    if len(distinct) <= 512:
+        return size(distinct)[inverse.ravel()]
+    out = np.full(rates.shape, min_servers, dtype=np.int64)
+    busy = rates > 0
+    k = np.ceil(np.log10(rates[busy]) * _GRID_PER_DECADE - 1e-9).astype(np.int64)
+    key = (fleet.service, fleet.quantile, target, cap, min_servers)
+    known = _GRID_CACHE.setdefault(key, {})
+    missing = np.setdiff1d(np.unique(k), np.fromiter(known, dtype=np.int64, count=len(known)))
+    if len(missing):
+        sized = size(10.0 ** (missing / _GRID_PER_DECADE))
+        known.update(zip(missing.tolist(), sized.tolist(), strict=True))
+    ks, inv = np.unique(k, return_inverse=True)
+    out[busy] = np.array([known[x] for x in ks.tolist()], dtype=np.int64)[inv.ravel()]
     return out
 
 
@@ -228,25 +292,84 @@ def _follow_curve(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """GPU-hours per week, scale-up events (GPUs started) per week and the peak fleet.
 
+    ``mean_rate`` has shape (samples, months); each distinct (target, cap) level of the
+    samples is followed on its own (see :func:`servers_for`).
+    """
+    rows = mean_rate.shape[0]
+    target = np.broadcast_to(np.asarray(fleet.p95_target_s, dtype=np.float64), (rows, 1))[:, 0]
+    cap = np.broadcast_to(np.asarray(fleet.max_utilisation, dtype=np.float64), (rows, 1))[:, 0]
+    target, cap = _levels(target, cap)
+    out = [np.empty(mean_rate.shape) for _ in range(3)]
+    for t, c in np.unique(np.stack([target, cap], axis=1), axis=0):
+        sel = (target == t) & (cap == c)
+        level = Fleet(fleet.service, float(t), float(c), fleet.quantile)
+        for arr, values in zip(
+            out, _curve(mean_rate[sel], profile, level, per_instance, min_gpus), strict=True
+        ):
+            arr[sel] = values
+    return out[0], out[1], out[2]
+
+
+_CURVE_CACHE: dict[tuple[object, ...], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+
+def _curve(
+    mean_rate: np.ndarray,
+    profile: np.ndarray,
+    fleet: Fleet,
+    per_instance: int,
+    min_gpus: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Memoised :func:`_follow_one` (offers of one GPU type share their curves)."""
+    rates = np.ascontiguousarray(mean_rate, dtype=np.float64)
+    key = (
+        fleet.service,
+        fleet.quantile,
+        float(np.asarray(fleet.p95_target_s)),
+        float(np.asarray(fleet.max_utilisation)),
+        per_instance,
+        min_gpus,
+        rates.shape,
+        hash(rates.tobytes()),
+        hash(np.ascontiguousarray(profile, dtype=np.float64).tobytes()),
+    )
+    if key not in _CURVE_CACHE:
+        if len(_CURVE_CACHE) > 256:
+            _CURVE_CACHE.clear()
+        _CURVE_CACHE[key] = _follow_one(rates, profile, fleet, per_instance, min_gpus)
+    return _CURVE_CACHE[key]
+
+
+def _follow_one(
+    mean_rate: np.ndarray,
+    profile: np.ndarray,
+    fleet: Fleet,
+    per_instance: int,
+    min_gpus: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_follow_curve` for one target and cap.
+
     Computed on the distinct mean rates; when there are many (Monte Carlo), on a geometric
-    grid of rates 0.1% apart and interpolated, which moves a result by at most the GPUs of
+    grid of rates 1% apart and interpolated, which moves a result by at most the GPUs of
     one step at one hour.
     """
     weights = np.asarray(profile, dtype=np.float64)
     flat = mean_rate.ravel()
-    positive = flat[flat > 0]
-    if len(np.unique(flat)) <= 2048 or len(positive) == 0:
-        points = np.unique(flat)
+    distinct = np.unique(flat)
+    positive = distinct[distinct > 0]
+    exact = len(distinct) <= 512 or len(positive) < 2
+    if exact:
+        points = distinct
     else:
         lo, hi = float(positive.min()), float(positive.max())
-        n = max(2, math.ceil(math.log(hi / lo) / math.log(1.001)) + 1) if hi > lo else 1
-        points = np.unique(np.concatenate([[0.0], np.geomspace(lo, hi, min(n, 20000))]))
+        n = math.ceil(math.log(hi / lo) / math.log(1.01)) + 1
+        points = np.unique(np.concatenate([[0.0], np.geomspace(lo, hi, min(n, 1000))]))
     per_hour = servers_for(points[:, None] * weights[None, :], fleet, min_servers=0)
     per_hour = np.maximum(_whole_instances(per_hour, per_instance), min_gpus)
     hours = per_hour.sum(axis=1).astype(np.float64)
     ups = np.maximum(per_hour - np.roll(per_hour, 1, axis=1), 0).sum(axis=1).astype(np.float64)
     peak = per_hour.max(axis=1).astype(np.float64)
-    if len(points) == len(np.unique(flat)):
+    if exact:
         idx = np.searchsorted(points, flat)
         return (
             hours[idx].reshape(mean_rate.shape),
