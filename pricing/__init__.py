@@ -9,16 +9,48 @@ Versioned provider rate cards (``data/``) feed an exact pricing engine::
 Money is ``Decimal`` on this path; see ``DESIGN.md`` for the rules that keep numbers honest.
 """
 
+from pricing._breakeven import BreakEven, break_even
 from pricing._catalog import Catalog, load_catalog
 from pricing._components import LineItem
 from pricing._focus import FOCUS_COLUMNS, FOCUS_VERSION, focus_excluded, to_focus
 from pricing._fx import fx_rate, load_fx, parse_ecb_xml
+from pricing._gpus import GpuOffer, OwnedHardware, gpu_offers_table, load_gpus
+from pricing._queue import (
+    FleetSize,
+    erlang_c,
+    latency_quantile,
+    simulate_queue,
+    size_fleet,
+    size_fleet_array,
+)
 from pricing._quote import Quote, SourcePrice, Spread, compare, monthly_cost, quote
 from pricing._replay import LOG_COLUMNS, Replay, log_requests, replay, scan_log
 from pricing._request import ImageRequest
 from pricing._schema import ImageModel, Offer, PriceVersion, RateCard, Source
 from pricing._schema_export import schema_documents, write_schemas
+from pricing._simulate import Simulation, simulate
+from pricing._throughput import (
+    ProfileNotFound,
+    ThroughputUnknown,
+    fits,
+    load_licences,
+    load_throughput,
+    seconds_per_image,
+    throughput_table,
+)
+from pricing._uncertainty import latin_hypercube
 from pricing._vector import PRICED_COLUMNS, REQUEST_COLUMNS, price_requests
+from pricing._workload import (
+    Workload,
+    WorkloadError,
+    list_workloads,
+    load_workload,
+    monthly_demand,
+    peak_to_mean,
+    traffic_profile,
+    uncertain_inputs,
+    with_values,
+)
 from pricing.errors import (
     FxError,
     PriceNotFound,
@@ -34,37 +66,68 @@ __all__ = [
     "LOG_COLUMNS",
     "PRICED_COLUMNS",
     "REQUEST_COLUMNS",
+    "BreakEven",
     "Catalog",
+    "FleetSize",
     "FxError",
+    "GpuOffer",
     "ImageModel",
     "ImageRequest",
     "LineItem",
     "Offer",
+    "OwnedHardware",
     "PriceNotFound",
     "PriceVersion",
     "PricingError",
     "Problem",
+    "ProfileNotFound",
     "Quote",
     "RateCard",
     "RateCardError",
     "Replay",
+    "Simulation",
     "Source",
     "SourcePrice",
     "Spread",
+    "ThroughputUnknown",
     "UnsupportedRequest",
+    "Workload",
+    "WorkloadError",
+    "break_even",
     "compare",
+    "erlang_c",
+    "fits",
     "focus_excluded",
     "fx_rate",
+    "gpu_offers_table",
+    "latency_quantile",
+    "latin_hypercube",
+    "list_workloads",
     "load_catalog",
     "load_fx",
+    "load_gpus",
+    "load_licences",
+    "load_throughput",
+    "load_workload",
     "log_requests",
     "monthly_cost",
+    "monthly_demand",
     "parse_ecb_xml",
+    "peak_to_mean",
     "price_requests",
     "quote",
     "replay",
     "scan_log",
     "schema_documents",
+    "seconds_per_image",
+    "simulate",
+    "simulate_queue",
+    "size_fleet",
+    "size_fleet_array",
+    "throughput_table",
     "to_focus",
+    "traffic_profile",
+    "uncertain_inputs",
+    "with_values",
     "write_schemas",
 ]
