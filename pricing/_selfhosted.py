@@ -91,6 +91,9 @@ def servers_for(rate: np.ndarray, fleet: Fleet, min_servers: int = 1) -> np.ndar
     fixed geometric grid (500 points a decade): both can only add GPUs, by at most one step.
     """
     rate = np.asarray(rate, dtype=np.float64)
+    # below one request in ~30,000 years there is no load to size for (and denormal rates
+    # would only upset the queueing formulas)
+    rate = np.where(rate < 1e-12, 0.0, rate)
     target = np.where(reachable(fleet), np.asarray(fleet.p95_target_s, dtype=np.float64), np.inf)
     if target.size == 1 and np.size(fleet.max_utilisation) == 1:  # one level: the common case
         level = _servers_level(
