@@ -50,3 +50,25 @@ def test_replay_memory_benchmark_runs() -> None:
     ).stdout
     assert "peak" in out
     assert "rows read, priced, unpriced, quarantined, total = 20000 20000 0 0" in out
+
+
+@pytest.mark.slow
+def test_simulate_benchmark_runs() -> None:
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(BENCH / "bench_simulate.py"),
+            "--samples",
+            "50",
+            "--months",
+            "6",
+            "--loop",
+            "1",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    ).stdout
+    assert "50 samples x 6 months" in out
+    assert "per-sample Python loop" in out
