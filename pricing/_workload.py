@@ -36,6 +36,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from pricing._gpus import GpuCategory
 from pricing._loader import bundled_data_dir
 from pricing._schema import OPERATIONS, Currency, Id, ImageModel, ModelsFile, Operation, Strict
 from pricing._uncertainty import (
@@ -57,20 +58,6 @@ DEFAULT_WORKLOAD = "ecommerce"
 SCHEMA_LINE = "#:schema ../schema/workload.json"
 #: Hour (UTC) of the daily peak of the curve built from a bare ``peak_to_mean`` ratio.
 PEAK_HOUR_UTC = 15
-#: GPU pricing categories (the vocabulary of the GPU offers) plus ``owned`` hardware.
-GpuCategory = Literal[
-    "on-demand",
-    "spot",
-    "reserved-1y",
-    "reserved-3y",
-    "capacity-block",
-    "serverless",
-    "serverless-active",
-    "community",
-    "secure",
-    "marketplace",
-    "owned",
-]
 _DIST_KINDS = "uniform, triangular, normal, lognormal"
 _DIST_EXAMPLE = '{ dist = "triangular", low = <lowest>, mode = <likeliest>, high = <highest> }'
 
