@@ -199,7 +199,7 @@ def simulate(
     report = progress or (lambda _label, _done: None)
     days = wl.month_starts()
     notes: list[str] = []
-    _check_currency(wl, notes)
+    _check_currency(wl)
     selfhost = self_host_data()
     uncertain = [u for u in uncertain_inputs(wl) if not isinstance(u.distribution, SourcesRange)]
 
@@ -257,7 +257,7 @@ def simulate(
     )
 
 
-def _check_currency(wl: Workload, notes: list[str]) -> None:
+def _check_currency(wl: Workload) -> None:
     if wl.currency != "USD":
         raise PricingError(
             f"workload {wl.name!r} is in {wl.currency}; simulations are in USD for now (every "
@@ -452,6 +452,8 @@ def _evaluate(
             hi = images * h.high
             cost = lo + unit_scale * (hi - lo)
         feasible = np.broadcast_to(~np.isnan(h.unit), cost.shape)
+        # a call stays in flight at most its p95 target (Little's law); with no target, a
+        # minute, the usual client timeout of image APIs
         latency = central(seg.p95_latency_s) if seg.p95_latency_s is not None else 60.0
         keys = h.keys_needed(peak_rate, latency)
         out[h.option] = _Costs(
