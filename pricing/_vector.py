@@ -6,23 +6,37 @@ minimum spend follow the running image volume per account, offer and calendar mo
 timestamp order. Nothing here loops over rows in Python: parameters are gathered from the dense
 tables of :mod:`pricing._compiled` by computed indices, then combined by expressions.
 
+Logs repeat a few request *shapes*: all that a row's price depends on besides the running
+volume (the version in force or why none is, operation, size, count, quality and the other
+request numbers). Each distinct shape is priced once (:func:`_price_shapes`) and its results are
+gathered back to its rows; only rows on offers that run monthly volumes or minimums are then
+ordered within their month and priced again with the images already billed
+(:func:`_monthly_rows`).
+
 Money is float64 here, unrounded; a property test proves agreement with ``quote()`` (Decimal).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, overload
 
 import polars as pl
 
 from pricing._catalog import Catalog, load_catalog, to_date
-from pricing._compiled import CODE, REASONS, Compiled, compile_catalog
+from pricing._compiled import (
+    CODE,
+    MODEL_RETIRED,
+    NO_VERSION,
+    OFFER_RETIRED,
+    REASONS,
+    Compiled,
+    compile_catalog,
+)
 from pricing._schema import OPERATIONS
+from pricing._vector_money import fixed_parts, volume_inputs, volume_parts
 from pricing.errors import PricingError
-
-EPS = 1e-9  # guard for ceilings of float quotients that are whole numbers in exact arithmetic
 
 #: Columns a request table may have. ``offer_id`` is required unless ``offers=`` is given;
 #: every other column is optional and takes the default shown when absent.
@@ -140,7 +154,6 @@ def price_requests(
     """
     cat = catalog if catalog is not None else load_catalog()
     compiled = compile_catalog(cat)
-    lazy = requests if isinstance(requests, pl.LazyFrame) else requests.lazy()
     if offers is not None:
         offers = list(offers)
         for offer_id in offers:
@@ -149,17 +162,25 @@ def price_requests(
     if currency is not None and not (len(currency) == 3 and currency.isupper()):
         raise PricingError(f"currency {currency!r} is not an ISO 4217 code such as 'USD'")
     fx_grid = _fx_grid(cat, compiled, currency, fx, max_fx_age_days) if currency else None
-    out = _price(
-        lazy,
-        compiled,
-        offers=offers,
-        day=day,
-        currency=currency,
-        committed=committed,
-        minimum_spend=minimum_spend,
-        fx_grid=fx_grid,
-    )
-    return out if isinstance(requests, pl.LazyFrame) else out.collect()
+
+    def run(frame: pl.DataFrame) -> pl.DataFrame:
+        return _price(
+            frame,
+            compiled,
+            offers=offers,
+            day=day,
+            currency=currency,
+            committed=committed,
+            minimum_spend=minimum_spend,
+            fx_grid=fx_grid,
+        )
+
+    if isinstance(requests, pl.LazyFrame):
+        # Shapes and months span the whole table, so the plan prices it in one piece. Pricing
+        # an empty table of the same schema checks the columns now and gives the output schema.
+        schema = run(pl.DataFrame(schema=requests.collect_schema())).schema
+        return requests.map_batches(run, schema=schema, streamable=False)
+    return run(requests)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -171,35 +192,19 @@ def _gather(values: pl.Series | pl.DataFrame, index: pl.Expr) -> pl.Expr:
     return pl.lit(src).gather(index.cast(pl.UInt32))
 
 
-def _ceil(x: pl.Expr) -> pl.Expr:
-    return (x - EPS).ceil()
-
-
 def _col(name: str) -> pl.Expr:
     return pl.col(name)
 
 
-def _request_columns(lf: pl.LazyFrame, schema: pl.Schema) -> tuple[pl.LazyFrame, list[str]]:
-    """Internal typed request columns ``_<name>``; adds the FILLED_COLUMNS that are absent."""
-    names = schema.names()
-    exprs: list[pl.Expr] = []
-    added: list[str] = []
-    for name, (dtype, default, _) in REQUEST_COLUMNS.items():
-        if name in ("timestamp", "offer_id", "model"):
-            continue
-        if name in names:
-            src = schema[name]
-            if src == pl.Categorical or isinstance(src, pl.Enum):
-                expr = pl.col(name).cast(pl.String)
-            else:
-                expr = pl.col(name).cast(dtype, strict=False)
-        else:
-            expr = pl.lit(default, dtype=dtype)
-            if name in FILLED_COLUMNS:
-                exprs.append(pl.lit(default, dtype=dtype).alias(name))
-                added.append(name)
-        exprs.append(expr.alias(f"_{name}"))
-    return lf.with_columns(exprs), added
+def _typed(name: str, schema: pl.Schema) -> pl.Expr:
+    """Request column ``name`` in its REQUEST_COLUMNS type, or its default when absent."""
+    dtype, default, _ = REQUEST_COLUMNS[name]
+    if name not in schema:
+        return pl.lit(default, dtype=dtype)
+    src = schema[name]
+    if src == pl.Categorical or isinstance(src, pl.Enum):
+        return pl.col(name).cast(pl.String)
+    return pl.col(name).cast(dtype, strict=False)
 
 
 def _timestamp(schema: pl.Schema) -> pl.Expr | None:
@@ -223,9 +228,27 @@ def _timestamp(schema: pl.Schema) -> pl.Expr | None:
 
 # --------------------------------------------------------------------------- the engine
 
+#: Request numbers that are part of a row's shape as they are.
+_NUMBERS = (
+    "width",
+    "height",
+    "count",
+    "steps",
+    "input_images",
+    "input_width",
+    "input_height",
+    "seconds",
+    "prompt_tokens",
+    "input_image_tokens",
+)
+#: Columns of a priced shape that rows take as they are (``priced_on`` is the row's own day).
+_SHAPE_OUTPUTS = [n for n in PRICED_COLUMNS if n != "priced_on"]
+#: Columns that follow the running volume, recomputed on rows of offers that run one.
+_MONTHLY_OUTPUTS = ["prior_images", "list_cost", "cost", "cost_high", "fee", "top_up", "reason"]
+
 
 def _price(
-    lf: pl.LazyFrame,
+    df: pl.DataFrame,
     c: Compiled,
     *,
     offers: list[str] | None,
@@ -234,49 +257,259 @@ def _price(
     committed: bool,
     minimum_spend: bool,
     fx_grid: tuple[pl.Series, int, int, int] | None,
-) -> pl.LazyFrame:
-    schema = lf.collect_schema()
-    names = schema.names()
+) -> pl.DataFrame:
     if offers is not None:
-        if "offer_id" in names:
+        if "offer_id" in df.columns:
             raise PricingError(
                 "the requests already have an offer_id column; drop it to re-price on offers=, "
                 "or leave offers=None to price each row on its own offer"
             )
-        lf = lf.join(pl.LazyFrame({"offer_id": offers}), how="cross")
-        schema = lf.collect_schema()
-        names = schema.names()
-    elif "offer_id" not in names:
+        on = pl.DataFrame({"offer_id": offers}, schema={"offer_id": pl.String})
+        df = df.join(on, how="cross", maintain_order="left_right")
+    elif "offer_id" not in df.columns:
         raise PricingError(
             "the requests have no offer_id column; add one (see `pricing cards list`) "
             "or pass offers=[...] to price every row on given offers"
         )
+    schema = df.schema
+    names = df.columns
     ts = _timestamp(schema)
-    lf, added = _request_columns(lf, schema)
-
-    offer_str = pl.col("offer_id").cast(pl.String)
-    oi = offer_str.cast(pl.Enum(c.offer_ids), strict=False).to_physical().cast(pl.Int64)
     ts_day = ts.dt.date() if ts is not None else pl.lit(day or to_date(None), dtype=pl.Date)
     price_day = pl.lit(day, dtype=pl.Date) if day is not None else ts_day
-    lf = lf.with_columns(
-        _oi=oi,
-        _ts=ts if ts is not None else pl.lit(None, dtype=pl.Datetime("us", "UTC")),
-        _day=price_day,
-        _month=ts_day.dt.truncate("1mo"),
-        _op=pl.col("_operation").cast(pl.Enum(OPERATIONS), strict=False).to_physical(),
+    oi = (
+        pl.col("offer_id")
+        .cast(pl.String)
+        .cast(pl.Enum(c.offer_ids), strict=False)
+        .to_physical()
+        .cast(pl.Int64)
     )
-    pos = (pl.col("_day").cast(pl.Int32).cast(pl.Int64) - c.day0 + 1).clip(0, c.n_days - 1)
-    lf = lf.with_columns(_state=_gather(c.grid, pl.col("_oi") * c.n_days + pos))
-    lf = lf.with_columns(_v=pl.when(pl.col("_state") >= 0).then(pl.col("_state")))
+    base = {"_oi": oi, "_day": price_day}
 
-    def F(name: str) -> pl.Expr:  # noqa: N802 - reads as a field lookup
-        """A version (``v_``) or price-point (``p_``) parameter of each row.
+    # 1. per row: one integer key per distinct shape
+    parts, constant = _parts(c, schema, fx_grid)
+    lf = df.lazy().with_columns(**base)
+    key, span = _shape_key(lf, df.height, parts, _domains(c, fx_grid))
+    rows = lf.with_columns(_key=key).select("_day", "_key").collect()
+    keys = rows["_key"]
+    first = keys.arg_unique()
+    shape_of = _shape_index(keys, first, span)
 
-        Each row gathers the struct of its version's and its price point's parameters once
-        (one gather each, then unnested), which is faster than a gather per parameter.
-        """
-        return _col(name)
+    # 2. per shape: reasons and money, the running volume taken as zero
+    shapes = _price_shapes(
+        df.gather(first).lazy().with_columns(**base).select(*parts, *constant).collect(),
+        c,
+        has_model="model" in names,
+        committed=committed,
+        currency=currency,
+        fx_grid=fx_grid,
+        monthly_offers=_monthly_offers(c, minimum_spend),
+    )
 
+    # 3. back to the rows; rows on offers with running volumes are priced again in order
+    out_names = [*_SHAPE_OUTPUTS, *([] if "model" in names else ["model"])]
+    in_month = shapes["_monthly"].gather(shape_of) if shapes["_monthly"].any() else None
+    if in_month is None or not in_month.any():
+        priced = shapes.select(out_names).gather(shape_of)
+    else:
+        at = in_month.arg_true()
+        again = _monthly_rows(
+            df,
+            at,
+            shape_of.gather(at),
+            shapes,
+            c,
+            ts=ts,
+            ts_day=ts_day,
+            committed=committed,
+            minimum_spend=minimum_spend,
+        )
+        # monthly outputs: the shape's, or the row's own (after the shapes) where priced again
+        table = pl.concat([shapes.select(_MONTHLY_OUTPUTS), again], rechunk=True)
+        again_at = pl.int_range(shapes.height, table.height, dtype=pl.UInt32, eager=True)
+        fixed = [n for n in out_names if n not in _MONTHLY_OUTPUTS]
+        priced = pl.concat(
+            [
+                shapes.select(fixed).gather(shape_of),
+                table.gather(shape_of.clone().scatter(at, again_at)),
+            ],
+            how="horizontal",
+        )
+
+    added = [n for n in FILLED_COLUMNS if n not in names]
+    out = df.select(n for n in names if n not in PRICED_COLUMNS).with_columns(
+        priced["model"] if n == "model" else pl.lit(default, dtype=dtype).alias(n)
+        for n in added
+        for dtype, default, _ in [REQUEST_COLUMNS[n]]
+    )
+    return out.hstack(
+        [rows["_day"].alias(n) if n == "priced_on" else priced[n] for n in PRICED_COLUMNS]
+    )
+
+
+def _monthly_offers(c: Compiled, minimum_spend: bool) -> pl.Series:
+    """Per offer index: whether a version of the offer runs a monthly volume or minimum."""
+    v = c.versions
+    runs = v["v_needs_volume"]
+    if minimum_spend:
+        runs = runs | v["v_minimum"].is_not_null()
+    offers = set(v.filter(runs)["v_offer"].to_list())
+    return pl.Series([i in offers for i in range(len(c.offer_ids))], dtype=pl.Boolean)
+
+
+def _parts(
+    c: Compiled, schema: pl.Schema, fx_grid: tuple[pl.Series, int, int, int] | None
+) -> tuple[list[pl.Expr], list[pl.Expr]]:
+    """Everything a row's shape is made of, as integers (``_seconds``: float).
+
+    Read from the request columns and ``_oi`` (offer index) and ``_day`` (pricing day).
+    Returns the parts that vary by row, and those that are the same for every row (from
+    columns the table does not have), to add to the shapes only. ``_oi`` is the offer index
+    (-1: unknown, null: no offer_id), ``_state`` the version in force or a negative grid code
+    (null: no day), ``_op`` the operation and ``_gq`` the catalog-wide quality index.
+    """
+    oi, day = _col("_oi"), _col("_day")
+    pos = (day.cast(pl.Int32).cast(pl.Int64) - c.day0 + 1).clip(0, c.n_days - 1)
+    per_row = [
+        pl.when(pl.col("offer_id").is_not_null()).then(oi.fill_null(-1)).alias("_oi"),
+        _gather(c.grid, oi * c.n_days + pos).cast(pl.Int64).alias("_state"),
+    ]
+    if fx_grid is not None:
+        _, first_day, length, _ = fx_grid
+        fpos = (day.cast(pl.Int32).cast(pl.Int64) - first_day + 1).clip(0, length - 1)
+        per_row.append(fpos.alias("_fpos"))
+    if "model" in schema:
+        model = pl.col("model").cast(pl.String)
+        index = model.cast(pl.Enum(c.model_ids), strict=False).to_physical().cast(pl.Int64)
+        per_row.append(pl.when(model.is_not_null()).then(index.fill_null(-1)).alias("_model"))
+
+    quality = _typed("quality", schema)
+    nq = len(c.qualities)
+    if c.qualities:
+        known = quality.cast(pl.Enum(c.qualities), strict=False).to_physical().cast(pl.Int64)
+        gq = pl.when(quality.is_null()).then(pl.lit(nq)).otherwise(known.fill_null(nq + 1))
+    else:
+        gq = pl.when(quality.is_null()).then(pl.lit(0)).otherwise(pl.lit(1))
+    operation = _typed("operation", schema)
+    by_source = {
+        "operation": operation.cast(pl.Enum(OPERATIONS), strict=False)
+        .to_physical()
+        .cast(pl.Int64)
+        .alias("_op"),
+        "quality": gq.cast(pl.Int64).alias("_gq"),
+        **{name: _typed(name, schema).alias(f"_{name}") for name in _NUMBERS},
+    }
+    constant: list[pl.Expr] = []
+    for source, expr in by_source.items():
+        (per_row if source in schema else constant).append(expr)
+    return per_row, constant
+
+
+def _domains(
+    c: Compiled, fx_grid: tuple[pl.Series, int, int, int] | None
+) -> dict[str, tuple[int, int]]:
+    """Least and greatest value of the shape parts that have a fixed range."""
+    return {
+        "_oi": (-1, len(c.offer_ids) - 1),
+        "_state": (MODEL_RETIRED, c.versions.height - 1),
+        "_fpos": (0, fx_grid[2] - 1 if fx_grid is not None else 0),
+        "_model": (-1, len(c.model_ids) - 1),
+        "_op": (0, len(OPERATIONS) - 1),
+        "_gq": (0, len(c.qualities) + 1),
+    }
+
+
+_KEY_LIMIT = 1 << 62  # packed keys stay below this
+_WIDE = 1 << 20  # a number spanning more values is numbered densely before packing
+
+
+def _shape_key(
+    lf: pl.LazyFrame, n: int, parts: list[pl.Expr], domains: dict[str, tuple[int, int]]
+) -> tuple[pl.Expr, int]:
+    """One Int64 key per row such that equal keys mean equal ``parts``; and the key's span.
+
+    Each part is coded as an integer in ``[0, radix)`` (0 for null) and the codes are packed
+    mixed radix, so correctness never depends on the ranges: a part of unknown or wide range
+    (``seconds``, a number spanning more than ``_WIDE`` values) is numbered densely first, and
+    the key is renumbered densely whenever packing one more part could overflow it.
+    """
+    numbers = [p for p in parts if p.meta.output_name() not in domains]
+    stats = lf.select(
+        *[p.null_count().alias(f"{p.meta.output_name()}:nulls") for p in numbers],
+        *[p.min().alias(f"{p.meta.output_name()}:min") for p in numbers],
+        *[p.max().alias(f"{p.meta.output_name()}:max") for p in numbers],
+    ).collect()
+    coded: list[tuple[pl.Expr, int]] = []
+    for part in parts:
+        name = part.meta.output_name()
+        if name in domains:
+            lo, hi = domains[name]
+            coded.append(((part - lo + 1).fill_null(0), hi - lo + 2))
+            continue
+        nulls, lo, hi = (stats[f"{name}:{x}"].item() for x in ("nulls", "min", "max"))
+        if nulls == n or (nulls == 0 and lo == hi):
+            continue  # the same on every row
+        if isinstance(lo, int) and hi - lo < _WIDE:
+            code = part - lo + 1
+            coded.append((code.fill_null(0) if nulls else code, hi - lo + 2))
+        else:
+            dense, radix = _dense(lf.select(part).collect().to_series())
+            coded.append((pl.lit(dense), radix))
+    key = pl.repeat(0, pl.len(), dtype=pl.Int64)
+    span = 1
+    for code, radix in coded:
+        if span * radix >= _KEY_LIMIT:
+            dense, span = _dense(lf.select(key).collect().to_series())
+            key = pl.lit(dense)
+        key = code if span == 1 else key * radix + code
+        span *= radix
+    return key, span
+
+
+def _shape_index(keys: pl.Series, first: pl.Series, span: int) -> pl.Series:
+    """Each row's shape: the position of its key among the keys at ``first``."""
+    ids = pl.int_range(first.len(), dtype=pl.UInt32, eager=True)
+    if span <= max(2 * keys.len(), 1 << 16):  # a lookup table is quicker than hashing
+        table = pl.zeros(span, dtype=pl.UInt32, eager=True).scatter(keys.gather(first), ids)
+        return table.gather(keys)
+    return keys.replace_strict(keys.gather(first), ids, return_dtype=pl.UInt32)
+
+
+def _dense(values: pl.Series) -> tuple[pl.Series, int]:
+    """Codes 1..d for the d distinct values (0 for null), and the radix d + 1."""
+    distinct = values.drop_nulls().unique()
+    codes = values.replace_strict(
+        distinct,
+        pl.int_range(1, distinct.len() + 1, dtype=pl.Int64, eager=True),
+        default=0,
+        return_dtype=pl.Int64,
+    )
+    if (codes == 0).sum() != values.null_count():  # pragma: no cover - a value without code
+        return pl.int_range(1, values.len() + 1, dtype=pl.Int64, eager=True), values.len() + 1
+    return codes, distinct.len() + 1
+
+
+def _price_shapes(
+    shapes: pl.DataFrame,
+    c: Compiled,
+    *,
+    has_model: bool,
+    committed: bool,
+    currency: str | None,
+    fx_grid: tuple[pl.Series, int, int, int] | None,
+    monthly_offers: pl.Series,
+) -> pl.DataFrame:
+    """Price each shape (one row each) as if no image had been billed that month yet.
+
+    Besides the priced columns, keeps what :func:`_monthly_rows` needs to price a row of the
+    shape again with its running volume: ``_monthly`` (its offer runs one), the reason code
+    before the volume (``_code0``), the exchange-rate factor and the money's volume inputs.
+    """
+    lf = shapes.lazy().with_columns(
+        _given=_col("_oi").is_not_null(),
+        _oi=pl.when(_col("_oi") >= 0).then(_col("_oi")),
+        _v=pl.when(_col("_state") >= 0).then(_col("_state")),
+    )
+    # One gather of the version's parameters (a struct, unnested), then one of the point's.
     lf = lf.with_columns(_vs=_gather(c.versions, _col("_v"))).unnest("_vs")
 
     w, h = _col("_width"), _col("_height")
@@ -285,39 +518,25 @@ def _price(
     k = _col("_input_images")
 
     # size bracket, quality and special size -> point index
-    bracket: Any = pl.when(F("v_n_brackets") == 0).then(pl.lit(0))
+    bracket: Any = pl.when(_col("v_n_brackets") == 0).then(pl.lit(0))
     for i in range(c.n_brackets):
-        side, bpx = F(f"v_br{i}_side"), F(f"v_br{i}_px")
+        side, bpx = _col(f"v_br{i}_side"), _col(f"v_br{i}_px")
         fits = (side.is_null() | (longest <= side)) & (bpx.is_null() | (px <= bpx))
-        bracket = bracket.when((F("v_n_brackets") > i) & fits).then(pl.lit(i))
-    nq = len(c.qualities)
-    gq = (
-        pl.when(_col("_quality").is_null())
-        .then(pl.lit(nq))
-        .otherwise(
-            _col("_quality")
-            .cast(pl.Enum(c.qualities or ("",)), strict=False)
-            .to_physical()
-            .cast(pl.Int64)
-            .fill_null(nq + 1)
-        )
-    )
-    if not c.qualities:
-        gq = pl.when(_col("_quality").is_null()).then(pl.lit(0)).otherwise(pl.lit(1))
+        bracket = bracket.when((_col("v_n_brackets") > i) & fits).then(pl.lit(i))
     special = pl.lit(0, dtype=pl.Int64)
     for i in reversed(range(c.n_special)):
-        hit = (w == F(f"v_sp{i}_w")) & (h == F(f"v_sp{i}_h"))
+        hit = (w == _col(f"v_sp{i}_w")) & (h == _col(f"v_sp{i}_h"))
         special = pl.when(hit).then(pl.lit(i + 1, dtype=pl.Int64)).otherwise(special)
+    nq = len(c.qualities)
     lf = lf.with_columns(
         _bracket=bracket,
-        _q=_gather(c.quality_index, pl.col("_oi") * (nq + 2) + gq),
+        _q=_gather(c.quality_index, _col("_oi") * (nq + 2) + _col("_gq")),
         _special=special,
     )
     so, sb, sq, ss = c.point_stride()
-    per_version = so * len(OPERATIONS)
     pidx = (
-        _col("_v") * per_version
-        + _col("_op").cast(pl.Int64) * so
+        _col("_v") * (so * len(OPERATIONS))
+        + _col("_op") * so
         + _col("_bracket") * sb
         + _col("_q") * sq
         + _col("_special") * ss
@@ -328,9 +547,9 @@ def _price(
     # reasons that do not depend on the running volume, in quote()'s order
     steps = _col("_steps")
     checks: list[tuple[str, pl.Expr]] = [
-        ("missing_offer", _col("offer_id").is_null()),
+        ("missing_offer", ~_col("_given")),
         ("unknown_offer", _col("_oi").is_null()),
-        ("bad_timestamp", _col("_day").is_null()),
+        ("bad_timestamp", _col("_state").is_null()),
         ("bad_operation", _col("_op").is_null()),
         (
             "bad_size",
@@ -351,105 +570,162 @@ def _price(
             | (_col("_seconds") <= 0),
         ),
     ]
-    if "model" in names:
-        row_model = (
-            pl.col("model")
-            .cast(pl.String)
-            .cast(pl.Enum(c.model_ids), strict=False)
-            .to_physical()
-            .cast(pl.Int64)
-        )
+    if has_model:
+        row_model = pl.when(_col("_model") >= 0).then(_col("_model"))
         offer_model = _gather(c.offer_model_index, _col("_oi"))
-        given = pl.col("model").is_not_null()
-        checks.append(
-            ("model_mismatch", given & (row_model.is_null() | (row_model != offer_model)))
-        )
+        mismatch = _col("_model").is_not_null() & (row_model.is_null() | (row_model != offer_model))
+        checks.append(("model_mismatch", mismatch))
     sizes_ok = pl.lit(False)
     for i in range(c.n_sizes):
-        sizes_ok = sizes_ok | ((w == F(f"v_size{i}_w")) & (h == F(f"v_size{i}_h")))
+        sizes_ok = sizes_ok | ((w == _col(f"v_size{i}_w")) & (h == _col(f"v_size{i}_h")))
     op_bit = _gather(pl.Series([1 << i for i in range(len(OPERATIONS))]), _col("_op"))
     checks += [
-        ("model_retired", _col("_state") == -3),
-        ("offer_retired", _col("_state") == -2),
-        ("no_version", _col("_state") == -1),
-        ("operation", (F("v_ops") // op_bit) % 2 == 0),
-        ("sizes", F("v_has_sizes") & ~sizes_ok),
-        ("max_mp", px > F("v_max_px")),
-        ("max_side", longest > F("v_max_side")),
-        ("min_side", shortest < F("v_min_side")),
+        ("model_retired", _col("_state") == MODEL_RETIRED),
+        ("offer_retired", _col("_state") == OFFER_RETIRED),
+        ("no_version", _col("_state") == NO_VERSION),
+        ("operation", (_col("v_ops") // op_bit) % 2 == 0),
+        ("sizes", _col("v_has_sizes") & ~sizes_ok),
+        ("max_mp", px > _col("v_max_px")),
+        ("max_side", longest > _col("v_max_side")),
+        ("min_side", shortest < _col("v_min_side")),
         (
             "multiple_of",
-            ((w % F("v_multiple_of")) != 0) | ((h % F("v_multiple_of")) != 0),
+            ((w % _col("v_multiple_of")) != 0) | ((h % _col("v_multiple_of")) != 0),
         ),
-        ("max_inputs", k > F("v_max_input_images")),
-        ("min_steps", steps < F("v_min_steps")),
-        ("max_steps", steps > F("v_max_steps")),
+        ("max_inputs", k > _col("v_max_input_images")),
+        ("min_steps", steps < _col("v_min_steps")),
+        ("max_steps", steps > _col("v_max_steps")),
         ("bracket", _col("_bracket").is_null()),
         ("quality_required", _col("_q") == -2),
         ("quality_unknown", _col("_q") == -1),
-        ("no_component", F("p_n") == 0),
+        ("no_component", _col("p_n") == 0),
         (
             "no_seconds",
-            F("p_g") & _col("_seconds").is_null() & F("p_g_est_s").is_null(),
+            _col("p_g") & _col("_seconds").is_null() & _col("p_g_est_s").is_null(),
         ),
-        ("no_token_row", F("p_tk") & F("p_tk_tokens").is_null()),
+        ("no_token_row", _col("p_tk") & _col("p_tk_tokens").is_null()),
         (
             "no_text_price",
-            F("p_tk") & (_col("_prompt_tokens") > 0) & F("p_tk_text").is_null(),
+            _col("p_tk") & (_col("_prompt_tokens") > 0) & _col("p_tk_text").is_null(),
         ),
-        ("no_input_tokens", F("p_tk") & (k > 0) & _col("_input_image_tokens").is_null()),
-        ("no_image_input_price", F("p_tk") & (k > 0) & F("p_tk_in").is_null()),
+        ("no_input_tokens", _col("p_tk") & (k > 0) & _col("_input_image_tokens").is_null()),
+        ("no_image_input_price", _col("p_tk") & (k > 0) & _col("p_tk_in").is_null()),
         (
             "no_steps",
-            F("p_st") & pl.coalesce(steps, F("p_st_default")).is_null(),
+            _col("p_st") & pl.coalesce(steps, _col("p_st_default")).is_null(),
         ),
     ]
     code: Any = pl.when(checks[0][1]).then(pl.lit(CODE[checks[0][0]], dtype=pl.Int64))
     for name, cond in checks[1:]:
         code = code.when(cond).then(pl.lit(CODE[name], dtype=pl.Int64))
-    lf = lf.with_columns(_code=code.otherwise(pl.lit(0, dtype=pl.Int64)))
+    lf = lf.with_columns(_code0=code.otherwise(pl.lit(0, dtype=pl.Int64)))
 
-    # running volume per account, offer and month, in timestamp order
-    ok = _col("_code") == 0
-    order = ["_ts", "_tb"] if ts is not None else ["_tb"]
-    if c.needs_volume or (c.has_minimum and minimum_spend):
-        lf = lf.with_columns(
-            # ties in time are broken by the whole input row, so row order never matters
-            _tb=pl.struct(names).hash(7),
-            # one integer per (account, offer, month): cheaper to partition on than a struct
-            _group=(
-                _col("_account").cast(pl.Categorical).to_physical().cast(pl.Int64)
-                * (len(c.offer_ids) + 1)
-                + _col("_oi").fill_null(len(c.offer_ids))
-            )
-            * 1_000_000
-            + _col("_month").dt.year().cast(pl.Int64) * 12
-            + _col("_month").dt.month().cast(pl.Int64),
-        )
-    if c.needs_volume:
-        # Every priced call counts towards the month, whichever version priced it. The
-        # window runs on a narrow frame (parameters dropped, gathered again just after):
-        # ordering a wide frame costs more than gathering twice.
-        counted = pl.when(ok).then(_col("_count")).otherwise(0)
-        lf = lf.drop([*c.versions.columns, *c.points.columns])
-        lf = lf.with_columns(
-            _prior=pl.when(_gather(c.versions["v_needs_volume"], _col("_v"))).then(
-                (counted.cum_sum() - counted).over("_group", order_by=order)
-            )
-        )
-        lf = lf.with_columns(
-            _vs=_gather(c.versions, _col("_v")), _ps=_gather(c.points, _col("_pidx"))
-        ).unnest("_vs", "_ps")
+    lf = lf.with_columns(fixed_parts())
+    lf = lf.with_columns(_prior=pl.lit(None, dtype=pl.Int64), _code=_col("_code0"))
+    lf = lf.with_columns(volume_parts(c, committed))
+    lf = lf.with_columns(_no_overage(), _top_up=pl.lit(0.0))
+
+    # currency conversion by the day's rates
+    if fx_grid is not None and currency is not None:
+        grid, _, length, target = fx_grid
+        to_rate = _gather(grid, pl.lit(target, dtype=pl.Int64) * length + _col("_fpos"))
+        from_rate = _gather(grid, _col("v_currency_index") * length + _col("_fpos"))
+        same = _col("v_currency") == currency
+        lf = lf.with_columns(_fx=pl.when(same).then(pl.lit(1.0)).otherwise(to_rate / from_rate))
+        out_currency = pl.lit(currency).cast(pl.Categorical)
     else:
-        lf = lf.with_columns(_prior=pl.lit(None, dtype=pl.Int64))
+        lf = lf.with_columns(_fx=pl.lit(1.0))
+        out_currency = _col("v_currency")
+    lf = lf.with_columns(_no_fx())
 
-    lf = lf.with_columns(_money(c, F, committed))
-    over_missing = _col("_over_qty") > 0
-    lf = lf.with_columns(
-        _code=pl.when(ok & over_missing & _col("_over_price").is_null())
-        .then(pl.lit(CODE["no_overage"], dtype=pl.Int64))
-        .otherwise(_col("_code"))
+    outputs = _outputs(c, out_currency)
+    names = [*_SHAPE_OUTPUTS, *([] if has_model else ["model"])]
+    keep = ["_code0", "_oi", "_v", "v_needs_volume", "v_minimum", "_fx"]
+    return lf.select(
+        *[outputs[n].alias(n) for n in names],
+        _gather(monthly_offers, _col("_oi")).fill_null(False).alias("_monthly"),
+        *keep,
+        *volume_inputs(c, committed),
+    ).collect()
+
+
+def _monthly_rows(
+    df: pl.DataFrame,
+    at: pl.Series,
+    shape_of: pl.Series,
+    shapes: pl.DataFrame,
+    c: Compiled,
+    *,
+    ts: pl.Expr | None,
+    ts_day: pl.Expr,
+    committed: bool,
+    minimum_spend: bool,
+) -> pl.DataFrame:
+    """The volume-dependent outputs of the rows ``at`` (on offers with running volumes).
+
+    ``shape_of`` gives those rows' shapes. Every priced call counts towards its account's month
+    on the offer, whichever version priced it; the images before a row (``_prior``) are summed
+    in timestamp order, ties broken by a hash of the whole input row so that row order never
+    matters. Only tied rows are hashed: the others' order does not depend on it.
+    """
+    schema = df.schema
+    # a null account is an account of its own (-1); a row without a month has a month 0
+    account = _typed("account", schema).cast(pl.Categorical).to_physical().cast(pl.Int64)
+    month = ts_day.dt.year().cast(pl.Int64) * 12 + ts_day.dt.month().cast(pl.Int64)
+    used = [n for n in ("timestamp", "account", "count") if n in schema]
+    # the shapes' parameters: a literal where all monthly shapes agree, else gathered per row
+    monthly = shapes.filter("_monthly")
+    needed = ["_code0", "_oi", "_v", "v_needs_volume", "v_minimum", "_fx"]
+    params = [
+        pl.lit(monthly[n][0], dtype=shapes[n].dtype).alias(n)
+        if monthly[n].n_unique() == 1
+        else shapes[n].gather(shape_of)
+        for n in [*needed, *volume_inputs(c, committed)]
+    ]
+    lf = pl.DataFrame([at.alias("_at"), *(df[n].gather(at) for n in used)]).lazy()
+    lf = lf.with_columns(params).with_columns(
+        _ts=ts if ts is not None else pl.lit(None, dtype=pl.Datetime("us", "UTC")),
+        # one integer per (account, offer, month): cheaper to partition on than a struct
+        _group=(account.fill_null(-1) * (len(c.offer_ids) + 1) + _col("_oi")) * 1_000_000
+        + month.fill_null(0),
+        _count=_typed("count", schema),
+        _code=_col("_code0"),
     )
+    frame = lf.with_columns(
+        _counted=pl.when(_col("_code") == 0).then(_col("_count")).otherwise(0)
+    ).collect()
+
+    # images before each row in timestamp order; rows tied on the time are ordered next
+    in_order = frame["_ts"].null_count() == 0 and frame["_ts"].is_sorted()
+    by_time = None if in_order else "_ts"  # rows already in time order need no sort
+    counted, when = _col("_counted"), _col("_ts")
+    frame = frame.with_columns(
+        _prior=(counted.cum_sum() - counted).over("_group", order_by=by_time),
+        _tied=(when.eq_missing(when.shift(1)) | when.eq_missing(when.shift(-1))).over(
+            "_group", order_by=by_time
+        ),
+    )
+    tb = pl.zeros(frame.height, dtype=pl.UInt64, eager=True)
+    if frame["_tied"].any():
+        tied = frame["_tied"].arg_true()
+        hashes = df.gather(at.gather(tied)).select(pl.struct(df.columns).hash(7)).to_series()
+        tb = tb.scatter(tied, hashes)
+        run = ["_group", "_ts"]
+        prior = (
+            frame.select(*run, "_counted", "_prior", _tb=tb)
+            .gather(tied)
+            .select(
+                _col("_prior").min().over(run)
+                + (counted.cum_sum() - counted).over(run, order_by="_tb")
+            )
+        )
+        frame = frame.with_columns(_prior=frame["_prior"].scatter(tied, prior.to_series()))
+    lf = frame.lazy().with_columns(
+        _tb=tb, _prior=pl.when(_col("v_needs_volume")).then(_col("_prior"))
+    )
+    order = ["_ts", "_tb"] if ts is not None else ["_tb"]
+    lf = lf.with_columns(volume_parts(c, committed))
+    lf = lf.with_columns(_no_overage())
 
     # month-level minimum spend on the month's last priced row
     if c.has_minimum and minimum_spend:
@@ -458,219 +734,67 @@ def _price(
         month_total = pl.when(priced).then(_col("_total")).otherwise(0.0).sum().over(part)
         is_last = pl.int_range(pl.len()).over(part, order_by=order) == pl.len().over(part) - 1
         lf = lf.with_columns(
-            _top_up=pl.when(priced & is_last & F("v_minimum").is_not_null())
-            .then(pl.max_horizontal(F("v_minimum") - month_total, pl.lit(0.0)))
+            _top_up=pl.when(priced & is_last & _col("v_minimum").is_not_null())
+            .then(pl.max_horizontal(_col("v_minimum") - month_total, pl.lit(0.0)))
             .otherwise(0.0)
         )
     else:
         lf = lf.with_columns(_top_up=pl.lit(0.0))
+    lf = lf.with_columns(_no_fx())
+    outputs = _outputs(c, pl.lit(None))
+    return lf.select(outputs[n].alias(n) for n in _MONTHLY_OUTPUTS).collect()
 
-    # currency conversion by the day's rates
-    if fx_grid is not None and currency is not None:
-        grid, first_day, length, target = fx_grid
-        fpos = (_col("_day").cast(pl.Int32).cast(pl.Int64) - first_day + 1).clip(0, length - 1)
-        to_rate = _gather(grid, pl.lit(target, dtype=pl.Int64) * length + fpos)
-        from_rate = _gather(grid, F("v_currency_index") * length + fpos)
-        same = F("v_currency") == currency
-        factor = pl.when(same).then(pl.lit(1.0)).otherwise(to_rate / from_rate)
-        lf = lf.with_columns(_fx=factor)
-        lf = lf.with_columns(
-            _code=pl.when((_col("_code") == 0) & _col("_fx").is_null())
-            .then(pl.lit(CODE["no_fx"], dtype=pl.Int64))
-            .otherwise(_col("_code"))
-        )
-        out_currency = pl.lit(currency).cast(pl.Categorical)
-    else:
-        lf = lf.with_columns(_fx=pl.lit(1.0))
-        out_currency = F("v_currency")
 
-    # outputs
+def _no_overage() -> pl.Expr:
+    over_missing = (_col("_over_qty") > 0) & _col("_over_price").is_null()
+    return (
+        pl.when((_col("_code") == 0) & over_missing)
+        .then(pl.lit(CODE["no_overage"], dtype=pl.Int64))
+        .otherwise(_col("_code"))
+        .alias("_code")
+    )
+
+
+def _no_fx() -> pl.Expr:
+    return (
+        pl.when((_col("_code") == 0) & _col("_fx").is_null())
+        .then(pl.lit(CODE["no_fx"], dtype=pl.Int64))
+        .otherwise(_col("_code"))
+        .alias("_code")
+    )
+
+
+def _outputs(c: Compiled, out_currency: pl.Expr) -> dict[str, pl.Expr]:
+    """The priced columns (and ``model``) from a row's or shape's final ``_code`` and money."""
+    code = _col("_code")
     entity = (
-        pl.when(_col("_code").is_between(CODE["model_mismatch"], CODE["no_version"]))
+        pl.when(code.is_between(CODE["model_mismatch"], CODE["no_version"]))
         .then(_col("_oi"))
-        .when(_col("_code").is_between(CODE["operation"], CODE["no_overage"]))
+        .when(code.is_between(CODE["operation"], CODE["no_overage"]))
         .then(_col("_v"))
         .otherwise(0)
     )
     offsets = pl.Series([c.reason_offsets[i] for i in range(len(REASONS))], dtype=pl.Int64)
-    reason_idx = _gather(offsets, _col("_code")) + entity
-    good = _col("_code") == 0
-    fx = _col("_fx")
+    reason_idx = _gather(offsets, code) + entity
+    good = code == 0
 
     def money(expr: pl.Expr) -> pl.Expr:
-        return pl.when(good).then(expr * fx)
+        return pl.when(good).then(expr * _col("_fx"))
 
-    outputs = [
-        _gather(c.offer_provider, _col("_oi")).alias("provider"),
-        F("v_version").alias("price_version"),
-        F("v_source").alias("source_id"),
-        _col("_day").alias("priced_on"),
-        pl.when(good).then(_col("_prior")).alias("prior_images"),
-        pl.when(_col("_v").is_not_null()).then(out_currency).alias("currency"),
-        money(_col("_list")).alias("list_cost"),
-        money(_col("_total") + _col("_top_up")).alias("cost"),
-        money(_col("_high")).alias("cost_high"),
-        money(_col("_fee")).alias("fee"),
-        money(_col("_top_up")).alias("top_up"),
-        pl.when(~good).then(_gather(c.reasons, reason_idx)).alias("reason"),
-    ]
-    if "model" not in names:
-        outputs.insert(0, _gather(c.offer_model, _col("_oi")).alias("model"))
-        added = ["model", *added]
-    keep = [n for n in names if n not in PRICED_COLUMNS] + added
-    lf = lf.with_columns(outputs)
-    return lf.select([*keep, *PRICED_COLUMNS])
-
-
-def _money(c: Compiled, F: Callable[[str], pl.Expr], committed: bool) -> list[pl.Expr]:  # noqa: N803
-    """Every component's amount for the row's ``count`` images, then the row's totals."""
-    n = _col("_count").cast(pl.Float64)
-    w, h = _col("_width"), _col("_height")
-    px = (w * h).cast(pl.Float64)
-    k = _col("_input_images").cast(pl.Float64)
-    in_px = (pl.coalesce(_col("_input_width"), w) * pl.coalesce(_col("_input_height"), h)).cast(
-        pl.Float64
-    )
-    prior = _col("_prior").cast(pl.Float64).fill_null(0.0)
-    zero = pl.lit(0.0)
-
-    def increment(amount: pl.Expr, inc: pl.Expr) -> pl.Expr:
-        return pl.when(inc.is_not_null()).then(_ceil(amount / inc) * inc).otherwise(amount)
-
-    def mp_round(mp: pl.Expr, up: pl.Expr, minimum: pl.Expr) -> pl.Expr:
-        mp = pl.when(up).then(mp.ceil()).otherwise(mp)
-        return pl.max_horizontal(mp, minimum)  # ignores a null minimum
-
-    # per image, flat or by volume tier
-    image: Any = pl.when(F("p_img_price").is_not_null()).then(n * F("p_img_price"))
-    if c.n_tiers:
-        t_start = [F(f"p_t{i}_start") for i in range(c.n_tiers)]
-        t_price = [F(f"p_t{i}_price") for i in range(c.n_tiers)]
-
-        def cumulative(x: pl.Expr) -> pl.Expr:
-            terms = []
-            for i in range(c.n_tiers):
-                span = t_start[i + 1] - t_start[i] if i + 1 < c.n_tiers else pl.lit(None)
-                inside = pl.min_horizontal(pl.max_horizontal(x - t_start[i], zero), span)
-                terms.append((t_price[i] * inside).fill_null(0.0))
-            return pl.sum_horizontal(terms)
-
-        last = prior + n - 1
-        unit = pl.lit(None, dtype=pl.Float64)
-        for i in range(c.n_tiers):
-            unit = pl.when(last >= t_start[i]).then(t_price[i]).otherwise(unit)
-        image = image.when(F("p_img_all_units")).then(n * unit)
-        image = image.otherwise(cumulative(prior + n) - cumulative(prior))
-    image = pl.when(F("p_img")).then(image).otherwise(zero)
-    high_extra = (
-        pl.when(F("p_img") & F("p_img_high").is_not_null())
-        .then((F("p_img_high") - F("p_img_price")) * n)
-        .otherwise(zero)
-    )
-    input_image = (
-        pl.when(F("p_ii_price").is_not_null() & (k > 0))
-        .then(k * n * F("p_ii_price"))
-        .otherwise(zero)
-    )
-
-    # megapixels of the output, and of the input images
-    mp_out = mp_round(px / F("v_mp_def"), F("p_mo_up"), F("p_mo_min"))
-    per_out = (
-        pl.when(F("p_mo_first").is_not_null())
-        .then(F("p_mo_first") + pl.max_horizontal(mp_out - 1, zero) * F("p_mo_price"))
-        .otherwise(mp_out * F("p_mo_price"))
-    )
-    mp_output = pl.when(F("p_mo")).then(n * increment(per_out, F("p_mo_inc"))).otherwise(zero)
-    mp_in = mp_round(in_px / F("v_mp_def"), F("p_mi_up"), F("p_mi_min"))
-    per_in = k * mp_in * F("p_mi_price")
-    mp_input = (
-        pl.when(F("p_mi") & (k > 0)).then(n * increment(per_in, F("p_mi_inc"))).otherwise(zero)
-    )
-
-    # GPU seconds: a call's run time, rounded to the granularity, at least the minimum
-    step_scale = (
-        pl.when(_col("_steps").is_not_null() & F("p_g_est_steps").is_not_null())
-        .then(_col("_steps").cast(pl.Float64) / F("p_g_est_steps"))
-        .otherwise(1.0)
-    )
-    estimate = F("p_g_est_s") * px / F("p_g_est_px") * step_scale
-    run = pl.coalesce(_col("_seconds"), estimate) * n
-    rounded = (
-        pl.when(F("p_g_gran").is_not_null())
-        .then(_ceil(run / F("p_g_gran")) * F("p_g_gran"))
-        .otherwise(run)
-    )
-    billed = pl.max_horizontal(rounded, F("p_g_min"))
-    gpu = pl.when(F("p_g")).then(billed * F("p_g_price")).otherwise(zero)
-
-    credit = pl.when(F("p_cr").is_not_null()).then(F("p_cr") * n * F("v_credit")).otherwise(zero)
-
-    million = 1_000_000.0
-    prompt = _col("_prompt_tokens").cast(pl.Float64)
-    token = (
-        pl.when(F("p_tk"))
-        .then(
-            F("p_tk_tokens") * n * F("p_tk_out") / million
-            + pl.when(prompt > 0).then(prompt * F("p_tk_text") / million).otherwise(zero)
-            + pl.when(k > 0)
-            .then(_col("_input_image_tokens").cast(pl.Float64) * F("p_tk_in") / million)
-            .otherwise(zero)
-        )
-        .otherwise(zero)
-    )
-
-    steps = pl.coalesce(_col("_steps"), F("p_st_default")).cast(pl.Float64)
-    area = pl.when(F("p_st_ref_px").is_not_null()).then(px / F("p_st_ref_px")).otherwise(1.0)
-    step = pl.when(F("p_st")).then(steps * n * F("p_st_price") * area).otherwise(zero)
-
-    # a plan: fee on the month's first call, then images or GPU time beyond the allowance
-    fee = pl.when(F("p_sb") & (prior == 0)).then(F("p_sb_fee")).otherwise(zero)
-    over_images = pl.max_horizontal(
-        n - pl.max_horizontal(F("p_sb_images").cast(pl.Float64) - prior, zero), zero
-    )
-    per_s = F("p_sb_per_image_s")
-    over_seconds = pl.max_horizontal(
-        per_s * n - pl.max_horizontal(F("p_sb_seconds") - per_s * prior, zero), zero
-    )
-    over_qty = (
-        pl.when(~F("p_sb"))
-        .then(zero)
-        .when(F("p_sb_images").is_not_null())
-        .then(over_images)
-        .when(F("p_sb_seconds").is_not_null())
-        .then(over_seconds)
-        .otherwise(zero)
-    )
-    over_price = (
-        pl.when(F("p_sb_images").is_not_null())
-        .then(F("p_sb_over_image"))
-        .otherwise(F("p_sb_over_hour") / 3600.0)
-    )
-    overage = pl.when(over_qty > 0).then(over_qty * over_price).otherwise(zero).fill_null(0.0)
-
-    listed = (
-        image + input_image + mp_output + mp_input + gpu + credit + token + step + fee + overage
-    )
-    usage = listed - fee
-    free = F("v_free").cast(pl.Float64)
-    free_count = pl.max_horizontal(pl.min_horizontal(prior + n, free) - prior, zero)
-    allowance = pl.when(free > 0).then(-free_count * usage / n).otherwise(zero)
-    base = listed + allowance
-    total = base
-    if committed:
-        total = (
-            pl.when(F("v_discount").is_not_null())
-            .then(base - base * F("v_discount"))
-            .otherwise(base)
-        )
-    return [
-        listed.alias("_list"),
-        total.alias("_total"),
-        pl.when(high_extra != 0).then(total + high_extra).alias("_high"),
-        fee.alias("_fee"),
-        over_qty.alias("_over_qty"),
-        over_price.alias("_over_price"),
-    ]
+    return {
+        "model": _gather(c.offer_model, _col("_oi")),
+        "provider": _gather(c.offer_provider, _col("_oi")),
+        "price_version": _col("v_version"),
+        "source_id": _col("v_source"),
+        "prior_images": pl.when(good).then(_col("_prior")),
+        "currency": pl.when(_col("_v").is_not_null()).then(out_currency),
+        "list_cost": money(_col("_list")),
+        "cost": money(_col("_total") + _col("_top_up")),
+        "cost_high": money(_col("_high")),
+        "fee": money(_col("_fee")),
+        "top_up": money(_col("_top_up")),
+        "reason": pl.when(~good).then(_gather(c.reasons, reason_idx)),
+    }
 
 
 def _fx_grid(
