@@ -8,9 +8,9 @@ tables of :mod:`pricing._compiled` by computed indices, then combined by express
 
 Logs repeat a few request *shapes*: all that a row's price depends on besides the running
 volume (the version in force or why none is, operation, size, count, quality and the other
-request numbers). Each distinct shape is priced once (:func:`_price_shapes`) and its results are
-gathered back to its rows; only rows on offers that run monthly volumes or minimums are then
-ordered within their month and priced again with the images already billed
+request numbers). Each distinct shape is priced once (:mod:`pricing._vector_prices`) and its
+results are gathered back to its rows; only rows on offers that run monthly volumes or minimums
+are then ordered within their month and priced again with the images already billed
 (:func:`_monthly_rows`).
 
 Money is float64 here, unrounded; a property test proves agreement with ``quote()`` (Decimal).
@@ -20,22 +20,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
-from typing import Any, overload
+from typing import overload
 
 import polars as pl
 
 from pricing._catalog import Catalog, load_catalog, to_date
-from pricing._compiled import (
-    CODE,
-    MODEL_RETIRED,
-    NO_VERSION,
-    OFFER_RETIRED,
-    REASONS,
-    Compiled,
-    compile_catalog,
-)
+from pricing._compiled import MODEL_RETIRED, Compiled, compile_catalog
 from pricing._schema import OPERATIONS
-from pricing._vector_money import fixed_parts, volume_inputs, volume_parts
+from pricing._vector_prices import (
+    AGAIN_INPUTS,
+    col,
+    gather,
+    no_fx,
+    no_overage,
+    outputs,
+    price_shapes,
+    volume_inputs,
+    volume_parts,
+)
 from pricing.errors import PricingError
 
 #: Columns a request table may have. ``offer_id`` is required unless ``offers=`` is given;
@@ -186,16 +188,6 @@ def price_requests(
 # --------------------------------------------------------------------------- helpers
 
 
-def _gather(values: pl.Series | pl.DataFrame, index: pl.Expr) -> pl.Expr:
-    """``values[index]`` per row (null index gives null)."""
-    src = values.to_struct("_s") if isinstance(values, pl.DataFrame) else values
-    return pl.lit(src).gather(index.cast(pl.UInt32))
-
-
-def _col(name: str) -> pl.Expr:
-    return pl.col(name)
-
-
 def _typed(name: str, schema: pl.Schema) -> pl.Expr:
     """Request column ``name`` in its REQUEST_COLUMNS type, or its default when absent."""
     dtype, default, _ = REQUEST_COLUMNS[name]
@@ -258,6 +250,7 @@ def _price(
     minimum_spend: bool,
     fx_grid: tuple[pl.Series, int, int, int] | None,
 ) -> pl.DataFrame:
+    """The priced table (see :func:`price_requests`), in the input's row order."""
     if offers is not None:
         if "offer_id" in df.columns:
             raise PricingError(
@@ -290,14 +283,15 @@ def _price(
     lf = df.lazy().with_columns(**base)
     key, span = _shape_key(lf, df.height, parts, _domains(c, fx_grid))
     rows = lf.with_columns(_key=key).select("_day", "_key").collect()
-    keys = rows["_key"]
-    first = keys.arg_unique()
-    shape_of = _shape_index(keys, first, span)
+    first = rows["_key"].arg_unique()
+    distinct = rows["_key"].gather(first)
 
     # 2. per shape: reasons and money, the running volume taken as zero
-    shapes = _price_shapes(
+    out_names = [*_SHAPE_OUTPUTS, *([] if "model" in names else ["model"])]
+    shapes = price_shapes(
         df.gather(first).lazy().with_columns(**base).select(*parts, *constant).collect(),
         c,
+        names=out_names,
         has_model="model" in names,
         committed=committed,
         currency=currency,
@@ -306,16 +300,27 @@ def _price(
     )
 
     # 3. back to the rows; rows on offers with running volumes are priced again in order
-    out_names = [*_SHAPE_OUTPUTS, *([] if "model" in names else ["model"])]
-    in_month = shapes["_monthly"].gather(shape_of) if shapes["_monthly"].any() else None
+    shape = _shape_index(distinct, span, rows.height)
+    monthly = shapes["_monthly"]
+    mapped = (
+        rows.lazy()
+        .select(
+            shape.alias("_shape"),
+            *([gather(monthly, shape).alias("_in")] if monthly.any() else []),
+        )
+        .collect()
+    )
+    shape_of = mapped["_shape"]
+    in_month = mapped["_in"] if "_in" in mapped.columns else None
     if in_month is None or not in_month.any():
-        priced = shapes.select(out_names).gather(shape_of)
+        priced = _spread([(shapes.select(out_names), shape_of, [shapes])])
     else:
         at = in_month.arg_true()
         again = _monthly_rows(
             df,
+            in_month,
             at,
-            shape_of.gather(at),
+            shape_of.filter(in_month),
             shapes,
             c,
             ts=ts,
@@ -324,15 +329,17 @@ def _price(
             minimum_spend=minimum_spend,
         )
         # monthly outputs: the shape's, or the row's own (after the shapes) where priced again
-        table = pl.concat([shapes.select(_MONTHLY_OUTPUTS), again], rechunk=True)
-        again_at = pl.int_range(shapes.height, table.height, dtype=pl.UInt32, eager=True)
-        fixed = [n for n in out_names if n not in _MONTHLY_OUTPUTS]
-        priced = pl.concat(
+        after = pl.int_range(shapes.height, shapes.height + at.len(), dtype=pl.UInt32, eager=True)
+        fixed = [n for n in out_names if n not in again.columns]
+        priced = _spread(
             [
-                shapes.select(fixed).gather(shape_of),
-                table.gather(shape_of.clone().scatter(at, again_at)),
-            ],
-            how="horizontal",
+                (shapes.select(fixed), shape_of, [shapes]),
+                (
+                    pl.concat([shapes.select(again.columns), again]),
+                    shape_of.clone().scatter(at, after),
+                    [shapes.filter(~monthly), again],
+                ),
+            ]
         )
 
     added = [n for n in FILLED_COLUMNS if n not in names]
@@ -341,9 +348,49 @@ def _price(
         for n in added
         for dtype, default, _ in [REQUEST_COLUMNS[n]]
     )
-    return out.hstack(
-        [rows["_day"].alias(n) if n == "priced_on" else priced[n] for n in PRICED_COLUMNS]
+    return out.with_columns(
+        rows["_day"].alias(n) if n == "priced_on" else priced[n] for n in PRICED_COLUMNS
     )
+
+
+def _spread(
+    sources: list[tuple[pl.DataFrame, pl.Series, list[pl.DataFrame]]],
+) -> dict[str, pl.Series | pl.Expr]:
+    """Columns ``table[index]`` for each (table, index, parts holding the values used).
+
+    A column whose used values are all one value is a literal instead (never materialised);
+    the others are gathered together, which spreads the work over the cores.
+    """
+    out: dict[str, pl.Series | pl.Expr] = {}
+    for table, index, used in sources:
+        many = []
+        for name in table.columns:
+            parts = [part[name] for part in used if part.height]
+            firsts = pl.concat([part.head(1) for part in parts]) if parts else None
+            if firsts is not None and all(_single(v) for v in [*parts, firsts]):
+                out[name] = pl.lit(firsts[0], dtype=firsts.dtype).alias(name)
+            else:
+                many.append(name)
+        if many:
+            gathered = table.select(many).rechunk().gather(index)
+            out.update({s.name: s for s in gathered.get_columns()})
+    return out
+
+
+def _single(values: pl.Series) -> bool:
+    """Whether all ``values`` are one value (bit for bit), or all null."""
+    nulls = values.null_count()
+    if nulls:
+        return nulls == values.len()
+    if values.dtype.is_float():  # equal and not NaN, and zeros of one sign
+        lo, hi = values.min(), values.max()
+        if lo != hi or values.is_nan().any():
+            return False
+        infinities = 1.0 / values  # zeros of one sign give infinities of one sign
+        return lo != 0 or infinities.min() == infinities.max()
+    if values.dtype.is_integer():
+        return bool(values.min() == values.max())
+    return values.n_unique() == 1
 
 
 def _monthly_offers(c: Compiled, minimum_spend: bool) -> pl.Series:
@@ -367,11 +414,11 @@ def _parts(
     (-1: unknown, null: no offer_id), ``_state`` the version in force or a negative grid code
     (null: no day), ``_op`` the operation and ``_gq`` the catalog-wide quality index.
     """
-    oi, day = _col("_oi"), _col("_day")
+    oi, day = col("_oi"), col("_day")
     pos = (day.cast(pl.Int32).cast(pl.Int64) - c.day0 + 1).clip(0, c.n_days - 1)
     per_row = [
         pl.when(pl.col("offer_id").is_not_null()).then(oi.fill_null(-1)).alias("_oi"),
-        _gather(c.grid, oi * c.n_days + pos).cast(pl.Int64).alias("_state"),
+        gather(c.grid, oi * c.n_days + pos).cast(pl.Int64).alias("_state"),
     ]
     if fx_grid is not None:
         _, first_day, length, _ = fx_grid
@@ -446,9 +493,10 @@ def _shape_key(
             coded.append(((part - lo + 1).fill_null(0), hi - lo + 2))
             continue
         nulls, lo, hi = (stats[f"{name}:{x}"].item() for x in ("nulls", "min", "max"))
-        if nulls == n or (nulls == 0 and lo == hi):
+        whole = isinstance(lo, int)  # else a float (seconds), numbered densely
+        if nulls == n or (whole and nulls == 0 and lo == hi):
             continue  # the same on every row
-        if isinstance(lo, int) and hi - lo < _WIDE:
+        if whole and hi - lo < _WIDE:
             code = part - lo + 1
             coded.append((code.fill_null(0) if nulls else code, hi - lo + 2))
         else:
@@ -465,13 +513,41 @@ def _shape_key(
     return key, span
 
 
-def _shape_index(keys: pl.Series, first: pl.Series, span: int) -> pl.Series:
-    """Each row's shape: the position of its key among the keys at ``first``."""
-    ids = pl.int_range(first.len(), dtype=pl.UInt32, eager=True)
-    if span <= max(2 * keys.len(), 1 << 16):  # a lookup table is quicker than hashing
-        table = pl.zeros(span, dtype=pl.UInt32, eager=True).scatter(keys.gather(first), ids)
-        return table.gather(keys)
-    return keys.replace_strict(keys.gather(first), ids, return_dtype=pl.UInt32)
+def _shape_index(distinct: pl.Series, span: int, n: int) -> pl.Expr:
+    """Each row's shape: the position of its ``_key`` among the ``distinct`` keys.
+
+    A lookup table indexed by ``key % m`` is much quicker than hashing every key: ``m`` is a
+    small prime under which the distinct keys do not collide, else the key span if not large.
+    """
+    ids = pl.int_range(distinct.len(), dtype=pl.UInt32, eager=True)
+    limit = max(2 * n, 1 << 16)  # table entries
+    m = _modulus(distinct, min(span, limit))
+    if m is None and span <= limit:
+        m = span
+    if m is None:
+        return col("_key").replace_strict(distinct, ids, return_dtype=pl.UInt32)
+    table = pl.zeros(m, dtype=pl.UInt32, eager=True).scatter(distinct % m, ids)
+    return pl.lit(table).gather(col("_key") % m if m < span else col("_key"))
+
+
+def _modulus(distinct: pl.Series, limit: int) -> int | None:
+    """A prime below ``limit`` under which the ``distinct`` keys leave distinct remainders."""
+    m = max(2 * distinct.len() ** 2, 1 << 10)
+    for _ in range(16):  # each works with a fair chance when m is twice the keys squared
+        m = _next_prime(m)
+        if m >= limit:
+            return None
+        if (distinct % m).n_unique() == distinct.len():
+            return m
+        m += 1
+    return None
+
+
+def _next_prime(m: int) -> int:
+    """The least prime >= ``m``."""
+    while m < 2 or any(m % d == 0 for d in range(2, int(m**0.5) + 1)):
+        m += 1
+    return m
 
 
 def _dense(values: pl.Series) -> tuple[pl.Series, int]:
@@ -488,169 +564,9 @@ def _dense(values: pl.Series) -> tuple[pl.Series, int]:
     return codes, distinct.len() + 1
 
 
-def _price_shapes(
-    shapes: pl.DataFrame,
-    c: Compiled,
-    *,
-    has_model: bool,
-    committed: bool,
-    currency: str | None,
-    fx_grid: tuple[pl.Series, int, int, int] | None,
-    monthly_offers: pl.Series,
-) -> pl.DataFrame:
-    """Price each shape (one row each) as if no image had been billed that month yet.
-
-    Besides the priced columns, keeps what :func:`_monthly_rows` needs to price a row of the
-    shape again with its running volume: ``_monthly`` (its offer runs one), the reason code
-    before the volume (``_code0``), the exchange-rate factor and the money's volume inputs.
-    """
-    lf = shapes.lazy().with_columns(
-        _given=_col("_oi").is_not_null(),
-        _oi=pl.when(_col("_oi") >= 0).then(_col("_oi")),
-        _v=pl.when(_col("_state") >= 0).then(_col("_state")),
-    )
-    # One gather of the version's parameters (a struct, unnested), then one of the point's.
-    lf = lf.with_columns(_vs=_gather(c.versions, _col("_v"))).unnest("_vs")
-
-    w, h = _col("_width"), _col("_height")
-    px = (w * h).cast(pl.Float64)
-    longest, shortest = pl.max_horizontal(w, h), pl.min_horizontal(w, h)
-    k = _col("_input_images")
-
-    # size bracket, quality and special size -> point index
-    bracket: Any = pl.when(_col("v_n_brackets") == 0).then(pl.lit(0))
-    for i in range(c.n_brackets):
-        side, bpx = _col(f"v_br{i}_side"), _col(f"v_br{i}_px")
-        fits = (side.is_null() | (longest <= side)) & (bpx.is_null() | (px <= bpx))
-        bracket = bracket.when((_col("v_n_brackets") > i) & fits).then(pl.lit(i))
-    special = pl.lit(0, dtype=pl.Int64)
-    for i in reversed(range(c.n_special)):
-        hit = (w == _col(f"v_sp{i}_w")) & (h == _col(f"v_sp{i}_h"))
-        special = pl.when(hit).then(pl.lit(i + 1, dtype=pl.Int64)).otherwise(special)
-    nq = len(c.qualities)
-    lf = lf.with_columns(
-        _bracket=bracket,
-        _q=_gather(c.quality_index, _col("_oi") * (nq + 2) + _col("_gq")),
-        _special=special,
-    )
-    so, sb, sq, ss = c.point_stride()
-    pidx = (
-        _col("_v") * (so * len(OPERATIONS))
-        + _col("_op") * so
-        + _col("_bracket") * sb
-        + _col("_q") * sq
-        + _col("_special") * ss
-    )
-    lf = lf.with_columns(_pidx=pl.when(_col("_q") >= 0).then(pidx))
-    lf = lf.with_columns(_ps=_gather(c.points, _col("_pidx"))).unnest("_ps")
-
-    # reasons that do not depend on the running volume, in quote()'s order
-    steps = _col("_steps")
-    checks: list[tuple[str, pl.Expr]] = [
-        ("missing_offer", ~_col("_given")),
-        ("unknown_offer", _col("_oi").is_null()),
-        ("bad_timestamp", _col("_state").is_null()),
-        ("bad_operation", _col("_op").is_null()),
-        (
-            "bad_size",
-            w.is_null()
-            | h.is_null()
-            | (w <= 0)
-            | (h <= 0)
-            | (_col("_input_width") <= 0)
-            | (_col("_input_height") <= 0),
-        ),
-        ("bad_count", _col("_count").is_null() | (_col("_count") <= 0)),
-        (
-            "bad_numbers",
-            (k < 0)
-            | (_col("_prompt_tokens") < 0)
-            | (_col("_input_image_tokens") < 0)
-            | (steps <= 0)
-            | (_col("_seconds") <= 0),
-        ),
-    ]
-    if has_model:
-        row_model = pl.when(_col("_model") >= 0).then(_col("_model"))
-        offer_model = _gather(c.offer_model_index, _col("_oi"))
-        mismatch = _col("_model").is_not_null() & (row_model.is_null() | (row_model != offer_model))
-        checks.append(("model_mismatch", mismatch))
-    sizes_ok = pl.lit(False)
-    for i in range(c.n_sizes):
-        sizes_ok = sizes_ok | ((w == _col(f"v_size{i}_w")) & (h == _col(f"v_size{i}_h")))
-    op_bit = _gather(pl.Series([1 << i for i in range(len(OPERATIONS))]), _col("_op"))
-    checks += [
-        ("model_retired", _col("_state") == MODEL_RETIRED),
-        ("offer_retired", _col("_state") == OFFER_RETIRED),
-        ("no_version", _col("_state") == NO_VERSION),
-        ("operation", (_col("v_ops") // op_bit) % 2 == 0),
-        ("sizes", _col("v_has_sizes") & ~sizes_ok),
-        ("max_mp", px > _col("v_max_px")),
-        ("max_side", longest > _col("v_max_side")),
-        ("min_side", shortest < _col("v_min_side")),
-        (
-            "multiple_of",
-            ((w % _col("v_multiple_of")) != 0) | ((h % _col("v_multiple_of")) != 0),
-        ),
-        ("max_inputs", k > _col("v_max_input_images")),
-        ("min_steps", steps < _col("v_min_steps")),
-        ("max_steps", steps > _col("v_max_steps")),
-        ("bracket", _col("_bracket").is_null()),
-        ("quality_required", _col("_q") == -2),
-        ("quality_unknown", _col("_q") == -1),
-        ("no_component", _col("p_n") == 0),
-        (
-            "no_seconds",
-            _col("p_g") & _col("_seconds").is_null() & _col("p_g_est_s").is_null(),
-        ),
-        ("no_token_row", _col("p_tk") & _col("p_tk_tokens").is_null()),
-        (
-            "no_text_price",
-            _col("p_tk") & (_col("_prompt_tokens") > 0) & _col("p_tk_text").is_null(),
-        ),
-        ("no_input_tokens", _col("p_tk") & (k > 0) & _col("_input_image_tokens").is_null()),
-        ("no_image_input_price", _col("p_tk") & (k > 0) & _col("p_tk_in").is_null()),
-        (
-            "no_steps",
-            _col("p_st") & pl.coalesce(steps, _col("p_st_default")).is_null(),
-        ),
-    ]
-    code: Any = pl.when(checks[0][1]).then(pl.lit(CODE[checks[0][0]], dtype=pl.Int64))
-    for name, cond in checks[1:]:
-        code = code.when(cond).then(pl.lit(CODE[name], dtype=pl.Int64))
-    lf = lf.with_columns(_code0=code.otherwise(pl.lit(0, dtype=pl.Int64)))
-
-    lf = lf.with_columns(fixed_parts())
-    lf = lf.with_columns(_prior=pl.lit(None, dtype=pl.Int64), _code=_col("_code0"))
-    lf = lf.with_columns(volume_parts(c, committed))
-    lf = lf.with_columns(_no_overage(), _top_up=pl.lit(0.0))
-
-    # currency conversion by the day's rates
-    if fx_grid is not None and currency is not None:
-        grid, _, length, target = fx_grid
-        to_rate = _gather(grid, pl.lit(target, dtype=pl.Int64) * length + _col("_fpos"))
-        from_rate = _gather(grid, _col("v_currency_index") * length + _col("_fpos"))
-        same = _col("v_currency") == currency
-        lf = lf.with_columns(_fx=pl.when(same).then(pl.lit(1.0)).otherwise(to_rate / from_rate))
-        out_currency = pl.lit(currency).cast(pl.Categorical)
-    else:
-        lf = lf.with_columns(_fx=pl.lit(1.0))
-        out_currency = _col("v_currency")
-    lf = lf.with_columns(_no_fx())
-
-    outputs = _outputs(c, out_currency)
-    names = [*_SHAPE_OUTPUTS, *([] if has_model else ["model"])]
-    keep = ["_code0", "_oi", "_v", "v_needs_volume", "v_minimum", "_fx"]
-    return lf.select(
-        *[outputs[n].alias(n) for n in names],
-        _gather(monthly_offers, _col("_oi")).fill_null(False).alias("_monthly"),
-        *keep,
-        *volume_inputs(c, committed),
-    ).collect()
-
-
 def _monthly_rows(
     df: pl.DataFrame,
+    in_month: pl.Series,
     at: pl.Series,
     shape_of: pl.Series,
     shapes: pl.DataFrame,
@@ -663,51 +579,52 @@ def _monthly_rows(
 ) -> pl.DataFrame:
     """The volume-dependent outputs of the rows ``at`` (on offers with running volumes).
 
-    ``shape_of`` gives those rows' shapes. Every priced call counts towards its account's month
-    on the offer, whichever version priced it; the images before a row (``_prior``) are summed
-    in timestamp order, ties broken by a hash of the whole input row so that row order never
-    matters. Only tied rows are hashed: the others' order does not depend on it.
+    ``in_month`` marks those rows, and ``shape_of`` gives their shapes. Every priced call
+    counts towards its account's month on the offer, whichever version priced it; the images
+    before a row (``_prior``) are summed in timestamp order, ties broken by a hash of the whole
+    input row so that row order never matters. Only tied rows are hashed: the others' order
+    does not depend on it.
     """
     schema = df.schema
+    # the shapes' parameters: a literal where all monthly shapes agree, else gathered per row
+    monthly = shapes.filter("_monthly")
+    param = {
+        n: pl.lit(monthly[n][0], dtype=shapes[n].dtype)
+        if monthly[n].n_unique() == 1
+        else pl.lit(shapes[n].gather(shape_of))
+        for n in [*AGAIN_INPUTS, *volume_inputs(c, committed)]
+    }
     # a null account is an account of its own (-1); a row without a month has a month 0
     account = _typed("account", schema).cast(pl.Categorical).to_physical().cast(pl.Int64)
     month = ts_day.dt.year().cast(pl.Int64) * 12 + ts_day.dt.month().cast(pl.Int64)
     used = [n for n in ("timestamp", "account", "count") if n in schema]
-    # the shapes' parameters: a literal where all monthly shapes agree, else gathered per row
-    monthly = shapes.filter("_monthly")
-    needed = ["_code0", "_oi", "_v", "v_needs_volume", "v_minimum", "_fx"]
-    params = [
-        pl.lit(monthly[n][0], dtype=shapes[n].dtype).alias(n)
-        if monthly[n].n_unique() == 1
-        else shapes[n].gather(shape_of)
-        for n in [*needed, *volume_inputs(c, committed)]
-    ]
-    lf = pl.DataFrame([at.alias("_at"), *(df[n].gather(at) for n in used)]).lazy()
-    lf = lf.with_columns(params).with_columns(
+    rows = df.select(used).filter(in_month) if used else pl.DataFrame({"_at": at})
+    count = _typed("count", schema)
+    frame = rows.with_columns(
         _ts=ts if ts is not None else pl.lit(None, dtype=pl.Datetime("us", "UTC")),
         # one integer per (account, offer, month): cheaper to partition on than a struct
-        _group=(account.fill_null(-1) * (len(c.offer_ids) + 1) + _col("_oi")) * 1_000_000
+        _group=(account.fill_null(-1) * (len(c.offer_ids) + 1) + param["_oi"]) * 1_000_000
         + month.fill_null(0),
-        _count=_typed("count", schema),
-        _code=_col("_code0"),
-    )
-    frame = lf.with_columns(
-        _counted=pl.when(_col("_code") == 0).then(_col("_count")).otherwise(0)
-    ).collect()
+        _count=count,
+        _counted=pl.when(param["_code0"] == 0).then(count).otherwise(0),
+    ).select("_ts", "_group", "_count", "_counted")
 
     # images before each row in timestamp order; rows tied on the time are ordered next
     in_order = frame["_ts"].null_count() == 0 and frame["_ts"].is_sorted()
     by_time = None if in_order else "_ts"  # rows already in time order need no sort
-    counted, when = _col("_counted"), _col("_ts")
-    frame = frame.with_columns(
-        _prior=(counted.cum_sum() - counted).over("_group", order_by=by_time),
-        _tied=(when.eq_missing(when.shift(1)) | when.eq_missing(when.shift(-1))).over(
-            "_group", order_by=by_time
-        ),
-    )
+    counted, time = col("_counted"), col("_ts")
+    frame = frame.with_columns(_prior=counted.cum_sum().over("_group", order_by=by_time) - counted)
+    # times that a group has twice or more; when the rows are in time order, only rows next to
+    # a row at the same time can be such, which saves a second pass over every row
+    near = frame
+    if in_order:
+        near = frame.filter(time.eq_missing(time.shift(1)) | time.eq_missing(time.shift(-1)))
+    again = time.eq_missing(time.shift(1)).over("_group", order_by=by_time)
+    repeated = near.select(time.filter(again)).to_series()
     tb = pl.zeros(frame.height, dtype=pl.UInt64, eager=True)
-    if frame["_tied"].any():
-        tied = frame["_tied"].arg_true()
+    if repeated.len():
+        # all rows at those times (the runs, and maybe rows of other groups: runs of one)
+        tied = frame["_ts"].is_in(repeated.implode(), nulls_equal=True).arg_true()
         hashes = df.gather(at.gather(tied)).select(pl.struct(df.columns).hash(7)).to_series()
         tb = tb.scatter(tied, hashes)
         run = ["_group", "_ts"]
@@ -715,86 +632,41 @@ def _monthly_rows(
             frame.select(*run, "_counted", "_prior", _tb=tb)
             .gather(tied)
             .select(
-                _col("_prior").min().over(run)
-                + (counted.cum_sum() - counted).over(run, order_by="_tb")
+                col("_prior").min().over(run)
+                + counted.cum_sum().over(run, order_by="_tb")
+                - counted
             )
         )
         frame = frame.with_columns(_prior=frame["_prior"].scatter(tied, prior.to_series()))
-    lf = frame.lazy().with_columns(
-        _tb=tb, _prior=pl.when(_col("v_needs_volume")).then(_col("_prior"))
+    lf = frame.lazy().select(
+        "_ts",
+        "_group",
+        "_count",
+        *(value.alias(n) for n, value in param.items()),
+        _tb=tb,
+        _prior=pl.when(param["v_needs_volume"]).then(col("_prior")),
+        _code=param["_code0"],
     )
     order = ["_ts", "_tb"] if ts is not None else ["_tb"]
     lf = lf.with_columns(volume_parts(c, committed))
-    lf = lf.with_columns(_no_overage())
+    lf = lf.with_columns(no_overage())
 
     # month-level minimum spend on the month's last priced row
     if c.has_minimum and minimum_spend:
-        priced = _col("_code") == 0
+        priced = col("_code") == 0
         part = pl.struct("_group", priced)
-        month_total = pl.when(priced).then(_col("_total")).otherwise(0.0).sum().over(part)
+        month_total = pl.when(priced).then(col("_total")).otherwise(0.0).sum().over(part)
         is_last = pl.int_range(pl.len()).over(part, order_by=order) == pl.len().over(part) - 1
         lf = lf.with_columns(
-            _top_up=pl.when(priced & is_last & _col("v_minimum").is_not_null())
-            .then(pl.max_horizontal(_col("v_minimum") - month_total, pl.lit(0.0)))
+            _top_up=pl.when(priced & is_last & col("v_minimum").is_not_null())
+            .then(pl.max_horizontal(col("v_minimum") - month_total, pl.lit(0.0)))
             .otherwise(0.0)
         )
     else:
         lf = lf.with_columns(_top_up=pl.lit(0.0))
-    lf = lf.with_columns(_no_fx())
-    outputs = _outputs(c, pl.lit(None))
-    return lf.select(outputs[n].alias(n) for n in _MONTHLY_OUTPUTS).collect()
-
-
-def _no_overage() -> pl.Expr:
-    over_missing = (_col("_over_qty") > 0) & _col("_over_price").is_null()
-    return (
-        pl.when((_col("_code") == 0) & over_missing)
-        .then(pl.lit(CODE["no_overage"], dtype=pl.Int64))
-        .otherwise(_col("_code"))
-        .alias("_code")
-    )
-
-
-def _no_fx() -> pl.Expr:
-    return (
-        pl.when((_col("_code") == 0) & _col("_fx").is_null())
-        .then(pl.lit(CODE["no_fx"], dtype=pl.Int64))
-        .otherwise(_col("_code"))
-        .alias("_code")
-    )
-
-
-def _outputs(c: Compiled, out_currency: pl.Expr) -> dict[str, pl.Expr]:
-    """The priced columns (and ``model``) from a row's or shape's final ``_code`` and money."""
-    code = _col("_code")
-    entity = (
-        pl.when(code.is_between(CODE["model_mismatch"], CODE["no_version"]))
-        .then(_col("_oi"))
-        .when(code.is_between(CODE["operation"], CODE["no_overage"]))
-        .then(_col("_v"))
-        .otherwise(0)
-    )
-    offsets = pl.Series([c.reason_offsets[i] for i in range(len(REASONS))], dtype=pl.Int64)
-    reason_idx = _gather(offsets, code) + entity
-    good = code == 0
-
-    def money(expr: pl.Expr) -> pl.Expr:
-        return pl.when(good).then(expr * _col("_fx"))
-
-    return {
-        "model": _gather(c.offer_model, _col("_oi")),
-        "provider": _gather(c.offer_provider, _col("_oi")),
-        "price_version": _col("v_version"),
-        "source_id": _col("v_source"),
-        "prior_images": pl.when(good).then(_col("_prior")),
-        "currency": pl.when(_col("_v").is_not_null()).then(out_currency),
-        "list_cost": money(_col("_list")),
-        "cost": money(_col("_total") + _col("_top_up")),
-        "cost_high": money(_col("_high")),
-        "fee": money(_col("_fee")),
-        "top_up": money(_col("_top_up")),
-        "reason": pl.when(~good).then(_gather(c.reasons, reason_idx)),
-    }
+    lf = lf.with_columns(no_fx())
+    columns = outputs(c, pl.lit(None))
+    return lf.select(columns[n].alias(n) for n in _MONTHLY_OUTPUTS).collect()
 
 
 def _fx_grid(
