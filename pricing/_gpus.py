@@ -14,7 +14,6 @@ objects raised by :func:`load_gpus`, ``offer`` names the entry (GPU id, offer id
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -400,31 +399,18 @@ def read_entries(path: Path, model: type[M], root: Path, problems: list[Problem]
     Line 1 must be ``#:schema <relative path to data/schema/<name>.json>``; the schema name is
     the file's entry in :data:`SCHEMA_NAMES`.
     """
-    rel = _rel(path, root)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        problems.append(Problem(rel, "file is missing", f"create {rel}"))
-        return None
-    line = schema_line(path, root)
-    if line is not None and text.splitlines()[:1] != [line]:
-        problems.append(
-            Problem(rel, "line 1 must point editors at the schema", f"make line 1 `{line}`")
-        )
-    try:
-        raw = tomllib.loads(text, parse_float=Decimal)
-    except tomllib.TOMLDecodeError as exc:
-        problems.append(Problem(rel, f"not valid TOML: {exc}", "fix the TOML syntax at that line"))
-        return None
-    try:
-        return model.model_validate(raw)
-    except ValidationError as exc:
-        for err in exc.errors():
-            entry, field = _locate(raw, list(err["loc"]))
-            problems.append(
-                Problem(rel, _message(err), _fix(err, field or ""), offer=entry, field=field)
-            )
-        return None
+    return _load_model(
+        path, model, root, problems, schema_line=schema_line(path, root), explain=_explain
+    )
+
+
+def _explain(rel: str, raw: dict[str, Any], exc: ValidationError) -> list[Problem]:
+    """Validation errors located by entry (its id or model/gpu/precision) and field."""
+    out = []
+    for err in exc.errors():
+        entry, field = _locate(raw, list(err["loc"]))
+        out.append(Problem(rel, _message(err), _fix(err, field or ""), offer=entry, field=field))
+    return out
 
 
 #: Data file (relative to ``data/``) -> its generated JSON Schema in ``data/schema/``.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -100,16 +100,25 @@ def _load_model(
     problems: list[Problem],
     *,
     check_schema_line: bool = False,
+    schema_line: str | None = None,
+    explain: Callable[[str, dict[str, Any], ValidationError], list[Problem]] | None = None,
 ) -> M | None:
+    """Read one TOML file into ``model``, recording every problem in ``problems``.
+
+    ``schema_line`` is the line 1 the file must have (``check_schema_line`` means the rate
+    card's); ``explain`` turns a validation error into located problems (default: by offer
+    and version, as in rate cards).
+    """
     rel = _rel(path, root)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         problems.append(Problem(rel, "file is missing", f"create {rel}"))
         return None
-    if check_schema_line and text.splitlines()[:1] != [SCHEMA_LINE]:
+    expected = SCHEMA_LINE if check_schema_line else schema_line
+    if expected is not None and text.splitlines()[:1] != [expected]:
         problems.append(
-            Problem(rel, "line 1 must point editors at the schema", f"make line 1 `{SCHEMA_LINE}`")
+            Problem(rel, "line 1 must point editors at the schema", f"make line 1 `{expected}`")
         )
     try:
         raw = tomllib.loads(text, parse_float=Decimal)
@@ -119,7 +128,7 @@ def _load_model(
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        problems.extend(_problems_from_validation(rel, raw, exc))
+        problems.extend((explain or _problems_from_validation)(rel, raw, exc))
         return None
 
 
