@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from pricing.cli import JsonOption, _fail, _print_json, app, err, out
+from pricing.cli import JsonOption, _fail, _print_json, _records, app, err, out
 from pricing.errors import PricingError
 
 gpus_app = typer.Typer(help="GPU offers for self-hosting.", no_args_is_help=True)
@@ -24,13 +24,6 @@ def _usd(value: float | None, places: int = 0) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
     return f"${value:,.{places}f}"
-
-
-def _records(frame: pl.DataFrame) -> list[dict[str, Any]]:
-    return [
-        {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}
-        for row in frame.iter_rows(named=True)
-    ]
 
 
 # --------------------------------------------------------------------------- simulate

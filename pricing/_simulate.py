@@ -236,7 +236,7 @@ def simulate(
             bands, prob = _monte_carlo(per_segment, chosen, wl, inputs, u[:, len(dims) :], days)
             report("sampling", 0.8)
         if dims:
-            sens = _sensitivity(per_segment, chosen, wl, dims)
+            sens = _sensitivity(per_segment, chosen, wl, dims, monthly)
     if not uncertain and samples > 0:
         notes.append("the workload has no distributions: every sample of it is the base case")
     report("done", 1.0)
@@ -757,6 +757,7 @@ def _sensitivity(
     chosen: dict[int, set[str]],
     wl: Workload,
     dims: list[UncertainInput],
+    monthly: pl.DataFrame,
 ) -> pl.DataFrame:
     """Horizon cost with each input at its P10 and its P90, the others at their centres."""
     rows = 2 * len(dims)
@@ -770,16 +771,22 @@ def _sensitivity(
         column[2 * j], column[2 * j + 1] = lo, hi
         values[d.path] = column
     inputs = _Inputs(rows, values)
-    base_inputs = _Inputs(1)
+    lows, highs = p10_p90_values(dims)
+    # the base case's horizon cost, from the frame simulate() built (NaN if a month has none)
+    horizons = monthly.group_by("segment", "option").agg(
+        pl.when(pl.col("cost").null_count() > 0)
+        .then(pl.lit(math.nan))
+        .otherwise(pl.col("cost").sum())
+        .alias("total")
+    )
+    base_totals = {(r["segment"], r["option"]): r["total"] for r in horizons.iter_rows(named=True)}
     frames = []
     for run in runs:
         costs = run.evaluate(wl, inputs, chosen[run.index])
-        base = run.evaluate(wl, base_inputs, chosen[run.index])
         own = np.array([_concerns(d.path, run.index) for d in dims])
         for name, c in costs.items():
             total = np.where(c.feasible, c.total, np.nan).sum(axis=1)
-            base_total = float(np.where(base[name].feasible, base[name].total, np.nan).sum())
-            lows, highs = p10_p90_values(dims)
+            base_total = base_totals[(run.segment.name, name)]
             frames.append(
                 pl.DataFrame(
                     {
