@@ -17,7 +17,12 @@ from datetime import date
 import numpy as np
 import polars as pl
 
-from pricing._catalog import Catalog
+from pricing._catalog import Catalog, load_catalog, to_date
+from pricing._hosted import Shape, hosted_options
+from pricing._request import ImageRequest
+from pricing._selfhosted import Fleet, Service, dedicated
+from pricing._setups import self_host_data
+from pricing._throughput import seconds_per_image
 from pricing.errors import PricingError
 
 CostCurve = Callable[[np.ndarray], np.ndarray]  # images per month -> cost [currency/month]
@@ -197,12 +202,6 @@ def break_even(
     The fleet is billed 730 h a month (8,760 h / 12). Example: one GPU at $2.69/h costs
     $1,963.70 a month, the price of 78,548 images at $0.025.
     """
-    from pricing._catalog import load_catalog, to_date
-    from pricing._hosted import Shape, hosted_options
-    from pricing._request import ImageRequest
-    from pricing._selfhosted import Fleet, dedicated
-    from pricing._setups import self_host_data
-    from pricing._throughput import seconds_per_image
 
     data = self_host_data()
     gpu_type = gpu
@@ -231,8 +230,6 @@ def break_even(
         )
         * images_per_request
     )
-    from pricing._selfhosted import Service
-
     fleet = Fleet(
         service=Service(times=(per_request,), shares=(1.0,)),
         p95_target_s=math.inf if p95_latency_s is None else p95_latency_s,
