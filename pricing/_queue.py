@@ -575,11 +575,22 @@ def _hypoexp_sf(r_a: FloatArray, r_b: FloatArray, r_c: FloatArray, t: FloatArray
 # --- sizing ------------------------------------------------------------------------------
 
 
+def target_reachable(
+    service_time_s: npt.ArrayLike, p95_target_s: npt.ArrayLike, *, q: float, service_scv: float
+) -> npt.NDArray[np.bool_]:
+    """Whether an idle GPU meets each target: P(S > target) < 1 - q (no target: always)."""
+    s, target = np.broadcast_arrays(
+        np.asarray(service_time_s, dtype=np.float64), np.asarray(p95_target_s, dtype=np.float64)
+    )
+    finite = np.isfinite(target)
+    ok = np.ones(target.shape, dtype=bool)
+    ok[finite] = _service_sf(target[finite], s[finite], service_scv) < 1 - q
+    return ok
+
+
 def _check_reachable(s: FloatArray, target: FloatArray, q: float, scv: float) -> None:
     """Raise unless an idle GPU meets every target: P(S > target) < 1 - q."""
-    finite = np.isfinite(target)
-    bad = np.zeros(target.shape, dtype=bool)
-    bad[finite] = _service_sf(target[finite], s[finite], scv) >= 1 - q
+    bad = ~target_reachable(s, target, q=q, service_scv=scv)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         alone = latency_quantile(0.0, float(s[i]), 1, q=q, service_scv=scv)

@@ -71,14 +71,11 @@ class Fleet:
 
 def reachable(fleet: Fleet) -> np.ndarray:
     """Whether an idle GPU meets the target: P(service time > target) < 1 - q."""
-    from pricing._queue import _service_sf
+    from pricing._queue import target_reachable
 
-    target = np.asarray(fleet.p95_target_s, dtype=np.float64)
-    finite = np.isfinite(target)
-    mean = np.full(target.shape, fleet.service.mean)
-    ok = np.ones(target.shape, dtype=bool)
-    ok[finite] = _service_sf(target[finite], mean[finite], fleet.service.scv) < 1 - fleet.quantile
-    return ok
+    return target_reachable(
+        fleet.service.mean, fleet.p95_target_s, q=fleet.quantile, service_scv=fleet.service.scv
+    )
 
 
 def servers_for(rate: np.ndarray, fleet: Fleet, min_servers: int = 1) -> np.ndarray:
