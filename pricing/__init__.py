@@ -7,7 +7,12 @@ Versioned provider rate cards (``data/``) feed an exact pricing engine::
     >>> pricing.quote(req, "bfl/flux-2-pro").total                         # doctest: +SKIP
 
 Money is ``Decimal`` on this path; see ``DESIGN.md`` for the rules that keep numbers honest.
+Chart builders and dashboards (altair, vl-convert) are imported on first use, so that
+``import pricing`` stays fast.
 """
+
+import importlib as _importlib
+import typing as _typing
 
 from pricing._breakeven import BreakEven, break_even
 from pricing._catalog import Catalog, load_catalog
@@ -131,3 +136,41 @@ __all__ = [
     "with_values",
     "write_schemas",
 ]
+
+#: Public names imported on first use: name -> private module that defines it.
+_LAZY = {
+    "break_even_chart": "pricing._charts_plan",
+    "cost_heatmap": "pricing._charts_price",
+    "cost_per_image_chart": "pricing._charts_price",
+    "fan_chart": "pricing._charts_plan",
+    "fleet_chart": "pricing._charts_plan",
+    "plan_options": "pricing._charts_plan",
+    "price_history_chart": "pricing._charts_price",
+    "spend_chart": "pricing._charts_plan",
+    "tornado_chart": "pricing._charts_plan",
+}
+__all__ += sorted(_LAZY)
+
+if _typing.TYPE_CHECKING:
+    from pricing._charts_plan import break_even_chart as break_even_chart
+    from pricing._charts_plan import fan_chart as fan_chart
+    from pricing._charts_plan import fleet_chart as fleet_chart
+    from pricing._charts_plan import plan_options as plan_options
+    from pricing._charts_plan import spend_chart as spend_chart
+    from pricing._charts_plan import tornado_chart as tornado_chart
+    from pricing._charts_price import cost_heatmap as cost_heatmap
+    from pricing._charts_price import cost_per_image_chart as cost_per_image_chart
+    from pricing._charts_price import price_history_chart as price_history_chart
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pricing' has no attribute {name!r}")
+    value = getattr(_importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

@@ -4,14 +4,34 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import subprocess
+import sys
+
+import pytest
 
 import pricing
 
 
 def test_all_lists_every_public_name() -> None:
-    public = {n for n in vars(pricing) if not n.startswith("_")}
+    # Chart builders are public but imported on first use (``pricing._LAZY``).
+    public = {n for n in vars(pricing) if not n.startswith("_")} | set(pricing._LAZY)
     modules = {m.name for m in pkgutil.iter_modules(pricing.__path__)}
     assert public - modules == set(pricing.__all__)
+    assert len(pricing.__all__) == len(set(pricing.__all__))
+
+
+def test_import_pricing_leaves_charting_unimported() -> None:
+    code = (
+        "import sys, pricing; "
+        "print(sorted(m for m in ('altair', 'vl_convert') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"
+    unknown = "no_such_builder"
+    with pytest.raises(AttributeError, match=unknown):
+        getattr(pricing, unknown)
 
 
 def test_all_names_resolve() -> None:
