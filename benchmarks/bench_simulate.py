@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from typing import Any
 
 import numpy as np
 
@@ -43,7 +44,7 @@ def bench_workload(months: int) -> Workload:
     data = load_workload("medium").model_dump()
     data["months"] = months
     for path, dist in UNCERTAIN.items():
-        node = data
+        node: Any = data
         for key in path[:-1]:
             node = node[key]
         node[path[-1]] = dist

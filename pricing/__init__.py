@@ -15,11 +15,13 @@ import importlib as _importlib
 import typing as _typing
 
 from pricing._breakeven import BreakEven, break_even
+from pricing._budget import Budget, BudgetStatus, budget_status
 from pricing._catalog import Catalog, load_catalog
 from pricing._components import LineItem
 from pricing._focus import FOCUS_COLUMNS, FOCUS_VERSION, focus_excluded, to_focus
 from pricing._fx import fx_rate, load_fx, parse_ecb_xml
 from pricing._gpus import GpuOffer, OwnedHardware, gpu_offers_table, load_gpus
+from pricing._http import FetchPolicy, RefreshError
 from pricing._queue import (
     FleetSize,
     erlang_c,
@@ -29,6 +31,8 @@ from pricing._queue import (
     size_fleet_array,
 )
 from pricing._quote import Quote, SourcePrice, Spread, compare, monthly_cost, quote
+from pricing._refresh import RefreshReport, refresh
+from pricing._refresh_pull import pull_cards, pull_fx, pull_gpus
 from pricing._replay import LOG_COLUMNS, Replay, log_requests, replay, scan_log
 from pricing._request import ImageRequest
 from pricing._schema import ImageModel, Offer, PriceVersion, RateCard, Source
@@ -72,7 +76,10 @@ __all__ = [
     "PRICED_COLUMNS",
     "REQUEST_COLUMNS",
     "BreakEven",
+    "Budget",
+    "BudgetStatus",
     "Catalog",
+    "FetchPolicy",
     "FleetSize",
     "FxError",
     "GpuOffer",
@@ -89,6 +96,8 @@ __all__ = [
     "Quote",
     "RateCard",
     "RateCardError",
+    "RefreshError",
+    "RefreshReport",
     "Replay",
     "Simulation",
     "Source",
@@ -99,6 +108,7 @@ __all__ = [
     "Workload",
     "WorkloadError",
     "break_even",
+    "budget_status",
     "compare",
     "erlang_c",
     "fits",
@@ -120,7 +130,11 @@ __all__ = [
     "parse_ecb_xml",
     "peak_to_mean",
     "price_requests",
+    "pull_cards",
+    "pull_fx",
+    "pull_gpus",
     "quote",
+    "refresh",
     "replay",
     "scan_log",
     "schema_documents",
@@ -140,12 +154,14 @@ __all__ = [
 #: Public names imported on first use: name -> private module that defines it.
 _LAZY = {
     "break_even_chart": "pricing._charts_plan",
+    "budget_chart": "pricing._charts_usage",
     "cost_heatmap": "pricing._charts_price",
     "cost_per_image_chart": "pricing._charts_price",
     "fan_chart": "pricing._charts_plan",
     "fleet_chart": "pricing._charts_plan",
     "plan_options": "pricing._charts_plan",
     "price_history_chart": "pricing._charts_price",
+    "replay_chart": "pricing._charts_usage",
     "spend_chart": "pricing._charts_plan",
     "tornado_chart": "pricing._charts_plan",
 }
@@ -161,6 +177,8 @@ if _typing.TYPE_CHECKING:
     from pricing._charts_price import cost_heatmap as cost_heatmap
     from pricing._charts_price import cost_per_image_chart as cost_per_image_chart
     from pricing._charts_price import price_history_chart as price_history_chart
+    from pricing._charts_usage import budget_chart as budget_chart
+    from pricing._charts_usage import replay_chart as replay_chart
 
 
 def __getattr__(name: str) -> object:

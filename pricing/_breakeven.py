@@ -18,9 +18,10 @@ import numpy as np
 import polars as pl
 
 from pricing._catalog import Catalog, load_catalog, to_date
+from pricing._fleet import Fleet, Service
 from pricing._hosted import Shape, hosted_options
 from pricing._request import ImageRequest
-from pricing._selfhosted import Fleet, Service, dedicated
+from pricing._selfhosted import dedicated
 from pricing._setups import self_host_data
 from pricing._throughput import seconds_per_image
 from pricing.errors import PricingError

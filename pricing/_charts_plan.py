@@ -117,7 +117,6 @@ def spend_chart(
                 sort=order,
                 scale=alt.Scale(domain=order, range=[ITEM_COLOURS[i] for i in order]),
             ),
-            order=alt.Order("item:N"),
             tooltip=[
                 alt.Tooltip("month:T", timeUnit="yearmonth", title="month", format="%b %Y"),
                 alt.Tooltip("item:N", title="line item"),
@@ -193,17 +192,22 @@ def fan_chart(sim: Simulation, *, segment: str | None = None, top: int = 6) -> a
             alt.Tooltip("p90:Q", title="P90", format=fmt),
         ],
     )
-    band = base.mark_area(opacity=0.2).encode(
-        y=alt.Y(
-            "p10:Q",
-            title=money_title("Monthly cost", sim.currency),
-            axis=money_axis(sim.currency),
-            scale=alt.Scale(type="log"),
-        ),
-        y2="p90:Q",
-        opacity=alt.condition(pick, alt.value(0.25), alt.value(0.03)),
+    band = (
+        base.mark_area(opacity=0.2)
+        .encode(
+            y=alt.Y(
+                "p10:Q",
+                title=money_title("Monthly cost", sim.currency),
+                axis=money_axis(sim.currency),
+                scale=alt.Scale(type="log"),
+            ),
+            y2="p90:Q",
+            opacity=alt.condition(pick, alt.value(0.25), alt.value(0.03)),
+        )
+        .add_params(pick)
+        .properties(name="fan_bands")
     )
-    line = base.mark_line().encode(y="p50:Q").add_params(pick)
+    line = base.mark_line().encode(y="p50:Q")
     return alt.LayerChart(layer=[band, line]).properties(
         title=alt.Title(
             f"Monthly cost, P10-P90 band and median: {seg}",
@@ -373,7 +377,8 @@ def fleet_chart(
                 f"Fleet size and utilisation: {option}",
                 subtitle="Bars: simulated fleet; dashed: utilisation-only sizing at the slider's "
                 "peak factor; blue: utilisation",
-            )
+            ),
+            width=520,
         )
     )
     return chart

@@ -111,7 +111,11 @@ def cost_per_image_chart(
     )
     fmt = money_format(currency, 4)
     x = alt.X("per_image:Q", title=money_title("Cost per image", currency))
-    y = alt.Y("offer_id:N", sort=alt.EncodingSortField("per_image", order="ascending"), title=None)
+    y = alt.Y(
+        "offer_id:N",
+        sort=alt.EncodingSortField("per_image", op="min", order="ascending"),
+        title=None,
+    )
     tooltip = [
         alt.Tooltip("offer_id:N", title="offer"),
         alt.Tooltip("provider:N"),
@@ -341,6 +345,7 @@ def cost_heatmap(
             opacity=alt.condition(pick, alt.value(1.0), alt.value(0.35)),
         )
         .add_params(pick)
+        .properties(name="heatmap_cells")
     )
     text = base.mark_text(fontSize=10).encode(
         text=alt.condition(

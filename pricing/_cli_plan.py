@@ -43,9 +43,13 @@ def simulate_cmd(
     ] = None,
     top: Annotated[int, typer.Option("--top", help="Options shown per segment.")] = 8,
     price_spread: Annotated[
-        bool,
-        typer.Option("--price-spread", help="Sample hosted prices across disagreeing sources."),
-    ] = False,
+        bool | None,
+        typer.Option(
+            "--price-spread/--no-price-spread",
+            help="Sample hosted and GPU prices across their disagreeing sources "
+            "(default: as the workload's `prices` says).",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Cost of a workload on every hosted offer and self-hosted set-up, month by month."""

@@ -17,8 +17,8 @@ from functools import cache
 from typing import Literal
 
 from pricing._catalog import Catalog
+from pricing._fleet import Service
 from pricing._gpus import GpuData, GpuOffer, load_gpus
-from pricing._selfhosted import Service
 from pricing._throughput import (
     ModelLicence,
     ThroughputData,
@@ -27,7 +27,7 @@ from pricing._throughput import (
     load_throughput,
     seconds_per_image,
 )
-from pricing._workload import Segment, Workload, central
+from pricing._workload_model import Segment, Workload, central
 from pricing.errors import PricingError
 
 SetupMode = Literal["dedicated", "autoscaled", "serverless", "owned"]
@@ -66,13 +66,24 @@ class Setup:
     category: str
     precision: str
     gpus_per_instance: int
-    gpu_hour: float  # [currency/GPU-h]
+    gpu_hour: float  # [currency/GPU-h], the newest figure of the offer
     granularity_s: float
     service: Service
     source: str
     licence: Literal["free", "bundled", "workload"] | None
     licence_terms: ModelLicence | None = None
     licence_reason: str | None = None
+    #: [currency/GPU-h] the cheapest and dearest source's figure for the same instance
+    #: (:func:`source_range`); both ``gpu_hour`` when the sources agree or there is one.
+    gpu_hour_low: float | None = None
+    gpu_hour_high: float | None = None
+
+    @property
+    def gpu_hour_range(self) -> tuple[float, float]:
+        """(cheapest, dearest) GPU-hour price across sources [currency/GPU-h]."""
+        low = self.gpu_hour if self.gpu_hour_low is None else self.gpu_hour_low
+        high = self.gpu_hour if self.gpu_hour_high is None else self.gpu_hour_high
+        return low, high
 
 
 @dataclass(frozen=True)
@@ -124,6 +135,7 @@ def setups(
                 and (wanted is None or gpu in wanted or o.id in wanted)
             ]
             for offer in offers:
+                low, high = source_range(data.gpus, offer)
                 for mode in _modes(offer, modes):
                     out.append(
                         Setup(
@@ -143,6 +155,8 @@ def setups(
                             licence=licence,
                             licence_terms=terms,
                             licence_reason=reason,
+                            gpu_hour_low=low,
+                            gpu_hour_high=high,
                         )
                     )
             if "owned" in modes and (wanted is None or gpu in wanted):
@@ -160,10 +174,30 @@ def current_offers(data: GpuData) -> list[GpuOffer]:
     """
     latest: dict[tuple[object, ...], GpuOffer] = {}
     for o in data.offers:
-        key = (o.provider, o.sku, o.gpu, o.gpus, o.region, o.category)
+        key = _instance(o)
         if key not in latest or o.effective > latest[key].effective:
             latest[key] = o
     return sorted(latest.values(), key=lambda o: o.id)
+
+
+def source_range(data: GpuData, offer: GpuOffer) -> tuple[float, float]:
+    """Cheapest and dearest GPU-hour price of ``offer``'s instance across its sources.
+
+    Every source that gives a figure for the same instance (provider, sku, GPUs, region,
+    category) counts with its newest figure; an older figure of the same source is a price
+    it has since changed, not a disagreement. [currency/GPU-h]
+    """
+    newest: dict[str, GpuOffer] = {}
+    for o in data.offers:
+        same = _instance(o) == _instance(offer)
+        if same and (o.source not in newest or o.effective > newest[o.source].effective):
+            newest[o.source] = o
+    prices = [float(o.gpu_hourly_price) for o in newest.values()]
+    return min(prices), max(prices)
+
+
+def _instance(o: GpuOffer) -> tuple[object, ...]:
+    return (o.provider, o.sku, o.gpu, o.gpus, o.region, o.category)
 
 
 def _modes(offer: GpuOffer, modes: Sequence[str]) -> list[SetupMode]:

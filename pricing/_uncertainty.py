@@ -2,8 +2,9 @@
 
 Any numeric input of a workload may be a plain number or one of the distributions below,
 written inline in TOML, e.g. ``base = { dist = "triangular", low = 8e4, mode = 1e5, high = 2e5 }``.
-``{ dist = "sources" }`` stands for the range spanned by disagreeing sources of a price; the
-engine resolves it from the catalog into a uniform distribution over that range.
+``{ dist = "sources" }`` stands for the range spanned by disagreeing sources of a price in
+``data/``: a workload's ``prices = { dist = "sources" }`` asks the simulation to sample every
+hosted and GPU price uniformly over that range (see :func:`pricing.simulate`).
 """
 
 from __future__ import annotations
@@ -65,7 +66,12 @@ class LogNormal(Strict):
 
 
 class SourcesRange(Strict):
-    """The range spanned by the catalog's disagreeing sources of this price (uniform)."""
+    """Uniform over the range spanned by the disagreeing sources of the catalog's prices.
+
+    A workload takes it only as ``prices = { dist = "sources" }`` (every hosted price and GPU
+    hourly price sampled between its cheapest and dearest source); its numbers are the
+    team's own assumptions, which no source gives, so they have no such range.
+    """
 
     dist: Literal["sources"]
 

@@ -20,7 +20,6 @@ from hypothesis import strategies as st
 from pricing import PricingError
 from pricing._queue import (
     FleetSize,
-    _hypoexp_sf,
     erlang_c,
     erlang_c_array,
     latency_quantile,
@@ -28,6 +27,7 @@ from pricing._queue import (
     size_fleet,
     size_fleet_array,
 )
+from pricing._queue_model import hypoexp_sf
 
 
 def erlang_c_by_formula(c: int, a: Fraction) -> Fraction:
@@ -175,7 +175,7 @@ def test_quantile_edges() -> None:
 )
 def test_three_phase_survival(rates: tuple[float, float, float], t: float, expected: float) -> None:
     r_a, r_b, r_c = (np.array([v]) for v in rates)
-    got = _hypoexp_sf(r_a, r_b, r_c, np.array([t]))[0]
+    got = hypoexp_sf(r_a, r_b, r_c, np.array([t]))[0]
     assert got == pytest.approx(expected, rel=1e-9)
 
 

@@ -21,4 +21,4 @@ def test_quickstart_has_two_commands() -> None:
     text = README.read_text(encoding="utf-8")
     section = text.split("## Quickstart", 1)[1].split("\n## ", 1)[0]
     commands = re.findall(r"```sh\n(.*?)```", section, flags=re.S)[0].strip().splitlines()
-    assert commands == ["uv run pricing quote", "uv run pytest"]
+    assert commands == ["uv run pricing dashboard", "uv run pytest"]

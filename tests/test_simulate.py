@@ -1,11 +1,15 @@
 """simulate() and break_even() against hand calculations from the rates in data/.
 
 Figures used (price-facts, typed into data/): RunPod Community H100 SXM $2.69/GPU-h;
+RunPod Secure H100 SXM $3.49/GPU-h (silybench, 2026-09-25) and $3.99/GPU-h (datareceipts,
+2026-11-09); Lambda 1x H100 SXM $3.78 (techbytes, 2026-05) and $4.29 (api-evangelist,
+2026-09); Replicate L40S $0.000975/s (replicate.com) and $0.000972/s (internal page);
 BFL FLUX.1 Kontext [pro] $0.04 per image. A dedicated GPU is billed 730 h a month.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +19,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pricing._breakeven import break_even, solve_break_even
-from pricing._selfhosted import HOURS_PER_MONTH, Fleet, Service, dedicated
+from pricing._fleet import CURVE_LEVELS, Fleet, Service, level_codes
+from pricing._gpus import load_gpus
+from pricing._selfhosted import (
+    HOURS_PER_MONTH,
+    SECONDS_PER_MONTH,
+    WEEKS_PER_MONTH,
+    RatioCurve,
+    autoscaled,
+    dedicated,
+)
+from pricing._setups import source_range
 from pricing._simulate import simulate
+from pricing._workload import daily_curve, load_workload, with_values
 from pricing.errors import PricingError
 
 GPU_MONTH = 2.69 * 730  # one RunPod Community H100 for a month: $1,963.70
@@ -49,9 +64,20 @@ ops_hourly_rate = 100
 LICENCE = "licence = { monthly_fee = 1000, included_images = 1000, overage_per_image = 0.01 }"
 
 
-def write(tmp_path: Path, base: str = "1000", licence: str = LICENCE) -> Path:
+def write(
+    tmp_path: Path,
+    base: str = "1000",
+    licence: str = LICENCE,
+    *,
+    category: str = "community",
+    ratio: str = "2.0",
+    top: str = "",
+) -> Path:
+    text = WORKLOAD.format(base=base, licence=licence)
+    text = text.replace('categories = ["community"]', f'categories = ["{category}"]')
+    text = text.replace("peak_to_mean = 2.0", f"peak_to_mean = {ratio}")
     path = tmp_path / "w.toml"
-    path.write_text(WORKLOAD.format(base=base, licence=licence), encoding="utf-8")
+    path.write_text(top + text, encoding="utf-8")
     return path
 
 
@@ -179,6 +205,171 @@ def test_bad_samples_and_currency(tmp_path: Path) -> None:
     eur.write_text(write(tmp_path).read_text().replace('"USD"', '"EUR"'), encoding="utf-8")
     with pytest.raises(PricingError, match="USD"):
         simulate(eur)
+
+
+# --------------------------------------------------------------------------- price spreads
+
+SECURE = "dedicated:runpod/h100-sxm-secure.2026-11:flux-1-dev"
+
+
+def test_gpu_price_range_spans_each_sources_newest_figure() -> None:
+    data = load_gpus()
+    secure = data.offer("runpod/h100-sxm-secure.2026-11")
+    assert source_range(data, secure) == pytest.approx((3.49, 3.99))
+    lambda_h100 = data.offer("lambda/1x-h100-sxm-on-demand")
+    assert source_range(data, lambda_h100) == pytest.approx((3.78, 4.29))
+    # per-second prices: $0.000972/s and $0.000975/s x 3,600 s
+    l40s = data.offer("replicate/1x-l40s-serverless")
+    assert source_range(data, l40s) == pytest.approx((3.4992, 3.51))
+    community = data.offer("runpod/h100-sxm-community")  # one source: no range
+    assert source_range(data, community) == pytest.approx((2.69, 2.69))
+
+
+def test_gpu_hourly_price_is_sampled_between_its_sources_by_hand(tmp_path: Path) -> None:
+    path = write(tmp_path, category="secure")
+    sim = simulate(path, gpus=["h100-sxm"], samples=1000, seed=3, price_spread=True)
+    # one GPU all month at the newest figure ($3.99) in the base case; sampled uniformly
+    # between $3.49 and $3.99: P10 $3.54, P50 $3.74, P90 $3.94. Plus the $1,000 licence
+    # fee, overage of 0 / 500 / 1,250 images at $0.01 and 5 h x $100 of operations.
+    fixed = np.array([1000 + over * 0.01 + 500 for over in (0, 500, 1250)])
+    assert month_costs(sim.monthly, SECURE) == pytest.approx(730 * 3.99 + fixed)
+    assert sim.bands is not None
+    bands = sim.bands.filter(pl.col("option") == SECURE).sort("month")
+    for q, price in (("p10", 3.54), ("p50", 3.74), ("p90", 3.94)):
+        assert bands[q].to_numpy() == pytest.approx(730 * price + fixed, rel=1e-4)
+    # without spreads every sample is the base case
+    still = simulate(path, gpus=["h100-sxm"], samples=50, seed=3)
+    assert still.bands is not None
+    flat = still.bands.filter(pl.col("option") == SECURE)
+    assert (flat["p10"] == flat["p90"]).all()
+
+
+def test_workload_prices_sources_asks_for_price_spreads(tmp_path: Path) -> None:
+    path = write(tmp_path, category="secure", top='prices = { dist = "sources" }\n')
+    assert load_workload(path).prices is not None
+    by_file = simulate(path, gpus=["h100-sxm"], samples=100, seed=5)
+    by_flag = simulate(
+        write(tmp_path, category="secure"),
+        gpus=["h100-sxm"],
+        samples=100,
+        seed=5,
+        price_spread=True,
+    )
+    assert by_file.bands is not None
+    assert by_flag.bands is not None
+    assert by_file.bands.equals(by_flag.bands)
+    off = simulate(path, gpus=["h100-sxm"], samples=100, seed=5, price_spread=False)
+    assert off.bands is not None
+    gpu = off.bands.filter(pl.col("option") == SECURE)
+    assert (gpu["p10"] == gpu["p90"]).all()
+
+
+# --------------------------------------------------------------------------- traffic curves
+
+
+def test_autoscaled_fleet_follows_each_samples_peak_to_mean_by_hand() -> None:
+    # 0.5 requests/s on average, 1 s each, no latency target, no utilisation cap.
+    # Ratio 1: a flat day, 1 GPU every hour: 168 GPU-h a week, no scale-up.
+    # Ratio 24: the whole day's traffic in one hour at 12 requests/s needs 13 GPUs (a < c),
+    # 1 GPU the other 23 hours: 36 GPU-h and 12 GPUs started a day, 252 and 84 a week; each
+    # start bills 120 s + half of a 3,600 s increment = 1,920 s.
+    fleet = Fleet(Service((1.0,), (1.0,)), p95_target_s=math.inf, max_utilisation=1.0)
+    requests = np.full((2, 1), 0.5 * SECONDS_PER_MONTH)
+    cost = autoscaled(
+        requests,
+        RatioCurve(np.array([[1.0], [24.0]]), daily_curve),
+        fleet,
+        gpu_hour=2.0,
+        gpus_per_instance=1,
+        min_gpus=1,
+        startup_s=120.0,
+        granularity_s=3600.0,
+    )
+    billed_h = np.array([168.0, 252 + 84 * 1920 / 3600]) * WEEKS_PER_MONTH
+    assert (cost.busy + cost.idle)[:, 0] == pytest.approx(2.0 * billed_h)
+    assert cost.gpus[:, 0].tolist() == [1, 13]
+    # more ratios than are followed one by one: interpolated between nodes that include the
+    # lowest and highest ratio, so those two rows are still exact
+    ratios = np.linspace(1.0, 24.0, 30).reshape(-1, 1)
+    many = autoscaled(
+        np.full((30, 1), 0.5 * SECONDS_PER_MONTH),
+        RatioCurve(ratios, daily_curve),
+        fleet,
+        gpu_hour=2.0,
+        gpus_per_instance=1,
+        min_gpus=1,
+        startup_s=120.0,
+        granularity_s=3600.0,
+    )
+    total = (many.busy + many.idle)[:, 0]
+    assert total[[0, -1]] == pytest.approx(2.0 * billed_h)
+    assert (total >= 2.0 * billed_h[0] - 1e-9).all()
+
+
+def test_uncertain_peak_to_mean_reshapes_the_autoscaled_curve(tmp_path: Path) -> None:
+    path = write(tmp_path, base="200000", ratio='{ dist = "uniform", low = 1.5, high = 6.0 }')
+    sim = simulate(path, gpus=["h100-sxm"], modes=("api", "autoscaled"))
+    assert sim.sensitivity is not None
+    option = "autoscaled:runpod/h100-sxm-community:flux-1-dev"
+    row = sim.sensitivity.filter(
+        (pl.col("option") == option) & (pl.col("input") == "traffic: peak_to_mean")
+    ).row(0, named=True)
+    # P10 and P90 of uniform(1.5, 6): 1.95 and 5.55
+    assert (row["low"], row["high"]) == pytest.approx((1.95, 5.55))
+    assert row["cost_at_low"] != pytest.approx(row["cost_at_high"])
+    # the same answer two ways: the workload with the ratio fixed at its P10 / P90
+    wl = load_workload(path)
+    for ratio, cost in ((1.95, row["cost_at_low"]), (5.55, row["cost_at_high"])):
+        fixed = simulate(
+            with_values(wl, {("traffic", "peak_to_mean"): ratio}),
+            gpus=["h100-sxm"],
+            modes=("api", "autoscaled"),
+        )
+        assert sum(month_costs(fixed.monthly, option)) == pytest.approx(cost)
+
+
+def test_a_week_of_equal_days_is_followed_as_one_day() -> None:
+    fleet = Fleet(Service((6.5,), (1.0,)), p95_target_s=30.0, max_utilisation=0.8)
+    requests = np.array([[1e5, 4e5, 2e6]])
+    day = daily_curve(3.0)
+    week, one = (
+        autoscaled(
+            requests,
+            profile,
+            fleet,
+            gpu_hour=2.69,
+            gpus_per_instance=1,
+            min_gpus=1,
+            startup_s=120.0,
+            granularity_s=60.0,
+        )
+        for profile in (np.tile(day, 7), day)
+    )
+    assert np.array_equal(week.busy + week.idle, one.busy + one.idle)
+    assert np.array_equal(week.gpus, one.gpus)
+
+
+# --------------------------------------------------------------------------- fleet levels
+
+
+@given(
+    st.lists(st.sampled_from([10.0, 20.0, 30.0, 45.0, math.inf]), min_size=1, max_size=40),
+    st.lists(st.sampled_from([0.5, 0.6, 0.7, 0.8, 0.9]), min_size=1, max_size=40),
+    st.integers(1, 12),
+)
+@settings(max_examples=60, deadline=None)
+def test_levels_of_a_sample_stand_for_its_months(
+    targets: list[float], caps: list[float], months: int
+) -> None:
+    n = min(len(targets), len(caps))
+    t, c = np.array(targets[:n]), np.array(caps[:n])
+    levels, codes = level_codes(t, c, months)
+    spread_levels, spread_codes = level_codes(np.repeat(t, months), np.repeat(c, months))
+    assert len(levels) <= CURVE_LEVELS
+    assert np.array_equal(levels[codes], spread_levels[spread_codes])
+    # never a longer target or a higher cap than the sample's own: never fewer GPUs
+    assert (levels[codes, 0] <= np.repeat(t, months)).all()
+    assert (levels[codes, 1] <= np.repeat(c, months)).all()
 
 
 # --------------------------------------------------------------------------- dedicated fleets

@@ -424,6 +424,25 @@ def test_sources_distribution_is_for_prices_only(tmp_path: Path, catalog: pricin
     text = edited(("base = 200000", 'base = { dist = "sources" }'))
     (problem,) = problems_of(tmp_path, text, catalog).problems
     assert "only applies to prices" in problem.message
+    assert "no range of sources" in problem.message  # why
+    assert problem.field == "volume.base"
+    assert 'prices = { dist = "sources" }' in problem.fix  # where it is allowed
+
+
+def test_sources_distribution_on_prices_is_not_a_workload_input(
+    tmp_path: Path, catalog: pricing.Catalog
+) -> None:
+    text = 'prices = { dist = "sources" }\n' + edited(
+        ("base = 200000", 'base = { dist = "uniform", low = 1, high = 3 }')
+    )
+    workload = load_workload(write(tmp_path, text), catalog)
+    assert workload.prices == SourcesRange(dist="sources")
+    # the catalog's prices are sampled by simulate(), not a number of the workload
+    assert [u.path for u in uncertain_inputs(workload)] == [("segments", 0, "volume", "base")]
+    bad = 'prices = { dist = "uniform", low = 1, high = 2 }\n' + GOOD
+    (problem,) = problems_of(tmp_path, bad, catalog).problems
+    assert problem.field == "prices"
+    assert "takes only" in problem.message
 
 
 def test_malformed_toml_names_its_line(tmp_path: Path, catalog: pricing.Catalog) -> None:

@@ -1,0 +1,134 @@
+"""Exported dashboards in a real headless Chromium: drawn, interactive, offline.
+
+Needs Debian's ``chromium`` (``/usr/bin/chromium``); Playwright drives it (no browser
+download). Without it the tests skip, unless ``PRICING_REQUIRE_BROWSER=1`` (set by
+``.ci/run``, which installs Chromium), where a missing browser is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pricing._dashboard import build_dashboard, export_dashboard
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--no-first-run",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+if not Path(CHROMIUM).exists():
+    if os.environ.get("PRICING_REQUIRE_BROWSER") == "1":
+        raise RuntimeError("PRICING_REQUIRE_BROWSER=1 but chromium is not installed")
+    pytest.skip(
+        "Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True
+    )
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("dash")
+    board = build_dashboard("ecommerce", samples=200, seed=0, as_of="2026-11-21", budget=800)
+    export_dashboard(board, out, ["html"])
+    return out / "ecommerce" / "index.html"
+
+
+class Page:
+    """A loaded page and what it did: console messages, errors, requests."""
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+        self.console: list[tuple[str, str]] = []
+        self.errors: list[str] = []
+        self.requests: list[str] = []
+        page.on("console", lambda m: self.console.append((m.type, m.text)))
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+        page.on("request", lambda r: self.requests.append(r.url))
+
+    def svg(self) -> str:
+        return str(self.page.evaluate("document.querySelector('#vis svg').outerHTML"))
+
+    def count(self, selector: str) -> int:
+        return int(self.page.evaluate(f"document.querySelectorAll({selector!r}).length"))
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: Any, exported: Path) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    loaded = Page(context.new_page())
+    loaded.page.goto(exported.as_uri())
+    loaded.page.wait_for_selector("body[data-ready]", timeout=60_000)
+    yield loaded
+    context.close()
+
+
+def test_page_draws_without_errors_or_network(page: Page, exported: Path) -> None:
+    assert page.page.evaluate("document.body.dataset.ready") == "1"
+    assert page.errors == []
+    assert [text for kind, text in page.console if kind == "error"] == []
+    # The only request is the file itself: scripts and data are inlined.
+    assert page.requests == [exported.as_uri()]
+    assert page.count("#vis svg .mark-rect path") > 20  # bars and heatmap cells
+    assert page.count("#vis svg .mark-line path") >= 5
+    assert page.count("#vis svg .mark-area path") >= 1
+    assert "Monthly spend by line item" in page.svg()
+    assert "product edits" in page.page.inner_text("table.headline")
+
+
+def test_gpu_price_slider_redraws_the_break_even_chart(page: Page) -> None:
+    before = page.svg()
+    slider = page.page.locator("input[name='gpu_hour']")
+    base = float(slider.input_value())
+    slider.fill(f"{base * 0.25:.2f}")  # fill() on a range input sets it and fires input
+    page.page.wait_for_function(f"window.vegaView.signal('gpu_hour') < {base}", timeout=10_000)
+    page.page.wait_for_timeout(200)
+    assert page.svg() != before
+    assert page.errors == []
+
+
+def test_provider_dropdown_filters_the_bars(page: Page) -> None:
+    bars = "#vis svg .mark-rect path"
+    before = page.count(bars)
+    page.page.locator("select[name='provider_pick']").select_option("bfl")
+    page.page.wait_for_function("window.vegaView.signal('provider_pick') === 'bfl'")
+    page.page.wait_for_timeout(200)
+    assert 0 < page.count(bars) < before
+
+
+def test_legend_click_links_the_fan_and_tornado_charts(page: Page) -> None:
+    before = page.svg()
+    # The fan chart's legend lists options ("api:...", "dedicated:..."); Vega listens on the
+    # whole SVG, so the click goes to the label's position.
+    legend = page.page.locator("#vis svg .role-legend-label text", has_text="api:").first
+    # Centre it: the sticky what-if bar covers the top of the window.
+    legend.evaluate("el => el.scrollIntoView({block: 'center'})")
+    legend.click(force=True)
+    page.page.wait_for_function(
+        "Object.keys(window.vegaView.signal('option_pick') || {}).length > 0"
+    )
+    page.page.wait_for_timeout(200)
+    assert page.svg() != before
+    assert page.errors == []
