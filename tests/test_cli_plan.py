@@ -42,6 +42,28 @@ def test_simulate_json_has_totals_cheapest_and_bands() -> None:
     assert payload["bands"]
 
 
+def test_simulate_price_spread_flag_samples_gpu_prices() -> None:
+    # RunPod Secure H100 SXM: $3.49 (silybench) and $3.99 (datareceipts) per GPU-hour
+    args = ["simulate", "small", "--samples", "40", "--seed", "2", "--gpu"]
+    args += ["runpod/h100-sxm-secure.2026-11", "--json"]
+    spread = runner.invoke(app, [*args, "--price-spread"])
+    assert spread.exit_code == 0, spread.output
+    flat = runner.invoke(app, [*args, "--no-price-spread"])
+    assert flat.exit_code == 0, flat.output
+
+    def gpu_band(output: str) -> list[tuple[float, float]]:
+        bands = json.loads(output)["bands"]
+        return [
+            (b["p10"], b["p90"])
+            for b in bands
+            if "runpod/h100-sxm-secure" in b["option"] and b["p10"] is not None
+        ]
+
+    assert gpu_band(spread.stdout)
+    assert all(low < high for low, high in gpu_band(spread.stdout))
+    assert all(low == high for low, high in gpu_band(flat.stdout))
+
+
 def test_simulate_table_and_unknown_workload() -> None:
     result = runner.invoke(app, ["simulate", "ecommerce"])
     assert result.exit_code == 0, result.output
