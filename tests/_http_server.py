@@ -16,12 +16,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-#: ``shared/`` sits beside the repository (here and in CI's clone).
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "reference" / "fixtures"
+#: Real files in their original formats, copied from the team's shared reference folder;
+#: ``tests/fixtures/SOURCES.md`` says where each came from.
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
 def fixture(name: str) -> bytes:
-    """The bytes of one fixture file of ``shared/reference/fixtures``."""
+    """The bytes of one fixture file of ``tests/fixtures``."""
     return (FIXTURES / name).read_bytes()
 
 

@@ -1,7 +1,8 @@
 """The five refresh parsers on the real fixture files, on bad documents, and on random bytes.
 
-Expected values are read by hand from the fixture files in shared/reference/fixtures (the line
-each comes from is quoted), never from running the code.
+Expected values are read by hand from the fixture files in tests/fixtures, copied from the
+team's shared/reference/fixtures (the line each comes from is quoted), never from running
+the code.
 """
 
 from __future__ import annotations
