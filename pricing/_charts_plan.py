@@ -147,13 +147,17 @@ def spend_chart(
     )
 
 
-def _top_options(sim: Simulation, segment: str, top: int) -> list[str]:
+def _bands(sim: Simulation) -> pl.DataFrame:
     if sim.bands is None:
         raise PricingError(
             "the simulation has no uncertainty bands: run simulate(..., samples=1000, seed=0)"
         )
+    return sim.bands
+
+
+def _top_options(bands: pl.DataFrame, segment: str, top: int) -> list[str]:
     ranked = (
-        sim.bands.filter(pl.col("segment") == segment)
+        bands.filter(pl.col("segment") == segment)
         .group_by("option", "kind")
         .agg(pl.col("p50").mean())
         .sort("p50", "option")
@@ -175,8 +179,8 @@ def fan_chart(sim: Simulation, *, segment: str | None = None, top: int = 6) -> a
     ``option_pick``); the tornado chart of a dashboard follows it.
     """
     seg = _segment(sim, segment)
-    shown = _top_options(sim, seg, top)
-    bands = sim.bands if sim.bands is not None else pl.DataFrame()
+    bands = _bands(sim)
+    shown = _top_options(bands, seg, top)
     data = rounded(bands.filter((pl.col("segment") == seg) & pl.col("option").is_in(shown)), 2)
     fmt = money_format(sim.currency, 0)
     pick = alt.selection_point(name=OPTION_PARAM, fields=["option"], bind="legend")
@@ -438,7 +442,7 @@ def break_even_chart(
     )
     log_volume = alt.param(
         name=VOLUME_PARAM,
-        value=round(_log10(start), 2),
+        value=round(math.log10(max(start, 1.0)), 2),
         bind=alt.binding_range(min=2, max=9, step=0.05, name="Monthly volume, log10 images "),
     )
     fmt = money_format(currency, 0)
@@ -509,7 +513,3 @@ def break_even_chart(
             subtitle=f"{found}; drag the GPU price to move the red break-even line",
         )
     )
-
-
-def _log10(value: float) -> float:
-    return math.log10(max(value, 1.0))

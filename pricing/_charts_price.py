@@ -44,6 +44,11 @@ def _one_currency(frame: pl.DataFrame, what: str) -> str:
     return str(currencies[0])
 
 
+def request_title(request: ImageRequest) -> str:
+    """``"Cost per image: flux-2-pro generate 1024x1024"``."""
+    return f"Cost per image: {request.model} {request.operation} {request.width}x{request.height}"
+
+
 def cost_per_image_chart(
     request: ImageRequest | pl.DataFrame,
     catalog: Catalog | None = None,
@@ -51,6 +56,7 @@ def cost_per_image_chart(
     as_of: date | datetime | str | None = None,
     top: int = 25,
     linked_heatmap: bool = False,
+    title: str | None = None,
 ) -> alt.LayerChart:
     """Bars of the cost per image on every offer that serves a request, cheapest first.
 
@@ -65,15 +71,15 @@ def cost_per_image_chart(
         Most offers drawn (the cheapest).
     linked_heatmap : bool
         Highlight the provider clicked on :func:`cost_heatmap` (both in one dashboard).
+    title : str, optional
+        Chart title (default: names the request, or "Cost per image by offer" for a frame).
     """
     if isinstance(request, ImageRequest):
         frame = compare(request, catalog, as_of=as_of)
-        title = (
-            f"Cost per image: {request.model} {request.operation} {request.width}x{request.height}"
-        )
+        title = title or request_title(request)
     else:
         frame = request
-        title = "Cost per image by offer"
+        title = title or "Cost per image by offer"
     require_columns(
         frame,
         ["offer_id", "provider", "per_image", "total", "min_total", "max_total", "currency"],

@@ -28,13 +28,25 @@ from pricing._charts_plan import (
     spend_chart,
     tornado_chart,
 )
-from pricing._charts_price import cost_heatmap, cost_per_image_chart, price_history_chart
+from pricing._charts_price import (
+    cost_heatmap,
+    cost_per_image_chart,
+    price_history_chart,
+    request_title,
+)
 from pricing._export import FORMATS, check_formats, page, render, spec_json, spec_of, write_atomic
+from pricing._quote import compare
 from pricing._request import ImageRequest
 from pricing._setups import self_host_data
 from pricing._simulate import Simulation, simulate
-from pricing._uncertainty import central
-from pricing._workload import Segment, Workload, load_workload, peak_to_mean
+from pricing._workload import (
+    DEFAULT_WORKLOAD,
+    Segment,
+    Workload,
+    central,
+    load_workload,
+    peak_to_mean,
+)
 
 DEFAULT_SAMPLES = 1000
 
@@ -86,12 +98,6 @@ class Dashboard:
 
     def _repr_mimebundle_(self, include: object = None, exclude: object = None) -> object:
         return self.chart()._repr_mimebundle_(include, exclude)
-
-
-def _centre(value: object) -> float:
-    if isinstance(value, int | float):
-        return float(value)
-    return central(value)  # type: ignore[arg-type]
 
 
 def _main_segment(sim: Simulation, candidates: Iterable[str]) -> str | None:
@@ -162,11 +168,11 @@ def _segment_break_even(
         images_per_request=segment.images_per_request,
         operation=segment.operation,
         quality=segment.quality,
-        p95_latency_s=None if segment.p95_latency_s is None else _centre(segment.p95_latency_s),
+        p95_latency_s=None if segment.p95_latency_s is None else central(segment.p95_latency_s),
         peak_to_mean=peak_to_mean(traffic),
-        max_utilisation=_centre(hosting.max_utilisation),
-        licence_per_month=_centre(licence),
-        ops_per_month=_centre(hosting.ops_hours_per_month) * _centre(hosting.ops_hourly_rate),
+        max_utilisation=central(hosting.max_utilisation),
+        licence_per_month=central(licence),
+        ops_per_month=central(hosting.ops_hours_per_month) * central(hosting.ops_hourly_rate),
         as_of=sim.as_of,
         catalog=catalog,
     )
@@ -240,8 +246,6 @@ def build_dashboard(
     budget : float, optional  [currency/month]
         Budget line on the spend chart.
     """
-    from pricing._workload import DEFAULT_WORKLOAD
-
     target = workload if workload is not None else DEFAULT_WORKLOAD
     work = target if isinstance(target, Workload) else load_workload(target)
     name = (
@@ -296,12 +300,15 @@ def build_dashboard(
             sim,
             segment=main_self,
             peak_to_mean=peak_to_mean(traffic),
-            max_utilisation=_centre(hosting.max_utilisation),
+            max_utilisation=central(hosting.max_utilisation),
         )
     else:
         notes.append("no segment has a feasible self-hosted option: no fleet chart")
-    charts["cost-per-image"] = cost_per_image_chart(request, cat, as_of=day)
-    linked["cost-per-image"] = cost_per_image_chart(request, cat, as_of=day, linked_heatmap=True)
+    # Priced once; the page's copy highlights the provider clicked on the heatmap.
+    offers = compare(request, cat, as_of=day)
+    title = request_title(request)
+    charts["cost-per-image"] = cost_per_image_chart(offers, title=title)
+    linked["cost-per-image"] = cost_per_image_chart(offers, title=title, linked_heatmap=True)
     charts["heatmap"] = cost_heatmap(model, cat, operation=request.operation, as_of=day)
     charts["price-history"] = price_history_chart(request, cat, until=day)
     return Dashboard(

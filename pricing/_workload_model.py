@@ -16,6 +16,7 @@ from pydantic import AfterValidator, Field, ValidationError, field_validator, mo
 from pricing._gpu_models import GpuCategory
 from pricing._schema import Currency, Id, Operation, Strict
 from pricing._uncertainty import LogNormal, Normal, Number, SourcesRange, Triangular, Uniform
+from pricing._uncertainty import central as distribution_centre
 from pricing._workload_errors import DIST_KINDS, invalid, located
 from pricing.errors import PricingError
 
@@ -35,25 +36,13 @@ _SOURCES_FIX = (
 
 
 def central(x: Number) -> float:
-    """Base value of a number: itself, or the distribution's centre.
-
-    Mode for triangular, mean for uniform and normal (kept within its clip bounds), median for
-    lognormal. ``{dist = "sources"}`` has no centre of its own: it only applies to the prices
-    in ``data/`` (see ``Workload.prices``).
+    """Base value of a number: itself, or the distribution's centre (see
+    :func:`pricing._uncertainty.central`). ``{dist = "sources"}`` has no centre of its own: it
+    only applies to the prices in ``data/`` (see ``Workload.prices``).
     """
-    if isinstance(x, Triangular):
-        return x.mode
-    if isinstance(x, Uniform):
-        return (x.low + x.high) / 2
-    if isinstance(x, Normal):
-        low = -math.inf if x.low is None else x.low
-        high = math.inf if x.high is None else x.high
-        return min(max(x.mean, low), high)
-    if isinstance(x, LogNormal):
-        return x.median
     if isinstance(x, SourcesRange):
         raise PricingError(f"{_SOURCES_ONLY}; {_SOURCES_FIX}")
-    return float(x)
+    return distribution_centre(x)
 
 
 def _span(x: Number) -> tuple[float, float]:
