@@ -14,11 +14,11 @@ from urllib.parse import urlencode
 
 from pricing._http import EnvAuth, FetchPolicy, RefreshError, fetch
 from pricing._refresh_cache import Fetched, HttpCache
+from pricing._refresh_create import fal_endpoints
 from pricing._refresh_plan import (
     Additions,
     Context,
     _slug,
-    offers_by_endpoint,
     plan_cards,
     plan_fal,
     plan_openrouter,
@@ -180,11 +180,14 @@ def _run_fal(
     policy: FetchPolicy,
     cache: HttpCache | None,
 ) -> tuple[Additions, list[tuple[str, Fetched]]]:
-    """fal prices the endpoints it is asked for: the ``fal`` card's offer names."""
-    endpoints = sorted(offers_by_endpoint(ctx.data.cards.get("fal")))
+    """fal prices the endpoints it is asked for: the ``fal`` card's offer names, and the
+    ``fal-ai/`` ids of the models' ``api_ids``."""
+    endpoints = fal_endpoints(ctx.data)
     if not endpoints:
         raise RefreshError(
-            feed.name, "no offer in rate-cards/fal.toml is named by a fal endpoint id to price"
+            feed.name,
+            "no offer in rate-cards/fal.toml is named by a fal endpoint id, and no model lists "
+            "a fal-ai/ endpoint in api_ids: nothing to price",
         )
     pages: list[FalPricing] = []
     responses: list[tuple[str, Fetched]] = []

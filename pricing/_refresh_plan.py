@@ -11,6 +11,11 @@ third-party > seed), already has the same components. A GPU price is unchanged w
 entry with the same id (provider/sku-category-region, plus a ``.YYYY-MM-DD`` tag on later
 figures) has the same price. An FX rate is unchanged when the same day and currency already has
 it; a different rate for a day already recorded is a conflict, reported and not written.
+
+fal and OpenRouter records update the offers whose ``name`` starts with their API id; a record
+no offer names becomes a new offer when its id maps to a model of ``data/models.toml`` (its
+``api_ids``, or a last path segment equal to a model id), otherwise it is skipped with the
+``api_ids`` line that would map it (:mod:`pricing._refresh_create`).
 """
 
 from __future__ import annotations
@@ -28,7 +33,16 @@ from pricing._catalog import describe_component
 from pricing._gpus import GpuData, GpuOffer
 from pricing._http import RefreshError
 from pricing._loader import LoadedData
+from pricing._refresh_create import (
+    NEW_CARDS,
+    create_fal,
+    create_openrouter,
+    model_for,
+    offer_ids,
+    offers_by_endpoint,
+)
 from pricing._refresh_sources import (
+    FalPrice,
     FalPricing,
     OpenRouterModel,
     validation_reason,
@@ -115,6 +129,17 @@ class Additions:
 
     def skip(self, source: str, item: str, reason: str) -> None:
         self.skipped.append({"source": source, "item": item, "reason": reason})
+
+    def add_offer(self, ctx: Context, source: str, offer: Offer) -> None:
+        """A new offer of the card named by its id's prefix (a new card when the data has
+        none: :data:`pricing._refresh_create.NEW_CARDS`), and its "new offer" diff row."""
+        provider = offer.id.split("/", 1)[0]
+        if provider in ctx.data.cards:
+            self.offers.setdefault(provider, []).append(offer)
+        else:
+            card = self.cards.get(provider) or NEW_CARDS[provider]
+            self.cards[provider] = card.model_copy(update={"offers": [*card.offers, offer]})
+        self.change(source, offer.id, "new offer", None, _describe(offer.versions[0]), None)
 
 
 def _pct(old: Decimal | None, new: Decimal | None) -> float | None:
@@ -236,52 +261,63 @@ def plan_cards(
 
 # --------------------------------------------------------------------------- fal, OpenRouter
 
-_ENDPOINT = re.compile(r"^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)+$")
 
-
-def offers_by_endpoint(card: RateCard | None) -> dict[str, Offer]:
-    """Offers of a card keyed by the API model id at the start of their ``name``."""
-    out: dict[str, Offer] = {}
-    for o in card.offers if card else []:
-        token = (o.name or "").split(" ", 1)[0]
-        if _ENDPOINT.match(token):
-            out.setdefault(token, o)
-    return out
+def _fal_version(price: FalPrice, day: date, sid: str) -> dict[str, Any] | str:
+    """A fal price as a raw price version (per image or per MP), or why it cannot be one."""
+    unit = price.unit.lower()
+    if unit in ("image", "images"):
+        comp = {"unit": "image", "price": price.unit_price}
+    elif unit in ("megapixel", "megapixels", "mp"):
+        comp = {"unit": "megapixel", "price": price.unit_price}
+    else:
+        return f"unit {price.unit!r} is not per image or per megapixel"
+    if price.unit_price == 0:
+        return "price 0 is not recorded (check a free endpoint by hand)"
+    note = f"fal pricing API: {price.unit_price} {price.currency} per {price.unit}."
+    if comp["unit"] == "megapixel":
+        note += " Rounding and the megapixel size are not given by the API (exact assumed)."
+    return {
+        "effective_from": day,
+        "source": sid,
+        "currency": price.currency,
+        "components": [comp],
+        "notes": note,
+    }
 
 
 def plan_fal(pages: list[FalPricing], ctx: Context, source: str, sid: str) -> Additions:
-    """New versions of ``fal`` offers, matched by name = endpoint id; per image or per MP."""
+    """New versions of ``fal`` offers, matched by name = endpoint id; per image or per MP.
+
+    An endpoint no offer names becomes a new offer ``fal/<endpoint slug>`` named by the
+    endpoint id, when the id maps to a model (:func:`pricing._refresh_create.model_for`);
+    its operations are the model's (:func:`~pricing._refresh_create.fal_operations`).
+    """
     adds = Additions()
     offers = offers_by_endpoint(ctx.data.cards.get("fal"))
+    taken = offer_ids(ctx.data)
+    created: set[str] = set()
     for price in (p for page in pages for p in page.prices):
-        offer = offers.get(price.endpoint_id)
-        if offer is None:
-            adds.skip(source, price.endpoint_id, "no offer in rate-cards/fal.toml has this name")
+        endpoint = price.endpoint_id
+        offer = offers.get(endpoint)
+        raw = _fal_version(price, ctx.day, sid)
+        if offer is not None:
+            if isinstance(raw, str):
+                adds.skip(source, offer.id, raw)
+            else:
+                new = _revalidate(source, offer.id, raw)
+                offer_update(adds, ctx, source, "official", "fal", offer, new)
             continue
-        unit = price.unit.lower()
-        comp: dict[str, Any]
-        if unit in ("image", "images"):
-            comp = {"unit": "image", "price": price.unit_price}
-        elif unit in ("megapixel", "megapixels", "mp"):
-            comp = {"unit": "megapixel", "price": price.unit_price}
-        else:
-            adds.skip(source, offer.id, f"unit {price.unit!r} is not per image or per megapixel")
-            continue
-        if price.unit_price == 0:
-            adds.skip(source, offer.id, "price 0 is not recorded (check a free endpoint by hand)")
-            continue
-        note = f"fal pricing API: {price.unit_price} {price.currency} per {price.unit}."
-        if comp["unit"] == "megapixel":
-            note += " Rounding and the megapixel size are not given by the API (exact assumed)."
-        raw = {
-            "effective_from": ctx.day,
-            "source": sid,
-            "currency": price.currency,
-            "components": [comp],
-            "notes": note,
-        }
-        new = _revalidate(source, offer.id, raw)
-        offer_update(adds, ctx, source, "official", "fal", offer, new)
+        model = model_for(endpoint, ctx.data, ctx.day)
+        if isinstance(model, str):
+            adds.skip(
+                source, endpoint, f"no offer in rate-cards/fal.toml has this name and {model}"
+            )
+        elif endpoint in created:
+            adds.skip(source, endpoint, "listed twice; the first price was used")
+        elif isinstance(raw, str):
+            adds.skip(source, endpoint, raw)
+        elif create_fal(adds, ctx, source, endpoint, model, raw, taken):
+            created.add(endpoint)
     return adds
 
 
@@ -293,10 +329,16 @@ def plan_openrouter(
     OpenRouter quotes USD per token; cards hold USD per 1M tokens. ``image_output`` becomes
     the token component's ``image_output``, ``prompt`` its ``text_input`` and ``image`` its
     ``image_input``; the output-token table is kept from the version in force.
+
+    An image model no offer names becomes a new offer ``openrouter/<model id>`` named by the
+    OpenRouter id, when the id maps to a model (:func:`pricing._refresh_create.model_for`) and
+    an offer of that model has a token-priced version in force to copy the output-token table
+    from (:func:`~pricing._refresh_create.token_base`: official sources first).
     """
     adds = Additions()
     offers = offers_by_endpoint(ctx.data.cards.get("openrouter"))
     sources = {s.id: s for s in ctx.data.sources.source}
+    taken = offer_ids(ctx.data)
     for model in (m for m in models if m.makes_images):
         offer = offers.get(model.id)
         p = model.pricing
@@ -304,7 +346,7 @@ def plan_openrouter(
             adds.skip(source, model.id, "price is -1 (varies with the model a router picks)")
             continue
         if offer is None:
-            adds.skip(source, model.id, "no offer in rate-cards/openrouter.toml has this name")
+            create_openrouter(adds, ctx, source, sid, model, taken)
             continue
         if p.image_output is None:
             adds.skip(source, offer.id, "no image_output price")

@@ -27,6 +27,10 @@ Id = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]*$", min_length=1, max_l
 OfferId = Annotated[
     str, Field(pattern=r"^[a-z0-9][a-z0-9._-]*/[a-z0-9][a-z0-9._-]*$", max_length=120)
 ]
+#: An API's id of a model: ``owner/name[/...]`` in lowercase (``openai/gpt-image-1``,
+#: ``fal-ai/flux-pro/kontext``).
+API_ID_PATTERN = r"^[a-z0-9][a-z0-9._:-]*(/[a-z0-9][a-z0-9._:-]*)+$"
+ApiId = Annotated[str, Field(pattern=API_ID_PATTERN, max_length=200)]
 Size = Annotated[str, Field(pattern=r"^[1-9][0-9]*x[1-9][0-9]*$", description="WIDTHxHEIGHT [px]")]
 Money = Annotated[Decimal, Field(ge=0, description="amount [currency of the price version]")]
 Fraction = Annotated[Decimal, Field(ge=0, le=1)]
@@ -76,6 +80,11 @@ class ImageModel(Strict):
     vendor: str
     open_weights: bool
     operations: list[Operation] = Field(min_length=1)
+    api_ids: list[ApiId] = Field(
+        default_factory=list,
+        description="ids that API catalogs serve this model under (OpenRouter model ids, fal "
+        "endpoint ids); `pricing refresh` creates offers for them",
+    )
     max_megapixels: Decimal | None = Field(default=None, gt=0, description="[MP, 10^6 px]")
     max_reference_images: int | None = Field(default=None, ge=0)
     licence: str | None = Field(default=None, description="terms for self-hosting the weights")
@@ -85,6 +94,12 @@ class ImageModel(Strict):
     )
     sources: list[Id] = Field(default_factory=list)
     notes: str | None = None
+
+    @field_validator("api_ids")
+    @classmethod
+    def _unique_api_ids(cls, ids: list[str]) -> list[str]:
+        _require_unique(ids, "api id")
+        return ids
 
 
 class ModelsFile(Strict):
