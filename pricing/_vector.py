@@ -7,11 +7,12 @@ timestamp order. Nothing here loops over rows in Python: parameters are gathered
 tables of :mod:`pricing._compiled` by computed indices, then combined by expressions.
 
 Logs repeat a few request *shapes*: all that a row's price depends on besides the running
-volume (the version in force or why none is, operation, size, count, quality and the other
-request numbers). Each distinct shape is priced once (:mod:`pricing._vector_prices`) and its
-results are gathered back to its rows; only rows on offers that run monthly volumes or minimums
-are then ordered within their month and priced again with the images already billed
-(:func:`_monthly_rows`).
+volume (offer, pricing day, operation, size, count, quality and the other request numbers).
+Each distinct shape is priced once (:mod:`pricing._vector_prices`; the version in force and
+the FX rate are looked up per shape, not per row) and its results are gathered back to its
+rows; only rows on offers that run monthly volumes or minimums are then ordered within their
+month and priced again with the images already billed (:func:`_monthly_rows`), in a thread of
+their own while the other columns are gathered.
 
 Money is float64 here, unrounded; a property test proves agreement with ``quote()`` (Decimal).
 """
@@ -19,13 +20,14 @@ Money is float64 here, unrounded; a property test proves agreement with ``quote(
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 from typing import overload
 
 import polars as pl
 
 from pricing._catalog import Catalog, load_catalog, to_date
-from pricing._compiled import MODEL_RETIRED, Compiled, compile_catalog
+from pricing._compiled import Compiled, compile_catalog
 from pricing._schema import OPERATIONS
 from pricing._vector_prices import (
     AGAIN_INPUTS,
@@ -199,6 +201,25 @@ def _typed(name: str, schema: pl.Schema) -> pl.Expr:
     return pl.col(name).cast(dtype, strict=False)
 
 
+_DAY_US = 86_400_000_000  # microseconds in a day
+
+
+def _day_of(ts: pl.Expr) -> pl.Expr:
+    """The UTC day of a UTC microsecond timestamp (integer floor division: no calendar)."""
+    return (ts.to_physical() // _DAY_US).cast(pl.Int32).cast(pl.Date)
+
+
+def _months(days: pl.Series) -> pl.Series:
+    """``year * 12 + month`` of each day (Date), looked up in a table of the days spanned."""
+    n = days.cast(pl.Int32)
+    lo, hi = n.min(), n.max()
+    if not isinstance(lo, int) or not isinstance(hi, int) or hi - lo > 1_000_000:
+        return days.dt.year().cast(pl.Int64) * 12 + days.dt.month().cast(pl.Int64)
+    table = pl.int_range(lo, hi + 1, dtype=pl.Int32, eager=True).cast(pl.Date)
+    month = table.dt.year().cast(pl.Int64) * 12 + table.dt.month().cast(pl.Int64)
+    return month.gather((n - lo).cast(pl.UInt32))
+
+
 def _timestamp(schema: pl.Schema) -> pl.Expr | None:
     if "timestamp" not in schema:
         return None
@@ -266,8 +287,9 @@ def _price(
         )
     schema = df.schema
     names = df.columns
+    df = _pieces(df)
     ts = _timestamp(schema)
-    ts_day = ts.dt.date() if ts is not None else pl.lit(day or to_date(None), dtype=pl.Date)
+    ts_day = _day_of(ts) if ts is not None else pl.lit(day or to_date(None), dtype=pl.Date)
     price_day = pl.lit(day, dtype=pl.Date) if day is not None else ts_day
     oi = (
         pl.col("offer_id")
@@ -279,9 +301,9 @@ def _price(
     base = {"_oi": oi, "_day": price_day}
 
     # 1. per row: one integer key per distinct shape
-    parts, constant = _parts(c, schema, fx_grid)
+    parts, constant = _parts(c, schema)
     lf = df.lazy().with_columns(**base)
-    key, span = _shape_key(lf, df.height, parts, _domains(c, fx_grid))
+    key, span = _shape_key(lf, df.height, parts, _domains(c))
     rows = lf.with_columns(_key=key).select("_day", "_key").collect()
     first = rows["_key"].arg_unique()
     distinct = rows["_key"].gather(first)
@@ -289,7 +311,12 @@ def _price(
     # 2. per shape: reasons and money, the running volume taken as zero
     out_names = [*_SHAPE_OUTPUTS, *([] if "model" in names else ["model"])]
     shapes = price_shapes(
-        df.gather(first).lazy().with_columns(**base).select(*parts, *constant).collect(),
+        df.gather(first)
+        .lazy()
+        .with_columns(**base)
+        .select(*parts, *constant)
+        .with_columns(_lookups(c, fx_grid))
+        .collect(),
         c,
         names=out_names,
         has_model="model" in names,
@@ -313,34 +340,30 @@ def _price(
     shape_of = mapped["_shape"]
     in_month = mapped["_in"] if "_in" in mapped.columns else None
     if in_month is None or not in_month.any():
-        priced = _spread([(shapes.select(out_names), shape_of, [shapes])])
+        priced = _spread(shapes.select(out_names), shape_of)
     else:
         at = in_month.arg_true()
-        again = _monthly_rows(
-            df,
-            in_month,
-            at,
-            shape_of.filter(in_month),
-            shapes,
-            c,
-            ts=ts,
-            ts_day=ts_day,
-            committed=committed,
-            minimum_spend=minimum_spend,
-        )
-        # monthly outputs: the shape's, or the row's own (after the shapes) where priced again
-        after = pl.int_range(shapes.height, shapes.height + at.len(), dtype=pl.UInt32, eager=True)
-        fixed = [n for n in out_names if n not in again.columns]
-        priced = _spread(
-            [
-                (shapes.select(fixed), shape_of, [shapes]),
-                (
-                    pl.concat([shapes.select(again.columns), again]),
-                    shape_of.clone().scatter(at, after),
-                    [shapes.filter(~monthly), again],
-                ),
-            ]
-        )
+        # the rows of monthly offers are priced again in a thread of their own (polars frees
+        # the interpreter while it works), while this one spreads the shapes' columns
+        with ThreadPoolExecutor(1) as pool:
+            job = pool.submit(
+                _monthly_rows,
+                df,
+                in_month,
+                at,
+                shape_of.filter(in_month),
+                shapes,
+                c,
+                ts=ts,
+                ts_day=ts_day,
+                committed=committed,
+                minimum_spend=minimum_spend,
+            )
+            priced = _spread(shapes.select(out_names), shape_of)
+            again = job.result()
+        # monthly outputs: the shape's, or the row's own where priced again (every row of a
+        # monthly shape is, so the shape's value is only a placeholder there)
+        _overwrite(priced, shapes, shape_of, at, again, shapes.filter(~monthly))
 
     added = [n for n in FILLED_COLUMNS if n not in names]
     out = df.select(n for n in names if n not in PRICED_COLUMNS).with_columns(
@@ -353,28 +376,61 @@ def _price(
     )
 
 
-def _spread(
-    sources: list[tuple[pl.DataFrame, pl.Series, list[pl.DataFrame]]],
-) -> dict[str, pl.Series | pl.Expr]:
-    """Columns ``table[index]`` for each (table, index, parts holding the values used).
+def _pieces(df: pl.DataFrame) -> pl.DataFrame:
+    """``df`` in one chunk per thread (zero-copy slices), so that per-row work runs on all cores.
 
-    A column whose used values are all one value is a literal instead (never materialised);
-    the others are gathered together, which spreads the work over the cores.
+    Polars evaluates an expression chunk by chunk in parallel; a table in one chunk (as most
+    are after reading a file) would otherwise keep string lookups on a single core.
+    """
+    threads = pl.thread_pool_size()
+    if threads < 2 or df.height < 100_000 or df.n_chunks() >= threads:
+        return df
+    size = -(-df.height // threads)
+    return pl.concat([df.slice(i, size) for i in range(0, df.height, size)], rechunk=False)
+
+
+def _spread(table: pl.DataFrame, index: pl.Series) -> dict[str, pl.Series | pl.Expr]:
+    """Columns ``table[index]``; a literal for a column whose values are all one value.
+
+    The table is small (one row per shape), so the gathers are cheap; those that write a
+    column are done together, which spreads them over the cores.
     """
     out: dict[str, pl.Series | pl.Expr] = {}
-    for table, index, used in sources:
-        many = []
-        for name in table.columns:
-            parts = [part[name] for part in used if part.height]
-            firsts = pl.concat([part.head(1) for part in parts]) if parts else None
-            if firsts is not None and all(_single(v) for v in [*parts, firsts]):
-                out[name] = pl.lit(firsts[0], dtype=firsts.dtype).alias(name)
-            else:
-                many.append(name)
-        if many:
-            gathered = table.select(many).rechunk().gather(index)
-            out.update({s.name: s for s in gathered.get_columns()})
+    many = []
+    for name in table.columns:
+        if table.height and _single(table[name]):
+            out[name] = pl.lit(table[name][0], dtype=table[name].dtype).alias(name)
+        else:
+            many.append(name)
+    gathered = table.select(many).gather(index) if many else pl.DataFrame()
+    for name in many:
+        out[name] = gathered.drop_in_place(name)  # its only owner, so it can be written over
     return out
+
+
+def _overwrite(
+    spread: dict[str, pl.Series | pl.Expr],
+    table: pl.DataFrame,
+    index: pl.Series,
+    at: pl.Series,
+    again: pl.DataFrame,
+    others: pl.DataFrame,
+) -> None:
+    """Write the rows priced ``again`` (at positions ``at``) over the ``spread`` columns.
+
+    ``others`` are the table's rows that the other rows point to: a column whose values on
+    those and on the rows priced again are all one value becomes a literal.
+    """
+    for name in again.columns:
+        parts = [part for part in (again[name], others[name]) if part.len()]
+        firsts = pl.concat([part.head(1) for part in parts])
+        if all(_single(v) for v in [*parts, firsts]):
+            spread[name] = pl.lit(firsts[0], dtype=firsts.dtype).alias(name)
+            continue
+        column = spread.pop(name)
+        if isinstance(column, pl.Expr):  # one value on the shapes, not on the rows priced again
+            column = table[name].gather(index)
+        spread[name] = column.scatter(at, again[name])
 
 
 def _single(values: pl.Series) -> bool:
@@ -403,27 +459,21 @@ def _monthly_offers(c: Compiled, minimum_spend: bool) -> pl.Series:
     return pl.Series([i in offers for i in range(len(c.offer_ids))], dtype=pl.Boolean)
 
 
-def _parts(
-    c: Compiled, schema: pl.Schema, fx_grid: tuple[pl.Series, int, int, int] | None
-) -> tuple[list[pl.Expr], list[pl.Expr]]:
+def _parts(c: Compiled, schema: pl.Schema) -> tuple[list[pl.Expr], list[pl.Expr]]:
     """Everything a row's shape is made of, as integers (``_seconds``: float).
 
     Read from the request columns and ``_oi`` (offer index) and ``_day`` (pricing day).
     Returns the parts that vary by row, and those that are the same for every row (from
     columns the table does not have), to add to the shapes only. ``_oi`` is the offer index
-    (-1: unknown, null: no offer_id), ``_state`` the version in force or a negative grid code
-    (null: no day), ``_op`` the operation and ``_gq`` the catalog-wide quality index.
+    (-1: unknown, null: no offer_id), ``_dayn`` the pricing day's number (the version in
+    force and the FX rate follow from it, per shape: :func:`_lookups`), ``_op`` the
+    operation and ``_gq`` the catalog-wide quality index.
     """
-    oi, day = col("_oi"), col("_day")
-    pos = (day.cast(pl.Int32).cast(pl.Int64) - c.day0 + 1).clip(0, c.n_days - 1)
+    oi = col("_oi")
     per_row = [
         pl.when(pl.col("offer_id").is_not_null()).then(oi.fill_null(-1)).alias("_oi"),
-        gather(c.grid, oi * c.n_days + pos).cast(pl.Int64).alias("_state"),
+        col("_day").cast(pl.Int32).cast(pl.Int64).alias("_dayn"),
     ]
-    if fx_grid is not None:
-        _, first_day, length, _ = fx_grid
-        fpos = (day.cast(pl.Int32).cast(pl.Int64) - first_day + 1).clip(0, length - 1)
-        per_row.append(fpos.alias("_fpos"))
     if "model" in schema:
         model = pl.col("model").cast(pl.String)
         index = model.cast(pl.Enum(c.model_ids), strict=False).to_physical().cast(pl.Int64)
@@ -451,14 +501,23 @@ def _parts(
     return per_row, constant
 
 
-def _domains(
-    c: Compiled, fx_grid: tuple[pl.Series, int, int, int] | None
-) -> dict[str, tuple[int, int]]:
+def _lookups(c: Compiled, fx_grid: tuple[pl.Series, int, int, int] | None) -> list[pl.Expr]:
+    """A shape's ``_state`` (the version in force or a negative grid code; null: no day or no
+    offer) and ``_fpos`` (its day's position in the FX grid), from ``_oi`` and ``_dayn``."""
+    day = col("_dayn")
+    pos = (day - c.day0 + 1).clip(0, c.n_days - 1)
+    oi = pl.when(col("_oi") >= 0).then(col("_oi"))
+    out = [gather(c.grid, oi * c.n_days + pos).cast(pl.Int64).alias("_state")]
+    if fx_grid is not None:
+        _, first_day, length, _ = fx_grid
+        out.append((day - first_day + 1).clip(0, length - 1).alias("_fpos"))
+    return out
+
+
+def _domains(c: Compiled) -> dict[str, tuple[int, int]]:
     """Least and greatest value of the shape parts that have a fixed range."""
     return {
         "_oi": (-1, len(c.offer_ids) - 1),
-        "_state": (MODEL_RETIRED, c.versions.height - 1),
-        "_fpos": (0, fx_grid[2] - 1 if fx_grid is not None else 0),
         "_model": (-1, len(c.model_ids) - 1),
         "_op": (0, len(OPERATIONS) - 1),
         "_gq": (0, len(c.qualities) + 1),
@@ -596,12 +655,17 @@ def _monthly_rows(
     }
     # a null account is an account of its own (-1); a row without a month has a month 0
     account = _typed("account", schema).cast(pl.Categorical).to_physical().cast(pl.Int64)
-    month = ts_day.dt.year().cast(pl.Int64) * 12 + ts_day.dt.month().cast(pl.Int64)
     used = [n for n in ("timestamp", "account", "count") if n in schema]
     rows = df.select(used).filter(in_month) if used else pl.DataFrame({"_at": at})
+    rows = rows.with_columns(
+        _ts=ts if ts is not None else pl.lit(None, dtype=pl.Datetime("us", "UTC"))
+    )
+    if ts is not None:
+        month = pl.lit(_months(rows.select(_day_of(col("_ts"))).to_series()))
+    else:  # every row on the one day priced
+        month = ts_day.dt.year().cast(pl.Int64) * 12 + ts_day.dt.month().cast(pl.Int64)
     count = _typed("count", schema)
     frame = rows.with_columns(
-        _ts=ts if ts is not None else pl.lit(None, dtype=pl.Datetime("us", "UTC")),
         # one integer per (account, offer, month): cheaper to partition on than a struct
         _group=(account.fill_null(-1) * (len(c.offer_ids) + 1) + param["_oi"]) * 1_000_000
         + month.fill_null(0),
