@@ -13,6 +13,7 @@ monthly volume needs every row of a month at once, so such logs are replayed mon
 from __future__ import annotations
 
 import queue
+import tempfile
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -60,6 +61,11 @@ _NUMERIC = {
     "billed_cost": pl.Float64,
 }
 MONEY = pl.Decimal(38, 10)
+#: Rows per batch when spilling months to disk (writing needs no big batches; smaller ones
+#: hold less in flight).
+_SPILL_ROWS = 250_000
+#: The calendar month (UTC) of a request.
+_MONTH = pl.col("timestamp").dt.truncate("1mo")
 #: Why a row is quarantined (a fixed text) and the offending value (or None).
 Message = tuple[pl.Expr, pl.Expr | None]
 Progress = Callable[[int, int, str], None]
@@ -398,7 +404,7 @@ def replay(
     offer_map: Mapping[str, str] | None = None,
     catalog: Catalog | None = None,
     alternatives: bool = True,
-    batch_rows: int = 250_000,
+    batch_rows: int = 1_000_000,
     progress: Progress | None = None,
 ) -> Replay:
     """Price a usage log as logged, on alternative offers, and against what was billed.
@@ -430,22 +436,26 @@ def replay(
             cat.offer(offer_id)
     resolved, messages, names, ambiguous = _prepare(log, cat, month, mapping, offer_map)
     reason, value = _reason(messages)
-    quarantine = (
-        resolved.filter(pl.col("_bad").is_not_null())
-        .select(
-            pl.col("_line").alias("line"),
-            reason.alias("reason"),
-            value.alias("value"),
-            *[pl.col(n).cast(pl.String) for n in names],
-        )
-        .collect(engine="streaming")
+    bad = resolved.filter(pl.col("_bad").is_not_null()).select(
+        pl.col("_line").alias("line"),
+        reason.alias("reason"),
+        value.alias("value"),
+        *[pl.col(n).cast(pl.String) for n in names],
     )
     good = resolved.filter(pl.col("_bad").is_null())
     requests = _requests(good, names)
+    # one pass over the log for the bad rows and the good rows' count per offer and month
+    per_month = requests.group_by("offer_id", _MONTH.alias("month")).agg(rows=pl.len())
+    # (no shared subplan: caching the checked log between the two would hold it in memory)
+    quarantine, counts = pl.collect_all(
+        [bad, per_month],
+        engine="streaming",
+        optimizations=pl.QueryOptFlags(comm_subplan_elim=False),
+    )
 
     # Offers in use decide whether months must be replayed whole (running volumes).
-    in_use = requests.select(pl.col("offer_id").unique()).collect(engine="streaming")["offer_id"]
-    pairs = _alternative_pairs(cat, requests, against) if alternatives else None
+    in_use = counts["offer_id"].unique()
+    pairs = _alternative_pairs(cat, in_use, against) if alternatives else None
     month_offers = _month_offers(cat, set(in_use.to_list()), pairs, against)
 
     parts_costs: list[pl.DataFrame] = []
@@ -453,7 +463,7 @@ def replay(
     parts_unpriced: list[pl.DataFrame] = []
     parts_billed: list[pl.DataFrame] = []
     rows_read = quarantine.height
-    for chunk, label, done, total in _chunks(requests, month_offers, batch_rows):
+    for chunk, label, done, total in _chunks(requests, counts, month_offers, batch_rows):
         rows_read += chunk.height
         priced = price_requests(chunk, cat)
         # Kept as fresh copies: a batch's small aggregates must not pin its big buffers.
@@ -647,10 +657,11 @@ def _month_offers(
     model_of = {o.id: o.model for _, o in cat.all_offers()}
     if against is not None and volume & set(against):
         return set(in_use)
-    models = {model_of[o] for o in in_use & volume}
-    if pairs is not None:
-        models |= {m for m, alt in pairs.iter_rows() if alt in volume}
-    return {o for o in in_use if model_of.get(o) in models}
+    whole = in_use & volume
+    if pairs is not None:  # rows re-priced on a volume-priced offer of their model
+        models = {m for m, alt in pairs.iter_rows() if alt in volume}
+        whole |= {o for o in in_use if model_of.get(o) in models}
+    return whole
 
 
 def _batches(lf: pl.LazyFrame, size: int) -> Iterator[pl.DataFrame]:
@@ -698,11 +709,12 @@ def _batches(lf: pl.LazyFrame, size: int) -> Iterator[pl.DataFrame]:
 
 
 def _chunks(
-    requests: pl.LazyFrame, month_offers: set[str], batch_rows: int
+    requests: pl.LazyFrame, counts: pl.DataFrame, month_offers: set[str], batch_rows: int
 ) -> Iterator[tuple[pl.DataFrame, str, int, int]]:
     """Batches of rows streamed from the log, then whole calendar months of the rows whose
-    offers run monthly volumes (``month_offers``)."""
-    total = requests.select(pl.len()).collect(engine="streaming").item()
+    offers run monthly volumes (``month_offers``); ``counts`` has the rows per offer and
+    month."""
+    total = int(counts["rows"].sum())
     done = 0
     whole = pl.col("offer_id").is_in(sorted(month_offers))
     streamed = requests.filter(~whole) if month_offers else requests
@@ -710,27 +722,66 @@ def _chunks(
         done += chunk.height
         yield chunk, "rows", done, total
     if month_offers:
-        monthly = requests.filter(whole)
-        month = pl.col("timestamp").dt.truncate("1mo")
         sizes = (
-            monthly.group_by(month.alias("_m"))
-            .agg(pl.len().alias("_n"))
-            .sort("_m")
-            .collect(engine="streaming")
+            counts.filter(pl.col("offer_id").is_in(sorted(month_offers)))
+            .group_by("month")
+            .agg(pl.col("rows").sum())
+            .sort("month")
         )
         has_account = "account" in requests.collect_schema().names()
-        for start, n in sizes.iter_rows():
-            # A month's running volumes are per account, so a big month splits by account.
-            buckets = max(1, -(-n // batch_rows)) if has_account else 1
-            for b in range(buckets):
-                rows = monthly.filter(month == start)
-                if buckets > 1:
-                    rows = rows.filter(pl.col("account").hash(11) % buckets == b)
-                chunk = rows.collect(engine="streaming")
-                done += chunk.height
-                yield chunk, start.strftime("%Y-%m"), done, total
+        yield from _months_whole(
+            requests.filter(whole), sizes, has_account, batch_rows, done, total
+        )
     if total == 0:
         yield requests.collect(), "rows", 0, 0
+
+
+def _months_whole(
+    monthly: pl.LazyFrame,
+    sizes: pl.DataFrame,
+    has_account: bool,
+    batch_rows: int,
+    done: int,
+    total: int,
+) -> Iterator[tuple[pl.DataFrame, str, int, int]]:
+    """Whole calendar months of ``monthly`` rows (``sizes``: rows per month), a big month
+    split by account.
+
+    A month's running volumes are per account, so a month of more than ``batch_rows`` rows
+    is split into buckets of accounts (by hash). One streaming pass spills every (month,
+    bucket) to its own Parquet files in a temporary directory (removed afterwards), which
+    are then read back one at a time: the log is scanned once, not once per bucket.
+    The spill holds the month's rows of volume-priced offers on disk, compressed.
+    """
+    if sizes.height == 0:
+        return
+    buckets = [max(1, -(-n // batch_rows)) if has_account else 1 for n in sizes["rows"]]
+    first = [sum(buckets[:i]) for i in range(len(buckets))]  # each month's first part
+    starts = sizes["month"]
+    # when/then on scalars, not replace_strict on a Series: the streaming engine would
+    # materialise every row for that
+    part = pl.lit(None, dtype=pl.Int64)
+    for start, b0, nb in zip(starts, first, buckets, strict=True):
+        slot = pl.lit(b0, dtype=pl.Int64)
+        if nb > 1:
+            slot = slot + (pl.col("account").hash(11) % nb).cast(pl.Int64)
+        part = pl.when(_MONTH.eq(start)).then(slot).otherwise(part)
+    with tempfile.TemporaryDirectory(prefix="pricing-replay-") as tmp:
+        spill = Path(tmp)
+        # one batch in memory at a time (a partitioned sink would buffer every part)
+        spilled = monthly.with_columns(_part=part)
+        for n, batch in enumerate(_batches(spilled, min(batch_rows, _SPILL_ROWS))):
+            for (key,), piece in batch.partition_by("_part", as_dict=True).items():
+                (spill / str(key)).mkdir(exist_ok=True)
+                piece.drop("_part").write_parquet(spill / str(key) / f"{n:06d}.parquet")
+        for start, b0, nb in zip(starts, first, buckets, strict=True):
+            for b in range(b0, b0 + nb):
+                files = sorted((spill / str(b)).glob("*.parquet"))
+                if not files:  # no account hashed to this bucket
+                    continue
+                chunk = pl.read_parquet(files)
+                done += chunk.height
+                yield chunk, start.strftime("%Y-%m"), done, total
 
 
 def _detached(frame: pl.DataFrame) -> pl.DataFrame:
@@ -743,22 +794,29 @@ def _money(expr: pl.Expr) -> pl.Expr:
 
 
 def _costs(priced: pl.DataFrame) -> pl.DataFrame:
+    """Requests, images and cost by month, provider, model, operation, offer and currency.
+
+    Summed by day first (``priced_on`` is the row's UTC day, as replay gives no as_of), on
+    the categorical columns as they are: cheaper keys than a month and strings per row.
+    """
+    keys = ["provider", "model", "operation", "offer_id", "currency"]
+    texts = [pl.col(k).cast(pl.String) for k in keys]
     return (
-        priced.with_columns(month=pl.col("timestamp").dt.date().dt.truncate("1mo"))
-        .group_by(
-            "month",
-            pl.col("provider").cast(pl.String),
-            "model",
-            "operation",
-            pl.col("offer_id").cast(pl.String),
-            pl.col("currency").cast(pl.String),
-        )
+        priced.lazy()
+        .group_by("priced_on", *keys)
         .agg(
             requests=pl.len(),
             images=pl.col("count").filter(pl.col("reason").is_null()).sum(),
             cost=_sum_priced(pl.col("cost")),
             unpriced=pl.col("reason").is_not_null().sum(),
         )
+        .group_by(pl.col("priced_on").dt.truncate("1mo").alias("month"), *texts)
+        .agg(
+            pl.col("requests", "images", "unpriced").sum(),
+            cost=pl.when(pl.col("cost").is_not_null().any()).then(pl.col("cost").sum()),
+        )
+        .select("month", *keys, "requests", "images", "cost", "unpriced")
+        .collect()
     )
 
 
@@ -795,10 +853,9 @@ def _billed(priced: pl.DataFrame) -> pl.DataFrame:
 
 
 def _alternative_pairs(
-    cat: Catalog, requests: pl.LazyFrame, against: Sequence[str] | None
+    cat: Catalog, models: pl.Series, against: Sequence[str] | None
 ) -> pl.DataFrame:
-    """(model, alt_offer) pairs to re-price on."""
-    models = requests.select(pl.col("offer_id").unique()).collect(engine="streaming")["offer_id"]
+    """(model, alt_offer) pairs to re-price on, for the offers in use (``models``)."""
     model_of = {o.id: o.model for _, o in cat.all_offers()}
     used_models = sorted({model_of[o] for o in models.to_list() if o in model_of})
     rows: list[tuple[str, str]] = []
