@@ -48,7 +48,11 @@ REQUEST_COLUMNS: dict[str, tuple[type[pl.DataType], object, str]] = {
     "timestamp": (pl.Datetime, None, "when the call was made (time-zone aware); default as_of"),
     "offer_id": (pl.String, None, 'offer that served the call, e.g. "bfl/flux-2-pro"'),
     "model": (pl.String, None, "model id; checked against the offer's model when given"),
-    "account": (pl.String, "default", "billing account: tiers and allowances run per account"),
+    "account": (
+        pl.String,
+        "default",
+        "billing account: tiers and allowances run per account (null: the default account)",
+    ),
     "operation": (pl.String, "generate", "generate, edit, inpaint, upscale, ..."),
     "width": (pl.Int64, 1024, "output width [px]"),
     "height": (pl.Int64, 1024, "output height [px]"),
@@ -653,8 +657,16 @@ def _monthly_rows(
         else pl.lit(shapes[n].gather(shape_of))
         for n in [*AGAIN_INPUTS, *volume_inputs(c, committed)]
     }
-    # a null account is an account of its own (-1); a row without a month has a month 0
-    account = _typed("account", schema).cast(pl.Categorical).to_physical().cast(pl.Int64)
+    # a null account is the default account (as when there is no column); a row without a
+    # month has a month 0
+    default = REQUEST_COLUMNS["account"][1]
+    account = (
+        _typed("account", schema)
+        .fill_null(default)
+        .cast(pl.Categorical)
+        .to_physical()
+        .cast(pl.Int64)
+    )
     used = [n for n in ("timestamp", "account", "count") if n in schema]
     rows = df.select(used).filter(in_month) if used else pl.DataFrame({"_at": at})
     rows = rows.with_columns(
@@ -667,8 +679,7 @@ def _monthly_rows(
     count = _typed("count", schema)
     frame = rows.with_columns(
         # one integer per (account, offer, month): cheaper to partition on than a struct
-        _group=(account.fill_null(-1) * (len(c.offer_ids) + 1) + param["_oi"]) * 1_000_000
-        + month.fill_null(0),
+        _group=(account * (len(c.offer_ids) + 1) + param["_oi"]) * 1_000_000 + month.fill_null(0),
         _count=count,
         _counted=pl.when(param["_code0"] == 0).then(count).otherwise(0),
     ).select("_ts", "_group", "_count", "_counted")

@@ -214,6 +214,25 @@ def test_accounts_have_separate_volumes(cat: pricing.Catalog) -> None:
     assert out["prior_images"].to_list() == [0, 0, 600]
 
 
+def test_a_missing_account_is_the_default_account(cat: pricing.Catalog) -> None:
+    rows: list[dict[str, Any]] = [
+        {"offer_id": "acme/grad", "account": None, "timestamp": "2026-03-02T10:00", "count": 600},
+        {
+            "offer_id": "acme/grad",
+            "account": "default",
+            "timestamp": "2026-03-03T10:00",
+            "count": 600,
+        },
+        {"offer_id": "acme/grad", "account": "b", "timestamp": "2026-03-04T10:00", "count": 600},
+    ]
+    out = priced(cat, rows)
+    # null and "default" share one month (as when the column is absent): 600 x 0.04, then
+    # 400 x 0.04 + 200 x 0.03; account b starts at 0
+    assert costs(out) == approx([24.00, 22.00, 24.00])
+    assert out["prior_images"].to_list() == [0, 600, 0]
+    assert out["account"].to_list() == [None, "default", "b"]  # the input is kept as given
+
+
 def test_offers_have_separate_volumes(cat: pricing.Catalog) -> None:
     rows: list[dict[str, Any]] = [
         {"offer_id": "acme/grad", "timestamp": "2026-03-02T10:00", "count": 1000},
