@@ -425,7 +425,9 @@ def replay(
     alternatives : bool
         Set False to skip re-pricing (faster on very large logs).
     batch_rows : int
-        Rows per batch when the log is streamed.
+        Rows per batch when the log is streamed. Rows that need whole months (volume-priced
+        offers) are spilled to a temporary directory (``TMPDIR``) and priced a month, or a
+        group of its accounts of about this many rows, at a time.
     progress : callable(done, total, label), optional
         Called after each batch or month; the CLI draws a progress bar with it.
     """
