@@ -397,19 +397,33 @@ def _spread(table: pl.DataFrame, index: pl.Series) -> dict[str, pl.Series | pl.E
     """Columns ``table[index]``; a literal for a column whose values are all one value.
 
     The table is small (one row per shape), so the gathers are cheap; those that write a
-    column are done together, which spreads them over the cores.
+    column are done together, which spreads them over the cores. A column equal to an
+    earlier one (``cost`` and ``list_cost`` without discounts) shares its memory.
     """
     out: dict[str, pl.Series | pl.Expr] = {}
-    many = []
+    many: list[str] = []
+    twins: dict[str, str] = {}
     for name in table.columns:
-        if table.height and _single(table[name]):
-            out[name] = pl.lit(table[name][0], dtype=table[name].dtype).alias(name)
-        else:
+        column = table[name]
+        if table.height and _single(column):
+            out[name] = pl.lit(column[0], dtype=column.dtype).alias(name)
+            continue
+        twin = next((m for m in many if _same(table[m], column)), None)
+        if twin is None:
             many.append(name)
+        else:
+            twins[name] = twin
     gathered = table.select(many).gather(index) if many else pl.DataFrame()
     for name in many:
         out[name] = gathered.drop_in_place(name)  # its only owner, so it can be written over
+    for name, twin in twins.items():
+        out[name] = out[twin].alias(name)
     return out
+
+
+def _same(a: pl.Series, b: pl.Series) -> bool:
+    """Whether two columns hold the same values (nulls alike) in the same type."""
+    return a.dtype == b.dtype and a.equals(b, check_names=False, null_equal=True)
 
 
 def _overwrite(
@@ -423,18 +437,29 @@ def _overwrite(
     """Write the rows priced ``again`` (at positions ``at``) over the ``spread`` columns.
 
     ``others`` are the table's rows that the other rows point to: a column whose values on
-    those and on the rows priced again are all one value becomes a literal.
+    those and on the rows priced again are all one value becomes a literal. A column that
+    equals one written before it, on the table and on the rows priced again, shares its
+    memory.
     """
+    written: list[str] = []
     for name in again.columns:
         parts = [part for part in (again[name], others[name]) if part.len()]
         firsts = pl.concat([part.head(1) for part in parts])
         if all(_single(v) for v in [*parts, firsts]):
             spread[name] = pl.lit(firsts[0], dtype=firsts.dtype).alias(name)
             continue
+        twin = next(
+            (w for w in written if _same(table[w], table[name]) and _same(again[w], again[name])),
+            None,
+        )
+        if twin is not None:
+            spread[name] = spread[twin].alias(name)
+            continue
         column = spread.pop(name)
         if isinstance(column, pl.Expr):  # one value on the shapes, not on the rows priced again
             column = table[name].gather(index)
         spread[name] = column.scatter(at, again[name])
+        written.append(name)
 
 
 def _single(values: pl.Series) -> bool:
