@@ -446,9 +446,9 @@ def replay(
     )
     good = resolved.filter(pl.col("_bad").is_null())
     requests = _requests(good, names)
-    # one pass over the log for the bad rows and the good rows' count per offer and month
+    # the bad rows, and the good rows' count per offer and month, read together: two scans,
+    # as a shared subplan would cache the whole checked log in memory between them
     per_month = requests.group_by("offer_id", _MONTH.alias("month")).agg(rows=pl.len())
-    # (no shared subplan: caching the checked log between the two would hold it in memory)
     quarantine, counts = pl.collect_all(
         [bad, per_month],
         engine="streaming",
@@ -855,11 +855,11 @@ def _billed(priced: pl.DataFrame) -> pl.DataFrame:
 
 
 def _alternative_pairs(
-    cat: Catalog, models: pl.Series, against: Sequence[str] | None
+    cat: Catalog, in_use: pl.Series, against: Sequence[str] | None
 ) -> pl.DataFrame:
-    """(model, alt_offer) pairs to re-price on, for the offers in use (``models``)."""
+    """(model, alt_offer) pairs to re-price on, for the models of the offers ``in_use``."""
     model_of = {o.id: o.model for _, o in cat.all_offers()}
-    used_models = sorted({model_of[o] for o in models.to_list() if o in model_of})
+    used_models = sorted({model_of[o] for o in in_use.to_list() if o in model_of})
     rows: list[tuple[str, str]] = []
     for m in used_models:
         targets = list(against) if against is not None else [o.id for o in cat.offers(model=m)]
