@@ -7,10 +7,7 @@ fixture files (the line is quoted).
 
 from __future__ import annotations
 
-import hashlib
 import json
-import shutil
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -20,12 +17,12 @@ from typer.testing import CliRunner
 
 import pricing
 from pricing._http import FetchPolicy, RefreshError
-from pricing._loader import bundled_data_dir
 from pricing._refresh import refresh
 from pricing._refresh_pull import pull_cards, pull_fx, pull_gpus
 from pricing._schema import ImagePrice, MegapixelPrice, TokenPrice
 from pricing.cli import app
 from tests._http_server import FixtureServer, Reply, fixture
+from tests.refresh.conftest import refresh_copy, snapshot
 
 NOW = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
 LATER = datetime(2026, 12, 15, 8, 0, tzinfo=UTC)
@@ -40,32 +37,6 @@ LAMBDA_US_EAST_1 = b"".join(
 )
 
 
-@pytest.fixture
-def server() -> Iterator[FixtureServer]:
-    with FixtureServer() as s:
-        yield s
-
-
-@pytest.fixture
-def data(tmp_path: Path) -> Path:
-    """A private copy of the bundled data/ directory."""
-    return Path(shutil.copytree(bundled_data_dir(), tmp_path / "data"))
-
-
-@pytest.fixture
-def policy() -> FetchPolicy:
-    return FetchPolicy(read_timeout=2.0, retries=2, trust_env=False, sleep=lambda _: None)
-
-
-def snapshot(root: Path) -> dict[str, str]:
-    """SHA-256 of every file under ``root``, by relative path."""
-    return {
-        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
-
-
 def run(
     sources: list[str],
     data: Path,
@@ -75,16 +46,7 @@ def run(
     now: datetime = NOW,
     dry_run: bool = False,
 ) -> pricing.RefreshReport:
-    """``refresh`` of a data copy, its cache beside it."""
-    return refresh(
-        sources,
-        data_dir=data,
-        urls=urls,
-        policy=policy,
-        cache_dir=data.parent / "cache",
-        now=now,
-        dry_run=dry_run,
-    )
+    return refresh_copy(sources, data, policy, urls, now=now, dry_run=dry_run)
 
 
 # --------------------------------------------------------------------------- GPU offers

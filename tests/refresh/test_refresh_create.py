@@ -9,11 +9,8 @@ the code under test.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import shutil
 import tomllib
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -24,12 +21,12 @@ from typer.testing import CliRunner
 
 import pricing
 from pricing._http import FetchPolicy
-from pricing._loader import bundled_data_dir, load_data
-from pricing._refresh import refresh
+from pricing._loader import load_data
 from pricing._refresh_create import model_for
 from pricing._schema import ImageModel, ImagePrice, MegapixelPrice, TokenPrice
 from pricing.cli import app
 from tests._http_server import FixtureServer, Reply, fixture
+from tests.refresh.conftest import refresh_copy, snapshot
 
 #: Before gpt-image-1's retirement (2026-10-23 in data/models.toml), so its official token
 #: table is in force.
@@ -78,32 +75,6 @@ def fal_body(*prices: tuple[str, str, str]) -> bytes:
     ).encode()
 
 
-@pytest.fixture
-def server() -> Iterator[FixtureServer]:
-    with FixtureServer() as s:
-        yield s
-
-
-@pytest.fixture
-def data(tmp_path: Path) -> Path:
-    """A private copy of the bundled data/ directory."""
-    return Path(shutil.copytree(bundled_data_dir(), tmp_path / "data"))
-
-
-@pytest.fixture
-def policy() -> FetchPolicy:
-    return FetchPolicy(read_timeout=2.0, retries=2, trust_env=False, sleep=lambda _: None)
-
-
-def snapshot(root: Path) -> dict[str, str]:
-    """SHA-256 of every file under ``root``, by relative path."""
-    return {
-        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
-
-
 def run(
     sources: list[str],
     data: Path,
@@ -113,8 +84,7 @@ def run(
     now: datetime = NOW,
     dry_run: bool = False,
 ) -> pricing.RefreshReport:
-    return refresh(sources, data_dir=data, urls=urls, policy=policy,
-                   cache_dir=data.parent / "cache", now=now, dry_run=dry_run)  # fmt: skip
+    return refresh_copy(sources, data, policy, urls, now=now, dry_run=dry_run)
 
 
 def openai_token_table(data: Path) -> list[tuple[str, str, int]]:
