@@ -205,6 +205,15 @@ def _typed(name: str, schema: pl.Schema) -> pl.Expr:
     return pl.col(name).cast(dtype, strict=False)
 
 
+def _text(name: str, schema: pl.Schema) -> pl.Expr:
+    """A text column to code with an Enum cast: as it is when categorical (the cast then maps
+    its few categories, not every row's string), else as String; its default when absent."""
+    dtype = schema.get(name)
+    if dtype == pl.Categorical or isinstance(dtype, pl.Enum):
+        return pl.col(name)
+    return _typed(name, schema)
+
+
 _DAY_US = 86_400_000_000  # microseconds in a day
 
 
@@ -296,8 +305,7 @@ def _price(
     ts_day = _day_of(ts) if ts is not None else pl.lit(day or to_date(None), dtype=pl.Date)
     price_day = pl.lit(day, dtype=pl.Date) if day is not None else ts_day
     oi = (
-        pl.col("offer_id")
-        .cast(pl.String)
+        _text("offer_id", schema)
         .cast(pl.Enum(c.offer_ids), strict=False)
         .to_physical()
         .cast(pl.Int64)
@@ -504,18 +512,18 @@ def _parts(c: Compiled, schema: pl.Schema) -> tuple[list[pl.Expr], list[pl.Expr]
         col("_day").cast(pl.Int32).cast(pl.Int64).alias("_dayn"),
     ]
     if "model" in schema:
-        model = pl.col("model").cast(pl.String)
+        model = _text("model", schema)
         index = model.cast(pl.Enum(c.model_ids), strict=False).to_physical().cast(pl.Int64)
         per_row.append(pl.when(model.is_not_null()).then(index.fill_null(-1)).alias("_model"))
 
-    quality = _typed("quality", schema)
+    quality = _text("quality", schema)
     nq = len(c.qualities)
     if c.qualities:
         known = quality.cast(pl.Enum(c.qualities), strict=False).to_physical().cast(pl.Int64)
         gq = pl.when(quality.is_null()).then(pl.lit(nq)).otherwise(known.fill_null(nq + 1))
     else:
         gq = pl.when(quality.is_null()).then(pl.lit(0)).otherwise(pl.lit(1))
-    operation = _typed("operation", schema)
+    operation = _text("operation", schema)
     by_source = {
         "operation": operation.cast(pl.Enum(OPERATIONS), strict=False)
         .to_physical()

@@ -654,6 +654,37 @@ def test_the_same_requests_priced_where_a_price_exists(cat: pricing.Catalog) -> 
     assert costs(out) == approx([0.02, 0.04, 0.1664, 0.014, 0.0035])
 
 
+@pytest.mark.parametrize("text", [pl.Categorical, pl.Enum])
+def test_categorical_text_columns_price_as_strings_do(
+    cat: pricing.Catalog, text: type[pl.DataType]
+) -> None:
+    """Offer, model, operation and quality as Categorical or Enum columns (polars' compact
+    text), unknown values included, give what the same columns as strings give."""
+    rows: list[dict[str, Any]] = [
+        {"offer_id": "acme/token", "quality": "high", "model": "m"},  # 4160 tokens x $40 / 1M
+        {"offer_id": "acme/token", "quality": "ultra", "model": "m"},  # no such quality
+        {"offer_id": "acme/flat", "operation": "edit", "model": "m"},  # $0.04
+        {"offer_id": "acme/flat", "operation": "paint", "model": "m"},  # unknown operation
+        {"offer_id": "acme/nope", "model": "m"},  # unknown offer
+        {"offer_id": "acme/flat", "model": "n"},  # the offer serves m
+    ]
+    frame = requests([{"timestamp": "2026-03-02T10:00", **r} for r in rows])
+    names = ["offer_id", "model", "operation", "quality"]
+
+    def as_text(name: str) -> pl.Expr:
+        if text == pl.Categorical:
+            return pl.col(name).cast(pl.Categorical)
+        return pl.col(name).cast(pl.Enum(frame[name].drop_nulls().unique().sort()))
+
+    coded = frame.with_columns(as_text(n) for n in names)
+    want = price_requests(frame, cat).sort("id")
+    got = price_requests(coded, cat).sort("id")
+    assert [r is None for r in want["reason"]] == [True, False, True, False, False, False]
+    assert costs(want)[:3] == approx([0.1664, None, 0.04])
+    for column in ["cost", "reason", "price_version", "provider"]:
+        assert got[column].cast(pl.String).to_list() == want[column].cast(pl.String).to_list()
+
+
 # --------------------------------------------------------------------------- currency
 
 FX_OFFERS = offer(
