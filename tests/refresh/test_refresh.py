@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -37,16 +38,8 @@ LAMBDA_US_EAST_1 = b"".join(
 )
 
 
-def run(
-    sources: list[str],
-    data: Path,
-    policy: FetchPolicy,
-    urls: dict[str, str],
-    *,
-    now: datetime = NOW,
-    dry_run: bool = False,
-) -> pricing.RefreshReport:
-    return refresh_copy(sources, data, policy, urls, now=now, dry_run=dry_run)
+#: A refresh of the data copy, on ``NOW`` unless told another day.
+run = partial(refresh_copy, now=NOW)
 
 
 # --------------------------------------------------------------------------- GPU offers

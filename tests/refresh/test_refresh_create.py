@@ -13,6 +13,7 @@ import json
 import tomllib
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -75,16 +76,8 @@ def fal_body(*prices: tuple[str, str, str]) -> bytes:
     ).encode()
 
 
-def run(
-    sources: list[str],
-    data: Path,
-    policy: FetchPolicy,
-    urls: dict[str, str],
-    *,
-    now: datetime = NOW,
-    dry_run: bool = False,
-) -> pricing.RefreshReport:
-    return refresh_copy(sources, data, policy, urls, now=now, dry_run=dry_run)
+#: A refresh of the data copy, on ``NOW`` unless told another day.
+run = partial(refresh_copy, now=NOW)
 
 
 def openai_token_table(data: Path) -> list[tuple[str, str, int]]:
