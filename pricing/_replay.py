@@ -891,31 +891,36 @@ def _alternative_pairs(
 def _alternative_costs(
     chunk: pl.DataFrame, priced: pl.DataFrame, pairs: pl.DataFrame, cat: Catalog, substitute: bool
 ) -> pl.DataFrame:
-    model_of = pl.DataFrame(
-        {
-            "offer_id": [o.id for _, o in cat.all_offers()],
-            "_model": [o.model for _, o in cat.all_offers()],
-        }
+    """The chunk's rows re-priced on each alternative offer of their model (``pairs``),
+    summed by month, model, offer, provider and currency, beside what the same rows cost as
+    logged (``priced``).
+
+    Offers and models are coded as enums, each long row takes its logged cost by position,
+    and sums run by day on the coded keys before months and text: no join or text key
+    per row but the one that makes the long table.
+    """
+    offers = [o for _, o in cat.all_offers()]
+    offer_type = pl.Enum([o.id for o in offers])
+    model_type = pl.Enum(sorted({o.model for o in offers}))
+    model_of = pl.Series([o.model for o in offers], dtype=model_type)  # by offer position
+    code = pl.col("offer_id").cast(offer_type, strict=False).to_physical()
+    rows = chunk.with_columns(
+        _row=pl.int_range(pl.len(), dtype=pl.UInt32),
+        _model=pl.lit(model_of).gather(code),
+    ).drop("offer_id")
+    targets = pairs.select(
+        pl.col("_model").cast(model_type), pl.col("alt_offer").cast(offer_type).alias("offer_id")
     )
-    actual = priced.select(pl.int_range(pl.len()).alias("_row"), pl.col("cost").alias("_actual"))
-    rows = chunk.with_columns(pl.int_range(pl.len()).alias("_row")).join(
-        model_of, on="offer_id", how="left"
-    )
-    long = rows.join(pairs, on="_model", how="inner").drop("offer_id")
-    long = long.rename({"alt_offer": "offer_id"})
+    long = rows.join(targets, on="_model", how="inner")
     if substitute:
         long = long.drop("model", strict=False)
-    priced = price_requests(long, cat).join(actual, on="_row", how="left")
+    again = price_requests(long, cat)
     both = pl.col("reason").is_null() & pl.col("_actual").is_not_null()
+    keys = ["_model", "offer_id", "provider", "currency"]
     return (
-        priced.with_columns(month=pl.col("timestamp").dt.date().dt.truncate("1mo"))
-        .group_by(
-            "month",
-            pl.col("_model").alias("model"),
-            pl.col("offer_id").cast(pl.String),
-            pl.col("provider").cast(pl.String),
-            pl.col("currency").cast(pl.String),
-        )
+        again.lazy()
+        .with_columns(_actual=pl.lit(priced["cost"]).gather(pl.col("_row")))
+        .group_by("priced_on", *keys)
         .agg(
             requests=pl.len(),
             images=pl.col("count").filter(pl.col("reason").is_null()).sum(),
@@ -924,6 +929,16 @@ def _alternative_costs(
             actual_cost=_money(pl.col("_actual").filter(both)).sum(),
             alt_cost_same_rows=_money(pl.col("cost").filter(both)).sum(),
         )
+        .group_by(
+            pl.col("priced_on").dt.truncate("1mo").alias("month"),
+            pl.col("_model").cast(pl.String).alias("model"),
+            *[pl.col(k).cast(pl.String) for k in keys[1:]],
+        )
+        .agg(
+            pl.col("requests", "images", "unpriced", "actual_cost", "alt_cost_same_rows").sum(),
+            cost=pl.when(pl.col("cost").is_not_null().any()).then(pl.col("cost").sum()),
+        )
+        .collect()
     )
 
 
