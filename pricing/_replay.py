@@ -17,7 +17,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -61,11 +61,8 @@ _NUMERIC = {
     "billed_cost": pl.Float64,
 }
 MONEY = pl.Decimal(38, 10)
-#: Rows per batch when spilling months to disk (writing needs no big batches; smaller ones
-#: hold less in flight).
-_SPILL_ROWS = 250_000
 #: The calendar month (UTC) of a request.
-_MONTH = pl.col("timestamp").dt.truncate("1mo")
+_DAY_US = 86_400_000_000  # microseconds in a day
 #: Why a row is quarantined (a fixed text) and the offending value (or None).
 Message = tuple[pl.Expr, pl.Expr | None]
 Progress = Callable[[int, int, str], None]
@@ -450,13 +447,32 @@ def replay(
     )
     good = resolved.filter(pl.col("_bad").is_null())
     requests = _requests(good, names)
-    # the bad rows, and the good rows' count per offer and month, read together: two scans,
-    # as a shared subplan would cache the whole checked log in memory between them
-    per_month = requests.group_by("offer_id", _MONTH.alias("month")).agg(rows=pl.len())
-    quarantine, counts = pl.collect_all(
-        [bad, per_month],
-        engine="streaming",
-        optimizations=pl.QueryOptFlags(comm_subplan_elim=False),
+    # rows per offer and day, and how many are bad, in one pass; the bad rows themselves in
+    # a second only if there are any
+    day = (pl.col("_ts").dt.cast_time_unit("us").to_physical() // _DAY_US).alias("day")
+    tally = (
+        resolved.group_by(pl.col("_bad").is_not_null().alias("bad"), "_offer", day)
+        .agg(rows=pl.len())
+        .collect(engine="streaming")
+    )
+    quarantine = (
+        bad.collect(engine="streaming")
+        if tally["bad"].any()
+        else pl.DataFrame(schema=bad.collect_schema())
+    )
+    counts = (
+        tally.filter(~pl.col("bad"))
+        .group_by(
+            pl.col("_offer").alias("offer_id"),
+            pl.col("day")
+            .cast(pl.Int32)
+            .cast(pl.Date)
+            .cast(pl.Datetime("us"))
+            .dt.replace_time_zone("UTC")
+            .dt.truncate("1mo")
+            .alias("month"),
+        )
+        .agg(pl.col("rows").sum())
     )
 
     # Offers in use decide whether months must be replayed whole (running volumes).
@@ -736,67 +752,52 @@ def _chunks(
 ) -> Iterator[tuple[pl.DataFrame, str, int, int]]:
     """Batches of rows streamed from the log, then whole calendar months of the rows whose
     offers run monthly volumes (``month_offers``); ``counts`` has the rows per offer and
-    month."""
+    month.
+
+    A month's running volumes are per account, so a month of more than ``batch_rows`` such
+    rows is split into buckets of accounts (by hash). The one streaming pass that hands out
+    the other rows spills every (month, bucket) to its own Parquet files in a temporary
+    directory (removed afterwards), read back one at a time afterwards: the log is scanned
+    once, not once per bucket, and the spill holds those rows on disk, compressed.
+    """
     total = int(counts["rows"].sum())
     done = 0
-    whole = pl.col("offer_id").is_in(sorted(month_offers))
-    streamed = requests.filter(~whole) if month_offers else requests
-    for chunk in _batches(streamed, batch_rows):
-        done += chunk.height
-        yield chunk, "rows", done, total
-    if month_offers:
-        sizes = (
-            counts.filter(pl.col("offer_id").is_in(sorted(month_offers)))
-            .group_by("month")
-            .agg(pl.col("rows").sum())
-            .sort("month")
-        )
-        has_account = "account" in requests.collect_schema().names()
-        yield from _months_whole(
-            requests.filter(whole), sizes, has_account, batch_rows, done, total
-        )
-    if total == 0:
-        yield requests.collect(), "rows", 0, 0
-
-
-def _months_whole(
-    monthly: pl.LazyFrame,
-    sizes: pl.DataFrame,
-    has_account: bool,
-    batch_rows: int,
-    done: int,
-    total: int,
-) -> Iterator[tuple[pl.DataFrame, str, int, int]]:
-    """Whole calendar months of ``monthly`` rows (``sizes``: rows per month), a big month
-    split by account.
-
-    A month's running volumes are per account, so a month of more than ``batch_rows`` rows
-    is split into buckets of accounts (by hash). One streaming pass spills every (month,
-    bucket) to its own Parquet files in a temporary directory (removed afterwards), which
-    are then read back one at a time: the log is scanned once, not once per bucket.
-    The spill holds the month's rows of volume-priced offers on disk, compressed.
-    """
-    if sizes.height == 0:
-        return
+    sizes = (
+        counts.filter(pl.col("offer_id").is_in(sorted(month_offers)))
+        .group_by("month")
+        .agg(pl.col("rows").sum())
+        .sort("month")
+    )
+    has_account = "account" in requests.collect_schema().names()
     buckets = [max(1, -(-n // batch_rows)) if has_account else 1 for n in sizes["rows"]]
-    first = [sum(buckets[:i]) for i in range(len(buckets))]  # each month's first part
+    first = [sum(buckets[:i]) for i in range(len(buckets))]  # each month's first bucket
     starts = sizes["month"]
-    # when/then on scalars, not replace_strict on a Series: the streaming engine would
-    # materialise every row for that
+    # the bucket of each row of a month offer (null for the other rows): when/then on
+    # scalars, not replace_strict on a Series, which the streaming engine would answer by
+    # holding every row; months compared as microsecond ranges, not truncated per row
+    whole = pl.col("offer_id").is_in(sorted(month_offers))
+    us = pl.col("timestamp").dt.cast_time_unit("us").to_physical()
     part = pl.lit(None, dtype=pl.Int64)
     for start, b0, nb in zip(starts, first, buckets, strict=True):
         slot = pl.lit(b0, dtype=pl.Int64)
         if nb > 1:
             slot = slot + (pl.col("account").hash(11) % nb).cast(pl.Int64)
-        part = pl.when(_MONTH.eq(start)).then(slot).otherwise(part)
+        lo, hi = _micros(start), _micros(_next_month(start))
+        part = pl.when((us >= lo) & (us < hi)).then(slot).otherwise(part)
+    marked = requests.with_columns(_part=pl.when(whole).then(part)) if month_offers else requests
     with tempfile.TemporaryDirectory(prefix="pricing-replay-") as tmp:
         spill = Path(tmp)
-        # one batch in memory at a time (a partitioned sink would buffer every part)
-        spilled = monthly.with_columns(_part=part)
-        for n, batch in enumerate(_batches(spilled, min(batch_rows, _SPILL_ROWS))):
-            for (key,), piece in batch.partition_by("_part", as_dict=True).items():
-                (spill / str(key)).mkdir(exist_ok=True)
-                piece.drop("_part").write_parquet(spill / str(key) / f"{n:06d}.parquet")
+        for n, batch in enumerate(_batches(marked, batch_rows)):
+            if month_offers:
+                held = batch.filter(pl.col("_part").is_not_null())
+                for (key,), piece in held.partition_by("_part", as_dict=True).items():
+                    (spill / str(key)).mkdir(exist_ok=True)
+                    piece.drop("_part").write_parquet(spill / str(key) / f"{n:06d}.parquet")
+                batch = batch.filter(pl.col("_part").is_null()).drop("_part")
+            if batch.height:
+                done += batch.height
+                yield batch, "rows", done, total
+        batch = pl.DataFrame()  # not held while the months are read back
         for start, b0, nb in zip(starts, first, buckets, strict=True):
             for b in range(b0, b0 + nb):
                 files = sorted((spill / str(b)).glob("*.parquet"))
@@ -805,6 +806,17 @@ def _months_whole(
                 chunk = pl.read_parquet(files)
                 done += chunk.height
                 yield chunk, start.strftime("%Y-%m"), done, total
+    if total == 0:
+        yield requests.collect(), "rows", 0, 0
+
+
+def _micros(moment: datetime) -> int:
+    """Microseconds since the epoch of an aware datetime."""
+    return (moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+
+
+def _next_month(moment: datetime) -> datetime:
+    return moment.replace(year=moment.year + moment.month // 12, month=moment.month % 12 + 1)
 
 
 def _detached(frame: pl.DataFrame) -> pl.DataFrame:
