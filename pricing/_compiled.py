@@ -451,8 +451,9 @@ def _point_table(
         schema[f"p_t{i}_start"] = pl.Float64
         schema[f"p_t{i}_price"] = pl.Float64
     empty = dict.fromkeys(schema)
-    columns: dict[str, list[Any]] = {k: [] for k in schema}
-    cache: dict[tuple[int, str, str | None, str | None, str | None], dict[str, Any]] = {}
+    points: list[dict[str, Any]] = []  # the distinct points; the grid holds their positions
+    grid: list[int] = []
+    cache: dict[tuple[int, str, str | None, str | None, str | None], int] = {}
     for vi, ((o, v), sp) in enumerate(zip(pairs, specials, strict=True)):
         for op in OPERATIONS:
             for b in range(n_brackets):
@@ -473,10 +474,13 @@ def _point_table(
                                 _fill_point(point, comps, size, quality, n_tiers)
                             else:
                                 point["p_n"] = 0
-                            cache[key] = point
-                        for k, value in cache[key].items():
-                            columns[k].append(value)
-    return pl.DataFrame(columns, schema=schema)
+                            cache[key] = len(points)
+                            points.append(point)
+                        grid.append(cache[key])
+    table = (
+        pl.DataFrame(points, schema=schema, orient="row") if points else pl.DataFrame(schema=schema)
+    )
+    return table.gather(pl.Series(grid, dtype=pl.UInt32))
 
 
 def _fill_point(
