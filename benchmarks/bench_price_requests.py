@@ -6,7 +6,8 @@ Synthetic log: a mix of per-image, per-megapixel, token, credit and tiered offer
 offer is a synthetic card added to a copy of the bundled data, since no bundled card has volume
 tiers), over three months and 50 accounts. Printed, each with its ratio:
 
-1. ``price_requests`` rows/s on the whole log (one call, eager);
+1. ``price_requests`` rows/s on the whole log (one call, eager), and on the log without the
+   tiered offer's rows (only those follow the running volume);
 2. a per-row Python loop over ``quote()`` on a sample, scaled to rows/s;
 3. genai-prices' per-call ``calc_price`` loop on the token-priced rows (outside baseline);
 4. a floor: numpy doing only the final arithmetic on arrays already joined to their prices.
@@ -148,6 +149,15 @@ def main() -> None:
         print(
             f"price_requests          {vec_rate:>14,.0f} rows/s  "
             f"({vec_s:.2f} s, {unpriced} unpriced)"
+        )
+
+        # the same without the tiered offer's rows: those alone are ordered by time within
+        # their account's month and priced again with the running volume
+        flat = log.filter(pl.col("offer_id") != "benchtier/flux-2-pro")
+        flat_s, _ = best_of(args.repeat, lambda: pricing.price_requests(flat, cat))
+        print(
+            f"  without volume-priced {flat.height / flat_s:>14,.0f} rows/s  "
+            f"({flat_s:.2f} s for {flat.height:,} rows)"
         )
 
         sample = log.head(args.sample).to_dicts()

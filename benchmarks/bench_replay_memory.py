@@ -6,7 +6,9 @@ Writes a synthetic log (the mix of ``bench_price_requests``: per-image, per-MP, 
 and tiered offers, three months, 50 accounts) to a temporary Parquet file, then measures in
 fresh subprocesses:
 
-1. ``replay(log, alternatives=False)``: peak resident memory (ru_maxrss) and time;
+1. ``replay(log, alternatives=False)``: peak resident memory (ru_maxrss) and time (with
+   ``--alternatives``: ``replay``'s default, every row re-priced on the other offers of its
+   model too);
 2. the baseline: ``polars.read_parquet`` of the same file, i.e. just holding the log in memory.
 
 The tiered offer's rows are replayed a month at a time (running volumes need a whole month);
@@ -30,7 +32,7 @@ from bench_price_requests import bench_catalog, synthetic_log
 REPLAY = """
 import sys, pricing
 cat = pricing.load_catalog(sys.argv[1])
-r = pricing.replay(sys.argv[2], catalog=cat, alternatives=False)
+r = pricing.replay(sys.argv[2], catalog=cat, alternatives=sys.argv[3] == "1")
 print(r.rows_read, r.rows_priced, r.rows_unpriced, r.rows_quarantined, r.total())
 """
 READ = """
@@ -56,6 +58,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=50_000_000)
     parser.add_argument("--chunk", type=int, default=5_000_000)
+    parser.add_argument(
+        "--alternatives",
+        action="store_true",
+        help="also re-price every row on the other offers of its model (replay's default)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         cat = bench_catalog(Path(tmp))
@@ -72,10 +79,12 @@ def main() -> None:
             part.unlink()
         size = path.stat().st_size / 2**20
         print(f"log: {size:,.0f} MiB on disk")
-        replay_peak, replay_s, replay_out = peak_of(REPLAY, str(cat.root), str(path))
+        alternatives = "1" if args.alternatives else "0"
+        replay_peak, replay_s, replay_out = peak_of(REPLAY, str(cat.root), str(path), alternatives)
         read_peak, read_s, _ = peak_of(READ, str(cat.root), str(path))
+        what = "replay, alternatives   " if args.alternatives else "replay (streaming)     "
         print(
-            f"replay (streaming)      peak {replay_peak:>8,.0f} MiB  {replay_s:6.1f} s  "
+            f"{what} peak {replay_peak:>8,.0f} MiB  {replay_s:6.1f} s  "
             f"{args.rows / replay_s:,.0f} rows/s"
         )
         print(f"read_parquet (baseline) peak {read_peak:>8,.0f} MiB  {read_s:6.1f} s")

@@ -27,13 +27,15 @@ def test_price_requests_benchmark_runs() -> None:
         text=True,
         timeout=300,
     ).stdout
-    for label in ("price_requests", "quote() per-row loop", "genai-prices", "numpy"):
+    labels = ("price_requests", "without volume-priced", "quote() per-row loop", "genai-prices")
+    for label in (*labels, "numpy"):
         assert label in out
     assert " 0 unpriced" in out  # every synthetic call has a price
 
 
 @pytest.mark.slow
-def test_replay_memory_benchmark_runs() -> None:
+@pytest.mark.parametrize("flags", [[], ["--alternatives"]])
+def test_replay_memory_benchmark_runs(flags: list[str]) -> None:
     out = subprocess.run(
         [
             sys.executable,
@@ -42,12 +44,14 @@ def test_replay_memory_benchmark_runs() -> None:
             "20000",
             "--chunk",
             "7000",
+            *flags,
         ],
         check=True,
         capture_output=True,
         text=True,
         timeout=300,
     ).stdout
+    assert ("replay, alternatives" in out) == bool(flags)
     assert "peak" in out
     assert "rows read, priced, unpriced, quarantined, total = 20000 20000 0 0" in out
 
