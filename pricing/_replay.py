@@ -907,9 +907,11 @@ def _alternative_costs(
     summed by month, model, offer, provider and currency, beside what the same rows cost as
     logged (``priced``).
 
-    Offers and models are coded as enums, each long row takes its logged cost by position,
-    and sums run by day on the coded keys before months and text: no join or text key
-    per row but the one that makes the long table.
+    The alternatives are priced a group of offers at a time, each group about as many rows
+    as the chunk (every row of an offer in one group: its running volumes need them all),
+    so that memory follows the chunk, not the chunk times the alternatives. Offers and models
+    are coded as enums, each re-priced row takes its logged cost by position, and sums run
+    by day on the coded keys before months and text.
     """
     offers = [o for _, o in cat.all_offers()]
     offer_type = pl.Enum([o.id for o in offers])
@@ -920,18 +922,52 @@ def _alternative_costs(
         _row=pl.int_range(pl.len(), dtype=pl.UInt32),
         _model=pl.lit(model_of).gather(code),
     ).drop("offer_id")
-    targets = pairs.select(
-        pl.col("_model").cast(model_type), pl.col("alt_offer").cast(offer_type).alias("offer_id")
-    )
-    long = rows.join(targets, on="_model", how="inner")
     if substitute:
-        long = long.drop("model", strict=False)
+        rows = rows.drop("model", strict=False)
+    by_model = {m: part for (m,), part in rows.partition_by("_model", as_dict=True).items()}
+    serves: dict[str, list[str]] = {}  # alternative offer -> the models it re-prices
+    for model, alt in pairs.iter_rows():
+        if model in by_model:
+            serves.setdefault(alt, []).append(model)
+    groups: list[list[str]] = [[]]
+    size = 0
+    for alt, models in serves.items():
+        n = sum(by_model[m].height for m in models)
+        if groups[-1] and size + n > max(chunk.height, 1):
+            groups.append([])
+            size = 0
+        groups[-1].append(alt)
+        size += n
+    sums = [
+        _alternative_sums(
+            pl.concat(
+                [
+                    by_model[m].with_columns(offer_id=pl.lit(alt, dtype=offer_type))
+                    for alt in group
+                    for m in serves[alt]
+                ]
+            ),
+            priced["cost"],
+            cat,
+        )
+        for group in groups
+        if group
+    ]
+    if not sums:  # nothing to re-price: the sums of no rows, in their types
+        none = rows.clear().with_columns(offer_id=pl.lit(None, dtype=offer_type))
+        return _alternative_sums(none, priced["cost"], cat)
+    return pl.concat(sums)
+
+
+def _alternative_sums(long: pl.DataFrame, actual: pl.Series, cat: Catalog) -> pl.DataFrame:
+    """``long`` (rows with an alternative ``offer_id``, ``_model`` and ``_row``, their
+    position in the chunk) re-priced and summed, beside their ``actual`` logged costs."""
     again = price_requests(long, cat)
     both = pl.col("reason").is_null() & pl.col("_actual").is_not_null()
     keys = ["_model", "offer_id", "provider", "currency"]
     return (
         again.lazy()
-        .with_columns(_actual=pl.lit(priced["cost"]).gather(pl.col("_row")))
+        .with_columns(_actual=pl.lit(actual).gather(pl.col("_row")))
         .group_by("priced_on", *keys)
         .agg(
             requests=pl.len(),
