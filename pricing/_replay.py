@@ -862,28 +862,40 @@ def _sum_priced(cost: pl.Expr) -> pl.Expr:
 
 def _unpriced(priced: pl.DataFrame) -> pl.DataFrame:
     return (
-        priced.filter(pl.col("reason").is_not_null())
-        .group_by(pl.col("reason").cast(pl.String))
+        priced.lazy()
+        .select(pl.col("reason").drop_nulls().cast(pl.String))
+        .group_by("reason")
         .agg(rows=pl.len())
+        .collect()
     )
 
 
 def _billed(priced: pl.DataFrame) -> pl.DataFrame:
-    """Billed against computed on the calls that have both; the others counted apart."""
+    """Billed against computed on the calls that have both; the others counted apart.
+
+    Summed by day first, on the categorical columns as they are (as :func:`_costs`)."""
     has_price = pl.col("reason").is_null()
     has_bill = pl.col("billed_cost").is_not_null()
     both = has_price & has_bill
+    sums = ["billed", "computed", "billed_unpriced", "rows_unpriced", "rows_unbilled"]
     return (
-        priced.with_columns(month=pl.col("timestamp").dt.date().dt.truncate("1mo"))
-        .group_by("month", pl.col("provider").cast(pl.String))
+        priced.lazy()
+        .group_by("priced_on", "provider")
         .agg(
-            currency=pl.col("currency").cast(pl.String).drop_nulls().first(),
+            currency=pl.col("currency").drop_nulls().first(),
             billed=_money(pl.col("billed_cost").filter(both)).sum(),
             computed=_money(pl.col("cost").filter(both)).sum(),
             billed_unpriced=_money(pl.col("billed_cost").filter(~has_price)).sum(),
             rows_unpriced=(~has_price).sum(),
             rows_unbilled=(has_price & ~has_bill).sum(),
         )
+        .sort("priced_on")
+        .group_by(
+            pl.col("priced_on").dt.truncate("1mo").alias("month"),
+            pl.col("provider").cast(pl.String),
+        )
+        .agg(pl.col("currency").drop_nulls().first().cast(pl.String), pl.col(sums).sum())
+        .collect()
     )
 
 
