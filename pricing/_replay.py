@@ -919,9 +919,10 @@ def _alternative_costs(
     summed by month, model, offer, provider and currency, beside what the same rows cost as
     logged (``priced``).
 
-    The alternatives are priced a group of offers at a time, each group about as many rows
-    as the chunk (every row of an offer in one group: its running volumes need them all),
-    so that memory follows the chunk, not the chunk times the alternatives. Offers and models
+    The alternatives are priced a group of offers at a time, each group up to about twice
+    the chunk's rows (every row of an offer in one group: its running volumes need them
+    all), so that memory follows the chunk, not the chunk times the alternatives; fewer,
+    bigger groups would save little time (each call has a fixed cost of a few ms). Offers and models
     are coded as enums, each re-priced row takes its logged cost by position, and sums run
     by day on the coded keys before months and text.
     """
@@ -945,7 +946,7 @@ def _alternative_costs(
     size = 0
     for alt, models in serves.items():
         n = sum(by_model[m].height for m in models)
-        if groups[-1] and size + n > max(chunk.height, 1):
+        if groups[-1] and size + n > 2 * max(chunk.height, 1):  # see the docstring
             groups.append([])
             size = 0
         groups[-1].append(alt)
