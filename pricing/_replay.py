@@ -922,9 +922,9 @@ def _alternative_costs(
     The alternatives are priced a group of offers at a time, each group up to about twice
     the chunk's rows (every row of an offer in one group: its running volumes need them
     all), so that memory follows the chunk, not the chunk times the alternatives; fewer,
-    bigger groups would save little time (a call has a fixed cost of about 50 ms). Offers and models
-    are coded as enums, each re-priced row takes its logged cost by position, and sums run
-    by day on the coded keys before months and text.
+    bigger groups would save little time (a call has a fixed cost of about 50 ms). Offers
+    and models are coded as enums, each re-priced row takes its logged cost by position,
+    and sums run by day on the coded keys before months and text.
     """
     offers = [o for _, o in cat.all_offers()]
     offer_type = pl.Enum([o.id for o in offers])
