@@ -61,7 +61,6 @@ _NUMERIC = {
     "billed_cost": pl.Float64,
 }
 MONEY = pl.Decimal(38, 10)
-#: The calendar month (UTC) of a request.
 _DAY_US = 86_400_000_000  # microseconds in a day
 #: Why a row is quarantined (a fixed text) and the offending value (or None).
 Message = tuple[pl.Expr, pl.Expr | None]
