@@ -256,6 +256,31 @@ def test_csv_text_that_does_not_parse_is_quarantined(flat: pricing.Catalog, tmp_
     balanced(result)
 
 
+def test_number_columns_typed_as_numbers_or_text_are_checked_alike(
+    flat: pricing.Catalog, tmp_path: Path
+) -> None:
+    # Parquet keeps types: height is integers with a null, billed_cost all null (no type of
+    # its own), count text with a blank cell. A null is missing, and so is a blank text cell.
+    log = [
+        call("2026-03-02T10:00:00Z"),  # good: 0.04
+        call("2026-03-02T10:00:00Z", height=None),
+        call("2026-03-02T10:00:00Z", count="  "),
+        call("2026-03-02T10:00:00Z", count="2"),  # good: 0.08
+    ]
+    for row in log:
+        row["count"] = None if row["count"] is None else str(row["count"])
+    path = write_log(tmp_path / "usage.parquet", log)
+    schema = pl.read_parquet_schema(path)
+    assert schema["height"] == pl.Int64
+    assert schema["count"] == pl.String
+    assert schema["billed_cost"] == pl.Null
+    result = replay(path, catalog=flat)
+    assert why(result) == [(2, "missing height", None), (3, "missing count", None)]
+    assert result.total() == {"USD": D("0.12")}
+    assert (result.rows_read, result.rows_priced, result.rows_quarantined) == (4, 2, 2)
+    balanced(result)
+
+
 def test_unpriced_rows_are_counted_not_priced_as_zero(
     flat: pricing.Catalog, tmp_path: Path
 ) -> None:
