@@ -27,7 +27,7 @@ import polars as pl
 from pricing._catalog import Catalog, load_catalog
 from pricing._compiled import compile_catalog, needs_volume
 from pricing._schema import OPERATIONS
-from pricing._vector import price_requests
+from pricing._vector import _DAY_US, price_requests
 from pricing.errors import PricingError
 
 #: Standard log columns: name -> (required, meaning). Map other names with ``mapping=``.
@@ -61,7 +61,6 @@ _NUMERIC = {
     "billed_cost": pl.Float64,
 }
 MONEY = pl.Decimal(38, 10)
-_DAY_US = 86_400_000_000  # microseconds in a day
 #: Why a row is quarantined (a fixed text) and the offending value (or None).
 Message = tuple[pl.Expr, pl.Expr | None]
 Progress = Callable[[int, int, str], None]
