@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from pricing.cli import _fail, app, err, out
+from pricing.cli import _fail, app, err, help_text, out
 from pricing.errors import PricingError
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ Examples:
 """
 
 
-@app.command("dashboard", help=_HELP)
+@app.command("dashboard", help=help_text(_HELP))
 def dashboard_cmd(
     workloads: Annotated[
         list[str] | None,

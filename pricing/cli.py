@@ -6,6 +6,7 @@ import json
 import os
 import re
 import sys
+import textwrap
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -424,10 +425,35 @@ class Granularity(StrEnum):
     month = "month"
 
 
+#: Widest line of a help text's table: rich keeps a table's line breaks, so a longer line
+#: would wrap to the left margin in an 80-column terminal.
+HELP_WIDTH = 78
+
+
+def help_text(text: str) -> str:
+    """``text`` with each prose paragraph on one line, for rich to wrap to the terminal.
+
+    Typer keeps the line breaks of a command's help, so a paragraph wrapped in the source
+    would be wrapped twice in a narrow terminal. Indented lines (tables, examples) are kept.
+    """
+    paragraphs = text.strip("\n").split("\n\n")
+    return "\n\n".join(
+        p if p.startswith(" ") else " ".join(line.strip() for line in p.splitlines())
+        for p in paragraphs
+    )
+
+
 def _log_columns_help() -> str:
     width = max(len(name) for name in LOG_COLUMNS)
+    indent = " " * (2 + width + 2 + len("required") + 2)
     return "\n".join(
-        f"  {name:<{width}}  {'required' if required else 'optional'}  {escape(meaning)}"
+        textwrap.fill(
+            escape(meaning),
+            HELP_WIDTH,
+            initial_indent=f"  {name:<{width}}  {'required' if required else 'optional'}  ",
+            subsequent_indent=indent,
+            break_on_hyphens=False,
+        )
         for name, (required, meaning) in LOG_COLUMNS.items()
     )
 
@@ -610,7 +636,7 @@ def _alternatives_by_model(result: Replay) -> pl.DataFrame:
     )
 
 
-@app.command("replay", help=_REPLAY_HELP)
+@app.command("replay", help=help_text(_REPLAY_HELP))
 def replay_cmd(
     log: Annotated[Path, typer.Argument(help="Usage log: .csv, .parquet or .ndjson.")],
     against: Annotated[

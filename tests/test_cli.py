@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
+import typer.main
 from typer.testing import CliRunner
 
 from pricing._loader import bundled_data_dir
-from pricing.cli import app
+from pricing.cli import HELP_WIDTH, app
 
 runner = CliRunner()
 
@@ -134,3 +138,41 @@ def test_console_script_runs_quickstart_command() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "bfl/flux-2-pro" in result.stdout
+
+
+# --------------------------------------------------------------------------- help texts
+
+
+def _commands(command: Any, path: list[str]) -> Iterator[tuple[list[str], Any]]:
+    yield path, command
+    for name, sub in getattr(command, "commands", {}).items():
+        yield from _commands(sub, [*path, name])
+
+
+def test_help_paragraphs_are_wrapped_by_the_terminal_only() -> None:
+    # typer keeps a help text's line breaks, so a paragraph wrapped in the source is wrapped
+    # twice in an 80-column terminal; a line break may only separate indented table lines
+    # that fit.
+    commands = list(_commands(typer.main.get_command(app), []))
+    assert len(commands) > 15
+    for path, command in commands:
+        paragraphs = (command.help or "").split("\n\n")[1:]
+        for paragraph in paragraphs:
+            lines = paragraph.splitlines()
+            if len(lines) > 1:
+                assert all(line.startswith(" ") for line in lines), (path, lines[0])
+                assert max(len(line) for line in lines) <= HELP_WIDTH, (path, lines)
+
+
+def test_replay_help_fits_an_80_column_terminal() -> None:
+    result = runner.invoke(app, ["replay", "--help"], env={"COLUMNS": "80"}, terminal_width=80)
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    # a paragraph flows as one text: no line ends a few words short of the margin mid-sentence
+    assert "one row per call, priced at each call's own timestamp" in " ".join(text.split())
+    # a column's meaning that wraps continues under the meanings, not at the left margin
+    lines = text.splitlines()
+    at = next(i for i, line in enumerate(lines) if re.match(r"^\s+input_image_tokens\s", line))
+    first = lines[at].index("optional") + len("optional  ")
+    assert lines[at + 1][:first].strip() == ""
+    assert lines[at + 1][first:].strip()
