@@ -81,9 +81,9 @@ class Replay:
         rows priced on both cost as logged), saving (actual_cost - cost), saving_pct.
     reconciliation : DataFrame or None
         With a ``billed_cost`` column: month, provider, currency, billed and computed (on the
-        calls that have both a bill and a price), variance (billed - computed), variance_pct;
-        billed_unpriced / rows_unpriced for billed calls no price applies to, and
-        rows_unbilled for priced calls without a billed cost.
+        rows_compared calls that have both a bill and a price), variance (billed - computed),
+        variance_pct; billed_unpriced / rows_unpriced for billed calls no price applies to,
+        and rows_unbilled for priced calls without a billed cost.
     quarantine : DataFrame
         Rows that could not be read: line (1-based data row), reason (a fixed text, so rows
         count by reason), value (the offending value, if one), then the log's columns as
@@ -510,7 +510,9 @@ def replay(
             "billed",
             "computed",
             "billed_unpriced",
+            "rows_compared",
             "rows_unpriced",
+            "rows_unbilled",
         )
         reconciliation = billed.with_columns(
             variance=pl.col("billed") - pl.col("computed"),
@@ -523,11 +525,14 @@ def replay(
     months = tuple(sorted({m.strftime("%Y-%m") for m in costs["month"].to_list()}))
     rows_priced = int(costs["requests"].sum()) if costs.height else 0
     rows_priced -= int(costs["unpriced"].sum()) if costs.height else 0
+    # the providers with several offers of one model that the log's quarantined rows name
+    reasons = set(quarantine["reason"].unique().to_list()) if quarantine.height else set()
+    hit = sorted(key for key, message in ambiguous.items() if message in reasons)
     notes = []
-    if ambiguous:
+    if hit:
         notes.append(
             "providers with several offers of one model need an offer_id column or offer_map: "
-            + "; ".join(sorted(ambiguous))
+            + "; ".join(hit)
         )
     return Replay(
         costs=costs,
@@ -875,7 +880,14 @@ def _billed(priced: pl.DataFrame) -> pl.DataFrame:
     has_price = pl.col("reason").is_null()
     has_bill = pl.col("billed_cost").is_not_null()
     both = has_price & has_bill
-    sums = ["billed", "computed", "billed_unpriced", "rows_unpriced", "rows_unbilled"]
+    sums = [
+        "billed",
+        "computed",
+        "billed_unpriced",
+        "rows_compared",
+        "rows_unpriced",
+        "rows_unbilled",
+    ]
     return (
         priced.lazy()
         .group_by("priced_on", "provider")
@@ -884,6 +896,7 @@ def _billed(priced: pl.DataFrame) -> pl.DataFrame:
             billed=_money(pl.col("billed_cost").filter(both)).sum(),
             computed=_money(pl.col("cost").filter(both)).sum(),
             billed_unpriced=_money(pl.col("billed_cost").filter(~has_price)).sum(),
+            rows_compared=both.sum(),
             rows_unpriced=(~has_price).sum(),
             rows_unbilled=(has_price & ~has_bill).sum(),
         )
@@ -1068,6 +1081,7 @@ _EMPTY: dict[tuple[str, ...], pl.DataFrame] = {
             "billed": MONEY,
             "computed": MONEY,
             "billed_unpriced": MONEY,
+            "rows_compared": pl.UInt32,
             "rows_unpriced": pl.UInt32,
             "rows_unbilled": pl.UInt32,
         }

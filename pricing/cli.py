@@ -478,10 +478,18 @@ _TOP_ALTERNATIVES = 10
 
 
 def _amount(value: Decimal | None, currency: str | None) -> str:
-    """Money for people: "USD 1,234.56" (rounded half up; --json has the exact value)."""
+    """Money for people: "USD 1,234.56" (rounded half up; --json has the exact value).
+
+    An amount that would round to 0.00 but is not zero keeps two significant digits
+    ("USD 0.0040", "USD -0.00070"), so that a cost or a saving never reads as nothing.
+    """
     if value is None:
         return "-"
-    text = f"{value.quantize(_CENT, rounding=ROUND_HALF_UP):,.2f}"
+    places = _CENT
+    if value and abs(value) < _CENT / 2:
+        places = Decimal(1).scaleb(value.adjusted() - 1)
+    rounded = value.quantize(places, rounding=ROUND_HALF_UP)
+    text = f"{abs(rounded) if rounded == 0 else rounded:,f}"
     return f"{currency} {text}" if currency else text
 
 
@@ -921,25 +929,30 @@ def _print_reconciliation(frame: pl.DataFrame) -> None:
         return
     table = Table(
         title="billed vs computed, per month and provider",
-        caption="on the calls with a price; variance = billed - computed",
+        caption="on the calls with both a billed cost and a price; variance = billed - computed",
     )
-    for col in ("month", "provider", "billed", "computed", "variance", "variance %", "unpriced"):
+    columns = ("month", "provider", "billed", "computed", "variance", "variance %", "not compared")
+    for col in columns:
         table.add_column(col, justify="left" if col in ("month", "provider") else "right")
     for r in frame.iter_rows(named=True):
         cur = r["currency"]
-        unpriced = (
-            f"{r['rows_unpriced']:,} call(s) billed {_amount(r['billed_unpriced'], cur)}"
-            if r["rows_unpriced"]
-            else ""
-        )
-        table.add_row(
-            _month_text(r["month"]),
-            escape(str(r["provider"] or "-")),
+        apart = []
+        if r["rows_unpriced"]:
+            billed = _amount(r["billed_unpriced"], cur)
+            apart.append(f"{r['rows_unpriced']:,} unpriced call(s) billed {billed}")
+        if r["rows_unbilled"]:
+            apart.append(f"{r['rows_unbilled']:,} call(s) without a billed cost")
+        amounts = [
             _amount(r["billed"], cur),
             _amount(r["computed"], cur),
             _amount(r["variance"], cur),
             _percent(r["variance_pct"]),
-            unpriced,
+        ]
+        table.add_row(
+            _month_text(r["month"]),
+            escape(str(r["provider"] or "-")),
+            *(amounts if r["rows_compared"] else ["-"] * 4),  # no call to compare
+            "\n".join(apart),
         )
     out.print(table)
 
@@ -954,15 +967,14 @@ def _print_problems(result: Replay, *, quarantine_written: bool) -> None:
         out.print(table)
     if result.rows_quarantined:
         counts = result.quarantine_counts
-        table = Table(
-            title=f"{result.rows_quarantined:,} quarantined row(s), by reason",
-            caption=None if quarantine_written else "--quarantine OUT.csv writes them with lines",
-        )
+        table = Table(title=f"{result.rows_quarantined:,} quarantined row(s), by reason")
         table.add_column("reason")
         table.add_column("rows", justify="right")
         for r in counts.iter_rows(named=True):
             table.add_row(escape(str(r["reason"])), f"{r['rows']:,}")
         out.print(table)
+        if not quarantine_written:  # below the table: a caption would wrap to its width
+            out.print("[dim]--quarantine OUT.csv writes these rows with their line numbers[/]")
 
 
 # The other commands (simulate, breakeven, gpus, workloads, dashboard, budget, refresh and the

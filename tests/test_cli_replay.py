@@ -527,3 +527,53 @@ def test_minimum_spend_replays_whole_months(tmp_path: Path) -> None:
     focus = pl.read_parquet(out)
     assert focus["BilledCost"].sum() == Decimal(10)
     assert "Adjustment" in focus["ChargeCategory"].to_list()
+
+
+def test_calls_without_a_billed_cost_are_not_compared(tmp_path: Path, data: Path) -> None:
+    log = write_csv(
+        tmp_path / "log.csv",
+        "2026-03-01T10:00:00Z,acme,m,2,0.09",  # computed 0.08
+        "2026-03-02T10:00:00Z,acme,m,1,",  # no bill: not compared
+        "2026-03-03T10:00:00Z,beta,m,1,",  # beta's only call, no bill
+        header=HEADER + ",billed_cost",
+    )
+    rec = {r["provider"]: r for r in run_json(log, data)["reconciliation"]}
+    acme, beta = rec["acme"], rec["beta"]
+    assert (Decimal(acme["billed"]), Decimal(acme["computed"])) == (Decimal("0.09"), 2 * ACME)
+    assert (acme["rows_compared"], acme["rows_unbilled"]) == (1, 1)
+    assert (beta["rows_compared"], beta["rows_unbilled"], beta["variance_pct"]) == (0, 1, None)
+
+    text = run(log, data).stdout
+    table = text[text.index("billed vs computed") :]
+    beta_line = next(line for line in table.splitlines() if " beta " in line)
+    # nothing to compare: no amounts (0.00 against 0.00 would read as a match), and why
+    assert "USD" not in beta_line
+    assert "1 call(s) without a billed cost" in beta_line
+    acme_line = next(line for line in table.splitlines() if " acme " in line)
+    assert "USD 0.09" in acme_line
+    assert "1 call(s) without a billed cost" in acme_line
+
+
+def test_amounts_under_a_cent_do_not_read_as_zero(tmp_path: Path) -> None:
+    # tiny/n at $0.001 an image; acme/m at $0.04 and acme/m-dear at $0.0405
+    data = write_data(
+        tmp_path / "data",
+        {
+            "tiny": per_image(Decimal("0.001"), offer_id="tiny/n", model="n", ops='["generate"]'),
+            "acme": per_image(ACME, offer_id="acme/m")
+            + per_image(Decimal("0.0405"), offer_id="acme/m-dear"),
+        },
+    )
+    log = write_csv(
+        tmp_path / "log.csv", "2026-03-01T10:00:00Z,tiny,n,4", "2026-03-01T11:00:00Z,acme,m,1"
+    )
+    result = runner.invoke(
+        app, ["replay", str(log), "--data", str(data)], env={"COLUMNS": "160"}, terminal_width=160
+    )
+    assert result.exit_code == 0, result.output
+    costs = result.stdout[: result.stdout.index("the same")]
+    tiny = next(line for line in costs.splitlines() if " tiny " in line)
+    assert "USD 0.0040" in tiny  # 4 x 0.001, not "USD 0.00"
+    # the one acme call on acme/m-dear: saving 0.04 - 0.0405 = -0.0005
+    dear = next(line for line in result.stdout.splitlines() if "acme/m-dear" in line)
+    assert "USD -0.00050" in dear

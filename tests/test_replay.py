@@ -368,11 +368,18 @@ def test_offer_map_errors(flat: pricing.Catalog, tmp_path: Path) -> None:
         replay(path, catalog=flat, offer_map={"acme": "acme/n-a"})
 
 
-def test_notes_name_ambiguous_providers(flat: pricing.Catalog, tmp_path: Path) -> None:
-    result = replay(write_log(tmp_path / "usage.csv", GOOD), catalog=flat)
+def test_notes_name_ambiguous_providers_the_log_uses(flat: pricing.Catalog, tmp_path: Path) -> None:
+    # acme serves n as two offers; GOOD names the offer of its acme/n call, so needs no note
+    assert replay(write_log(tmp_path / "good.csv", GOOD), catalog=flat).notes == ()
+    log = [*GOOD, call("2026-03-09T10:00:00Z", "acme", "n")]
+    result = replay(write_log(tmp_path / "usage.csv", log), catalog=flat)
     assert result.notes == (
         "providers with several offers of one model need an offer_id column or offer_map: acme/n",
     )
+    assert result.quarantine["reason"].to_list() == [
+        "acme serves n as acme/n-a, acme/n-b; add an offer_id column or pass "
+        'offer_map={"acme/n": "<offer id>"}'
+    ]
 
 
 # --------------------------------------------------------------------------- reading
