@@ -26,6 +26,15 @@ def _usd(value: float | None, places: int = 0) -> str:
     return f"${value:,.{places}f}"
 
 
+def _number(value: float) -> str:
+    """An input's value for people: 28,940 or 104.5 or 0.01894 (no exponent above 0.001)."""
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    if value == 0 or abs(value) >= 0.001:
+        return f"{value:.4g}"
+    return f"{value:.3e}"
+
+
 # --------------------------------------------------------------------------- simulate
 
 
@@ -190,15 +199,25 @@ def _print_segment(result: Any, totals: pl.DataFrame, segment: str, top: int) ->
     cheapest = result.cheapest.filter(pl.col("segment") == segment)
     if cheapest.height:
         changes = cheapest.filter(pl.col("option").ne_missing(pl.col("option").shift(1)))
-        for r in changes.iter_rows(named=True):
+        if changes.height == 1:
+            low, high = cheapest["cost"].min(), cheapest["cost"].max()
+            spread = _usd(low) if low == high else f"{_usd(low)} to {_usd(high)}"
             out.print(
-                f"  from {r['month'].isoformat()[:7]} the cheapest is {escape(r['option'])} "
-                f"({_usd(r['cost'])}/month)"
+                f"  the cheapest in every month is {escape(changes['option'][0])} ({spread}/month)"
             )
+        else:
+            for r in changes.iter_rows(named=True):
+                out.print(
+                    f"  from {r['month'].isoformat()[:7]} the cheapest is {escape(r['option'])} "
+                    f"({_usd(r['cost'])}/month)"
+                )
     if result.sensitivity is not None:
         leader: list[str] = ok["option"].head(1).to_list()
+        # the inputs that move it (self-hosting inputs do not move a hosted option's cost)
         sens = result.sensitivity.filter(
-            (pl.col("segment") == segment) & pl.col("option").is_in(leader)
+            (pl.col("segment") == segment)
+            & pl.col("option").is_in(leader)
+            & (pl.col("cost_at_low") != pl.col("cost_at_high"))
         ).head(5)
         if sens.height:
             sens_table = Table(
@@ -209,8 +228,8 @@ def _print_segment(result: Any, totals: pl.DataFrame, segment: str, top: int) ->
             for r in sens.iter_rows(named=True):
                 sens_table.add_row(
                     escape(r["input"]),
-                    f"{r['low']:,.4g}",
-                    f"{r['high']:,.4g}",
+                    _number(r["low"]),
+                    _number(r["high"]),
                     _usd(r["cost_at_low"]),
                     _usd(r["cost_at_high"]),
                 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from typer.testing import CliRunner
 
@@ -90,3 +91,33 @@ def test_workloads_list_names_the_bundled_examples() -> None:
     assert result.exit_code == 0, result.output
     names = {r["name"] for r in json.loads(result.stdout)}
     assert {"ecommerce", "agency", "consumer-app", "small", "medium", "large"} <= names
+
+
+def test_simulate_says_when_one_option_is_cheapest_every_month() -> None:
+    # the small preset: 10,000 images every month, no growth, so every month costs the same
+    payload = json.loads(runner.invoke(app, ["simulate", "small", "--json"]).stdout)
+    options = {r["option"] for r in payload["cheapest"]}
+    costs = {r["cost"] for r in payload["cheapest"]}
+    assert len(options) == 1
+    assert len(costs) == 1
+    text = " ".join(runner.invoke(app, ["simulate", "small"], terminal_width=200).stdout.split())
+    assert f"the cheapest in every month is {options.pop()} (${costs.pop():,.0f}/month)" in text
+    assert "the cheapest is" not in text  # no "from <month> the cheapest is" for the first month
+
+
+def test_simulate_sensitivity_lists_inputs_that_move_the_cost() -> None:
+    result = runner.invoke(app, ["simulate", "ecommerce"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    tables = [t.split("└")[0] for t in result.stdout.split("what moves the cost of")[1:]]
+    assert tables
+    rows = [
+        [cell.strip() for cell in line.split("│")[1:-1]]
+        for table in tables
+        for line in table.splitlines()
+        if line.startswith("│")
+    ]
+    assert rows
+    for name, low, high, cost_low, cost_high in rows:
+        assert cost_low != cost_high, name  # an input that moves nothing is left out
+        for value in (low, high):  # plain numbers: 28,944 not 2.894e+04
+            assert re.fullmatch(r"-?[\d,]+(\.\d+)?", value), (name, value)
