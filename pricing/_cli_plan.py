@@ -344,8 +344,15 @@ def gpus_list(
         _print_json(_records(table))
         return
     show = Table(title=f"{table.height} GPU offers", title_justify="left")
+    width = max((len(i) for i in table["offer_id"].to_list()), default=5)
     for col in ("offer", "gpu", "gpus", "category", "$/GPU-h", "billed per", "source", "seen"):
-        show.add_column(col, justify="right" if col in ("gpus", "$/GPU-h") else "left")
+        show.add_column(
+            col,
+            justify="right" if col in ("gpus", "$/GPU-h") else "left",
+            # offer ids are what --gpu takes: whole, on one line; the other columns give way
+            min_width=width if col == "offer" else None,
+            no_wrap=col == "offer",
+        )
     for r in table.sort("gpu", "gpu_hourly").iter_rows(named=True):
         granularity = f"{r['granularity_s']} s" if r["granularity_known"] else "? (1 h assumed)"
         show.add_row(

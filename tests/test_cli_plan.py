@@ -121,3 +121,14 @@ def test_simulate_sensitivity_lists_inputs_that_move_the_cost() -> None:
         assert cost_low != cost_high, name  # an input that moves nothing is left out
         for value in (low, high):  # plain numbers: 28,944 not 2.894e+04
             assert re.fullmatch(r"-?[\d,]+(\.\d+)?", value), (name, value)
+
+
+def test_gpus_list_shows_whole_offer_ids() -> None:
+    # the ids are what --gpu takes, so the table never cuts them (output to a pipe is 160
+    # columns wide, too narrow for every column at full width)
+    rows = json.loads(runner.invoke(app, ["gpus", "list", "--json"]).stdout)
+    longest = max((r["offer_id"] for r in rows), key=len)
+    assert len(longest) > 30
+    result = runner.invoke(app, ["gpus", "list"])
+    assert result.exit_code == 0, result.output
+    assert re.search(rf"│ {re.escape(longest)} +│", result.stdout)
