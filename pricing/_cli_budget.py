@@ -205,8 +205,6 @@ def _print_status(status: BudgetStatus, log: Path, written: list[Path]) -> None:
     monthly = status.budget.monthly
     table = Table(
         title=f"budget for {status.month:%B %Y}, as of {status.as_of.isoformat()}",
-        caption=f"log {escape(str(log))}; run rate = spent / {status.days_elapsed} day(s) "
-        "elapsed; forecast = run rate x days in the month",
         title_justify="left",
         show_header=False,
     )
@@ -244,6 +242,12 @@ def _print_status(status: BudgetStatus, log: Path, written: list[Path]) -> None:
     for name, value, note in rows:
         table.add_row(name, value, note)
     out.print(table, highlight=False)
+    # below the table (a caption would be wrapped to the table's width)
+    out.print(
+        f"[dim]  log {escape(str(log))}; run rate = spent / {status.days_elapsed} day(s) "
+        "elapsed; forecast = run rate x days in the month[/]",
+        highlight=False,
+    )
     priced = status.prices.filter(pl.col("reason").is_null())
     for r in priced.iter_rows(named=True):
         out.print(

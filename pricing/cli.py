@@ -896,8 +896,6 @@ def _print_alternatives(result: Replay) -> None:
         table = Table(
             title=f"{model}: the same {calls:,} call(s) on each offer, cheapest first "
             f"(as logged: {actual_text or 'unpriced'})",
-            caption="saving = as-logged cost - offer cost, on the calls both price; "
-            "offers that cannot price every call come last",
         )
         for col in ("#", "offer", "cost", "unpriced", "saving vs actual", "saving %"):
             table.add_column(col, justify="left" if col == "offer" else "right")
@@ -922,15 +920,16 @@ def _print_alternatives(result: Replay) -> None:
         more = rows.height - _TOP_ALTERNATIVES
         if more > 0:
             out.print(f"[dim]... and {more} more offer(s) for {escape(model)}; --json lists all[/]")
+    out.print(
+        "[dim]  saving = as-logged cost - offer cost, on the calls both price; offers that "
+        "cannot price every call come last[/]"
+    )
 
 
 def _print_reconciliation(frame: pl.DataFrame) -> None:
     if frame.height == 0:
         return
-    table = Table(
-        title="billed vs computed, per month and provider",
-        caption="on the calls with both a billed cost and a price; variance = billed - computed",
-    )
+    table = Table(title="billed vs computed, per month and provider")
     columns = ("month", "provider", "billed", "computed", "variance", "variance %", "not compared")
     for col in columns:
         table.add_column(col, justify="left" if col in ("month", "provider") else "right")
@@ -955,6 +954,9 @@ def _print_reconciliation(frame: pl.DataFrame) -> None:
             "\n".join(apart),
         )
     out.print(table)
+    out.print(
+        "[dim]  on the calls with both a billed cost and a price; variance = billed - computed[/]"
+    )
 
 
 def _print_problems(result: Replay, *, quarantine_written: bool) -> None:

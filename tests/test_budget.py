@@ -304,6 +304,8 @@ def test_cli_prints_the_status_and_writes_the_chart(
         "source acme-docs",
     ):
         assert expected in text, expected
+    # how the figures are made, under the table (not squeezed into its width)
+    assert "run rate = spent / 10 day(s) elapsed; forecast = run rate x days in the month" in text
     html = out.read_text(encoding="utf-8")
     assert "vegaEmbed" in html
     assert "<script src=" not in html  # scripts inlined: the page works offline

@@ -577,3 +577,9 @@ def test_amounts_under_a_cent_do_not_read_as_zero(tmp_path: Path) -> None:
     # the one acme call on acme/m-dear: saving 0.04 - 0.0405 = -0.0005
     dear = next(line for line in result.stdout.splitlines() if "acme/m-dear" in line)
     assert "USD -0.00050" in dear
+    # what saving means, once, on one line under the tables
+    explained = (
+        "saving = as-logged cost - offer cost, on the calls both price; offers that cannot "
+        "price every call come last"
+    )
+    assert result.stdout.count(explained) == 1
