@@ -20,14 +20,17 @@ from pricing._schema import (
     ImageModel,
     ImagePrice,
     InputImagePrice,
+    Limits,
     MegapixelPrice,
     Offer,
     PriceVersion,
     RateCard,
+    SizeBracket,
     Source,
     StepPrice,
     SubscriptionPrice,
     TokenPrice,
+    When,
     _Component,
 )
 from pricing.errors import PricingError
@@ -296,10 +299,53 @@ def _priced_fields(
         yield "credit_value", version.credit_value, None
 
 
+def describe_when(when: When) -> str:
+    """A condition in words, e.g. ``operation edit, size bracket 2K``; empty if none."""
+    words = {"operation": "operation", "bracket": "size bracket", "quality": "quality"}
+    parts = [
+        f"{words[k]} {v}" for k, v in when.model_dump(exclude_none=True).items() if k != "size"
+    ]
+    if when.size is not None:
+        parts.append(f"size {when.size}")
+    return ", ".join(parts)
+
+
+def describe_limits(limits: Limits) -> str:
+    """An offer's limits in words, e.g. ``at most 4 MP, sides a multiple of 16 px``."""
+    parts = []
+    if limits.max_megapixels is not None:
+        parts.append(f"at most {limits.max_megapixels} MP")
+    if limits.min_side is not None:
+        parts.append(f"sides at least {limits.min_side} px")
+    if limits.max_side is not None:
+        parts.append(f"sides at most {limits.max_side} px")
+    if limits.multiple_of is not None:
+        parts.append(f"sides a multiple of {limits.multiple_of} px")
+    if limits.sizes:
+        parts.append(f"only sizes {', '.join(limits.sizes)}")
+    if limits.max_input_images is not None:
+        parts.append(f"at most {limits.max_input_images} input image(s)")
+    if limits.min_steps is not None:
+        parts.append(f"at least {limits.min_steps} steps")
+    if limits.max_steps is not None:
+        parts.append(f"at most {limits.max_steps} steps")
+    return ", ".join(parts)
+
+
+def describe_bracket(bracket: SizeBracket) -> str:
+    """A size bracket in words, e.g. ``1K (longest side up to 1024 px)``."""
+    bounds = []
+    if bracket.max_side is not None:
+        bounds.append(f"longest side up to {bracket.max_side} px")
+    if bracket.max_megapixels is not None:
+        bounds.append(f"up to {bracket.max_megapixels} MP")
+    return f"{bracket.name} ({', '.join(bounds)})"
+
+
 def describe_component(comp: _Component, version: PriceVersion) -> str:
     """A short human reading of a component, e.g. ``output first MP 0.03 + 0.015 USD/MP``."""
     cur = version.currency
-    cond = comp.when.model_dump(exclude_none=True)
+    cond = describe_when(comp.when)
     suffix = f" when {cond}" if cond else ""
     if isinstance(comp, ImagePrice):
         if comp.tiers:

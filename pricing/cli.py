@@ -31,7 +31,13 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from pricing._catalog import Catalog, load_catalog, to_date
+from pricing._catalog import (
+    Catalog,
+    describe_bracket,
+    describe_limits,
+    load_catalog,
+    to_date,
+)
 from pricing._focus import focus_excluded, to_focus
 from pricing._quote import Quote, compare, quote
 from pricing._replay import (
@@ -153,9 +159,9 @@ def cards_show(
     ops = ", ".join(o.operations)
     out.print(f"[bold]{escape(o.id)}[/]  model [cyan]{escape(o.model)}[/]  operations {ops}")
     if o.limits:
-        out.print(f"limits: {o.limits.model_dump(exclude_none=True)}")
+        out.print(f"limits: {escape(describe_limits(o.limits))}")
     if o.brackets:
-        out.print("brackets: " + ", ".join(b.name for b in o.brackets))
+        out.print("size brackets: " + ", ".join(describe_bracket(b) for b in o.brackets))
     if o.qualities:
         out.print(f"qualities: {', '.join(o.qualities)} (default {o.default_quality or 'none'})")
     if o.rate_limit:

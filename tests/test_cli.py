@@ -94,6 +94,28 @@ def test_cards_list_show_history() -> None:
     assert any(r["effective_to"] == "2026-01-28" for r in rows)  # the 6c -> 5c change
 
 
+def test_cards_show_reads_as_words() -> None:
+    # data/rate-cards/bfl.toml: flux-2-pro takes at most 4 MP, sides from 64 px in steps of
+    # 16, up to 8 input images; one of its versions prices generate and edit apart
+    shown = runner.invoke(app, ["cards", "show", "bfl/flux-2-pro"])
+    assert shown.exit_code == 0, shown.output
+    text = " ".join(shown.stdout.split())
+    assert (
+        "limits: at most 4 MP, sides at least 64 px, sides a multiple of 16 px, "
+        "at most 8 input image(s)"
+    ) in text
+    assert "when operation edit" in text
+    # aigenerate reads 1K as a longest side up to 1024 px, 2K up to 2048 px
+    brackets = runner.invoke(app, ["cards", "show", "aigenerate/flux-2-pro"])
+    assert (
+        "size brackets: 1K (longest side up to 1024 px), 2K (longest side up to 2048 px)"
+        in brackets.stdout
+    )
+    for output in (shown.stdout, brackets.stdout):  # no Python reprs
+        assert "Decimal(" not in output
+        assert "{'" not in output
+
+
 def test_cards_show_unknown_offer() -> None:
     result = runner.invoke(app, ["cards", "show", "bfl/nope"])
     assert result.exit_code == 2
