@@ -988,4 +988,4 @@ def _print_problems(result: Replay, *, quarantine_written: bool) -> None:
 # The other commands (simulate, breakeven, gpus, workloads, dashboard, budget, refresh and the
 # pulls) live in their own modules and register themselves on ``app`` when imported.
 import pricing._cli_refresh  # noqa: E402,F401
-from pricing import _cli_budget, _cli_dashboard, _cli_plan  # noqa: E402,F401
+from pricing import _cli_budget, _cli_dashboard, _cli_fx, _cli_plan  # noqa: E402,F401

@@ -7,6 +7,7 @@ success.xml): USD 1.1831, GBP 0.78230, JPY 141.17 ... units per 1 EUR.
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import date, timedelta
 from decimal import Decimal
@@ -593,3 +594,56 @@ def test_bundled_fx_data_is_the_ecb_fixture() -> None:
     fx = load_fx()
     assert fx.filter(date=DAY).drop("source").equals(parse_ecb_xml(FIXTURE).drop("source"))
     assert set(fx.filter(date=DAY)["source"]) == {"ecb-eurofxref"}
+
+
+# --------------------------------------------------------------------------- pricing fx rate
+
+
+def test_cli_fx_rate_converts_with_the_dated_rates(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from pricing.cli import app
+
+    runner = CliRunner()
+    # USD 1.20 per EUR on Friday 2026-03-06, 1.10 on Monday 03-09; GBP 0.80 on 03-06
+    root = fx_dir(
+        tmp_path,
+        {
+            "ecb.csv": HEADER
+            + "2026-03-06,USD,1.20,ecb-eurofxref\n2026-03-09,USD,1.10,ecb-eurofxref\n"
+            + "2026-03-06,GBP,0.80,ecb-eurofxref\n"
+        },
+    )
+    data = ["--data", str(root)]
+    # Sunday 03-08: Friday's rates; 1,200 USD / 1.20 = 1,000 EUR
+    result = runner.invoke(
+        app, ["fx", "rate", "usd", "EUR", "--amount", "1200", "--on", "2026-03-08", *data]
+    )
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.stdout.split())
+    assert "1,200 USD = 1,000.0000 EUR on 2026-03-08" in text
+    assert "USD: 1.2 per EUR, rate of 2026-03-06 (source ecb-eurofxref)" in text
+
+    # GBP to USD goes through the euro: 1.20 / 0.80 = 1.5 USD per GBP
+    cross = runner.invoke(app, ["fx", "rate", "GBP", "USD", "--on", "2026-03-08", "--json", *data])
+    assert cross.exit_code == 0, cross.output
+    payload = json.loads(cross.stdout)
+    assert Decimal(payload["factor"]) == Decimal("1.5")
+    assert [(r["currency"], r["date"]) for r in payload["rates"]] == [
+        ("GBP", "2026-03-06"),
+        ("USD", "2026-03-06"),
+    ]
+
+    # Monday: the new USD rate; GBP's Friday rate is 3 days old, within the default 7
+    monday = runner.invoke(app, ["fx", "rate", "GBP", "USD", "--on", "2026-03-09", "--json", *data])
+    assert Decimal(json.loads(monday.stdout)["factor"]) == Decimal("1.10") / Decimal("0.80")
+
+    # too old a rate, a bad amount: exit 2, saying what to do
+    stale = runner.invoke(
+        app, ["fx", "rate", "GBP", "EUR", "--on", "2026-03-09", "--max-age-days", "2", *data]
+    )
+    assert stale.exit_code == 2
+    assert "pricing fx pull" in stale.stderr
+    bad = runner.invoke(app, ["fx", "rate", "USD", "EUR", "--amount", "1,2", *data])
+    assert bad.exit_code == 2
+    assert "--amount '1,2' is not a number" in bad.stderr
