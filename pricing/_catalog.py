@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -36,6 +36,24 @@ from pricing._schema import (
 from pricing.errors import PricingError
 
 MONEY = pl.Decimal(38, 12)
+
+
+def unknown_model(model: str, known: Iterable[str]) -> str:
+    """The error for an unknown model id: the close ids first, else every known id."""
+    ids = sorted(known)
+
+    def squeeze(text: str) -> str:  # "FLUX.2 Pro", "flux2-pro" -> "flux2pro"
+        return "".join(ch for ch in text.lower() if ch.isalnum())
+
+    # the id written another way, else the ids it nearly matches
+    same = [i for i in ids if squeeze(i) == squeeze(model)]
+    close = same or difflib.get_close_matches(model, ids, n=3)
+    if close:
+        return (
+            f"unknown model {model!r}; did you mean {', '.join(close[:3])}? "
+            "(`pricing cards list` lists the models of every offer)"
+        )
+    return f"unknown model {model!r}; known: {', '.join(ids)}"
 
 
 def today_utc() -> date:
@@ -107,7 +125,7 @@ class Catalog:
                 f"unknown provider {provider!r}; known: {', '.join(sorted(self.cards))}"
             )
         if model is not None and model not in self.models:
-            raise PricingError(f"unknown model {model!r}; known: {', '.join(sorted(self.models))}")
+            raise PricingError(unknown_model(model, self.models))
         return [
             o
             for card, o in self.all_offers()

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import polars as pl
 
-from pricing._catalog import MONEY, Catalog, load_catalog, to_date
+from pricing._catalog import MONEY, Catalog, load_catalog, to_date, unknown_model
 from pricing._components import LineItem, Priced, price_version
 from pricing._request import ImageRequest
 from pricing._schema import Offer, PriceVersion
@@ -356,9 +356,7 @@ def compare(
     """
     cat = catalog if catalog is not None else load_catalog()
     if request.model not in cat.models:
-        raise PricingError(
-            f"unknown model {request.model!r}; known: {', '.join(sorted(cat.models))}"
-        )
+        raise PricingError(unknown_model(request.model, cat.models))
     rows: list[dict[str, object]] = []
     for offer in cat.offers(model=request.model):
         try:

@@ -6,6 +6,7 @@ the code under test. Each volume threshold gets a case on each side (N and N + 1
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -975,6 +976,21 @@ def test_unknown_provider_model_and_offer_name_known_ones(tmp_path: Path) -> Non
         cat.offer("gamma/m")
     with pytest.raises(PricingError, match=r"unknown offer 'zzz/zzz'.*acme/m"):
         cat.offer("zzz/zzz")
+
+
+def test_unknown_model_suggests_the_close_ids_first() -> None:
+    cat = pricing.load_catalog()
+    # written another way (case, dots, spaces, no dashes): the same id when squeezed
+    for typed in ("FLUX.2 Pro", "flux2pro", "Flux-2-Pro"):
+        with pytest.raises(
+            PricingError, match=rf"unknown model '{re.escape(typed)}'; did you mean flux-2-pro\?"
+        ):
+            cat.offers(model=typed)
+    # a near miss lists the near ids (at most 3), not all of them
+    with pytest.raises(PricingError, match=r"did you mean [^?]*gpt-image-1[,?]") as caught:
+        pricing.compare(pricing.ImageRequest(model="gpt-imag-1"), as_of="2026-11-21")
+    assert str(caught.value).count(",") <= 2
+    assert "known:" not in str(caught.value)
 
 
 def test_history_in_date_order(tmp_path: Path) -> None:
