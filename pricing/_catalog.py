@@ -320,33 +320,31 @@ def _priced_fields(
 def describe_when(when: When) -> str:
     """A condition in words, e.g. ``operation edit, size bracket 2K``; empty if none."""
     words = {"operation": "operation", "bracket": "size bracket", "quality": "quality"}
-    parts = [
-        f"{words[k]} {v}" for k, v in when.model_dump(exclude_none=True).items() if k != "size"
-    ]
-    if when.size is not None:
-        parts.append(f"size {when.size}")
-    return ", ".join(parts)
+    return ", ".join(
+        f"{words.get(k, k)} {v}" for k, v in when.model_dump(exclude_none=True).items()
+    )
+
+
+#: How each limit reads, in the order shown.
+_LIMIT_WORDS = (
+    ("max_megapixels", "at most {} MP"),
+    ("min_side", "sides at least {} px"),
+    ("max_side", "sides at most {} px"),
+    ("multiple_of", "sides a multiple of {} px"),
+    ("sizes", "only sizes {}"),
+    ("max_input_images", "at most {} input image(s)"),
+    ("min_steps", "at least {} steps"),
+    ("max_steps", "at most {} steps"),
+)
 
 
 def describe_limits(limits: Limits) -> str:
     """An offer's limits in words, e.g. ``at most 4 MP, sides a multiple of 16 px``."""
     parts = []
-    if limits.max_megapixels is not None:
-        parts.append(f"at most {limits.max_megapixels} MP")
-    if limits.min_side is not None:
-        parts.append(f"sides at least {limits.min_side} px")
-    if limits.max_side is not None:
-        parts.append(f"sides at most {limits.max_side} px")
-    if limits.multiple_of is not None:
-        parts.append(f"sides a multiple of {limits.multiple_of} px")
-    if limits.sizes:
-        parts.append(f"only sizes {', '.join(limits.sizes)}")
-    if limits.max_input_images is not None:
-        parts.append(f"at most {limits.max_input_images} input image(s)")
-    if limits.min_steps is not None:
-        parts.append(f"at least {limits.min_steps} steps")
-    if limits.max_steps is not None:
-        parts.append(f"at most {limits.max_steps} steps")
+    for name, words in _LIMIT_WORDS:
+        value = getattr(limits, name)
+        if value is not None and value != []:  # max_input_images = 0 is a limit
+            parts.append(words.format(", ".join(value) if isinstance(value, list) else value))
     return ", ".join(parts)
 
 
