@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -38,22 +38,27 @@ from pricing.errors import PricingError
 MONEY = pl.Decimal(38, 12)
 
 
-def unknown_model(model: str, known: Iterable[str]) -> str:
-    """The error for an unknown model id: the close ids first, else every known id."""
+def close_model_ids(model: str, known: Collection[str]) -> list[str]:
+    """The known ids ``model`` may mean: itself written another way ("FLUX.2 Pro" for
+    flux-2-pro), else up to 3 near ids."""
     ids = sorted(known)
 
     def squeeze(text: str) -> str:  # "FLUX.2 Pro", "flux2-pro" -> "flux2pro"
         return "".join(ch for ch in text.lower() if ch.isalnum())
 
-    # the id written another way, else the ids it nearly matches
     same = [i for i in ids if squeeze(i) == squeeze(model)]
-    close = same or difflib.get_close_matches(model, ids, n=3)
+    return same or difflib.get_close_matches(model, ids, n=3)
+
+
+def unknown_model(model: str, known: Collection[str]) -> str:
+    """The error for an unknown model id: the close ids first, else every known id."""
+    close = close_model_ids(model, known)
     if close:
         return (
-            f"unknown model {model!r}; did you mean {', '.join(close[:3])}? "
+            f"unknown model {model!r}; did you mean {', '.join(close)}? "
             "(`pricing cards list` lists the models of every offer)"
         )
-    return f"unknown model {model!r}; known: {', '.join(ids)}"
+    return f"unknown model {model!r}; known: {', '.join(sorted(known))}"
 
 
 def today_utc() -> date:

@@ -7,10 +7,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from pricing.cli import _fail, app, err, help_text, out
+from pricing.cli import _fail, app, help_text, out, progress_bar
 from pricing.errors import PricingError
 
 if TYPE_CHECKING:
@@ -73,15 +72,7 @@ def dashboard_cmd(
     names = list(list_workloads()) if every else (workloads or [DEFAULT_WORKLOAD])
     if samples < 0:
         raise _fail(f"--samples must be 0 or more, got {samples}")
-    progress = Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    )
+    progress = progress_bar()
     written: list[tuple[str, Path, int]] = []
     boards: list[Dashboard] = []
     with progress:

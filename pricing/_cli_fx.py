@@ -2,34 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
-import polars as pl
 import typer
 from rich.markup import escape
 
 from pricing._catalog import to_date
 from pricing._cli_refresh import fx_app
-from pricing._fx import fx_rate, load_fx
+from pricing._fx import fx_rate, load_fx, rate_used
 from pricing.cli import DataOption, JsonOption, _fail, _print_json, help_text, out
 from pricing.errors import PricingError
-
-
-def _leg(fx: pl.DataFrame, currency: str, on: date) -> dict[str, object]:
-    """The rate a conversion used for ``currency``: its day, value [currency/EUR], source."""
-    if currency == "EUR":
-        return {"currency": "EUR", "date": None, "per_eur": "1", "source": None}
-    rows = fx.filter((pl.col("currency") == currency) & (pl.col("date") <= on))
-    row = rows.filter(pl.col("date") == rows["date"].max()).row(0, named=True)
-    return {
-        "currency": currency,
-        "date": row["date"].isoformat(),
-        "per_eur": format(row["per_eur"].normalize(), "f"),
-        "source": row["source"],
-    }
-
 
 _HELP = """Convert an amount between currencies with the latest rates on or before a day.
 
@@ -72,7 +55,18 @@ def fx_rate_cmd(
         factor = fx_rate(from_currency, to_currency, day, fx=fx, max_age_days=max_age_days)
     except PricingError as exc:
         raise _fail(str(exc)) from exc
-    legs = [_leg(fx, c, day) for c in (from_currency, to_currency) if c != "EUR"]
+    legs = []
+    for currency in (from_currency, to_currency):
+        if currency != "EUR":
+            on_day, per_eur, source = rate_used(fx, currency, day, max_age_days)
+            legs.append(
+                {
+                    "currency": currency,
+                    "date": on_day.isoformat(),
+                    "per_eur": format(per_eur.normalize(), "f"),
+                    "source": source,
+                }
+            )
     converted = value * factor
     if as_json:
         _print_json(

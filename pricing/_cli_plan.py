@@ -8,10 +8,9 @@ from typing import Annotated, Any
 import polars as pl
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from pricing.cli import JsonOption, _fail, _print_json, _records, app, err, out
+from pricing.cli import JsonOption, _fail, _print_json, _records, app, out, progress_bar
 from pricing.errors import PricingError
 
 gpus_app = typer.Typer(help="GPU offers for self-hosting.", no_args_is_help=True)
@@ -64,15 +63,7 @@ def simulate_cmd(
     """Cost of a workload on every hosted offer and self-hosted set-up, month by month."""
     from pricing._simulate import simulate
 
-    progress = Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    )
+    progress = progress_bar()
     try:
         with progress:
             task = progress.add_task("simulating", total=1.0)

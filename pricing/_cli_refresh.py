@@ -13,7 +13,6 @@ from typing import Annotated
 import polars as pl
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from pricing._cli_plan import gpus_app
@@ -31,8 +30,8 @@ from pricing.cli import (
     _records,
     app,
     cards_app,
-    err,
     out,
+    progress_bar,
 )
 
 SHOWN_CHANGES = 40  # rows of the diff printed; --json has them all
@@ -92,15 +91,7 @@ def _run(
     call: Callable[[Callable[[int, int, str], None] | None], RefreshReport], as_json: bool
 ) -> None:
     """Run a refresh with a progress bar on stderr; print its report; exit 1 on failure."""
-    progress = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    )
+    progress = progress_bar(spinner=False, counts=True)
     try:
         with progress:
             task = progress.add_task("sources", total=None)

@@ -507,6 +507,14 @@ def _per_eur(fx: pl.DataFrame, currency: str, on: date, max_age_days: int) -> De
     """Latest ``per_eur`` of ``currency`` dated in [on - max_age_days, on] [currency/EUR]."""
     if currency == "EUR":
         return Decimal(1)
+    return rate_used(fx, currency, on, max_age_days)[1]
+
+
+def rate_used(
+    fx: pl.DataFrame, currency: str, on: date, max_age_days: int
+) -> tuple[date, Decimal, str]:
+    """The rate a conversion on ``on`` uses for ``currency`` (not EUR): its day, ``per_eur``
+    [currency/EUR] and source; :class:`FxError` when there is none or it is too old."""
     rows = fx.filter(pl.col("currency") == currency)
     if rows.is_empty():
         known = sorted(set(fx["currency"].to_list()) | {"EUR"})
@@ -541,7 +549,8 @@ def _per_eur(fx: pl.DataFrame, currency: str, on: date, max_age_days: int) -> De
     (value,) = values
     if not isinstance(value, Decimal) or value <= 0:
         raise FxError(f"the {currency} rate on {day} is {value!r}, not a positive Decimal")
-    return value
+    source = before.filter(pl.col("date") == day)["source"][0] if "source" in fx.columns else ""
+    return day, value, str(source)
 
 
 def fx_rate(

@@ -12,7 +12,6 @@ their names are importable from here too.
 
 from __future__ import annotations
 
-import difflib
 import re
 import tomllib
 from collections.abc import Iterator, Mapping
@@ -22,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from pricing._catalog import close_model_ids
 from pricing._demand import (
     DEMAND_SCHEMA,
     PEAK_HOUR_UTC,
@@ -175,7 +175,7 @@ def _cross_check(
                 continue
             model = models.get(model_id)
             if model is None:
-                close = difflib.get_close_matches(model_id, list(models), n=3, cutoff=0.6)
+                close = close_model_ids(model_id, models)
                 hint = f"did you mean {', '.join(close)}?" if close else "see data/models.toml"
                 message = f"unknown model {model_id!r}"
                 fix = f"use a model id from data/models.toml ({hint})"

@@ -582,20 +582,24 @@ class _Bar:
         self.progress.update(self.task, description=description, completed=0, total=None)
 
 
-@contextmanager
-def _progress_bar() -> Iterator[_Bar]:
-    # On stderr, only on a terminal, and erased when done: stdout stays clean for --json.
-    progress = Progress(
-        SpinnerColumn(),
+def progress_bar(*, spinner: bool = True, counts: bool = False) -> Progress:
+    """A progress bar on stderr, shown only on a terminal and erased when done, so that
+    stdout stays clean for --json; ``counts`` shows done / total."""
+    return Progress(
+        *([SpinnerColumn()] if spinner else []),
         TextColumn("{task.description}"),
         BarColumn(),
-        MofNCompleteColumn(),
+        *([MofNCompleteColumn()] if counts else []),
         TimeElapsedColumn(),
         console=err,
         transient=True,
         disable=not err.is_terminal,
     )
-    with progress:
+
+
+@contextmanager
+def _progress_bar() -> Iterator[_Bar]:
+    with progress_bar(counts=True) as progress:
         yield _Bar(progress)
 
 
