@@ -56,8 +56,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"  baseline, charting eager:        {eager * 1000:8.0f} ms")
     print(f"  ratio (eager / lazy):            {eager / lazy:8.2f}x")
 
-    from pricing._dashboard import build_dashboard, export_dashboard
-    from pricing._simulate import simulate
+    from pricing._charts.dashboard import build_dashboard, export_dashboard
+    from pricing._plan.simulate import simulate
 
     build_dashboard(samples=10)  # warm caches (catalog, GPU data, bundle) for both sides
     sim_s = _best(lambda: simulate("ecommerce", samples=args.samples, seed=0), args.repeat)

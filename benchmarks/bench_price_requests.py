@@ -31,7 +31,7 @@ import numpy as np
 import polars as pl
 
 import pricing
-from pricing._loader import bundled_data_dir
+from pricing._cards.loader import bundled_data_dir
 
 T = TypeVar("T")
 

@@ -21,9 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from pricing._simulate import simulate
-from pricing._uncertainty import latin_hypercube, quantile
-from pricing._workload import Workload, load_workload, uncertain_inputs, with_values
+from pricing._plan.simulate import simulate
+from pricing._workloads.distributions import latin_hypercube, quantile
+from pricing._workloads.load import Workload, load_workload, uncertain_inputs, with_values
 
 UNCERTAIN = {
     ("segments", 0, "volume", "base"): {

@@ -14,31 +14,11 @@ Chart builders and dashboards (altair, vl-convert) are imported on first use, so
 import importlib as _importlib
 import typing as _typing
 
-from pricing._breakeven import BreakEven, break_even
-from pricing._budget import Budget, BudgetStatus, budget_status
-from pricing._catalog import Catalog, load_catalog
-from pricing._components import LineItem
-from pricing._focus import FOCUS_COLUMNS, FOCUS_VERSION, focus_excluded, to_focus
-from pricing._fx import fx_rate, load_fx, parse_ecb_xml
-from pricing._gpus import GpuOffer, OwnedHardware, gpu_offers_table, load_gpus
-from pricing._http import FetchPolicy, RefreshError
-from pricing._queue import (
-    FleetSize,
-    erlang_c,
-    latency_quantile,
-    simulate_queue,
-    size_fleet,
-    size_fleet_array,
-)
-from pricing._quote import Quote, SourcePrice, Spread, compare, monthly_cost, quote
-from pricing._refresh import RefreshReport, refresh
-from pricing._refresh_pull import pull_cards, pull_fx, pull_gpus
-from pricing._replay import LOG_COLUMNS, Replay, log_requests, replay, scan_log
-from pricing._request import ImageRequest
-from pricing._schema import ImageModel, Offer, PriceVersion, RateCard, Source
-from pricing._schema_export import schema_documents, write_schemas
-from pricing._simulate import Simulation, simulate
-from pricing._throughput import (
+from pricing._cards.catalog import Catalog, load_catalog
+from pricing._cards.schema import ImageModel, Offer, PriceVersion, RateCard, Source
+from pricing._fx.store import fx_rate, load_fx, parse_ecb_xml
+from pricing._gpus.gpus import GpuOffer, OwnedHardware, gpu_offers_table, load_gpus
+from pricing._gpus.throughput import (
     ProfileNotFound,
     ThroughputUnknown,
     fits,
@@ -47,9 +27,29 @@ from pricing._throughput import (
     seconds_per_image,
     throughput_table,
 )
-from pricing._uncertainty import latin_hypercube
-from pricing._vector import PRICED_COLUMNS, REQUEST_COLUMNS, price_requests
-from pricing._workload import (
+from pricing._json_schemas import schema_documents, write_schemas
+from pricing._plan.breakeven import BreakEven, break_even
+from pricing._plan.simulate import Simulation, simulate
+from pricing._queue.mgc import (
+    FleetSize,
+    erlang_c,
+    latency_quantile,
+    simulate_queue,
+    size_fleet,
+    size_fleet_array,
+)
+from pricing._quote.line_items import LineItem
+from pricing._quote.quote import Quote, SourcePrice, Spread, compare, monthly_cost, quote
+from pricing._quote.request import ImageRequest
+from pricing._refresh.http import FetchPolicy, RefreshError
+from pricing._refresh.pull import pull_cards, pull_fx, pull_gpus
+from pricing._refresh.run import RefreshReport, refresh
+from pricing._usage.budget import Budget, BudgetStatus, budget_status
+from pricing._usage.focus import FOCUS_COLUMNS, FOCUS_VERSION, focus_excluded, to_focus
+from pricing._usage.replay import LOG_COLUMNS, Replay, log_requests, replay, scan_log
+from pricing._vector.requests import PRICED_COLUMNS, REQUEST_COLUMNS, price_requests
+from pricing._workloads.distributions import latin_hypercube
+from pricing._workloads.load import (
     Workload,
     WorkloadError,
     list_workloads,
@@ -153,32 +153,32 @@ __all__ = [
 
 #: Public names imported on first use: name -> private module that defines it.
 _LAZY = {
-    "break_even_chart": "pricing._charts_plan",
-    "budget_chart": "pricing._charts_usage",
-    "cost_heatmap": "pricing._charts_price",
-    "cost_per_image_chart": "pricing._charts_price",
-    "fan_chart": "pricing._charts_plan",
-    "fleet_chart": "pricing._charts_plan",
-    "plan_options": "pricing._charts_plan",
-    "price_history_chart": "pricing._charts_price",
-    "replay_chart": "pricing._charts_usage",
-    "spend_chart": "pricing._charts_plan",
-    "tornado_chart": "pricing._charts_plan",
+    "break_even_chart": "pricing._charts.plans",
+    "budget_chart": "pricing._charts.usage",
+    "cost_heatmap": "pricing._charts.prices",
+    "cost_per_image_chart": "pricing._charts.prices",
+    "fan_chart": "pricing._charts.plans",
+    "fleet_chart": "pricing._charts.plans",
+    "plan_options": "pricing._charts.plans",
+    "price_history_chart": "pricing._charts.prices",
+    "replay_chart": "pricing._charts.usage",
+    "spend_chart": "pricing._charts.plans",
+    "tornado_chart": "pricing._charts.plans",
 }
 __all__ += sorted(_LAZY)
 
 if _typing.TYPE_CHECKING:
-    from pricing._charts_plan import break_even_chart as break_even_chart
-    from pricing._charts_plan import fan_chart as fan_chart
-    from pricing._charts_plan import fleet_chart as fleet_chart
-    from pricing._charts_plan import plan_options as plan_options
-    from pricing._charts_plan import spend_chart as spend_chart
-    from pricing._charts_plan import tornado_chart as tornado_chart
-    from pricing._charts_price import cost_heatmap as cost_heatmap
-    from pricing._charts_price import cost_per_image_chart as cost_per_image_chart
-    from pricing._charts_price import price_history_chart as price_history_chart
-    from pricing._charts_usage import budget_chart as budget_chart
-    from pricing._charts_usage import replay_chart as replay_chart
+    from pricing._charts.plans import break_even_chart as break_even_chart
+    from pricing._charts.plans import fan_chart as fan_chart
+    from pricing._charts.plans import fleet_chart as fleet_chart
+    from pricing._charts.plans import plan_options as plan_options
+    from pricing._charts.plans import spend_chart as spend_chart
+    from pricing._charts.plans import tornado_chart as tornado_chart
+    from pricing._charts.prices import cost_heatmap as cost_heatmap
+    from pricing._charts.prices import cost_per_image_chart as cost_per_image_chart
+    from pricing._charts.prices import price_history_chart as price_history_chart
+    from pricing._charts.usage import budget_chart as budget_chart
+    from pricing._charts.usage import replay_chart as replay_chart
 
 
 def __getattr__(name: str) -> object:

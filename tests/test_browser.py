@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from pricing._dashboard import build_dashboard, export_dashboard
+from pricing._charts.dashboard import build_dashboard, export_dashboard
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = [

@@ -15,8 +15,8 @@ from typing import Any
 import typer.main
 from typer.testing import CliRunner
 
-from pricing._loader import bundled_data_dir
-from pricing.cli import HELP_WIDTH, app
+from pricing._cards.loader import bundled_data_dir
+from pricing.cli.app import HELP_WIDTH, app
 
 runner = CliRunner()
 

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from pricing._dashboard import Dashboard, build_dashboard, export_dashboard
-from pricing._export import spec_json, spec_of
+from pricing._charts.dashboard import Dashboard, build_dashboard, export_dashboard
+from pricing._charts.export import spec_json, spec_of
 from pricing.cli import app
 from pricing.errors import PricingError
 

@@ -18,7 +18,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from pricing._focus import FOCUS_COLUMNS, FOCUS_VERSION, focus_excluded, to_focus
+from pricing._usage.focus import FOCUS_COLUMNS, FOCUS_VERSION, focus_excluded, to_focus
 
 SCHEMA: dict[str, pl.DataType] = {
     "timestamp": pl.Datetime("us", "UTC"),

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pricing._fx import fx_days, fx_rate, load_fx, parse_ecb_xml, write_fx_csv
+from pricing._fx.store import fx_days, fx_rate, load_fx, parse_ecb_xml, write_fx_csv
 from pricing.errors import FxError, PricingError, Problem, RateCardError
 from tests.conftest import SOURCES
 

@@ -16,15 +16,15 @@ import jsonschema
 import polars as pl
 import pytest
 
-from pricing._gpus import (
+from pricing._cards.loader import bundled_data_dir
+from pricing._gpus.gpus import (
     GPU_CATEGORIES,
     GpuData,
     OwnedHardware,
     gpu_offers_table,
     load_gpus,
 )
-from pricing._loader import bundled_data_dir
-from pricing._schema_export import schema_documents
+from pricing._json_schemas import schema_documents
 from pricing.errors import PriceNotFound, RateCardError
 
 

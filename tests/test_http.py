@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from pricing._http import EnvAuth, FetchPolicy, RefreshError, check_url, fetch
-from pricing._refresh_cache import Fetched, HttpCache
+from pricing._refresh.cache import Fetched, HttpCache
+from pricing._refresh.http import EnvAuth, FetchPolicy, RefreshError, check_url, fetch
 from tests._http_server import FixtureServer, Reply, fixture
 
 ECB = fixture("ecb-eurofxref-daily.xml")

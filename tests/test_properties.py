@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 import pricing
 from pricing import PriceNotFound, UnsupportedRequest
-from pricing._schema import RateCard
+from pricing._cards.schema import RateCard
 from tests.conftest import DAY, offer, version, write_data
 
 TOKEN_SIZES = [(1024, 1024), (1024, 1536), (1536, 1024)]

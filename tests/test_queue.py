@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pricing import PricingError
-from pricing._queue import (
+from pricing._queue.mgc import (
     FleetSize,
     erlang_c,
     erlang_c_array,
@@ -27,7 +27,7 @@ from pricing._queue import (
     size_fleet,
     size_fleet_array,
 )
-from pricing._queue_model import hypoexp_sf
+from pricing._queue.model import hypoexp_sf
 
 
 def erlang_c_by_formula(c: int, a: Fraction) -> Fraction:

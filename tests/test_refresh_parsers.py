@@ -15,8 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pricing._http import RefreshError
-from pricing._refresh_sources import (
+from pricing._refresh.http import RefreshError
+from pricing._refresh.sources import (
     parse_cards,
     parse_ecb,
     parse_fal,

@@ -11,8 +11,8 @@ import jsonschema
 import pytest
 
 import pricing
-from pricing._loader import SCHEMA_LINE, bundled_data_dir
-from pricing._schema import RateCard
+from pricing._cards.loader import SCHEMA_LINE, bundled_data_dir
+from pricing._cards.schema import RateCard
 
 DATA = bundled_data_dir()
 CARDS = sorted((DATA / "rate-cards").glob("*.toml"))

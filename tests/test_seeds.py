@@ -12,7 +12,7 @@ import pytest
 
 import pricing
 from pricing import ImageRequest, Offer, UnsupportedRequest
-from pricing._schema import Offer as OfferModel
+from pricing._cards.schema import Offer as OfferModel
 
 # The seeds describe 2026 prices; DALL·E 3 has since been removed (see data/models.toml), so the
 # seed tables are checked as of mid-2026.

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pricing._gpus import load_gpus
-from pricing._throughput import (
+from pricing._gpus.gpus import load_gpus
+from pricing._gpus.throughput import (
     ModelLicence,
     ProfileNotFound,
     ThroughputData,

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pricing._uncertainty import (
+from pricing._workloads.distributions import (
     LogNormal,
     Normal,
     Triangular,

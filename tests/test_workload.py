@@ -19,8 +19,8 @@ import numpy as np
 import pytest
 
 import pricing
-from pricing._uncertainty import LogNormal, Normal, SourcesRange, Triangular, Uniform
-from pricing._workload import (
+from pricing._workloads.distributions import LogNormal, Normal, SourcesRange, Triangular, Uniform
+from pricing._workloads.load import (
     DEFAULT_WORKLOAD,
     PEAK_HOUR_UTC,
     SCHEMA_LINE,

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 import pricing
-from pricing._http import FetchPolicy
-from pricing._loader import bundled_data_dir
-from pricing._refresh import refresh
+from pricing._cards.loader import bundled_data_dir
+from pricing._refresh.http import FetchPolicy
+from pricing._refresh.run import refresh
 from tests._http_server import FixtureServer
 
 

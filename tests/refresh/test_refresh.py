@@ -17,10 +17,10 @@ import pytest
 from typer.testing import CliRunner
 
 import pricing
-from pricing._http import FetchPolicy, RefreshError
-from pricing._refresh import refresh
-from pricing._refresh_pull import pull_cards, pull_fx, pull_gpus
-from pricing._schema import ImagePrice, MegapixelPrice, TokenPrice
+from pricing._cards.schema import ImagePrice, MegapixelPrice, TokenPrice
+from pricing._refresh.http import FetchPolicy, RefreshError
+from pricing._refresh.pull import pull_cards, pull_fx, pull_gpus
+from pricing._refresh.run import refresh
 from pricing.cli import app
 from tests._http_server import FixtureServer, Reply, fixture
 from tests.refresh.conftest import refresh_copy, snapshot
@@ -481,7 +481,7 @@ def test_dry_run_reports_changes_and_writes_nothing(
 def test_a_file_changed_during_the_refresh_stops_the_write(
     server: FixtureServer, data: Path, policy: FetchPolicy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pricing import _refresh_write
+    from pricing._refresh import write as _refresh_write
 
     validate = _refresh_write._validate_staged
 

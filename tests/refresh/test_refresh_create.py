@@ -21,10 +21,10 @@ import pytest
 from typer.testing import CliRunner
 
 import pricing
-from pricing._http import FetchPolicy
-from pricing._loader import load_data
-from pricing._refresh_create import model_for
-from pricing._schema import ImageModel, ImagePrice, MegapixelPrice, TokenPrice
+from pricing._cards.loader import load_data
+from pricing._cards.schema import ImageModel, ImagePrice, MegapixelPrice, TokenPrice
+from pricing._refresh.http import FetchPolicy
+from pricing._refresh.new_offers import model_for
 from pricing.cli import app
 from tests._http_server import FixtureServer, Reply, fixture
 from tests.refresh.conftest import refresh_copy, snapshot

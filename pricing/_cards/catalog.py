@@ -1,0 +1,439 @@
+"""The catalog: every source, model and offer, with price history, snapshots and diffs."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+
+import polars as pl
+
+from pricing._base.dates import to_date
+from pricing._base.money import QUOTE_MONEY
+from pricing._cards.loader import bundled_data_dir, load_data
+from pricing._cards.schema import (
+    SOURCE_PRECEDENCE,
+    CreditPrice,
+    GpuSecondPrice,
+    ImageModel,
+    ImagePrice,
+    InputImagePrice,
+    Limits,
+    MegapixelPrice,
+    Offer,
+    PriceVersion,
+    RateCard,
+    SizeBracket,
+    Source,
+    StepPrice,
+    SubscriptionPrice,
+    TokenPrice,
+    When,
+    _Component,
+)
+from pricing.errors import PricingError
+
+
+def close_model_ids(model: str, known: Collection[str]) -> list[str]:
+    """The known ids ``model`` may mean: itself written another way ("FLUX.2 Pro" for
+    flux-2-pro), else up to 3 near ids."""
+    ids = sorted(known)
+
+    def squeeze(text: str) -> str:  # "FLUX.2 Pro", "flux2-pro" -> "flux2pro"
+        return "".join(ch for ch in text.lower() if ch.isalnum())
+
+    same = [i for i in ids if squeeze(i) == squeeze(model)]
+    return same or difflib.get_close_matches(model, ids, n=3)
+
+
+def unknown_model(model: str, known: Collection[str]) -> str:
+    """The error for an unknown model id: the close ids first, else every known id."""
+    close = close_model_ids(model, known)
+    if close:
+        return (
+            f"unknown model {model!r}; did you mean {', '.join(close)}? "
+            "(`pricing cards list` lists the models of every offer)"
+        )
+    return f"unknown model {model!r}; known: {', '.join(sorted(known))}"
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """All price data, optionally narrowed to the versions in force on one day.
+
+    Build it with :func:`load_catalog`. ``snapshot`` is the day given to :meth:`as_of`, which
+    is also the default ``as_of`` of quotes made against this catalog.
+    """
+
+    root: Path
+    sources: dict[str, Source]
+    models: dict[str, ImageModel]
+    cards: dict[str, RateCard]
+    snapshot: date | None = None
+
+    # ------------------------------------------------------------------ lookups
+
+    def as_of(self, day: date | datetime | str) -> Catalog:
+        """The catalog as it stood on ``day``: only price versions in force then."""
+        d = to_date(day)
+        cards = {}
+        for pid, card in self.cards.items():
+            offers = []
+            for offer in card.offers:
+                versions = [v for v in offer.versions if v.in_force(d)]
+                if versions:
+                    offers.append(offer.model_copy(update={"versions": versions}))
+            cards[pid] = card.model_copy(update={"offers": offers})
+        return replace(self, cards=cards, snapshot=d)
+
+    def all_offers(self) -> Iterator[tuple[RateCard, Offer]]:
+        for card in self.cards.values():
+            for offer in card.offers:
+                yield card, offer
+
+    def offers(
+        self,
+        provider: str | None = None,
+        model: str | None = None,
+        operation: str | None = None,
+    ) -> list[Offer]:
+        """Offers filtered by provider id, model id and operation (``None`` = any)."""
+        if provider is not None and provider not in self.cards:
+            raise PricingError(
+                f"unknown provider {provider!r}; known: {', '.join(sorted(self.cards))}"
+            )
+        if model is not None and model not in self.models:
+            raise PricingError(unknown_model(model, self.models))
+        return [
+            o
+            for card, o in self.all_offers()
+            if (provider is None or card.provider == provider)
+            and (model is None or o.model == model)
+            and (operation is None or operation in o.operations)
+        ]
+
+    def offer(self, offer_id: str) -> Offer:
+        for _, o in self.all_offers():
+            if o.id == offer_id:
+                return o
+        ids = [o.id for _, o in self.all_offers()]
+        slug = offer_id.split("/")[-1]
+        same_slug = [i for i in ids if i.split("/")[-1] == slug]
+        close = same_slug + [
+            i
+            for i in difflib.get_close_matches(offer_id, ids, n=5, cutoff=0.6)
+            if i not in same_slug
+        ]
+        if close:
+            hint = f"; did you mean {', '.join(close[:5])}?"
+        else:
+            known = sorted(ids)
+            hint = f"; known offers include {', '.join(known[:8])}"
+        raise PricingError(f"unknown offer {offer_id!r}{hint} (see `pricing cards list`)")
+
+    def provider_of(self, offer: Offer) -> str:
+        return offer.id.split("/", 1)[0]
+
+    def source(self, source_id: str) -> Source:
+        try:
+            return self.sources[source_id]
+        except KeyError:
+            raise PricingError(f"unknown source {source_id!r}") from None
+
+    def precedence(self, version: PriceVersion) -> tuple[int, date, date]:
+        """Sort key: lower is preferred (source kind, then newest version, then newest seen)."""
+        src = self.source(version.source)
+        rank = SOURCE_PRECEDENCE.index(src.kind)
+        return (rank, _neg(version.effective_from), _neg(src.seen))
+
+    # ------------------------------------------------------------------ tables
+
+    def history(self, offer_id: str) -> pl.DataFrame:
+        """Every price version of an offer over time, oldest first, with its source.
+
+        Columns: offer_id, version, effective_from, effective_to, source_id, source_kind,
+        source_title, seen, currency, components (readable summary).
+        """
+        offer = self.offer(offer_id)
+        rows = []
+        for v in sorted(offer.versions, key=lambda v: (v.effective_from, v.source)):
+            src = self.source(v.source)
+            rows.append(
+                {
+                    "offer_id": offer.id,
+                    "version": v.version_id,
+                    "effective_from": v.effective_from,
+                    "effective_to": v.effective_to,
+                    "source_id": v.source,
+                    "source_kind": src.kind,
+                    "source_title": src.title,
+                    "seen": src.seen,
+                    "currency": v.currency,
+                    "components": "; ".join(describe_component(c, v) for c in v.components),
+                }
+            )
+        return pl.DataFrame(rows, schema=_HISTORY_SCHEMA)
+
+    def to_frame(self) -> pl.DataFrame:
+        """Tidy table of every priced component: one row per (version, component, field).
+
+        ``value`` is exact (Decimal); ``field`` names what it is (``price``, ``first``,
+        ``credits``, ``image_output``, ``monthly_fee``...), ``unit`` its billing unit, and the
+        ``when_*`` columns the conditions under which it applies.
+        """
+        return pl.DataFrame(list(self._component_rows()), schema=_FRAME_SCHEMA)
+
+    def _component_rows(self) -> Iterator[dict[str, object]]:
+        for card, offer in self.all_offers():
+            for v in offer.versions:
+                src = self.source(v.source)
+                base = {
+                    "provider": card.provider,
+                    "offer_id": offer.id,
+                    "model": offer.model,
+                    "version": v.version_id,
+                    "effective_from": v.effective_from,
+                    "effective_to": v.effective_to,
+                    "source_id": v.source,
+                    "source_kind": src.kind,
+                    "currency": v.currency,
+                }
+                for comp in v.components:
+                    for field_name, value, tier_start in _priced_fields(comp, v):
+                        yield {
+                            **base,
+                            "unit": comp.unit,
+                            "applies_to": getattr(comp, "applies_to", None),
+                            "field": field_name,
+                            "value": value,
+                            "tier_start": tier_start,
+                            "when_operation": comp.when.operation,
+                            "when_size": comp.when.size,
+                            "when_quality": comp.when.quality,
+                            "when_bracket": comp.when.bracket,
+                        }
+
+    def diff(self, other: Catalog) -> pl.DataFrame:
+        """What changed from this catalog to ``other``: offer, field, old -> new, % change.
+
+        Offers are compared per source on their latest version in each catalog (take
+        snapshots with :meth:`as_of` to compare two dates). ``change`` is ``added``,
+        ``removed`` or ``changed``; ``pct`` is ``(new - old) / old * 100`` (null when old is 0).
+        """
+        keys = [
+            "offer_id",
+            "source_id",
+            "unit",
+            "applies_to",
+            "field",
+            "tier_start",
+            "when_operation",
+            "when_size",
+            "when_quality",
+            "when_bracket",
+        ]
+        old = _latest_per_source(self.to_frame()).select([*keys, "version", "value"])
+        new = _latest_per_source(other.to_frame()).select([*keys, "version", "value"])
+        joined = old.join(new, on=keys, how="full", suffix="_new", nulls_equal=True, coalesce=True)
+        joined = joined.rename(
+            {
+                "value": "old",
+                "value_new": "new",
+                "version": "old_version",
+                "version_new": "new_version",
+            }
+        )
+        change = (
+            pl.when(pl.col("old").is_null())
+            .then(pl.lit("added"))
+            .when(pl.col("new").is_null())
+            .then(pl.lit("removed"))
+            .otherwise(pl.lit("changed"))
+        )
+        old_f = pl.col("old").cast(pl.Float64)
+        pct = pl.when(old_f != 0).then((pl.col("new").cast(pl.Float64) - old_f) / old_f * 100)
+        out = (
+            joined.with_columns(change=change, pct=pct)
+            .filter((pl.col("change") != "changed") | (pl.col("old") != pl.col("new")))
+            .sort(["offer_id", "source_id", "unit", "field"])
+        )
+        return out.select([*keys, "change", "old", "new", "pct", "old_version", "new_version"])
+
+
+def _neg(d: date) -> date:
+    """Invert a date for ascending sorts that should prefer later dates."""
+    return date.fromordinal(date.max.toordinal() - d.toordinal() + 1)
+
+
+def _latest_per_source(frame: pl.DataFrame) -> pl.DataFrame:
+    latest = frame.group_by(["offer_id", "source_id"]).agg(pl.col("effective_from").max())
+    return frame.join(latest, on=["offer_id", "source_id", "effective_from"], how="semi")
+
+
+def _priced_fields(
+    comp: _Component, version: PriceVersion
+) -> Iterator[tuple[str, Decimal, int | None]]:
+    names = (
+        "price",
+        "price_high",
+        "first",
+        "credits",
+        "text_input",
+        "image_input",
+        "image_output",
+        "monthly_fee",
+        "overage_per_image",
+        "overage_per_gpu_hour",
+    )
+    for name in names:
+        value = getattr(comp, name, None)
+        if value is not None:
+            yield name, Decimal(value), None
+    for tier in getattr(comp, "tiers", []):
+        yield "tier_price", tier.price, tier.start
+    if getattr(comp, "unit", "") == "credit" and version.credit_value is not None:
+        yield "credit_value", version.credit_value, None
+
+
+def describe_when(when: When) -> str:
+    """A condition in words, e.g. ``operation edit, size bracket 2K``; empty if none."""
+    words = {"operation": "operation", "bracket": "size bracket", "quality": "quality"}
+    return ", ".join(
+        f"{words.get(k, k)} {v}" for k, v in when.model_dump(exclude_none=True).items()
+    )
+
+
+#: How each limit reads, in the order shown.
+_LIMIT_WORDS = (
+    ("max_megapixels", "at most {} MP"),
+    ("min_side", "sides at least {} px"),
+    ("max_side", "sides at most {} px"),
+    ("multiple_of", "sides a multiple of {} px"),
+    ("sizes", "only sizes {}"),
+    ("max_input_images", "at most {} input image(s)"),
+    ("min_steps", "at least {} steps"),
+    ("max_steps", "at most {} steps"),
+)
+
+
+def describe_limits(limits: Limits) -> str:
+    """An offer's limits in words, e.g. ``at most 4 MP, sides a multiple of 16 px``."""
+    parts = []
+    for name, words in _LIMIT_WORDS:
+        value = getattr(limits, name)
+        if value is not None and value != []:  # max_input_images = 0 is a limit
+            parts.append(words.format(", ".join(value) if isinstance(value, list) else value))
+    return ", ".join(parts)
+
+
+def describe_bracket(bracket: SizeBracket) -> str:
+    """A size bracket in words, e.g. ``1K (longest side up to 1024 px)``."""
+    bounds = []
+    if bracket.max_side is not None:
+        bounds.append(f"longest side up to {bracket.max_side} px")
+    if bracket.max_megapixels is not None:
+        bounds.append(f"up to {bracket.max_megapixels} MP")
+    return f"{bracket.name} ({', '.join(bounds)})"
+
+
+def describe_component(comp: _Component, version: PriceVersion) -> str:
+    """A short human reading of a component, e.g. ``output first MP 0.03 + 0.015 USD/MP``."""
+    cur = version.currency
+    cond = describe_when(comp.when)
+    suffix = f" when {cond}" if cond else ""
+    if isinstance(comp, ImagePrice):
+        if comp.tiers:
+            tiers = ", ".join(f"{t.start}+: {t.price}" for t in comp.tiers)
+            text = f"{comp.tier_mode} tiers per image [{tiers}] {cur}"
+        else:
+            high = f" to {comp.price_high}" if comp.price_high is not None else ""
+            text = f"{comp.price}{high} {cur}/image"
+    elif isinstance(comp, MegapixelPrice):
+        head = f"first MP {comp.first} + " if comp.first is not None else ""
+        text = (
+            f"{comp.applies_to} {head}{comp.price} {cur}/MP "
+            f"({comp.rounding}, 1 MP = {version.megapixel:,} px)"
+        )
+    elif isinstance(comp, CreditPrice):
+        text = f"{comp.credits} credits/image x {version.credit_value} {cur}"
+    elif isinstance(comp, TokenPrice):
+        text = f"image out {comp.image_output} {cur}/1M tokens"
+    elif isinstance(comp, StepPrice):
+        text = f"{comp.price} {cur} per {comp.per_steps} step(s)"
+    elif isinstance(comp, GpuSecondPrice):
+        text = f"{comp.hardware} {comp.price} {cur}/s"
+    elif isinstance(comp, SubscriptionPrice):
+        text = f"{comp.monthly_fee} {cur}/month plan"
+    elif isinstance(comp, InputImagePrice):
+        text = f"{comp.price} {cur}/input image"
+    else:  # pragma: no cover - every unit is handled above
+        text = type(comp).__name__
+    return text + suffix
+
+
+_HISTORY_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
+    "offer_id": pl.String,
+    "version": pl.String,
+    "effective_from": pl.Date,
+    "effective_to": pl.Date,
+    "source_id": pl.String,
+    "source_kind": pl.String,
+    "source_title": pl.String,
+    "seen": pl.Date,
+    "currency": pl.String,
+    "components": pl.String,
+}
+
+_FRAME_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
+    "provider": pl.String,
+    "offer_id": pl.String,
+    "model": pl.String,
+    "version": pl.String,
+    "effective_from": pl.Date,
+    "effective_to": pl.Date,
+    "source_id": pl.String,
+    "source_kind": pl.String,
+    "currency": pl.String,
+    "unit": pl.String,
+    "applies_to": pl.String,
+    "field": pl.String,
+    "value": QUOTE_MONEY,
+    "tier_start": pl.Int64,
+    "when_operation": pl.String,
+    "when_size": pl.String,
+    "when_quality": pl.String,
+    "when_bracket": pl.String,
+}
+
+
+def load_catalog(path: str | Path | None = None) -> Catalog:
+    """Load and validate a data directory (the bundled ``data/`` by default).
+
+    Raises
+    ------
+    RateCardError
+        Listing every problem found, each with its file, offer, version, field and fix.
+    """
+    root = Path(path) if path is not None else bundled_data_dir()
+    return _load_cached(root.resolve(), _stamp(root))
+
+
+def _stamp(root: Path) -> tuple[tuple[str, int, int], ...]:
+    """Cache key that changes whenever a data file changes."""
+    files = sorted(root.rglob("*.toml")) if root.is_dir() else []
+    return tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files)
+
+
+@lru_cache(maxsize=8)
+def _load_cached(root: Path, stamp: tuple[tuple[str, int, int], ...]) -> Catalog:
+    data = load_data(root)
+    return Catalog(
+        root=root,
+        sources={s.id: s for s in data.sources.source},
+        models={m.id: m for m in data.models.model},
+        cards=dict(sorted(data.cards.items())),
+    )

@@ -1,0 +1,346 @@
+"""Read and validate ``data/``: TOML with exact decimals, pydantic models, cross-file checks.
+
+Every problem is collected (not just the first) so that ``pricing cards validate`` can list
+them all; each names the file, offer, version and field, and says what to change.
+"""
+
+from __future__ import annotations
+
+import itertools
+import tomllib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from pricing._cards.schema import UNITS, ModelsFile, RateCard, SourcesFile
+from pricing.errors import Problem, RateCardError
+
+SCHEMA_LINE = "#:schema ../schema/rate-card.json"
+M = TypeVar("M", bound=BaseModel)
+
+
+def bundled_data_dir() -> Path:
+    """The ``data/`` directory shipped with the package (repository checkout or wheel)."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here.parent / "data", here / "_bundled_data"):
+        if (candidate / "sources.toml").is_file():
+            return candidate
+    raise FileNotFoundError(
+        f"no bundled data found next to {here}; pass load_catalog(path=...) to a data directory"
+    )
+
+
+@dataclass(frozen=True)
+class LoadedData:
+    root: Path
+    sources: SourcesFile
+    models: ModelsFile
+    cards: dict[str, RateCard]  # provider id -> card
+    card_files: dict[str, Path]
+
+
+def load_data(root: Path) -> LoadedData:
+    """Load and check every file under ``root``; raise RateCardError listing all problems."""
+    root = Path(root)
+    if not root.is_dir():
+        raise RateCardError(
+            [Problem(str(root), "not a directory", "pass the path of a data/ directory")]
+        )
+    problems: list[Problem] = []
+    sources = _load_model(root / "sources.toml", SourcesFile, root, problems)
+    models = _load_model(root / "models.toml", ModelsFile, root, problems)
+    cards: dict[str, RateCard] = {}
+    card_files: dict[str, Path] = {}
+    card_dir = root / "rate-cards"
+    paths = sorted(card_dir.glob("*.toml")) if card_dir.is_dir() else []
+    if not paths:
+        problems.append(
+            Problem(_rel(card_dir, root), "no rate cards found", "add rate-cards/<provider>.toml")
+        )
+    for path in paths:
+        card = _load_model(path, RateCard, root, problems, check_schema_line=True)
+        if card is None:
+            continue
+        rel = _rel(path, root)
+        if card.provider != path.stem:
+            problems.append(
+                Problem(
+                    rel,
+                    f"provider {card.provider!r} does not match the file name",
+                    f"rename the file to {card.provider}.toml or set provider = {path.stem!r}",
+                    field="provider",
+                )
+            )
+        cards[card.provider] = card
+        card_files[card.provider] = path
+    if sources is not None and models is not None:
+        problems.extend(_cross_check(root, sources, models, cards, card_files))
+    if problems:
+        raise RateCardError(problems)
+    if sources is None or models is None:  # pragma: no cover - a problem was recorded above
+        raise RateCardError(problems)
+    return LoadedData(root, sources, models, cards, card_files)
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return str(Path("data") / path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def _load_model(
+    path: Path,
+    model: type[M],
+    root: Path,
+    problems: list[Problem],
+    *,
+    check_schema_line: bool = False,
+    schema_line: str | None = None,
+    explain: Callable[[str, dict[str, Any], ValidationError], list[Problem]] | None = None,
+) -> M | None:
+    """Read one TOML file into ``model``, recording every problem in ``problems``.
+
+    ``schema_line`` is the line 1 the file must have (``check_schema_line`` means the rate
+    card's); ``explain`` turns a validation error into located problems (default: by offer
+    and version, as in rate cards).
+    """
+    rel = _rel(path, root)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        problems.append(Problem(rel, "file is missing", f"create {rel}"))
+        return None
+    expected = SCHEMA_LINE if check_schema_line else schema_line
+    if expected is not None and text.splitlines()[:1] != [expected]:
+        problems.append(
+            Problem(rel, "line 1 must point editors at the schema", f"make line 1 `{expected}`")
+        )
+    try:
+        raw = tomllib.loads(text, parse_float=Decimal)
+    except tomllib.TOMLDecodeError as exc:
+        problems.append(Problem(rel, f"not valid TOML: {exc}", "fix the TOML syntax at that line"))
+        return None
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        problems.extend((explain or _problems_from_validation)(rel, raw, exc))
+        return None
+
+
+def _problems_from_validation(rel: str, raw: dict[str, Any], exc: ValidationError) -> list[Problem]:
+    out: list[Problem] = []
+    for err in exc.errors():
+        loc = list(err["loc"])
+        offer, version, field_path = _locate(raw, loc)
+        out.append(
+            Problem(
+                rel,
+                _message(err),
+                _fix(err, field_path),
+                offer=offer,
+                version=version,
+                field=field_path or None,
+            )
+        )
+    return out
+
+
+def _locate(raw: dict[str, Any], loc: list[Any]) -> tuple[str | None, str | None, str]:
+    """Turn a pydantic error location into (offer id, version label, dotted field path)."""
+    offer = version = None
+    node: Any = raw
+    parts: list[str] = []
+    for i, key in enumerate(loc):
+        prev = loc[i - 1] if i else None
+        if isinstance(key, int) and isinstance(node, list) and key < len(node):
+            item = node[key]
+            if prev == "offers" and isinstance(item, dict):
+                offer = str(item.get("id", f"#{key + 1}"))
+            elif prev == "versions" and isinstance(item, dict):
+                version = f"{item.get('effective_from', '?')}/{item.get('source', '?')}"
+            elif prev in ("source", "model") and isinstance(item, dict):
+                offer = str(item.get("id", f"#{key + 1}"))
+            elif parts:
+                parts[-1] += f"[{key}]"
+            else:
+                parts.append(f"[{key}]")
+            node = item
+            continue
+        if isinstance(key, str) and key in UNITS and isinstance(node, dict):
+            continue  # discriminated-union tag inserted by pydantic
+        if isinstance(node, dict):
+            node = node.get(key)
+        if key in ("offers", "versions", "source", "model") and i < len(loc) - 1:
+            continue
+        parts.append(str(key))
+    return offer, version, ".".join(p for p in parts if p not in ("offers", "versions"))
+
+
+def _message(err: Any) -> str:
+    value = err.get("input")
+    shown = "" if isinstance(value, dict | list) else f" (got {value!r})"
+    return f"{err['msg']}{shown}"
+
+
+def _fix(err: Any, field_path: str) -> str:
+    kind = err["type"]
+    name = field_path.rsplit(".", 1)[-1] if field_path else "the value"
+    if kind == "extra_forbidden":
+        return f"remove or rename `{name}`; the schema (data/schema) lists the allowed fields"
+    if kind == "missing":
+        return f"add `{name}`"
+    if kind in ("greater_than_equal", "greater_than"):
+        return f"make `{name}` non-negative (prices and counts cannot be below zero)"
+    if kind.startswith("date") or kind == "date_from_datetime_parsing":
+        return f"write `{name}` as a date, YYYY-MM-DD"
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        return f"set `unit` to one of: {', '.join(UNITS)}"
+    if kind == "literal_error":
+        return f"use one of the values the error lists for `{name}`"
+    if kind == "string_pattern_mismatch":
+        return f"write `{name}` in the form the pattern asks for"
+    return f"correct `{name}` as described"
+
+
+def _cross_check(
+    root: Path,
+    sources: SourcesFile,
+    models: ModelsFile,
+    cards: dict[str, RateCard],
+    card_files: dict[str, Path],
+) -> Iterable[Problem]:
+    source_ids = {s.id for s in sources.source}
+    model_by_id = {m.id: m for m in models.model}
+    for model in models.model:
+        for sid in model.sources:
+            if sid not in source_ids:
+                yield Problem(
+                    "data/models.toml",
+                    f"model {model.id!r} cites unknown source {sid!r}",
+                    "add the source to data/sources.toml or fix the id",
+                    field="sources",
+                )
+    offer_owner: dict[str, str] = {}
+    for provider, card in cards.items():
+        rel = _rel(card_files[provider], root)
+        for offer in card.offers:
+            if offer.id in offer_owner:
+                yield Problem(
+                    rel,
+                    f"offer id also defined in {offer_owner[offer.id]}",
+                    "give each offer a unique id",
+                    offer=offer.id,
+                    field="id",
+                )
+            offer_owner[offer.id] = rel
+            if offer.id.split("/", 1)[0] != provider:
+                yield Problem(
+                    rel,
+                    f"offer id must start with the provider id {provider!r}",
+                    f"rename it to {provider}/{offer.id.split('/', 1)[-1]}",
+                    offer=offer.id,
+                    field="id",
+                )
+            image_model = model_by_id.get(offer.model)
+            if image_model is None:
+                known = ", ".join(sorted(model_by_id)[:8])
+                yield Problem(
+                    rel,
+                    f"unknown model {offer.model!r}",
+                    f"add it to data/models.toml or use a known id ({known}, ...)",
+                    offer=offer.id,
+                    field="model",
+                )
+            else:
+                extra = sorted(set(offer.operations) - set(image_model.operations))
+                if extra:
+                    yield Problem(
+                        rel,
+                        f"operations {extra} are not operations of model {image_model.id!r}",
+                        "add them to the model in data/models.toml or remove them here",
+                        offer=offer.id,
+                        field="operations",
+                    )
+            if offer.rate_limit and offer.rate_limit.source not in (None, *source_ids):
+                yield Problem(
+                    rel,
+                    f"unknown source {offer.rate_limit.source!r}",
+                    "add it to data/sources.toml or fix the id",
+                    offer=offer.id,
+                    field="rate_limit.source",
+                )
+            yield from _check_versions(rel, offer, source_ids)
+
+
+def _check_versions(rel: str, offer: Any, source_ids: set[str]) -> Iterable[Problem]:
+    brackets = {b.name for b in offer.brackets}
+    qualities = set(offer.qualities)
+    by_source: dict[str, list[Any]] = {}
+    for v in offer.versions:
+        by_source.setdefault(v.source, []).append(v)
+        if v.source not in source_ids:
+            yield Problem(
+                rel,
+                f"unknown source {v.source!r}",
+                "add it to data/sources.toml or cite an existing source id",
+                offer=offer.id,
+                version=v.version_id,
+                field="source",
+            )
+        for i, comp in enumerate(v.components):
+            where = f"components[{i}]"
+            if comp.when.bracket is not None and comp.when.bracket not in brackets:
+                yield Problem(
+                    rel,
+                    f"bracket {comp.when.bracket!r} is not defined on the offer",
+                    f"define it under [[offers.brackets]] (known: {sorted(brackets) or 'none'})",
+                    offer=offer.id,
+                    version=v.version_id,
+                    field=f"{where}.when.bracket",
+                )
+            if comp.when.quality is not None and comp.when.quality not in qualities:
+                yield Problem(
+                    rel,
+                    f"quality {comp.when.quality!r} is not in the offer's `qualities`",
+                    f"add it to `qualities` (now {sorted(qualities)})",
+                    offer=offer.id,
+                    version=v.version_id,
+                    field=f"{where}.when.quality",
+                )
+            if comp.when.operation is not None and comp.when.operation not in offer.operations:
+                yield Problem(
+                    rel,
+                    f"operation {comp.when.operation!r} is not served by the offer",
+                    f"add it to the offer's `operations` (now {offer.operations})",
+                    offer=offer.id,
+                    version=v.version_id,
+                    field=f"{where}.when.operation",
+                )
+            estimate = getattr(comp, "estimate", None)
+            if estimate is not None and estimate.source not in source_ids:
+                yield Problem(
+                    rel,
+                    f"unknown source {estimate.source!r}",
+                    "add it to data/sources.toml or fix the id",
+                    offer=offer.id,
+                    version=v.version_id,
+                    field=f"{where}.estimate.source",
+                )
+    for source, versions in by_source.items():
+        ordered = sorted(versions, key=lambda v: v.effective_from)
+        for a, b in itertools.pairwise(ordered):
+            if a.effective_to is None or a.effective_to > b.effective_from:
+                yield Problem(
+                    rel,
+                    f"versions from source {source!r} overlap: {a.version_id} is still in "
+                    f"force on {b.effective_from}",
+                    f"set effective_to = {b.effective_from} on version {a.version_id}",
+                    offer=offer.id,
+                    version=a.version_id,
+                    field="effective_to",
+                )

@@ -1,0 +1,415 @@
+"""One dashboard per workload: the charts, a headline table, and their exports.
+
+:func:`build_dashboard` simulates a workload and composes every chart of it into one
+Vega-Lite page (so the what-if sliders and linked selections work together);
+:func:`export_dashboard` writes the page as a self-contained HTML file plus PNG, SVG and JSON
+per chart. ``pricing dashboard`` wraps both.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import altair as alt
+import polars as pl
+
+from pricing._base.atomic import atomic_write
+from pricing._base.dates import to_date
+from pricing._cards.catalog import Catalog, load_catalog
+from pricing._charts.export import FORMATS, check_formats, page, render, spec_json, spec_of
+from pricing._charts.plans import (
+    break_even_chart,
+    fan_chart,
+    fleet_chart,
+    plan_options,
+    spend_chart,
+    tornado_chart,
+)
+from pricing._charts.prices import (
+    cost_heatmap,
+    cost_per_image_chart,
+    price_history_chart,
+    request_title,
+)
+from pricing._plan.breakeven import BreakEven, break_even
+from pricing._plan.simulate import Simulation, simulate
+from pricing._quote.quote import compare
+from pricing._quote.request import ImageRequest
+from pricing._selfhost.setups import self_host_data
+from pricing._workloads.load import (
+    DEFAULT_WORKLOAD,
+    Segment,
+    Workload,
+    central,
+    load_workload,
+    peak_to_mean,
+)
+
+DEFAULT_SAMPLES = 1000
+
+ChartLike = alt.Chart | alt.LayerChart
+DEFAULT_SEED = 0
+
+
+@dataclass
+class Dashboard:
+    """Charts of one workload, ready to show in a notebook or export.
+
+    Attributes
+    ----------
+    name : str
+        File-friendly workload name (``ecommerce``).
+    simulation : Simulation
+        What the charts are drawn from (seed and as-of date included).
+    headline : DataFrame
+        Per segment: the option bought (cheapest in most months), its first-month and
+        horizon cost, the cheapest hosted and self-hosted horizon costs, the probability that
+        self-hosting is cheaper in the last month, and the break-even volume.
+    charts : dict of str -> chart
+        Every chart on its own (what is exported per chart), by file name, in page order.
+    linked : dict of str -> chart
+        The page's versions of charts that follow a selection made on another chart.
+    break_evens : dict of str -> BreakEven
+        Break-even per segment that has a self-hosted option.
+    """
+
+    name: str
+    title: str
+    simulation: Simulation
+    headline: pl.DataFrame
+    charts: dict[str, ChartLike]
+    linked: dict[str, ChartLike] = field(default_factory=dict)
+    break_evens: dict[str, BreakEven] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+    def chart(self) -> alt.VConcatChart:
+        """Every chart in one page, parameters shared (sliders, linked selections)."""
+        return alt.VConcatChart(
+            vconcat=[self.linked.get(name, chart) for name, chart in self.charts.items()],
+            usermeta={"workload": self.name, "as_of": self.simulation.as_of.isoformat()},
+        ).properties(spacing=36)
+
+    def spec(self) -> dict[str, object]:
+        """Vega-Lite spec of the whole page, theme included."""
+        return spec_of(self.chart())
+
+    def _repr_mimebundle_(self, include: object = None, exclude: object = None) -> object:
+        return self.chart()._repr_mimebundle_(include, exclude)
+
+
+def _main_segment(sim: Simulation, candidates: Iterable[str]) -> str | None:
+    """The segment with the largest horizon spend among ``candidates``."""
+    keep = list(candidates)
+    spend = (
+        sim.cheapest.filter(pl.col("segment").is_in(keep))
+        .group_by("segment")
+        .agg(pl.col("cost").sum())
+        .sort(["cost", "segment"], descending=[True, False])
+    )
+    return str(spend["segment"][0]) if spend.height else None
+
+
+def _request(segment: Segment, model: str) -> ImageRequest:
+    main = max(segment.resolutions, key=lambda r: r.share)
+    return ImageRequest(
+        model=model,
+        operation=segment.operation,
+        width=main.width,
+        height=main.height,
+        input_images=segment.input_images,
+        quality=segment.quality,
+        steps=segment.steps,
+    )
+
+
+def _segment_break_even(
+    work: Workload, segment: Segment, sim: Simulation, catalog: Catalog
+) -> tuple[BreakEven, float, str] | None:
+    """Break-even of the segment's cheapest dedicated set-up against a hosted offer.
+
+    The hosted side is the cheapest offer of the same model when there is one (the like for
+    like question: run it yourself or buy it), else the segment's cheapest hosted offer.
+    """
+    horizon = (
+        sim.monthly.filter((pl.col("segment") == segment.name) & pl.col("feasible"))
+        .group_by("option")
+        .agg(pl.col("cost").sum())
+        .join(sim.options.filter(pl.col("segment") == segment.name), on="option")
+        .sort("cost", "option")
+    )
+    dedicated = horizon.filter(pl.col("mode") == "dedicated")
+    if dedicated.height == 0:
+        return None
+    setup = dedicated.row(0, named=True)
+    hosted = horizon.filter(pl.col("kind") == "hosted")
+    same = hosted.filter(pl.col("model") == setup["model"])
+    pick = same if same.height else hosted
+    if pick.height == 0:
+        return None
+    offer = str(pick["offer_id"][0])
+    hosting = work.self_hosting
+    if hosting is None:
+        return None
+    gpu_offer = self_host_data().gpus.offer(str(setup["offer_id"]))
+    gpu_hour = float(gpu_offer.gpu_hourly_price)
+    traffic = segment.traffic or work.traffic
+    main = max(segment.resolutions, key=lambda r: r.share)
+    licence = hosting.licence.monthly_fee if hosting.licence is not None else 0.0
+    result = break_even(
+        str(setup["model"]),
+        str(setup["offer_id"]),
+        offer,
+        width=main.width,
+        height=main.height,
+        steps=segment.steps,
+        images_per_request=segment.images_per_request,
+        operation=segment.operation,
+        quality=segment.quality,
+        p95_latency_s=None if segment.p95_latency_s is None else central(segment.p95_latency_s),
+        peak_to_mean=peak_to_mean(traffic),
+        max_utilisation=central(hosting.max_utilisation),
+        licence_per_month=central(licence),
+        ops_per_month=central(hosting.ops_hours_per_month) * central(hosting.ops_hourly_rate),
+        as_of=sim.as_of,
+        catalog=catalog,
+    )
+    label = f"{segment.name}: {setup['model']} on {setup['offer_id']} vs {offer}"
+    return result, gpu_hour, label
+
+
+def _headline(sim: Simulation, break_evens: dict[str, BreakEven]) -> pl.DataFrame:
+    plan = plan_options(sim)
+    costs = (
+        sim.monthly.join(plan, on=["segment", "option"])
+        .sort("month")
+        .group_by("segment", "option", maintain_order=True)
+        .agg(
+            first_month=pl.col("cost").first(),
+            horizon=pl.col("cost").sum(),
+            images=pl.col("images").sum(),
+        )
+    )
+    best = sim.cheapest.group_by("segment").agg(
+        hosted_horizon=pl.col("hosted_cost").sum(),
+        self_hosted_horizon=pl.when(pl.col("self_hosted_cost").is_not_null().all()).then(
+            pl.col("self_hosted_cost").sum()
+        ),
+    )
+    frame = costs.join(best, on="segment", how="left")
+    if sim.self_hosting_cheaper is not None:
+        last = sim.self_hosting_cheaper.sort("month").group_by("segment").last()
+        frame = frame.join(
+            last.select("segment", p_self_hosting_cheaper="probability"), on="segment", how="left"
+        )
+    else:
+        frame = frame.with_columns(p_self_hosting_cheaper=pl.lit(None, pl.Float64))
+    volumes = pl.DataFrame(
+        {
+            "segment": list(break_evens),
+            "break_even_images": [b.volume for b in break_evens.values()],
+        },
+        schema={"segment": pl.String, "break_even_images": pl.Float64},
+    )
+    order = sim.options["segment"].unique(maintain_order=True).to_list()
+    return (
+        frame.join(volumes, on="segment", how="left")
+        .with_columns(order=pl.col("segment").replace_strict(order, list(range(len(order)))))
+        .sort("order")
+        .drop("order")
+    )
+
+
+def build_dashboard(
+    workload: Workload | str | Path | None = None,
+    catalog: Catalog | None = None,
+    *,
+    samples: int = DEFAULT_SAMPLES,
+    seed: int = DEFAULT_SEED,
+    as_of: date | str | None = None,
+    budget: float | None = None,
+    progress: Callable[[str, float], None] | None = None,
+) -> Dashboard:
+    """Simulate a workload and build every chart of its dashboard.
+
+    Parameters
+    ----------
+    workload : Workload, name or path, optional
+        Default: the bundled default workload (``ecommerce``).
+    samples, seed : int
+        Monte Carlo samples for the fan and tornado charts; fixed seed, so that a rebuilt
+        dashboard is identical.
+    as_of : date, optional
+        Prices in force on this day (default: today, UTC). Recorded in the spec.
+    budget : float, optional  [currency/month]
+        Budget line on the spend chart.
+    """
+    target = workload if workload is not None else DEFAULT_WORKLOAD
+    work = target if isinstance(target, Workload) else load_workload(target)
+    name = (
+        Path(target).stem if isinstance(target, str | Path) else work.name.lower().replace(" ", "-")
+    )
+    cat = catalog if catalog is not None else load_catalog()
+    day = to_date(as_of)
+    sim = simulate(work, cat, samples=samples, seed=seed, as_of=day, progress=progress)
+    segments = {s.name: s for s in work.segments}
+    with_self = sim.monthly.filter((pl.col("kind") == "self-hosted") & pl.col("feasible"))[
+        "segment"
+    ].unique()
+    main = _main_segment(sim, segments) or work.segments[0].name
+    main_self = _main_segment(sim, with_self.to_list())
+    notes = list(sim.notes)
+
+    break_evens: dict[str, BreakEven] = {}
+    be_chart: ChartLike | None = None
+    for seg_name in sorted(with_self.to_list(), key=list(segments).index):
+        found = _segment_break_even(work, segments[seg_name], sim, cat)
+        if found is None:
+            continue
+        result, gpu_hour, label = found
+        break_evens[seg_name] = result
+        notes.extend(result.notes)
+        if seg_name == main_self:
+            be_chart = break_even_chart(
+                result, gpu_hour=gpu_hour, currency=sim.currency, label=label
+            )
+
+    plan = dict(plan_options(sim).iter_rows())
+    plan_row = sim.options.filter(
+        (pl.col("segment") == main) & (pl.col("option") == plan.get(main, ""))
+    )
+    model = str(plan_row["model"][0]) if plan_row.height else segments[main].models[0]
+    request = _request(segments[main], model)
+    charts: dict[str, ChartLike] = {
+        "spend": spend_chart(sim, budget=budget),
+    }
+    if sim.bands is not None:
+        charts["fan"] = fan_chart(sim, segment=main)
+    linked: dict[str, ChartLike] = {}
+    if sim.sensitivity is not None and sim.bands is not None:
+        charts["tornado"] = tornado_chart(sim, segment=main)
+        linked["tornado"] = tornado_chart(sim, segment=main, linked=True)
+    if be_chart is not None:
+        charts["break-even"] = be_chart
+    hosting = work.self_hosting
+    if main_self is not None and hosting is not None:
+        traffic = segments[main_self].traffic or work.traffic
+        charts["fleet"] = fleet_chart(
+            sim,
+            segment=main_self,
+            peak_to_mean=peak_to_mean(traffic),
+            max_utilisation=central(hosting.max_utilisation),
+        )
+    else:
+        notes.append("no segment has a feasible self-hosted option: no fleet chart")
+    # Priced once; the page's copy highlights the provider clicked on the heatmap.
+    offers = compare(request, cat, as_of=day)
+    title = request_title(request)
+    charts["cost-per-image"] = cost_per_image_chart(offers, title=title)
+    linked["cost-per-image"] = cost_per_image_chart(offers, title=title, linked_heatmap=True)
+    charts["heatmap"] = cost_heatmap(model, cat, operation=request.operation, as_of=day)
+    charts["price-history"] = price_history_chart(request, cat, until=day)
+    return Dashboard(
+        name=name,
+        title=work.name,
+        simulation=sim,
+        headline=_headline(sim, break_evens),
+        charts=charts,
+        linked=linked,
+        break_evens=break_evens,
+        notes=tuple(dict.fromkeys(notes)),
+    )
+
+
+def _money(value: object, currency: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    amount = float(value)  # type: ignore[arg-type]
+    return f"${amount:,.0f}" if currency == "USD" else f"{amount:,.0f} {currency}"
+
+
+def headline_html(board: Dashboard) -> str:
+    """The headline table as HTML (escaped)."""
+    cur = board.simulation.currency
+    head = (
+        "<tr><th>Segment</th><th>Cheapest option</th><th>First month</th>"
+        f"<th>Horizon ({board.simulation.monthly['month'].n_unique()} months)</th>"
+        "<th>Best hosted, horizon</th><th>Best self-hosted, horizon</th>"
+        "<th>P(self-hosting cheaper), last month</th><th>Break-even [images/month]</th></tr>"
+    )
+    rows = []
+    for r in board.headline.iter_rows(named=True):
+        p = r["p_self_hosting_cheaper"]
+        be = r["break_even_images"]
+        cells = [
+            html.escape(str(r["segment"])),
+            html.escape(str(r["option"])),
+            _money(r["first_month"], cur),
+            _money(r["horizon"], cur),
+            _money(r["hosted_horizon"], cur),
+            _money(r["self_hosted_horizon"], cur),
+            "n/a" if p is None else f"{p:.0%}",
+            "never in range"
+            if be is None and r["segment"] in board.break_evens
+            else ("n/a" if be is None else f"{be:,.0f}"),
+        ]
+        rows.append(
+            "<tr>"
+            + "".join(
+                f"<td class='num'>{c}</td>" if i >= 2 else f"<td>{c}</td>"
+                for i, c in enumerate(cells)
+            )
+            + "</tr>"
+        )
+    return f"<table class='headline'>{head}{''.join(rows)}</table>"
+
+
+def export_dashboard(
+    board: Dashboard,
+    out: str | Path = "dashboards",
+    formats: Iterable[str] = FORMATS,
+) -> list[Path]:
+    """Write ``out/<name>/``: ``index.html`` (the whole page, self-contained),
+    ``dashboard.json`` (its spec) and, per chart, ``<chart>.png``, ``.svg``, ``.json``.
+
+    Everything is rendered before anything is written; each file is replaced atomically.
+    """
+    chosen = check_formats(formats)
+    folder = Path(out) / board.name
+    sim = board.simulation
+    spec = board.spec()
+    meta = (
+        f"Workload {board.name} · prices as of {sim.as_of.isoformat()} · {sim.samples:,} "
+        f"samples, seed {sim.seed} · currency {sim.currency} · built by `pricing dashboard`"
+    )
+    files: list[tuple[Path, bytes | str]] = []
+    if "html" in chosen:
+        body = headline_html(board)
+        files.append(
+            (
+                folder / "index.html",
+                page(
+                    spec,
+                    title=f"{board.title}: cost plan",
+                    meta=meta,
+                    body_html=body,
+                    notes=board.notes,
+                ),
+            )
+        )
+    if "json" in chosen:
+        files.append((folder / "dashboard.json", spec_json(spec)))
+    for name, chart in board.charts.items():
+        one = spec_of(chart)
+        for fmt in chosen:
+            if fmt == "json":
+                files.append((folder / f"{name}.json", spec_json(one)))
+            elif fmt in ("png", "svg"):
+                files.append((folder / f"{name}.{fmt}", render(one, fmt)))
+    for path, data in files:
+        atomic_write(path, data)
+    return [path for path, _ in files]

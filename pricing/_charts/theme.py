@@ -1,0 +1,126 @@
+"""The one look of every chart: theme, colours, currency formats and input checks.
+
+Importing this module registers the Altair theme ``"pricing"`` and enables it, so charts built
+by the package and shown in a notebook share fonts, sizes and colours. ``alt.theme.enable(
+"default")`` switches back. Exports (:mod:`pricing._charts.dashboard`) write the theme's config into
+each spec, so a saved chart looks the same wherever it is opened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import altair as alt
+import polars as pl
+
+from pricing.errors import PricingError
+
+THEME = "pricing"
+
+#: Colour per option kind and per line item, fixed so that the same thing has the same colour
+#: on every chart of a dashboard.
+KIND_COLOURS = {"hosted": "#4c78a8", "self-hosted": "#f58518"}
+ITEM_COLOURS = {
+    "API usage": "#4c78a8",
+    "GPU busy": "#f58518",
+    "GPU idle": "#ffbf79",
+    "licence": "#54a24b",
+    "operations": "#b279a2",
+    "storage": "#9d755d",
+    "egress": "#bab0ac",
+}
+SOURCE_KIND_COLOURS = {
+    "official": "#1b7837",
+    "provider-reseller": "#4c78a8",
+    "third-party": "#f58518",
+    "seed": "#b279a2",
+}
+BUDGET_COLOUR = "#d62728"
+
+_CONFIG: dict[str, object] = {
+    "font": "DejaVu Sans, Helvetica, Arial, sans-serif",
+    "background": "white",
+    "view": {"stroke": None, "continuousWidth": 520, "continuousHeight": 280},
+    "title": {"fontSize": 15, "anchor": "start", "subtitleColor": "#555", "subtitleFontSize": 11},
+    "axis": {
+        "labelFontSize": 11,
+        "titleFontSize": 12,
+        "titleFontWeight": "normal",
+        "gridColor": "#e6e6e6",
+        "domainColor": "#888",
+        "tickColor": "#888",
+    },
+    "legend": {"labelFontSize": 11, "titleFontSize": 12, "labelLimit": 260},
+    "range": {"category": {"scheme": "tableau10"}},
+    "bar": {"cornerRadiusEnd": 2},
+    "line": {"strokeWidth": 2},
+}
+
+
+def _theme() -> alt.theme.ThemeConfig:
+    return alt.theme.ThemeConfig(config=_CONFIG)  # type: ignore[typeddict-item]
+
+
+def theme_config() -> dict[str, object]:
+    """The theme's Vega-Lite ``config`` (a copy), for specs written to disk."""
+    return dict(_CONFIG)
+
+
+if THEME not in alt.theme.names():
+    alt.theme.register(THEME, enable=False)(_theme)
+alt.theme.enable(THEME)
+
+
+def money_format(currency: str, places: int = 2) -> str:
+    """d3 format of an amount in ``currency``: ``$,.2f`` for USD, ``,.2f`` otherwise."""
+    return f"$,.{places}f" if currency == "USD" else f",.{places}f"
+
+
+def money_title(what: str, currency: str) -> str:
+    """Axis title that names the currency: ``"Monthly cost [USD]"``."""
+    return f"{what} [{currency}]"
+
+
+def money_axis(currency: str, places: int = 0) -> alt.Axis:
+    """Axis with currency-formatted labels."""
+    return alt.Axis(format=money_format(currency, places))
+
+
+def require_columns(frame: pl.DataFrame, columns: Iterable[str], what: str) -> None:
+    """Raise a clear error when ``frame`` lacks columns a chart needs."""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise PricingError(
+            f"{what} needs columns {', '.join(missing)}; the frame has "
+            f"{', '.join(frame.columns) or 'none'}. Pass the frame the builder documents."
+        )
+
+
+def require_rows(frame: pl.DataFrame, what: str, hint: str) -> None:
+    """Raise when a chart would be empty: an empty chart reads like a price of 0."""
+    if frame.height == 0:
+        raise PricingError(f"nothing to draw for {what}: {hint}")
+
+
+def rounded(frame: pl.DataFrame, places: int = 6) -> pl.DataFrame:
+    """Numbers as floats rounded to ``places``, so exported specs are small and repeat exactly.
+
+    Decimal money becomes float here, for drawing only; tables keep the exact values.
+    """
+    floats = frame.with_columns(pl.col(pl.Decimal).cast(pl.Float64))
+    return floats.with_columns(pl.col(pl.Float64, pl.Float32).round(places))
+
+
+def chart_data(frame: pl.DataFrame) -> list[dict[str, object]]:
+    """Rows as JSON-ready dicts (dates as ISO text), inlined into the spec."""
+    out = frame.with_columns(
+        pl.col(pl.Decimal).cast(pl.Float64),
+        pl.col(pl.Date, pl.Datetime).dt.to_string("%Y-%m-%d"),
+    )
+    return out.to_dicts()
+
+
+def inline(rows: pl.DataFrame | list[dict[str, object]]) -> alt.Data:
+    """Data inlined in the spec, so a saved chart needs no file beside it."""
+    values = chart_data(rows) if isinstance(rows, pl.DataFrame) else rows
+    return alt.Data(values=values)  # type: ignore[no-untyped-call]

@@ -1,0 +1,353 @@
+"""Charts of real usage: a replayed log against alternative offers, and a month against its budget.
+
+Each builder takes what the engine returns (:class:`~pricing.Replay`,
+:class:`~pricing.BudgetStatus`) and returns an Altair chart in the package theme
+(:mod:`pricing._charts.theme`). Calls without a price are never drawn as 0: they are left out
+of the bars and lines and counted in the subtitle.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import polars as pl
+
+from pricing._charts.theme import (
+    BUDGET_COLOUR,
+    inline,
+    money_format,
+    money_title,
+    require_rows,
+    rounded,
+)
+from pricing._usage.budget import BudgetStatus
+from pricing._usage.replay import Replay
+from pricing.errors import PricingError
+
+AS_LOGGED = "as logged"
+ACTUAL_COLOUR = "#4c78a8"
+ALERT_COLOUR = "#f58518"
+#: Colours of the alternative offers, after the grey of the cost as logged.
+_ALT_COLOURS = ("#f58518", "#54a24b", "#b279a2", "#e45756", "#72b7b2", "#9d755d", "#eeca3b")
+
+
+def _money_axis(currency: str) -> alt.Axis:
+    """Currency labels to the cent, trailing zeros trimmed: $0.5, $2, $10,000."""
+    return alt.Axis(format=money_format(currency, 2).replace(".2f", ".2~f"))
+
+
+def _one_currency(frames: list[pl.DataFrame], what: str) -> str:
+    found = sorted({str(c) for f in frames for c in f["currency"].drop_nulls().unique()})
+    if len(found) != 1:
+        raise PricingError(
+            f"{what}: costs are in {', '.join(found) or 'no currency'}; one chart shows one "
+            "currency. Replay a log of one currency (or filter it) first."
+        )
+    return found[0]
+
+
+def _actual(result: Replay) -> pl.DataFrame:
+    """Cost as logged per month and model; null (never 0) where no call has a price."""
+    cost = pl.col("cost")
+    return result.costs.group_by("month", "model").agg(
+        pl.col("requests", "images", "unpriced").sum().cast(pl.Int64),
+        cost=pl.when(cost.is_not_null().any()).then(cost.sum()),
+    )
+
+
+def _cheapest(result: Replay, top: int) -> tuple[pl.DataFrame, int]:
+    """The ``top`` cheapest alternatives per model that price every call, and how many
+    alternatives were left out because some calls had no price on them."""
+    in_use = result.costs.select("model", "offer_id").unique()
+    alts = result.alternatives.join(in_use, on=["model", "offer_id"], how="anti")
+    ranked = alts.group_by("model", "offer_id").agg(
+        total=pl.col("cost").sum(),
+        partial=(pl.col("unpriced") > 0).any() | pl.col("cost").is_null().any(),
+    )
+    partial = ranked.filter(pl.col("partial")).height
+    best = (
+        ranked.filter(~pl.col("partial"))
+        .sort("model", "total", "offer_id")
+        .group_by("model", maintain_order=True)
+        .head(top)
+        .select("model", "offer_id")
+    )
+    return alts.join(best, on=["model", "offer_id"], how="semi"), partial
+
+
+def replay_chart(result: Replay, *, top: int = 5) -> alt.Chart:
+    """Usage replay: actual cost against the same usage on alternative offers, by month.
+
+    Grouped bars per month: the cost as logged, then the cost of the same calls on each of
+    the ``top`` cheapest alternative offers of the model (one row of bars per model when the
+    log uses several). The tooltip gives the saving against the cost as logged, on the calls
+    both price. Alternatives that cannot price every call are not drawn, and calls as logged
+    without a price are not counted; the subtitle gives both counts.
+
+    Parameters
+    ----------
+    result : Replay
+        From :func:`pricing.replay` (with ``alternatives=True`` for the alternative bars).
+    top : int
+        Alternatives drawn per model, cheapest first over the whole log [offers].
+    """
+    if top < 0:
+        raise PricingError(f"top must be 0 or more alternatives, got {top}")
+    actual = _actual(result)
+    require_rows(actual.drop_nulls("cost"), "replay_chart", "no call of the log has a price")
+    alts, partial = _cheapest(result, top)
+    currency = _one_currency([result.costs, alts], "replay_chart")
+    ordered = (
+        alts.group_by("offer_id").agg(pl.col("cost").sum()).sort("cost", "offer_id")["offer_id"]
+    )
+    series = [AS_LOGGED, *ordered.to_list()]
+    logged = actual.drop_nulls("cost").select(
+        "month",
+        "model",
+        pl.lit(AS_LOGGED).alias("series"),
+        "cost",
+        "requests",
+        "images",
+        "unpriced",
+        pl.lit(None, dtype=pl.Float64).alias("saving"),
+        pl.lit(None, dtype=pl.Float64).alias("saving_share"),
+    )
+    others = alts.select(
+        "month",
+        "model",
+        pl.col("offer_id").alias("series"),
+        pl.col("cost").cast(pl.Float64),
+        pl.col("requests", "images", "unpriced").cast(pl.Int64),
+        pl.col("saving").cast(pl.Float64),
+        (pl.col("saving_pct") / 100).alias("saving_share"),
+    )
+    data = rounded(
+        pl.concat([logged.with_columns(pl.col("cost").cast(pl.Float64)), others], how="diagonal")
+        .with_columns(pl.col("month").dt.strftime("%Y-%m"))
+        .sort("month", "model", "series"),
+        4,
+    )
+    fmt = money_format(currency, 2)
+    colours = ["#555555", *(_ALT_COLOURS[i % len(_ALT_COLOURS)] for i in range(len(ordered)))]
+    models = actual["model"].drop_nulls().unique().sort().to_list()
+    encoding: dict[str, object] = {}
+    if len(models) > 1:
+        encoding["row"] = alt.Row("model:N", title="model")
+    chart: alt.Chart = (
+        alt.Chart(inline(data))
+        .mark_bar()
+        .encode(
+            x=alt.X("month:O", title="Month (UTC)", axis=alt.Axis(labelAngle=0)),
+            xOffset=alt.XOffset("series:N", sort=series),
+            y=alt.Y("cost:Q", title=money_title("Cost", currency), axis=_money_axis(currency)),
+            color=alt.Color(
+                "series:N",
+                title="Priced on",
+                sort=series,
+                scale=alt.Scale(domain=series, range=colours),
+            ),
+            tooltip=[
+                alt.Tooltip("month:O", title="month"),
+                alt.Tooltip("model:N", title="model"),
+                alt.Tooltip("series:N", title="priced on"),
+                alt.Tooltip("cost:Q", title="cost", format=fmt),
+                alt.Tooltip("requests:Q", title="calls", format=",d"),
+                alt.Tooltip("images:Q", title="images", format=",d"),
+                alt.Tooltip("unpriced:Q", title="calls without a price", format=",d"),
+                alt.Tooltip("saving:Q", title="saving vs as logged", format=fmt),
+                alt.Tooltip("saving_share:Q", title="saving %", format="+.1%"),
+            ],
+            **encoding,
+        )
+    )
+    notes = [
+        f"as logged vs up to {top} cheapest alternative offer(s) per model; "
+        "saving = as logged - offer, on the calls both price"
+    ]
+    unpriced = int(result.costs["unpriced"].sum()) if result.costs.height else 0
+    if unpriced:
+        notes.append(f"{unpriced:,} call(s) as logged have no price and are not counted")
+    if partial:
+        notes.append(f"{partial} alternative(s) not drawn: some calls have no price there")
+    if result.alternatives.height == 0:
+        notes.append("no alternatives: the log was replayed with alternatives=False")
+    chart = chart.properties(
+        title=alt.Title(
+            "Usage replay: actual cost against the same usage on alternative offers, by month",
+            subtitle=notes,
+        ),
+        width=520,
+        height=280 if len(models) < 2 else 200,
+    )
+    # Models differ in volume by orders of magnitude, and in their alternatives: each row of
+    # bars gets its own cost scale and its own slots.
+    if len(models) > 1:
+        chart = chart.resolve_scale(y="independent", xOffset="independent")
+    return chart
+
+
+def budget_chart(status: BudgetStatus) -> alt.LayerChart:
+    """Burn-up of a month against its budget: spend so far, forecast, budget and alerts.
+
+    The solid line is the cumulative month-to-date spend, the dashed line the forecast to
+    month end at the run rate; the red rule is the budget, the orange dashed rules the alert
+    thresholds, and a diamond marks the day the budget runs out (actual or forecast).
+
+    Parameters
+    ----------
+    status : BudgetStatus
+        From :func:`pricing.budget_status`.
+    """
+    require_rows(status.daily, "budget_chart", "the status counts no day of the month")
+    cur = status.currency
+    fmt = money_format(cur, 2)
+    month = f"{status.month:%B %Y}"
+    x_scale = alt.Scale(domain=[1, status.days_in_month], nice=False)
+    x = alt.X(
+        "day_of_month:Q",
+        title=f"Day of {month} (UTC)",
+        scale=x_scale,
+        axis=alt.Axis(format="d", tickMinStep=1),
+    )
+    y_title = _y_title(status)
+    daily = rounded(
+        status.daily.with_columns(pl.col("day").dt.strftime("%a %Y-%m-%d").alias("date")), 4
+    )
+    spent = (
+        alt.Chart(inline(daily))
+        .mark_line(color=ACTUAL_COLOUR, point=alt.OverlayMarkDef(color=ACTUAL_COLOUR))
+        .encode(
+            x=x,
+            y=alt.Y("cumulative:Q", title=y_title, axis=_money_axis(cur)),
+            tooltip=[
+                alt.Tooltip("date:N", title="day"),
+                alt.Tooltip("cost:Q", title="spent that day", format=fmt),
+                alt.Tooltip("cumulative:Q", title="spent this month", format=fmt),
+                alt.Tooltip("requests:Q", title="calls", format=",d"),
+                alt.Tooltip("unpriced:Q", title="calls without a price", format=",d"),
+            ],
+        )
+    )
+    projection = rounded(
+        status.projection.with_columns(pl.col("day").dt.strftime("%a %Y-%m-%d").alias("date")),
+        4,
+    )
+    forecast = (
+        alt.Chart(inline(projection))
+        .mark_line(color=ACTUAL_COLOUR, strokeDash=[6, 4], opacity=0.8)
+        .encode(
+            x=x,
+            y=alt.Y("cumulative:Q", title=y_title),
+            tooltip=[
+                alt.Tooltip("date:N", title="day"),
+                alt.Tooltip("cumulative:Q", title="forecast this month", format=fmt),
+            ],
+        )
+    )
+    layers: list[alt.Chart] = [forecast, spent]
+    layers += _rules(status)
+    if status.run_out is not None:
+        layers.append(_run_out(status))
+    day = status.run_out
+    if day is None:
+        run_out = "at this rate the budget lasts the month"
+    elif day <= status.as_of:
+        run_out = f"the budget ran out on {day:%a %d %b}"
+    else:
+        run_out = f"at this rate the budget runs out on {day:%a %d %b}"
+    subtitle = [
+        f"solid: spent up to {status.as_of.isoformat()}; dashed: forecast at "
+        f"{status.run_rate:,.2f} {cur}/day, {status.forecast:,.2f} {cur} at month end",
+        run_out,
+    ]
+    if status.unpriced:
+        subtitle.append(f"{status.unpriced:,} call(s) have no price and are not counted")
+    subtitle.append(f"log: {status.source}")
+    return alt.LayerChart(layer=layers).properties(
+        title=alt.Title(
+            f"Budget {month}: {status.spent:,.2f} of {status.budget.monthly:,.2f} {cur} spent "
+            f"({status.used:.0%})",
+            subtitle=subtitle,
+        )
+    )
+
+
+def _y_title(status: BudgetStatus) -> str:
+    return money_title("Spend this month", status.currency)
+
+
+def _rules(status: BudgetStatus) -> list[alt.Chart]:
+    """The budget rule and one dashed rule per alert threshold, labelled, with tooltips."""
+    alerts = status.alerts.with_columns(
+        label=pl.format("{}% alert", (pl.col("threshold") * 100).round(0).cast(pl.Int64)),
+        crossed_text=pl.col("crossed_on").dt.strftime("%Y-%m-%d").fill_null("not yet"),
+        forecast_text=pl.col("forecast_on").dt.strftime("%Y-%m-%d").fill_null("not this month"),
+    )
+    budget_alert = alerts.filter(pl.col("threshold") == 1.0)
+    budget_row = {
+        "label": "budget",
+        "amount": float(status.budget.monthly),
+        "crossed_text": budget_alert["crossed_text"][0] if budget_alert.height else "",
+        "forecast_text": budget_alert["forecast_text"][0] if budget_alert.height else "",
+    }
+    others = rounded(
+        alerts.filter(pl.col("threshold") != 1.0).select(
+            "label", "amount", "crossed_text", "forecast_text"
+        ),
+        4,
+    )
+    tooltip = [
+        alt.Tooltip("label:N", title="line"),
+        alt.Tooltip("amount:Q", title="amount", format=money_format(status.currency, 2)),
+        alt.Tooltip("crossed_text:N", title="reached on"),
+        alt.Tooltip("forecast_text:N", title="reached at the run rate on"),
+    ]
+    charts: list[alt.Chart] = []
+    # alert labels at the right end, the budget's at the left: close lines never overlap
+    for rows, colour, dash, side in (
+        (others.to_dicts(), ALERT_COLOUR, [4, 4], "right"),
+        ([budget_row], BUDGET_COLOUR, [1, 0], "left"),
+    ):
+        if not rows:
+            continue
+        rule = (
+            alt.Chart(inline(rows))
+            .mark_rule(color=colour, strokeDash=dash, size=2)
+            .encode(y=alt.Y("amount:Q", title=_y_title(status)), tooltip=tooltip)
+        )
+        label = rule.mark_text(
+            align=side,
+            baseline="bottom",
+            dx=4 if side == "left" else -4,
+            dy=-3,
+            color=colour,
+            fontWeight="bold",
+        ).encode(x=alt.value(0 if side == "left" else "width"), text="label:N")
+        charts += [rule, label]
+    return charts
+
+
+def _run_out(status: BudgetStatus) -> alt.Chart:
+    day = status.run_out
+    if day is None:  # pragma: no cover - the caller checks
+        raise PricingError("budget_chart: the budget does not run out this month")
+    actual = day <= status.as_of
+    row = {
+        "day_of_month": day.day,
+        "amount": float(status.budget.monthly),
+        "date": f"{day:%a %Y-%m-%d}",
+        "kind": "reached" if actual else f"forecast at {status.run_rate:,.2f}/day",
+    }
+    marker: alt.Chart = (
+        alt.Chart(inline([row]))
+        .mark_point(shape="diamond", size=220, filled=True, color=BUDGET_COLOUR, opacity=1)
+        .encode(
+            x="day_of_month:Q",
+            y=alt.Y("amount:Q", title=_y_title(status)),
+            tooltip=[
+                alt.Tooltip("date:N", title="budget runs out on"),
+                alt.Tooltip("kind:N", title="how"),
+                alt.Tooltip("amount:Q", title="budget", format=money_format(status.currency, 2)),
+            ],
+        )
+    )
+    return marker

@@ -1,0 +1,291 @@
+"""Break-even volume: where a self-hosted set-up costs the same as a hosted offer.
+
+Both monthly cost curves are the real ones: the hosted curve from the offer's exact prices
+(volume rules included), the self-hosted curve from fleet sizing, so it climbs in steps each
+time another GPU is needed. The crossing is found numerically: the curves are evaluated on a
+dense geometric grid of volumes, then each change of sign is narrowed by bisection to the
+whole image.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import polars as pl
+
+from pricing._base.dates import to_date
+from pricing._cards.catalog import Catalog, load_catalog
+from pricing._gpus.throughput import seconds_per_image
+from pricing._plan.hosted import Shape, hosted_options
+from pricing._quote.request import ImageRequest
+from pricing._selfhost.fleet import Fleet, Service
+from pricing._selfhost.gpu_cost import dedicated
+from pricing._selfhost.setups import self_host_data
+from pricing.errors import PricingError
+
+CostCurve = Callable[[np.ndarray], np.ndarray]  # images per month -> cost [currency/month]
+
+
+@dataclass(frozen=True)
+class BreakEven:
+    """Result of :func:`break_even`.
+
+    Attributes
+    ----------
+    volume : float or None  [images/month]
+        Smallest monthly volume from which self-hosting costs no more than the hosted offer
+        (and stays so up to ``max_volume``); None if it never does in the range.
+    margin_volume : float or None  [images/month]
+        The same, for self-hosting cheaper by at least ``margin`` (a fraction of the hosted
+        cost).
+    crossings : tuple of float
+        Every volume where the two curves cross in the range (fleet steps can make several).
+    self_cost, hosted_cost : float or None  [currency/month]
+        Both costs at ``volume``.
+    gpus : int or None
+        Fleet size at ``volume``.
+    curve : DataFrame
+        ``images``, ``self_hosted``, ``hosted``, ``gpus`` on the grid, for charts.
+    """
+
+    volume: float | None
+    margin_volume: float | None
+    margin: float
+    crossings: tuple[float, ...]
+    self_cost: float | None
+    hosted_cost: float | None
+    gpus: int | None
+    curve: pl.DataFrame
+    notes: tuple[str, ...] = ()
+
+
+def solve_break_even(
+    self_hosted: CostCurve,
+    hosted: CostCurve,
+    *,
+    gpus: Callable[[np.ndarray], np.ndarray] | None = None,
+    margin: float = 0.0,
+    min_volume: float = 1.0,
+    max_volume: float = 1e9,
+    points: int = 4000,
+) -> BreakEven:
+    """Find where ``self_hosted(v) <= hosted(v)`` (and ``<= (1 - margin) hosted(v)``).
+
+    Both curves map an array of monthly volumes [images] to costs [currency]. Volumes are
+    whole images.
+    """
+    if not 0 <= margin < 1:
+        raise PricingError(f"margin is a fraction of the hosted cost in [0, 1), got {margin}")
+    if not 0 < min_volume < max_volume:
+        raise PricingError(f"need 0 < min_volume < max_volume, got {min_volume}, {max_volume}")
+    grid = np.unique(np.round(np.geomspace(min_volume, max_volume, points)))
+    s = np.asarray(self_hosted(grid), dtype=np.float64)
+    h = np.asarray(hosted(grid), dtype=np.float64)
+    if np.isnan(s).any() or np.isnan(h).any():
+        raise PricingError("a cost curve has no price at some volume; cannot solve break-even")
+
+    def first_from(factor: float) -> tuple[float | None, list[float]]:
+        diff = s - factor * h  # <= 0: self-hosting is at least as cheap
+        cheaper = diff <= 1e-9
+        crossings = []
+        for k in np.flatnonzero(cheaper[1:] != cheaper[:-1]):
+            crossings.append(_bisect(self_hosted, hosted, factor, grid[k], grid[k + 1]))
+        if not cheaper[-1]:
+            return None, crossings
+        if cheaper.all():
+            return float(grid[0]), crossings
+        last_dear = int(np.flatnonzero(~cheaper)[-1])
+        return _bisect(self_hosted, hosted, factor, grid[last_dear], grid[last_dear + 1]), crossings
+
+    volume, crossings = first_from(1.0)
+    margin_volume, _ = first_from(1.0 - margin) if margin else (volume, [])
+    at = np.array([volume]) if volume is not None else None
+    notes = []
+    if volume is None:
+        notes.append(
+            f"self-hosting never costs less than the hosted offer up to {max_volume:,.0f} "
+            "images/month"
+        )
+    return BreakEven(
+        volume=volume,
+        margin_volume=margin_volume,
+        margin=margin,
+        crossings=tuple(crossings),
+        self_cost=float(self_hosted(at)[0]) if at is not None else None,
+        hosted_cost=float(hosted(at)[0]) if at is not None else None,
+        gpus=int(gpus(at)[0]) if at is not None and gpus is not None else None,
+        curve=pl.DataFrame(
+            {
+                "images": grid,
+                "self_hosted": s,
+                "hosted": h,
+                "gpus": gpus(grid) if gpus is not None else np.full(len(grid), None),
+            },
+            strict=False,
+        ),
+        notes=tuple(notes),
+    )
+
+
+def _bisect(
+    self_hosted: CostCurve, hosted: CostCurve, factor: float, lo: float, hi: float
+) -> float:
+    """The whole volume in (lo, hi] where 'self-hosting is at least as cheap' flips."""
+
+    def cheaper(v: float) -> bool:
+        x = np.array([v])
+        return bool(self_hosted(x)[0] - factor * hosted(x)[0] <= 1e-9)
+
+    start = cheaper(lo)
+    lo_i, hi_i = math.floor(lo), math.ceil(hi)
+    while hi_i - lo_i > 1:
+        mid = (lo_i + hi_i) // 2
+        if cheaper(mid) == start:
+            lo_i = mid
+        else:
+            hi_i = mid
+    return float(hi_i)
+
+
+def break_even(
+    model: str,
+    gpu: str,
+    hosted: str | float,
+    *,
+    gpu_hour: float | None = None,
+    width: int = 1024,
+    height: int = 1024,
+    steps: int | None = None,
+    images_per_request: int = 1,
+    operation: str = "generate",
+    quality: str | None = None,
+    precision: str | None = None,
+    p95_latency_s: float | None = None,
+    peak_to_mean: float = 1.0,
+    max_utilisation: float = 1.0,
+    licence_per_month: float = 0.0,
+    ops_per_month: float = 0.0,
+    margin: float = 0.0,
+    as_of: date | str | None = None,
+    catalog: Catalog | None = None,
+    max_volume: float = 1e9,
+) -> BreakEven:
+    """Monthly volume at which a dedicated self-hosted fleet costs the same as a hosted offer.
+
+    Parameters
+    ----------
+    model : str
+        Open-weights model run on the GPUs (e.g. ``"flux-1-dev"``), with a throughput profile.
+    gpu : str
+        A GPU offer id (``"runpod/h100-sxm-community"``: its price per GPU-hour applies) or a
+        GPU type id (``"h100-sxm"``, then ``gpu_hour`` is required).
+    hosted : str or float
+        A hosted offer id (priced exactly for the request on ``as_of``) or a price per image
+        [currency/image].
+    gpu_hour : float, optional  [currency/GPU-h]
+        Overrides the offer's price.
+    width, height, steps, images_per_request, operation, quality
+        The request, as in :class:`ImageRequest`.
+    p95_latency_s : float, optional  [s]
+        Latency target the fleet must meet at the peak hour; None = utilisation only.
+    peak_to_mean : float
+        Peak hour's request rate / the month's mean rate [-].
+    max_utilisation : float
+        Highest busy fraction allowed per GPU [-].
+    licence_per_month, ops_per_month : float  [currency/month]
+        Fixed monthly costs of self-hosting (licence fee, people time).
+    margin : float
+        Also report the volume where self-hosting is cheaper by this fraction.
+
+    The fleet is billed 730 h a month (8,760 h / 12). Example: one GPU at $2.69/h costs
+    $1,963.70 a month, the price of 78,548 images at $0.025.
+    """
+
+    data = self_host_data()
+    gpu_type = gpu
+    if "/" in gpu:
+        offer = data.gpus.offer(gpu)
+        gpu_type = offer.gpu
+        price = float(offer.gpu_hourly_price) if gpu_hour is None else gpu_hour
+    elif gpu_hour is None:
+        raise PricingError(
+            f"{gpu!r} is a GPU type: pass gpu_hour=... [currency/GPU-h], or a GPU offer id such "
+            "as 'runpod/h100-sxm-community' (see `pricing gpus list`)"
+        )
+    else:
+        price = gpu_hour
+    batch = images_per_request
+    per_request = (
+        seconds_per_image(
+            model,
+            gpu_type,
+            width=width,
+            height=height,
+            steps=steps,
+            precision=precision,
+            batch=batch,
+            profiles=data.throughput,
+        )
+        * images_per_request
+    )
+    fleet = Fleet(
+        service=Service(times=(per_request,), shares=(1.0,)),
+        p95_target_s=math.inf if p95_latency_s is None else p95_latency_s,
+        max_utilisation=max_utilisation,
+    )
+    if isinstance(hosted, str):
+        cat = catalog if catalog is not None else load_catalog()
+        day = to_date(as_of) if as_of is not None else to_date(None)
+        offer_model = cat.offer(hosted).model
+        request = ImageRequest(
+            model=offer_model,
+            operation=operation,
+            width=width,
+            height=height,
+            count=images_per_request,
+            quality=quality,
+            steps=steps,
+        )
+        options = [
+            o
+            for o in hosted_options([Shape(request, 1.0)], [offer_model], operation, [day], cat)
+            if o.offer_id == hosted
+        ]
+        if not options or math.isnan(options[0].unit[0]):
+            why = options[0].reason[0] if options else f"{hosted} does not serve {operation}"
+            raise PricingError(f"cannot price {hosted}: {why}")
+        option = options[0]
+
+        def hosted_cost(v: np.ndarray) -> np.ndarray:
+            return option.costs(np.asarray(v, dtype=np.float64).reshape(1, -1, 1))[0, :, 0]
+
+    else:
+        per_image = float(hosted)
+        if per_image < 0:
+            raise PricingError(f"hosted price per image must not be negative, got {hosted}")
+
+        def hosted_cost(v: np.ndarray) -> np.ndarray:
+            return np.asarray(v, dtype=np.float64) * per_image
+
+    def fleet_cost(v: np.ndarray) -> GpuCostPair:
+        requests = np.asarray(v, dtype=np.float64).reshape(1, -1) / images_per_request
+        cost = dedicated(requests, peak_to_mean, fleet, gpu_hour=price, gpus_per_instance=1)
+        return cost.busy[0] + cost.idle[0], cost.gpus[0]
+
+    def self_cost(v: np.ndarray) -> np.ndarray:
+        return fleet_cost(v)[0] + licence_per_month + ops_per_month
+
+    return solve_break_even(
+        self_cost,
+        hosted_cost,
+        gpus=lambda v: fleet_cost(v)[1],
+        margin=margin,
+        max_volume=max_volume,
+    )
+
+
+GpuCostPair = tuple[np.ndarray, np.ndarray]

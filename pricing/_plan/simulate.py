@@ -1,0 +1,255 @@
+"""Simulate a workload on every hosted offer and self-hosted set-up, month by month.
+
+``simulate(workload)`` answers the product's central question: for this mix of image work,
+which options are cheapest each month, by how much, and how sure are we. Each segment of the
+workload is priced on
+
+* every hosted offer serving one of its acceptable models (exact ``quote()`` prices by month,
+  see :mod:`pricing._plan.hosted`), and
+* every self-hosted set-up: an open-weights model on a GPU offer (or owned hardware) where a
+  throughput profile exists and the model fits in memory, as a dedicated, autoscaled or
+  serverless deployment (see :mod:`pricing._selfhost.gpu_cost`), plus licence, operations, storage
+  and egress.
+
+Every cost is computed as numpy arrays over (samples, months): the base case is one sample
+with every uncertain input at its centre; a Monte Carlo run draws a seeded Latin hypercube
+over every distribution in the workload (and, with ``price_spread=True`` or the workload's
+``prices = { dist = "sources" }``, over the range of disagreeing sources of each hosted price
+and GPU hourly price) and evaluates all samples at once.
+
+Modules: :mod:`pricing._plan.option_costs` (the cost arrays of each option),
+:mod:`pricing._plan.monte_carlo` (bands and sensitivity), :mod:`pricing._plan.frames`
+(the tidy frames).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+import polars as pl
+
+from pricing._base.dates import to_date
+from pricing._cards.catalog import Catalog, load_catalog
+from pricing._plan.frames import (
+    ITEM_SCHEMA,
+    MONTHLY_SCHEMA,
+    OPTION_SCHEMA,
+    cheapest,
+    items_frame,
+    monthly_frame,
+    option_rows,
+    top_options,
+)
+from pricing._plan.hosted import HostedOption, Shape, hosted_options
+from pricing._plan.monte_carlo import monte_carlo, sample_inputs, sensitivity
+from pricing._plan.option_costs import Inputs, SegmentRun, evaluate
+from pricing._quote.request import ImageRequest
+from pricing._selfhost.setups import self_host_data, setups
+from pricing._workloads.distributions import latin_hypercube
+from pricing._workloads.load import Segment, Workload, load_workload, uncertain_inputs
+from pricing.errors import PricingError
+
+Mode = Literal["api", "dedicated", "autoscaled", "serverless", "owned"]
+LINE_ITEMS = ("API usage", "GPU busy", "GPU idle", "licence", "operations", "storage", "egress")
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """Result of :func:`simulate`: tidy polars frames plus what produced them.
+
+    Attributes
+    ----------
+    options : DataFrame
+        One row per (segment, option): kind (hosted / self-hosted), mode, model, offer, GPU,
+        provider, category, price version and source.
+    monthly : DataFrame
+        One row per (segment, option, month), base case: ``images``, ``cost`` [currency],
+        ``cost_per_image`` and ``cost_per_image_busy`` (without idle GPU time) [currency/image],
+        ``gpus`` (at the month's peak), ``utilisation``, ``keys_needed`` (hosted rate
+        limits), ``feasible`` and ``reason`` (why an option cannot serve the month; its cost
+        is then null, never 0).
+    line_items : DataFrame
+        (segment, option, month, item, cost): API usage, GPU busy, GPU idle, licence,
+        operations, storage, egress.
+    cheapest : DataFrame
+        Per (segment, month): the cheapest feasible option, the cheapest hosted and the
+        cheapest self-hosted one with their costs.
+    bands : DataFrame or None
+        With ``samples``: P10, P50, P90 and mean monthly cost per (segment, option, month).
+    self_hosting_cheaper : DataFrame or None
+        With ``samples``: per (segment, month), the probability that the cheapest
+        self-hosted option costs less than the cheapest hosted one.
+    sensitivity : DataFrame or None
+        With uncertain inputs: per (segment, option, input), the horizon cost with the input
+        at its P10 and at its P90, every other input at its centre (for tornado charts).
+    """
+
+    workload: str
+    currency: str
+    as_of: date
+    seed: int | None
+    samples: int
+    options: pl.DataFrame
+    monthly: pl.DataFrame
+    line_items: pl.DataFrame
+    cheapest: pl.DataFrame
+    bands: pl.DataFrame | None = None
+    self_hosting_cheaper: pl.DataFrame | None = None
+    sensitivity: pl.DataFrame | None = None
+    notes: tuple[str, ...] = ()
+
+
+# --------------------------------------------------------------------------- simulate
+
+
+def simulate(
+    workload: Workload | str | Path,
+    catalog: Catalog | None = None,
+    *,
+    gpus: Sequence[str] | None = None,
+    modes: Sequence[Mode] = ("api", "dedicated", "autoscaled", "serverless", "owned"),
+    samples: int = 0,
+    seed: int | None = None,
+    price_spread: bool | None = None,
+    sample_options: int = 20,
+    as_of: date | str | None = None,
+    progress: Callable[[str, float], None] | None = None,
+) -> Simulation:
+    """Monthly cost of a workload on every hosted and self-hosted option.
+
+    Parameters
+    ----------
+    workload : Workload, bundled name or path
+        e.g. ``"ecommerce"`` or ``"my-workload.toml"``.
+    catalog : Catalog, optional
+        Hosted prices; default the bundled catalog.
+    gpus : list of str, optional
+        GPU type ids (``"h100-sxm"``) or GPU offer ids to consider for self-hosting; default
+        the workload's ``self_hosting.gpus``, else every GPU with a throughput profile.
+    modes : deployment modes to include.
+    samples : int
+        Monte Carlo samples (0 = base case only). Draws a seeded Latin hypercube over every
+        distribution of the workload.
+    seed : int, optional
+        Seed of the sampling; the same seed repeats exactly. Stored in the result.
+    price_spread : bool, optional
+        Also sample prices where sources disagree: each hosted price [currency/image] and
+        each GPU offer's hourly price [currency/GPU-h] uniformly between its cheapest and
+        dearest source (one draw per offer, shared by the segments and deployment modes that
+        use it). Default: as the workload's ``prices`` says (``{ dist = "sources" }`` = yes).
+        The base case always uses each offer's preferred (hosted) or newest (GPU) figure.
+    sample_options : int
+        Options per segment carried into sampling and sensitivity: the cheapest
+        ``sample_options`` feasible ones of the base case (always including the cheapest
+        hosted and the cheapest self-hosted).
+    as_of : date, optional
+        The day the catalog is read as of, recorded in the result (default today, UTC).
+        Each month is priced with the price versions in force on its first day.
+    """
+    wl = workload if isinstance(workload, Workload) else load_workload(workload, catalog)
+    cat = catalog if catalog is not None else load_catalog()
+    day = to_date(as_of) if as_of is not None else to_date(None)
+    if samples < 0:
+        raise PricingError(f"samples must be 0 or more, got {samples}")
+    report = progress or (lambda _label, _done: None)
+    days = wl.month_starts()
+    notes: list[str] = []
+    _check_currency(wl)
+    selfhost = self_host_data()
+    dims = uncertain_inputs(wl)
+
+    runs: list[SegmentRun] = []
+    for i, seg in enumerate(wl.segments):
+        report(f"options for {seg.name}", i / max(len(wl.segments), 1) * 0.2)
+        hosted = _hosted(seg, days, cat) if "api" in modes else []
+        selfh = setups(wl, seg, selfhost, cat, gpus=gpus, modes=modes, notes=notes)
+        runs.append(SegmentRun(i, seg, hosted, selfh))
+
+    rows: list[dict[str, Any]] = []
+    monthly_frames: list[pl.DataFrame] = []
+    item_frames: list[pl.DataFrame] = []
+    for run in runs:
+        costs = evaluate(run, wl, Inputs(1))
+        rows += option_rows(run)
+        monthly_frames.append(monthly_frame(run, costs, days))
+        item_frames.append(items_frame(run, costs, days))
+    monthly = pl.concat(monthly_frames) if monthly_frames else pl.DataFrame(schema=MONTHLY_SCHEMA)
+
+    bands = prob = sens = None
+    spread = price_spread if price_spread is not None else wl.prices is not None
+    if samples > 0 or dims:
+        chosen = {run.index: top_options(run, monthly, sample_options) for run in runs}
+        if samples > 0:
+            report("sampling", 0.3)
+            keys = _spread_keys(runs, chosen) if spread else []
+            if spread and not keys:
+                notes.append(
+                    "no sampled option has disagreeing sources: price spreads change nothing"
+                )
+            u = latin_hypercube(samples, len(dims) + len(keys), seed)
+            inputs = sample_inputs(dims, keys, u)
+            bands, prob = monte_carlo(runs, chosen, wl, inputs, days)
+            report("sampling", 0.8)
+        if dims:
+            sens = sensitivity(runs, chosen, wl, dims, monthly)
+    if not dims and samples > 0 and not spread:
+        notes.append("the workload has no distributions: every sample of it is the base case")
+    report("done", 1.0)
+    return Simulation(
+        workload=wl.name,
+        currency=wl.currency,
+        as_of=day,
+        seed=seed,
+        samples=samples,
+        options=pl.DataFrame(rows, schema=OPTION_SCHEMA),
+        monthly=monthly,
+        line_items=pl.concat(item_frames) if item_frames else pl.DataFrame(schema=ITEM_SCHEMA),
+        cheapest=cheapest(monthly),
+        bands=bands,
+        self_hosting_cheaper=prob,
+        sensitivity=sens,
+        notes=tuple(dict.fromkeys(notes)),
+    )
+
+
+def _spread_keys(runs: list[SegmentRun], chosen: dict[int, set[str]]) -> list[str]:
+    """Prices sampled across their sources: one per offer, in a fixed (sorted) order."""
+    keys: set[str] = set()
+    for run in runs:
+        keys |= run.spread_keys(chosen[run.index])
+    return sorted(keys)
+
+
+def _check_currency(wl: Workload) -> None:
+    if wl.currency != "USD":
+        raise PricingError(
+            f"workload {wl.name!r} is in {wl.currency}; simulations are in USD for now (every "
+            'bundled price is in USD): set currency = "USD" and give its money inputs in USD'
+        )
+
+
+def _hosted(seg: Segment, days: list[date], cat: Catalog) -> list[HostedOption]:
+    out = []
+    for model in seg.models:
+        shapes = [
+            Shape(
+                ImageRequest(
+                    model=model,
+                    operation=seg.operation,
+                    width=r.width,
+                    height=r.height,
+                    count=seg.images_per_request,
+                    quality=seg.quality,
+                    steps=seg.steps,
+                    input_images=seg.input_images,
+                ),
+                r.share,
+            )
+            for r in seg.resolutions
+        ]
+        out += hosted_options(shapes, [model], seg.operation, days, cat)
+    return out

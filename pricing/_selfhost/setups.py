@@ -1,0 +1,321 @@
+"""Self-hosted set-ups of a workload segment: which model runs on which GPU offer, how fast,
+under which licence.
+
+A set-up exists for an open-weights model of the segment on a GPU offer when a throughput
+profile exists for that model and GPU and the model fits the GPU's memory (the fastest such
+precision is used). Rented instances give a dedicated and an autoscaled set-up, serverless
+offers a serverless one, owned hardware a dedicated one (when the workload states the hosting
+cost, which no source gives).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import cache
+from typing import Literal
+
+from pricing._cards.catalog import Catalog
+from pricing._gpus.gpus import GpuData, GpuOffer, load_gpus
+from pricing._gpus.throughput import (
+    ModelLicence,
+    ThroughputData,
+    fits,
+    load_licences,
+    load_throughput,
+    seconds_per_image,
+)
+from pricing._selfhost.fleet import Service
+from pricing._workloads.model import Segment, Workload, central
+from pricing.errors import PricingError
+
+SetupMode = Literal["dedicated", "autoscaled", "serverless", "owned"]
+
+#: GPU pricing categories used when the workload does not choose: capacity that can serve
+#: production traffic on demand. Spot, marketplace statistics and capacity blocks are left
+#: out unless asked for (interruptible, not an offer, or booked for fixed windows).
+DEFAULT_CATEGORIES = (
+    "on-demand",
+    "community",
+    "secure",
+    "reserved-1y",
+    "reserved-3y",
+    "serverless",
+    "serverless-active",
+)
+SERVERLESS = ("serverless",)
+
+
+@dataclass(frozen=True)
+class Setup:
+    """One self-hosted set-up for one segment: model x GPU offer x deployment mode.
+
+    ``licence`` is ``"free"`` (commercial use needs no paid licence), ``"bundled"`` (terms
+    from data/licences.toml), ``"workload"`` (the workload's ``self_hosting.licence``) or
+    ``None`` when the terms are unknown: the set-up then has no cost (never $0) and
+    ``licence_reason`` says what to add.
+    """
+
+    option: str
+    mode: SetupMode
+    model: str
+    gpu: str
+    offer_id: str
+    provider: str
+    category: str
+    precision: str
+    gpus_per_instance: int
+    gpu_hour: float  # [currency/GPU-h], the newest figure of the offer
+    granularity_s: float
+    service: Service
+    source: str
+    licence: Literal["free", "bundled", "workload"] | None
+    licence_terms: ModelLicence | None = None
+    licence_reason: str | None = None
+    #: [currency/GPU-h] the cheapest and dearest source's figure for the same instance
+    #: (:func:`source_range`); both ``gpu_hour`` when the sources agree or there is one.
+    gpu_hour_low: float | None = None
+    gpu_hour_high: float | None = None
+
+    @property
+    def gpu_hour_range(self) -> tuple[float, float]:
+        """(cheapest, dearest) GPU-hour price across sources [currency/GPU-h]."""
+        low = self.gpu_hour if self.gpu_hour_low is None else self.gpu_hour_low
+        high = self.gpu_hour if self.gpu_hour_high is None else self.gpu_hour_high
+        return low, high
+
+
+@dataclass(frozen=True)
+class SelfHostData:
+    gpus: GpuData
+    throughput: ThroughputData
+    licences: dict[str, ModelLicence]
+
+
+@cache
+def _bundled() -> SelfHostData:
+    return SelfHostData(load_gpus(), load_throughput(), load_licences())
+
+
+def self_host_data(root: str | None = None) -> SelfHostData:
+    """GPU offers, throughput profiles and licences (default: the bundled data)."""
+    if root is None:
+        return _bundled()
+    return SelfHostData(load_gpus(root), load_throughput(root), load_licences(root))  # type: ignore[arg-type]
+
+
+def setups(
+    wl: Workload,
+    seg: Segment,
+    data: SelfHostData,
+    catalog: Catalog,
+    *,
+    gpus: Sequence[str] | None = None,
+    modes: Sequence[str] = ("dedicated", "autoscaled", "serverless", "owned"),
+    notes: list[str] | None = None,
+) -> list[Setup]:
+    """Every self-hosted set-up of ``seg`` (see the module docstring)."""
+    notes = notes if notes is not None else []
+    sh = wl.self_hosting
+    wanted = list(gpus) if gpus is not None else (sh.gpus if sh and sh.gpus else None)
+    categories = tuple(sh.categories) if sh and sh.categories else DEFAULT_CATEGORIES
+    out: list[Setup] = []
+    for model in seg.models:
+        info = catalog.models.get(model)
+        if info is None or not info.open_weights:
+            continue
+        licence, terms, reason = _licence(model, wl, data)
+        for gpu, precision, service in _services(model, seg, data):
+            offers = [
+                o
+                for o in current_offers(data.gpus)
+                if o.gpu == gpu
+                and o.category in categories
+                and (wanted is None or gpu in wanted or o.id in wanted)
+            ]
+            for offer in offers:
+                low, high = source_range(data.gpus, offer)
+                for mode in _modes(offer, modes):
+                    out.append(
+                        Setup(
+                            option=f"{mode}:{offer.id}:{model}",
+                            mode=mode,
+                            model=model,
+                            gpu=gpu,
+                            offer_id=offer.id,
+                            provider=offer.provider,
+                            category=offer.category,
+                            precision=precision,
+                            gpus_per_instance=offer.gpus,
+                            gpu_hour=float(offer.gpu_hourly_price),
+                            granularity_s=float(offer.billing_granularity_s),
+                            service=service,
+                            source=offer.source,
+                            licence=licence,
+                            licence_terms=terms,
+                            licence_reason=reason,
+                            gpu_hour_low=low,
+                            gpu_hour_high=high,
+                        )
+                    )
+            if "owned" in modes and (wanted is None or gpu in wanted):
+                out += _owned(
+                    wl, model, gpu, precision, service, data, licence, terms, reason, notes
+                )
+    return out
+
+
+def current_offers(data: GpuData) -> list[GpuOffer]:
+    """The latest figure of each instance (provider, sku, GPUs, region, category).
+
+    Older figures of the same instance (an earlier price list, another source's date) stay in
+    the data as history; a simulation prices with the newest.
+    """
+    latest: dict[tuple[object, ...], GpuOffer] = {}
+    for o in data.offers:
+        key = _instance(o)
+        if key not in latest or o.effective > latest[key].effective:
+            latest[key] = o
+    return sorted(latest.values(), key=lambda o: o.id)
+
+
+def source_range(data: GpuData, offer: GpuOffer) -> tuple[float, float]:
+    """Cheapest and dearest GPU-hour price of ``offer``'s instance across its sources.
+
+    Every source that gives a figure for the same instance (provider, sku, GPUs, region,
+    category) counts with its newest figure; an older figure of the same source is a price
+    it has since changed, not a disagreement. [currency/GPU-h]
+    """
+    newest: dict[str, GpuOffer] = {}
+    for o in data.offers:
+        same = _instance(o) == _instance(offer)
+        if same and (o.source not in newest or o.effective > newest[o.source].effective):
+            newest[o.source] = o
+    prices = [float(o.gpu_hourly_price) for o in newest.values()]
+    return min(prices), max(prices)
+
+
+def _instance(o: GpuOffer) -> tuple[object, ...]:
+    return (o.provider, o.sku, o.gpu, o.gpus, o.region, o.category)
+
+
+def _modes(offer: GpuOffer, modes: Sequence[str]) -> list[SetupMode]:
+    if offer.category in SERVERLESS:
+        return ["serverless"] if "serverless" in modes else []
+    chosen: list[SetupMode] = []
+    if "dedicated" in modes:
+        chosen.append("dedicated")
+    if "autoscaled" in modes and offer.category != "serverless-active":
+        chosen.append("autoscaled")
+    return chosen
+
+
+def _services(model: str, seg: Segment, data: SelfHostData) -> list[tuple[str, str, Service]]:
+    """(gpu, precision, service time of the mix) for each GPU the model can run on."""
+    by_gpu: dict[str, tuple[str, Service]] = {}
+    count = seg.images_per_request
+    for profile in data.throughput.for_model(model):
+        gpu, precision = profile.gpu, profile.precision
+        try:
+            if not fits(model, gpu, precision, profiles=data.throughput):
+                continue
+            batch = _batch(model, gpu, precision, count, data)
+            times = tuple(
+                seconds_per_image(
+                    model,
+                    gpu,
+                    width=r.width,
+                    height=r.height,
+                    steps=seg.steps,
+                    precision=precision,
+                    batch=batch,
+                    profiles=data.throughput,
+                )
+                * count
+                for r in seg.resolutions
+            )
+        except PricingError:
+            continue  # e.g. a resolution outside what the profile can extrapolate to
+        service = Service(times=times, shares=tuple(r.share for r in seg.resolutions))
+        if gpu not in by_gpu or service.mean < by_gpu[gpu][1].mean:
+            by_gpu[gpu] = (precision, service)
+    return [(gpu, p, s) for gpu, (p, s) in sorted(by_gpu.items())]
+
+
+def _batch(model: str, gpu: str, precision: str, count: int, data: SelfHostData) -> int:
+    """Run a request's images as one batch when the memory for it is known to fit, else 1."""
+    if count == 1:
+        return 1
+    try:
+        return count if fits(model, gpu, precision, count, profiles=data.throughput) else 1
+    except PricingError:  # memory at that batch size is not in the sources
+        return 1
+
+
+def _licence(
+    model: str, wl: Workload, data: SelfHostData
+) -> tuple[Literal["free", "bundled", "workload"] | None, ModelLicence | None, str | None]:
+    terms = data.licences.get(model)
+    if terms is not None and terms.free_commercial_use is True:
+        return "free", terms, None
+    if wl.self_hosting is not None and wl.self_hosting.licence is not None:
+        return "workload", terms, None
+    if terms is not None and terms.fee_known:
+        return "bundled", terms, None
+    name = f" ({terms.licence})" if terms is not None and terms.licence else ""
+    return (
+        None,
+        terms,
+        f"licence terms for self-hosting {model}{name} are not in the sources; add "
+        "[self_hosting.licence] (monthly_fee, included_images, overage_per_image) to the workload",
+    )
+
+
+def _owned(
+    wl: Workload,
+    model: str,
+    gpu: str,
+    precision: str,
+    service: Service,
+    data: SelfHostData,
+    licence: Literal["free", "bundled", "workload"] | None,
+    terms: ModelLicence | None,
+    reason: str | None,
+    notes: list[str],
+) -> list[Setup]:
+    sh = wl.self_hosting
+    owned = [o for o in data.gpus.owned if o.gpu == gpu]
+    if not owned:
+        return []
+    hosting = sh.owned_hosting_per_month if sh is not None else None
+    if hosting is None:
+        notes.append(
+            "owned hardware is left out: no source gives a hosting cost; set "
+            "self_hosting.owned_hosting_per_month in the workload to include it"
+        )
+        return []
+    out = []
+    for o in owned:
+        hourly = o.hourly_cost(1.0, hosting_per_month=Decimal(str(central(hosting))))
+        out.append(
+            Setup(
+                option=f"owned:{o.id}:{model}",
+                mode="owned",
+                model=model,
+                gpu=gpu,
+                offer_id=o.id,
+                provider="owned",
+                category="owned",
+                precision=precision,
+                gpus_per_instance=1,
+                gpu_hour=float(hourly),
+                granularity_s=3600.0,
+                service=service,
+                source=o.purchase_source,
+                licence=licence,
+                licence_terms=terms,
+                licence_reason=reason,
+            )
+        )
+    return out

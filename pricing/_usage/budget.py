@@ -1,0 +1,479 @@
+"""Monthly budgets: month-to-date spend of a usage log, its run rate, forecast and alerts.
+
+A :class:`Budget` is an amount per calendar month (UTC) with alert thresholds.
+:func:`budget_status` takes a :class:`~pricing.Replay` (which sums by month only), prices the
+calls of one month again one by one to get the spend of each day, checks that those days add
+up exactly to the replay's month, and projects the month at the run rate so far::
+
+    run rate  = spent so far / days elapsed                      [currency/day]
+    forecast  = run rate x days in the month                     [currency]
+    run-out   = first day d with run rate x d >= budget          (None: not within the month)
+
+Calls without a price are counted apart and never as 0.
+"""
+
+from __future__ import annotations
+
+import calendar
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Context, Decimal, InvalidOperation
+from fractions import Fraction
+from pathlib import Path
+
+import polars as pl
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from pricing._base.dates import to_date
+from pricing._base.money import LEDGER_MONEY
+from pricing._cards.catalog import Catalog, load_catalog
+from pricing._usage.replay import Replay, log_requests
+from pricing._vector.requests import price_requests
+from pricing.errors import PricingError
+
+#: Money is kept at Replay's scale (10 places), so day sums add up to its month exactly.
+_PLACES = Decimal("1e-10")
+_WIDE = Context(prec=60)
+#: What a usage log can be read from (as for :func:`pricing.replay`).
+Log = str | Path | pl.DataFrame | pl.LazyFrame
+
+
+class Budget(BaseModel):
+    """A spending limit per calendar month (UTC), with alert thresholds.
+
+    Parameters
+    ----------
+    monthly : Decimal, int, float or str  [currency/month]
+        The budget; a float is read by its shortest text (``0.1`` is exactly 0.1).
+    currency : str
+        ISO 4217 code of the budget; the priced calls must be in it.
+    alerts : tuple of float  [fraction of the budget]
+        Thresholds to report, ascending, each in (0, 2]: ``(0.8, 1.0)`` alerts at 80% and 100%.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    monthly: Decimal
+    currency: str = "USD"
+    alerts: tuple[float, ...] = (0.8, 1.0)
+
+    @field_validator("monthly", mode="before")
+    @classmethod
+    def _amount(cls, value: object) -> Decimal:
+        try:
+            if isinstance(value, bool):
+                raise TypeError
+            amount = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError, InvalidOperation):
+            raise PricingError(
+                f"monthly budget {value!r} is not an amount; give a number per month, "
+                "e.g. 5000 or Decimal('5000')"
+            ) from None
+        if not amount.is_finite() or amount <= 0:
+            raise PricingError(
+                f"monthly budget must be a positive amount per month, got {value!r}; e.g. 5000"
+            )
+        return amount
+
+    @field_validator("currency", mode="before")
+    @classmethod
+    def _currency(cls, value: object) -> str:
+        if not (isinstance(value, str) and len(value) == 3 and value.isalpha() and value.isupper()):
+            raise PricingError(
+                f"budget currency {value!r} is not an ISO 4217 code; write e.g. USD or EUR"
+            )
+        return value
+
+    @field_validator("alerts", mode="before")
+    @classmethod
+    def _thresholds(cls, value: object) -> tuple[float, ...]:
+        items = (value,) if isinstance(value, int | float) else value
+        try:
+            if not isinstance(items, Iterable) or isinstance(items, str | bytes):
+                raise TypeError
+            listed = list(items)
+            if any(isinstance(t, bool) for t in listed):
+                raise TypeError
+            thresholds = tuple(float(t) for t in listed)
+        except (TypeError, ValueError):
+            raise PricingError(
+                f"budget alerts {value!r} must be fractions of the budget, e.g. (0.8, 1.0)"
+            ) from None
+        bad = [t for t in thresholds if not 0 < t <= 2]
+        if bad:
+            raise PricingError(
+                f"budget alert {bad[0]!r} is outside (0, 2]: thresholds are fractions of the "
+                "budget, e.g. 0.8 for 80% and 1.0 for 100%"
+            )
+        if list(thresholds) != sorted(set(thresholds)):
+            fixed = ", ".join(repr(t) for t in sorted(set(thresholds)))
+            raise PricingError(
+                f"budget alerts {thresholds!r} must be ascending without repeats; write ({fixed})"
+            )
+        return thresholds
+
+
+@dataclass(frozen=True)
+class BudgetStatus:
+    """Where a month's spend stands against a :class:`Budget`, and where it is heading.
+
+    Attributes
+    ----------
+    budget : Budget
+    month : date
+        First day of the month (UTC).
+    as_of : date
+        Last day counted: the ``as_of`` given, or the last day of the month with a call.
+    days_in_month, days_elapsed : int  [days]
+        ``days_elapsed`` counts the month's days up to and including ``as_of``.
+    spent : Decimal  [currency]
+        Month-to-date cost of the priced calls, exact.
+    run_rate : Decimal  [currency/day]
+        ``spent / days_elapsed``, to 10 places.
+    forecast : Decimal  [currency]
+        Month-end spend at the run rate, ``spent x days_in_month / days_elapsed``.
+    run_out : date or None
+        The day the cumulative spend reaches the budget: the actual day if it already has,
+        else the day the run rate would take it there; None if not within the month.
+    requests, unpriced : int  [calls]
+        Month-to-date calls, and those with no price (not in ``spent``, never counted as 0).
+    daily : DataFrame
+        day, day_of_month, requests, images, unpriced, cost [currency] (null on a day whose
+        calls all lack a price; 0 on a day without calls), cumulative [currency].
+    projection : DataFrame
+        day, day_of_month, cumulative [currency]: the run rate from ``as_of`` to month end.
+    alerts : DataFrame
+        threshold [fraction], amount [currency], crossed, crossed_on (actual day),
+        forecast_crossed, forecast_on (actual or forecast day).
+    prices : DataFrame
+        Where the month-to-date numbers come from: offer_id, provider, price_version,
+        source_id, currency, reason (why calls have no price), requests, images, cost.
+    source : str
+        The log priced.
+    notes : tuple of str
+    """
+
+    budget: Budget
+    month: date
+    as_of: date
+    days_in_month: int
+    days_elapsed: int
+    spent: Decimal
+    run_rate: Decimal
+    forecast: Decimal
+    run_out: date | None
+    requests: int
+    unpriced: int
+    daily: pl.DataFrame
+    projection: pl.DataFrame
+    alerts: pl.DataFrame
+    prices: pl.DataFrame
+    source: str
+    notes: tuple[str, ...] = ()
+
+    @property
+    def currency(self) -> str:
+        return self.budget.currency
+
+    @property
+    def used(self) -> float:
+        """Month-to-date spend as a fraction of the budget [fraction]."""
+        return float(self.spent / self.budget.monthly)
+
+    @property
+    def over_budget(self) -> bool:
+        """Whether month-to-date spend has reached the budget."""
+        return self.spent >= self.budget.monthly
+
+    @property
+    def crossed(self) -> tuple[float, ...]:
+        """Alert thresholds month-to-date spend has reached."""
+        return tuple(self.alerts.filter(pl.col("crossed"))["threshold"].to_list())
+
+    @property
+    def forecast_crossed(self) -> tuple[float, ...]:
+        """Alert thresholds the month reaches at the run rate (the crossed ones included)."""
+        return tuple(self.alerts.filter(pl.col("forecast_crossed"))["threshold"].to_list())
+
+
+def budget_status(
+    result: Replay,
+    budget: Budget,
+    *,
+    as_of: date | datetime | str | None = None,
+    log: Log | None = None,
+    mapping: Mapping[str, str] | None = None,
+    offer_map: Mapping[str, str] | None = None,
+    catalog: Catalog | None = None,
+) -> BudgetStatus:
+    """Month-to-date spend of a replayed log against a monthly budget, with a forecast.
+
+    Parameters
+    ----------
+    result : Replay
+        From :func:`pricing.replay`; it names the months and holds the totals the day-level
+        pricing must match.
+    budget : Budget
+    as_of : date, optional
+        Count the month of this day up to this day (UTC). Default: the latest month of the
+        log, up to its last day with a call.
+    log, mapping, offer_map, catalog : optional
+        What ``result`` was replayed from, with the same arguments (``replay`` keeps only
+        month totals, so the calls are priced again by day). Default ``log``: the file
+        ``result`` was read from; a replay of a DataFrame needs ``log=`` that frame.
+
+    Raises
+    ------
+    PricingError
+        No month to budget, costs in another currency than the budget's, or day-level
+        costs that do not add up to the replay's month (a different log or arguments).
+    """
+    cat = catalog if catalog is not None else load_catalog()
+    if as_of is None:
+        if not result.months:
+            raise PricingError(
+                f"nothing to budget: {result.source} has no readable calls "
+                f"({result.rows_quarantined} row(s) quarantined); see Replay.quarantine"
+            )
+        year, mon = (int(p) for p in result.months[-1].split("-"))
+        start = date(year, mon, 1)
+    else:
+        start = to_date(as_of).replace(day=1)
+    days_in_month = calendar.monthrange(start.year, start.month)[1]
+    calls = _month_calls(_log_of(result, log), start, mapping, offer_map, cat)
+    _reconcile(calls, result, start)
+    if as_of is None:
+        day = calls["day"].max()
+        if not isinstance(day, date):  # pragma: no cover - the reconcile found calls
+            raise PricingError(f"no calls in {start:%Y-%m} to budget")
+        end = day
+    else:
+        end = to_date(as_of)
+    elapsed = end.day
+    to_date_calls = calls.filter(pl.col("day") <= end)
+    notes = _notes(calls, to_date_calls, start, end)
+    _check_currency(to_date_calls, budget)
+
+    daily = _daily(to_date_calls, start, end)
+    spent = Decimal(daily["cumulative"][-1])
+    rate = Fraction(spent) / elapsed
+    projection = pl.DataFrame(
+        {
+            "day": [start + timedelta(days=d - 1) for d in range(elapsed, days_in_month + 1)],
+            "day_of_month": range(elapsed, days_in_month + 1),
+            "cumulative": [_money(rate * d) for d in range(elapsed, days_in_month + 1)],
+        },
+        schema={"day": pl.Date, "day_of_month": pl.Int64, "cumulative": LEDGER_MONEY},
+    )
+    alerts = _alerts(daily, budget, rate, start, days_in_month)
+    run_out = _reaches(daily, Fraction(budget.monthly), rate, start, days_in_month)
+    priced = pl.col("reason").is_null()
+    return BudgetStatus(
+        budget=budget,
+        month=start,
+        as_of=end,
+        days_in_month=days_in_month,
+        days_elapsed=elapsed,
+        spent=spent,
+        run_rate=_money(rate),
+        forecast=_money(rate * days_in_month),
+        run_out=run_out,
+        requests=to_date_calls.height,
+        unpriced=to_date_calls.filter(~priced).height,
+        daily=daily,
+        projection=projection,
+        alerts=alerts,
+        prices=_prices(to_date_calls),
+        source=result.source,
+        notes=tuple(notes),
+    )
+
+
+# --------------------------------------------------------------------------- pricing by day
+
+
+def _log_of(result: Replay, log: Log | None) -> Log:
+    if log is not None:
+        return log
+    path = Path(result.source)
+    if result.source not in ("DataFrame", "LazyFrame") and path.is_file():
+        return path
+    raise PricingError(
+        f"budget_status needs the calls of the log by day, and the replay was read from a "
+        f"{result.source}: pass log=<the same log> (and the mapping, offer_map and catalog "
+        "given to replay)"
+    )
+
+
+def _month_calls(
+    log: Log,
+    start: date,
+    mapping: Mapping[str, str] | None,
+    offer_map: Mapping[str, str] | None,
+    cat: Catalog,
+) -> pl.DataFrame:
+    """Every readable call of the month, priced one by one as ``replay`` prices them."""
+    requests = log_requests(
+        log, month=f"{start:%Y-%m}", mapping=mapping, offer_map=offer_map, catalog=cat
+    )
+    priced = price_requests(requests.collect(engine="streaming"), cat)
+    return priced.select(
+        day=pl.col("timestamp").dt.date(),
+        offer_id=pl.col("offer_id").cast(pl.String),
+        provider=pl.col("provider").cast(pl.String),
+        price_version=pl.col("price_version").cast(pl.String),
+        source_id=pl.col("source_id").cast(pl.String),
+        currency=pl.col("currency").cast(pl.String),
+        reason=pl.col("reason").cast(pl.String),
+        images=pl.col("count"),
+        # rounded per call exactly as Replay sums, so the days add up to its month
+        cost=pl.col("cost").round(10).cast(LEDGER_MONEY),
+        top_up=pl.col("top_up"),
+    )
+
+
+def _reconcile(calls: pl.DataFrame, result: Replay, start: date) -> None:
+    """Raise unless the month's calls, priced by day, add up to the replay's month exactly."""
+    month = result.costs.filter(pl.col("month") == start)
+    theirs = (
+        int(month["requests"].sum()),
+        int(month["unpriced"].sum()),
+        _by_currency(month.drop_nulls("cost")),
+    )
+    mine = (
+        calls.height,
+        calls.filter(pl.col("reason").is_not_null()).height,
+        _by_currency(calls.filter(pl.col("reason").is_null())),
+    )
+    if mine != theirs:
+        raise PricingError(
+            f"the log priced by day does not add up to the replay of {start:%Y-%m}: "
+            f"{mine[0]} calls, {mine[1]} unpriced, cost {mine[2]} against {theirs[0]} calls, "
+            f"{theirs[1]} unpriced, cost {theirs[2]}. Pass budget_status the same log, mapping, "
+            "offer_map and catalog as replay (and a replay that covers that month)"
+        )
+
+
+def _by_currency(frame: pl.DataFrame) -> dict[str, Decimal]:
+    sums = frame.group_by("currency").agg(pl.col("cost").sum())
+    return {str(c): Decimal(v) for c, v in sums.iter_rows() if v != 0}
+
+
+def _check_currency(calls: pl.DataFrame, budget: Budget) -> None:
+    other = calls.filter(pl.col("reason").is_null() & (pl.col("currency") != budget.currency))
+    if other.height:
+        found = ", ".join(sorted(set(other["currency"].to_list())))
+        raise PricingError(
+            f"{other.height} call(s) of the month are priced in {found}, and the budget is in "
+            f"{budget.currency}: one budget counts one currency. Use "
+            f"Budget(currency={found.split(', ')[0]!r}, ...) or a log of {budget.currency} calls"
+        )
+
+
+def _notes(calls: pl.DataFrame, counted: pl.DataFrame, start: date, end: date) -> list[str]:
+    notes: list[str] = []
+    if counted.height == 0:
+        notes.append(f"the log has no calls in {start:%Y-%m} up to {end.isoformat()}")
+    later = calls.height - counted.height
+    if later:
+        notes.append(f"{later} call(s) after {end.isoformat()} are not counted")
+    if counted["top_up"].fill_null(0).sum() > 0:
+        notes.append(
+            "a minimum-spend top-up is booked on the month's last priced call, as if the "
+            "month were complete"
+        )
+    return notes
+
+
+def _daily(calls: pl.DataFrame, start: date, end: date) -> pl.DataFrame:
+    """One row per day from ``start`` to ``end``: a day without calls costs 0, a day whose
+    calls all lack a price has a null cost (never 0)."""
+    priced = pl.col("reason").is_null()
+    per_day = calls.group_by("day").agg(
+        requests=pl.len().cast(pl.Int64),
+        images=pl.col("images").filter(priced).sum().cast(pl.Int64),
+        unpriced=(~priced).sum().cast(pl.Int64),
+        cost=pl.when(priced.any()).then(pl.col("cost").filter(priced).sum()),
+    )
+    days = pl.DataFrame({"day": pl.date_range(start, end, eager=True)})
+    frame = days.join(per_day, on="day", how="left", maintain_order="left")
+    cost = pl.when(pl.col("requests").is_null()).then(pl.lit(0)).otherwise(pl.col("cost"))
+    frame = frame.with_columns(
+        pl.col("requests", "images", "unpriced").fill_null(0), cost=cost.cast(LEDGER_MONEY)
+    )
+    return frame.select(
+        "day",
+        pl.col("day").dt.day().cast(pl.Int64).alias("day_of_month"),
+        "requests",
+        "images",
+        "unpriced",
+        "cost",
+        cumulative=pl.col("cost").fill_null(0).cum_sum(),
+    )
+
+
+def _reaches(
+    daily: pl.DataFrame, amount: Fraction, rate: Fraction, start: date, days: int
+) -> date | None:
+    """First day the cumulative spend reaches ``amount``: actual, else at the run rate."""
+    for value, day in zip(daily["cumulative"], daily["day"], strict=True):
+        if Fraction(value) >= amount and isinstance(day, date):
+            return day
+    if rate <= 0:
+        return None
+    n = math.ceil(amount / rate)
+    return start + timedelta(days=n - 1) if n <= days else None
+
+
+def _alerts(
+    daily: pl.DataFrame, budget: Budget, rate: Fraction, start: date, days: int
+) -> pl.DataFrame:
+    spent = Fraction(daily["cumulative"][-1])
+    rows = []
+    for threshold in budget.alerts:
+        amount = Fraction(budget.monthly) * Fraction(Decimal(repr(threshold)))
+        on = _reaches(daily, amount, rate, start, days)
+        crossed = spent >= amount
+        rows.append(
+            {
+                "threshold": threshold,
+                "amount": _money(amount),
+                "crossed": crossed,
+                "crossed_on": on if crossed else None,
+                "forecast_crossed": on is not None,
+                "forecast_on": on,
+            }
+        )
+    return pl.DataFrame(
+        rows,
+        schema={
+            "threshold": pl.Float64,
+            "amount": LEDGER_MONEY,
+            "crossed": pl.Boolean,
+            "crossed_on": pl.Date,
+            "forecast_crossed": pl.Boolean,
+            "forecast_on": pl.Date,
+        },
+        orient="row",
+    )
+
+
+def _prices(calls: pl.DataFrame) -> pl.DataFrame:
+    keys = ["offer_id", "provider", "price_version", "source_id", "currency", "reason"]
+    return (
+        calls.group_by(keys)
+        .agg(
+            requests=pl.len(),
+            images=pl.col("images").sum(),
+            cost=pl.when(pl.col("cost").is_not_null().any()).then(pl.col("cost").sum()),
+        )
+        .sort(keys, nulls_last=True)
+    )
+
+
+def _money(value: Fraction) -> Decimal:
+    """An exact fraction as money at Replay's scale (10 places, half even)."""
+    quotient = _WIDE.divide(Decimal(value.numerator), Decimal(value.denominator))
+    return quotient.quantize(_PLACES, context=_WIDE)

@@ -1,0 +1,478 @@
+"""What a request shape or row costs, and why it has no price, as polars expressions.
+
+For :mod:`pricing._vector.requests`, which prices each distinct request shape once
+(:func:`price_shapes`: every reason check of ``quote()``, in its order, and the money), then
+prices again only the rows whose money follows the month's running volume. The money is split
+in two for that:
+
+- :func:`fixed_parts`: the components whose amount does not depend on the month's running
+  volume (input images, megapixels, GPU seconds, credits, tokens, steps), computed per shape;
+- :func:`volume_parts`: per-image prices (which may run in volume tiers), a plan's fee and
+  overage, free allowances and the committed-use discount, which follow the images already
+  billed that month (``_prior``). It reads the fixed parts from their columns, so a row whose
+  volume is known only after the ordered window gets exactly the shape's fixed amounts and the
+  same sum, in the same order, as a shape priced without volume.
+
+Parameters are the columns gathered from :mod:`pricing._vector.compiled` (``v_*`` per version, ``p_*``
+per price point); the request's are ``_count``, ``_width``, ``_height`` and the like.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from pricing._cards.schema import OPERATIONS
+from pricing._vector.compiled import (
+    CODE,
+    MODEL_RETIRED,
+    NO_VERSION,
+    OFFER_RETIRED,
+    REASONS,
+    Compiled,
+)
+
+EPS = 1e-9  # guard for ceilings of float quotients that are whole numbers in exact arithmetic
+
+#: Columns of a priced shape that a row priced again with its running volume starts from.
+AGAIN_INPUTS = ("_code0", "_oi", "_v", "v_needs_volume", "v_minimum", "_fx")
+
+
+def col(name: str) -> pl.Expr:
+    return pl.col(name)
+
+
+def gather(values: pl.Series | pl.DataFrame, index: pl.Expr) -> pl.Expr:
+    """``values[index]`` per row (null index gives null)."""
+    src = values.to_struct("_s") if isinstance(values, pl.DataFrame) else values
+    return pl.lit(src).gather(index.cast(pl.UInt32))
+
+
+def _ceil(x: pl.Expr) -> pl.Expr:
+    return (x - EPS).ceil()
+
+
+def price_shapes(
+    shapes: pl.DataFrame,
+    c: Compiled,
+    *,
+    names: list[str],
+    has_model: bool,
+    committed: bool,
+    currency: str | None,
+    fx_grid: tuple[pl.Series, int, int, int] | None,
+    monthly_offers: pl.Series,
+) -> pl.DataFrame:
+    """Price each shape (one row each) as if no image had been billed that month yet.
+
+    ``shapes`` holds the parts of a shape (see ``pricing._vector.requests._parts``). Gives the priced
+    columns ``names``, and keeps what the engine needs to price a row of the shape again with
+    its running volume: ``_monthly`` (its offer runs one), the reason code before the volume
+    (``_code0``), the exchange-rate factor and the money's volume inputs.
+    """
+    lf = shapes.lazy().with_columns(
+        _given=col("_oi").is_not_null(),
+        _oi=pl.when(col("_oi") >= 0).then(col("_oi")),
+        _v=pl.when(col("_state") >= 0).then(col("_state")),
+    )
+    # One gather of the version's parameters (a struct, unnested), then one of the point's.
+    lf = lf.with_columns(_vs=gather(c.versions, col("_v"))).unnest("_vs")
+
+    w, h = col("_width"), col("_height")
+    px = (w * h).cast(pl.Float64)
+    longest, shortest = pl.max_horizontal(w, h), pl.min_horizontal(w, h)
+    k = col("_input_images")
+
+    # size bracket, quality and special size -> point index
+    bracket: Any = pl.when(col("v_n_brackets") == 0).then(pl.lit(0))
+    for i in range(c.n_brackets):
+        side, bpx = col(f"v_br{i}_side"), col(f"v_br{i}_px")
+        fits = (side.is_null() | (longest <= side)) & (bpx.is_null() | (px <= bpx))
+        bracket = bracket.when((col("v_n_brackets") > i) & fits).then(pl.lit(i))
+    special = pl.lit(0, dtype=pl.Int64)
+    for i in reversed(range(c.n_special)):
+        hit = (w == col(f"v_sp{i}_w")) & (h == col(f"v_sp{i}_h"))
+        special = pl.when(hit).then(pl.lit(i + 1, dtype=pl.Int64)).otherwise(special)
+    nq = len(c.qualities)
+    lf = lf.with_columns(
+        _bracket=bracket,
+        _q=gather(c.quality_index, col("_oi") * (nq + 2) + col("_gq")),
+        _special=special,
+    )
+    so, sb, sq, ss = c.point_stride()
+    pidx = (
+        col("_v") * (so * len(OPERATIONS))
+        + col("_op") * so
+        + col("_bracket") * sb
+        + col("_q") * sq
+        + col("_special") * ss
+    )
+    lf = lf.with_columns(_pidx=pl.when(col("_q") >= 0).then(pidx))
+    lf = lf.with_columns(_ps=gather(c.points, col("_pidx"))).unnest("_ps")
+
+    # reasons that do not depend on the running volume, in quote()'s order
+    steps = col("_steps")
+    checks: list[tuple[str, pl.Expr]] = [
+        ("missing_offer", ~col("_given")),
+        ("unknown_offer", col("_oi").is_null()),
+        ("bad_timestamp", col("_state").is_null()),
+        ("bad_operation", col("_op").is_null()),
+        (
+            "bad_size",
+            w.is_null()
+            | h.is_null()
+            | (w <= 0)
+            | (h <= 0)
+            | (col("_input_width") <= 0)
+            | (col("_input_height") <= 0),
+        ),
+        ("bad_count", col("_count").is_null() | (col("_count") <= 0)),
+        (
+            "bad_numbers",
+            (k < 0)
+            | (col("_prompt_tokens") < 0)
+            | (col("_input_image_tokens") < 0)
+            | (steps <= 0)
+            | (col("_seconds") <= 0),
+        ),
+    ]
+    if has_model:
+        row_model = pl.when(col("_model") >= 0).then(col("_model"))
+        offer_model = gather(c.offer_model_index, col("_oi"))
+        mismatch = col("_model").is_not_null() & (row_model.is_null() | (row_model != offer_model))
+        checks.append(("model_mismatch", mismatch))
+    sizes_ok = pl.lit(False)
+    for i in range(c.n_sizes):
+        sizes_ok = sizes_ok | ((w == col(f"v_size{i}_w")) & (h == col(f"v_size{i}_h")))
+    op_bit = gather(pl.Series([1 << i for i in range(len(OPERATIONS))]), col("_op"))
+    checks += [
+        ("model_retired", col("_state") == MODEL_RETIRED),
+        ("offer_retired", col("_state") == OFFER_RETIRED),
+        ("no_version", col("_state") == NO_VERSION),
+        ("operation", (col("v_ops") // op_bit) % 2 == 0),
+        ("sizes", col("v_has_sizes") & ~sizes_ok),
+        ("max_mp", px > col("v_max_px")),
+        ("max_side", longest > col("v_max_side")),
+        ("min_side", shortest < col("v_min_side")),
+        (
+            "multiple_of",
+            ((w % col("v_multiple_of")) != 0) | ((h % col("v_multiple_of")) != 0),
+        ),
+        ("max_inputs", k > col("v_max_input_images")),
+        ("min_steps", steps < col("v_min_steps")),
+        ("max_steps", steps > col("v_max_steps")),
+        ("bracket", col("_bracket").is_null()),
+        ("quality_required", col("_q") == -2),
+        ("quality_unknown", col("_q") == -1),
+        ("no_component", col("p_n") == 0),
+        (
+            "no_seconds",
+            col("p_g") & col("_seconds").is_null() & col("p_g_est_s").is_null(),
+        ),
+        ("no_token_row", col("p_tk") & col("p_tk_tokens").is_null()),
+        (
+            "no_text_price",
+            col("p_tk") & (col("_prompt_tokens") > 0) & col("p_tk_text").is_null(),
+        ),
+        ("no_input_tokens", col("p_tk") & (k > 0) & col("_input_image_tokens").is_null()),
+        ("no_image_input_price", col("p_tk") & (k > 0) & col("p_tk_in").is_null()),
+        (
+            "no_steps",
+            col("p_st") & pl.coalesce(steps, col("p_st_default")).is_null(),
+        ),
+    ]
+    code: Any = pl.when(checks[0][1]).then(pl.lit(CODE[checks[0][0]], dtype=pl.Int64))
+    for name, cond in checks[1:]:
+        code = code.when(cond).then(pl.lit(CODE[name], dtype=pl.Int64))
+    lf = lf.with_columns(_code0=code.otherwise(pl.lit(0, dtype=pl.Int64)))
+
+    lf = lf.with_columns(fixed_parts())
+    lf = lf.with_columns(_prior=pl.lit(None, dtype=pl.Int64), _code=col("_code0"))
+    lf = lf.with_columns(volume_parts(c, committed))
+    lf = lf.with_columns(no_overage(), _top_up=pl.lit(0.0))
+
+    # currency conversion by the day's rates
+    if fx_grid is not None and currency is not None:
+        grid, _, length, target = fx_grid
+        to_rate = gather(grid, pl.lit(target, dtype=pl.Int64) * length + col("_fpos"))
+        from_rate = gather(grid, col("v_currency_index") * length + col("_fpos"))
+        same = col("v_currency") == currency
+        lf = lf.with_columns(_fx=pl.when(same).then(pl.lit(1.0)).otherwise(to_rate / from_rate))
+        out_currency = pl.lit(currency).cast(pl.Categorical)
+    else:
+        lf = lf.with_columns(_fx=pl.lit(1.0))
+        out_currency = col("v_currency")
+    lf = lf.with_columns(no_fx())
+
+    priced = outputs(c, out_currency)
+    priced_shapes = lf.select(
+        *[priced[n].alias(n) for n in names],
+        gather(monthly_offers, col("_oi")).fill_null(False).alias("_monthly"),
+        *AGAIN_INPUTS,
+        *volume_inputs(c, committed),
+    ).collect()
+    return priced_shapes.rechunk()  # gathers from one chunk are much quicker
+
+
+def no_overage() -> pl.Expr:
+    """``_code``, or ``no_overage`` where a priced call goes beyond a plan without a price."""
+    over_missing = (col("_over_qty") > 0) & col("_over_price").is_null()
+    return (
+        pl.when((col("_code") == 0) & over_missing)
+        .then(pl.lit(CODE["no_overage"], dtype=pl.Int64))
+        .otherwise(col("_code"))
+        .alias("_code")
+    )
+
+
+def no_fx() -> pl.Expr:
+    """``_code``, or ``no_fx`` where a priced call has no exchange rate (``_fx`` null)."""
+    return (
+        pl.when((col("_code") == 0) & col("_fx").is_null())
+        .then(pl.lit(CODE["no_fx"], dtype=pl.Int64))
+        .otherwise(col("_code"))
+        .alias("_code")
+    )
+
+
+def outputs(c: Compiled, out_currency: pl.Expr) -> dict[str, pl.Expr]:
+    """The priced columns (and ``model``) from a row's or shape's final ``_code`` and money."""
+    code = col("_code")
+    entity = (
+        pl.when(code.is_between(CODE["model_mismatch"], CODE["no_version"]))
+        .then(col("_oi"))
+        .when(code.is_between(CODE["operation"], CODE["no_overage"]))
+        .then(col("_v"))
+        .otherwise(0)
+    )
+    offsets = pl.Series([c.reason_offsets[i] for i in range(len(REASONS))], dtype=pl.Int64)
+    reason_idx = gather(offsets, code) + entity
+    good = code == 0
+
+    def money(expr: pl.Expr) -> pl.Expr:
+        return pl.when(good).then(expr * col("_fx"))
+
+    return {
+        "model": gather(c.offer_model, col("_oi")),
+        "provider": gather(c.offer_provider, col("_oi")),
+        "price_version": col("v_version"),
+        "source_id": col("v_source"),
+        "prior_images": pl.when(good).then(col("_prior")),
+        "currency": pl.when(col("_v").is_not_null()).then(out_currency),
+        "list_cost": money(col("_list")),
+        "cost": money(col("_total") + col("_top_up")),
+        "cost_high": money(col("_high")),
+        "fee": money(col("_fee")),
+        "top_up": money(col("_top_up")),
+        "reason": pl.when(~good).then(gather(c.reasons, reason_idx)),
+    }
+
+
+# --------------------------------------------------------------------------- money
+
+#: The fixed parts' columns, in the order they are summed after the per-image price.
+FIXED = (
+    "_m_input_image",
+    "_m_mp_output",
+    "_m_mp_input",
+    "_m_gpu",
+    "_m_credit",
+    "_m_token",
+    "_m_step",
+)
+
+
+def volume_inputs(c: Compiled, committed: bool) -> list[str]:
+    """Columns :func:`volume_parts` reads besides ``_count`` and ``_prior``."""
+    tiers = [f"p_t{i}_{x}" for i in range(c.n_tiers) for x in ("start", "price")]
+    return [
+        *FIXED,
+        "_m_high_extra",
+        "_over_price",
+        "p_img",
+        "p_img_price",
+        "p_img_all_units",
+        *tiers,
+        "p_sb",
+        "p_sb_fee",
+        "p_sb_images",
+        "p_sb_per_image_s",
+        "p_sb_seconds",
+        "v_free",
+        *(["v_discount"] if committed else []),
+    ]
+
+
+def fixed_parts() -> list[pl.Expr]:
+    """Amounts of the components that do not follow the running volume, for ``count`` images."""
+    n = col("_count").cast(pl.Float64)
+    w, h = col("_width"), col("_height")
+    px = (w * h).cast(pl.Float64)
+    k = col("_input_images").cast(pl.Float64)
+    in_px = (pl.coalesce(col("_input_width"), w) * pl.coalesce(col("_input_height"), h)).cast(
+        pl.Float64
+    )
+    zero = pl.lit(0.0)
+
+    def increment(amount: pl.Expr, inc: pl.Expr) -> pl.Expr:
+        return pl.when(inc.is_not_null()).then(_ceil(amount / inc) * inc).otherwise(amount)
+
+    def mp_round(mp: pl.Expr, up: pl.Expr, minimum: pl.Expr) -> pl.Expr:
+        mp = pl.when(up).then(mp.ceil()).otherwise(mp)
+        return pl.max_horizontal(mp, minimum)  # ignores a null minimum
+
+    high_extra = (
+        pl.when(col("p_img") & col("p_img_high").is_not_null())
+        .then((col("p_img_high") - col("p_img_price")) * n)
+        .otherwise(zero)
+    )
+    input_image = (
+        pl.when(col("p_ii_price").is_not_null() & (k > 0))
+        .then(k * n * col("p_ii_price"))
+        .otherwise(zero)
+    )
+
+    # megapixels of the output, and of the input images
+    mp_out = mp_round(px / col("v_mp_def"), col("p_mo_up"), col("p_mo_min"))
+    per_out = (
+        pl.when(col("p_mo_first").is_not_null())
+        .then(col("p_mo_first") + pl.max_horizontal(mp_out - 1, zero) * col("p_mo_price"))
+        .otherwise(mp_out * col("p_mo_price"))
+    )
+    mp_output = pl.when(col("p_mo")).then(n * increment(per_out, col("p_mo_inc"))).otherwise(zero)
+    mp_in = mp_round(in_px / col("v_mp_def"), col("p_mi_up"), col("p_mi_min"))
+    per_in = k * mp_in * col("p_mi_price")
+    mp_input = (
+        pl.when(col("p_mi") & (k > 0)).then(n * increment(per_in, col("p_mi_inc"))).otherwise(zero)
+    )
+
+    # GPU seconds: a call's run time, rounded to the granularity, at least the minimum
+    step_scale = (
+        pl.when(col("_steps").is_not_null() & col("p_g_est_steps").is_not_null())
+        .then(col("_steps").cast(pl.Float64) / col("p_g_est_steps"))
+        .otherwise(1.0)
+    )
+    estimate = col("p_g_est_s") * px / col("p_g_est_px") * step_scale
+    run = pl.coalesce(col("_seconds"), estimate) * n
+    rounded = (
+        pl.when(col("p_g_gran").is_not_null())
+        .then(_ceil(run / col("p_g_gran")) * col("p_g_gran"))
+        .otherwise(run)
+    )
+    billed = pl.max_horizontal(rounded, col("p_g_min"))
+    gpu = pl.when(col("p_g")).then(billed * col("p_g_price")).otherwise(zero)
+
+    credit = (
+        pl.when(col("p_cr").is_not_null()).then(col("p_cr") * n * col("v_credit")).otherwise(zero)
+    )
+
+    million = 1_000_000.0
+    prompt = col("_prompt_tokens").cast(pl.Float64)
+    token = (
+        pl.when(col("p_tk"))
+        .then(
+            col("p_tk_tokens") * n * col("p_tk_out") / million
+            + pl.when(prompt > 0).then(prompt * col("p_tk_text") / million).otherwise(zero)
+            + pl.when(k > 0)
+            .then(col("_input_image_tokens").cast(pl.Float64) * col("p_tk_in") / million)
+            .otherwise(zero)
+        )
+        .otherwise(zero)
+    )
+
+    steps = pl.coalesce(col("_steps"), col("p_st_default")).cast(pl.Float64)
+    area = pl.when(col("p_st_ref_px").is_not_null()).then(px / col("p_st_ref_px")).otherwise(1.0)
+    step = pl.when(col("p_st")).then(steps * n * col("p_st_price") * area).otherwise(zero)
+
+    over_price = (
+        pl.when(col("p_sb_images").is_not_null())
+        .then(col("p_sb_over_image"))
+        .otherwise(col("p_sb_over_hour") / 3600.0)
+    )
+    amounts = (input_image, mp_output, mp_input, gpu, credit, token, step)
+    return [
+        *(amount.alias(name) for name, amount in zip(FIXED, amounts, strict=True)),
+        high_extra.alias("_m_high_extra"),
+        over_price.alias("_over_price"),
+    ]
+
+
+def volume_parts(c: Compiled, committed: bool) -> list[pl.Expr]:
+    """The row's totals from the fixed parts and the images already billed that month.
+
+    Gives ``_list`` (before allowances and discounts), ``_total``, ``_high`` (the upper end of
+    a price range, else null), ``_fee`` and ``_over_qty`` (usage beyond a plan's allowance).
+    """
+    n = col("_count").cast(pl.Float64)
+    prior = col("_prior").cast(pl.Float64).fill_null(0.0)
+    zero = pl.lit(0.0)
+
+    # per image, flat or by volume tier
+    image: Any = pl.when(col("p_img_price").is_not_null()).then(n * col("p_img_price"))
+    if c.n_tiers:
+        t_start = [col(f"p_t{i}_start") for i in range(c.n_tiers)]
+        t_price = [col(f"p_t{i}_price") for i in range(c.n_tiers)]
+
+        def cumulative(x: pl.Expr) -> pl.Expr:
+            terms = []
+            for i in range(c.n_tiers):
+                span = t_start[i + 1] - t_start[i] if i + 1 < c.n_tiers else pl.lit(None)
+                inside = pl.min_horizontal(pl.max_horizontal(x - t_start[i], zero), span)
+                terms.append((t_price[i] * inside).fill_null(0.0))
+            return pl.sum_horizontal(terms)
+
+        last = prior + n - 1
+        unit = pl.lit(None, dtype=pl.Float64)
+        for i in range(c.n_tiers):
+            unit = pl.when(last >= t_start[i]).then(t_price[i]).otherwise(unit)
+        image = image.when(col("p_img_all_units")).then(n * unit)
+        image = image.otherwise(cumulative(prior + n) - cumulative(prior))
+    image = pl.when(col("p_img")).then(image).otherwise(zero)
+
+    # a plan: fee on the month's first call, then images or GPU time beyond the allowance
+    fee = pl.when(col("p_sb") & (prior == 0)).then(col("p_sb_fee")).otherwise(zero)
+    over_images = pl.max_horizontal(
+        n - pl.max_horizontal(col("p_sb_images").cast(pl.Float64) - prior, zero), zero
+    )
+    per_s = col("p_sb_per_image_s")
+    over_seconds = pl.max_horizontal(
+        per_s * n - pl.max_horizontal(col("p_sb_seconds") - per_s * prior, zero), zero
+    )
+    over_qty = (
+        pl.when(~col("p_sb"))
+        .then(zero)
+        .when(col("p_sb_images").is_not_null())
+        .then(over_images)
+        .when(col("p_sb_seconds").is_not_null())
+        .then(over_seconds)
+        .otherwise(zero)
+    )
+    overage = (
+        pl.when(over_qty > 0).then(over_qty * col("_over_price")).otherwise(zero).fill_null(0.0)
+    )
+
+    listed: pl.Expr = image
+    for name in FIXED:
+        listed = listed + col(name)
+    listed = listed + fee + overage
+    usage = listed - fee
+    free = col("v_free").cast(pl.Float64)
+    free_count = pl.max_horizontal(pl.min_horizontal(prior + n, free) - prior, zero)
+    allowance = pl.when(free > 0).then(-free_count * usage / n).otherwise(zero)
+    base = listed + allowance
+    total = base
+    if committed:
+        total = (
+            pl.when(col("v_discount").is_not_null())
+            .then(base - base * col("v_discount"))
+            .otherwise(base)
+        )
+    high_extra = col("_m_high_extra")
+    return [
+        listed.alias("_list"),
+        total.alias("_total"),
+        pl.when(high_extra != 0).then(total + high_extra).alias("_high"),
+        fee.alias("_fee"),
+        over_qty.alias("_over_qty"),
+    ]

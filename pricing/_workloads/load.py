@@ -1,0 +1,187 @@
+"""Workloads: what image work a team will run, month by month (``data/workloads/*.toml``).
+
+A workload is a list of segments (one kind of request each: operation, acceptable models,
+sizes, monthly volume, latency target), a traffic shape over the week, and optional
+self-hosting assumptions. The engine prices it on hosted offers and on self-hosted GPUs.
+
+This module loads and checks workload files. The model is in :mod:`pricing._workloads.model`,
+problems and their fixes in :mod:`pricing._workloads.problems`, the demand tables and traffic
+curves in :mod:`pricing._workloads.demand`, the uncertain inputs in :mod:`pricing._workloads.inputs`;
+their names are importable from here too.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterator, Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from pricing._cards.catalog import close_model_ids
+from pricing._cards.loader import bundled_data_dir
+from pricing._cards.schema import OPERATIONS, ImageModel, ModelsFile
+from pricing._workloads.demand import (
+    DEMAND_SCHEMA,
+    PEAK_HOUR_UTC,
+    daily_curve,
+    monthly_demand,
+    peak_to_mean,
+    traffic_profile,
+)
+from pricing._workloads.inputs import InputPath, UncertainInput, uncertain_inputs, with_values
+from pricing._workloads.model import (
+    Autoscale,
+    Licence,
+    Resolution,
+    Segment,
+    SelfHosting,
+    Serverless,
+    Traffic,
+    Volume,
+    Workload,
+    central,
+)
+from pricing._workloads.problems import WorkloadError, WorkloadProblem, problems_from_validation
+
+if TYPE_CHECKING:
+    from pricing._cards.catalog import Catalog
+
+__all__ = [
+    "DEFAULT_WORKLOAD",
+    "DEMAND_SCHEMA",
+    "PEAK_HOUR_UTC",
+    "SCHEMA_LINE",
+    "Autoscale",
+    "InputPath",
+    "Licence",
+    "Resolution",
+    "Segment",
+    "SelfHosting",
+    "Serverless",
+    "Traffic",
+    "UncertainInput",
+    "Volume",
+    "Workload",
+    "WorkloadError",
+    "WorkloadProblem",
+    "central",
+    "daily_curve",
+    "list_workloads",
+    "load_workload",
+    "monthly_demand",
+    "peak_to_mean",
+    "traffic_profile",
+    "uncertain_inputs",
+    "with_values",
+    "workloads_dir",
+]
+
+#: The bundled workload used when none is named.
+DEFAULT_WORKLOAD = "ecommerce"
+SCHEMA_LINE = "#:schema ../schema/workload.json"
+
+
+def workloads_dir() -> Path:
+    """The bundled ``data/workloads`` directory."""
+    return bundled_data_dir() / "workloads"
+
+
+def list_workloads() -> list[str]:
+    """Names of the bundled workloads (``load_workload(name)`` loads one)."""
+    return sorted(p.stem for p in workloads_dir().glob("*.toml"))
+
+
+def load_workload(
+    path_or_name: str | Path = DEFAULT_WORKLOAD, catalog: Catalog | None = None
+) -> Workload:
+    """Load and check a workload: a bundled name (``"ecommerce"``) or a path to a TOML file.
+
+    Model ids and operations are checked against ``catalog.models`` (the bundled
+    ``data/models.toml`` when no catalog is given).
+
+    Raises
+    ------
+    WorkloadError
+        Listing every problem, each with its file, segment, field and fix.
+    """
+    path, shown = _resolve(path_or_name)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise WorkloadError(
+            [WorkloadProblem(shown, "file not found", "check the path, or use a bundled name")]
+        ) from None
+    try:
+        raw = tomllib.loads(text, parse_float=Decimal)
+    except tomllib.TOMLDecodeError as exc:
+        found = re.search(r"at line (\d+)", str(exc))
+        line = int(found.group(1)) if found else None
+        problem = WorkloadProblem(
+            shown, f"not valid TOML: {exc}", "fix the TOML syntax at that line", line=line
+        )
+        raise WorkloadError([problem]) from None
+    models = catalog.models if catalog is not None else _bundled_models()
+    problems = list(_cross_check(shown, raw, models))
+    try:
+        workload = Workload.model_validate(raw)
+    except ValidationError as exc:
+        problems = problems_from_validation(shown, raw, exc) + problems
+        raise WorkloadError(problems) from None
+    if problems:
+        raise WorkloadError(problems)
+    return workload
+
+
+def _resolve(path_or_name: str | Path) -> tuple[Path, str]:
+    if isinstance(path_or_name, Path) or re.search(r"[/\\]|\.toml$", path_or_name):
+        return Path(path_or_name), str(path_or_name)
+    path = workloads_dir() / f"{path_or_name}.toml"
+    if not path.is_file():
+        known = ", ".join(list_workloads())
+        raise WorkloadError(
+            [
+                WorkloadProblem(
+                    path_or_name,
+                    f"unknown workload {path_or_name!r}",
+                    f"use a bundled name ({known}) or the path of a .toml file",
+                )
+            ]
+        )
+    return path, f"data/workloads/{path.name}"
+
+
+def _bundled_models() -> dict[str, ImageModel]:
+    path = bundled_data_dir() / "models.toml"
+    raw = tomllib.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
+    return {m.id: m for m in ModelsFile.model_validate(raw).model}
+
+
+def _cross_check(
+    shown: str, raw: dict[str, Any], models: Mapping[str, ImageModel]
+) -> Iterator[WorkloadProblem]:
+    """Model ids exist and serve the segment's operation (checked on the raw file)."""
+    segments = raw.get("segments")
+    for i, seg in enumerate(segments if isinstance(segments, list) else []):
+        if not isinstance(seg, dict) or not isinstance(seg.get("models"), list):
+            continue
+        name = str(seg.get("name", f"#{i + 1}"))
+        operation = seg.get("operation")
+        for j, model_id in enumerate(seg["models"]):
+            if not isinstance(model_id, str):
+                continue
+            model = models.get(model_id)
+            if model is None:
+                close = close_model_ids(model_id, models)
+                hint = f"did you mean {', '.join(close)}?" if close else "see data/models.toml"
+                message = f"unknown model {model_id!r}"
+                fix = f"use a model id from data/models.toml ({hint})"
+            elif operation in OPERATIONS and operation not in model.operations:
+                message = f"model {model_id!r} does not do {operation!r} (only {model.operations})"
+                fix = f"remove {model_id!r} from `models` or change `operation`"
+            else:
+                continue
+            yield WorkloadProblem(shown, message, fix, name, i, f"models[{j}]")

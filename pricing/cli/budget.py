@@ -1,0 +1,276 @@
+"""The ``pricing budget`` command: a usage log's month against a monthly budget."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import polars as pl
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from pricing._base.dates import to_date
+from pricing._usage.budget import Budget, BudgetStatus, budget_status
+from pricing._usage.replay import replay
+from pricing.cli.app import (
+    DataOption,
+    JsonOption,
+    _amount,
+    _catalog,
+    _check_output,
+    _fail,
+    _pairs,
+    _print_json,
+    _progress_bar,
+    _records,
+    app,
+    out,
+)
+from pricing.errors import PricingError
+
+#: Export formats of the chart (as in :mod:`pricing._charts.export`, imported on use with altair).
+_FORMATS = ("html", "png", "svg", "json")
+
+_BUDGET_HELP = "\n\n".join(
+    [
+        "Month-to-date spend of a usage log against a monthly budget, with a forecast.",
+        "Prices the log like `pricing replay` (same columns, see `pricing replay --help`), then "
+        "for the month of --as-of (default: the latest month of the log, up to its last day with "
+        "a call) shows the spend so far, the run rate per day (spend / days elapsed), the "
+        "month-end forecast at that rate, the day the budget runs out, and the alert thresholds "
+        "reached and forecast. Calls with no price are counted apart, never as 0. --out writes "
+        "the burn-up chart (--format html,png,svg,json; the HTML page works offline).",
+        "Exit status: 0 when month-to-date spend is below the budget (alerts may be crossed: "
+        "they are printed), 1 when it has reached the budget, 2 on an error (bad log, options "
+        "or data).",
+        "Example: pricing budget usage.csv --monthly 5000 --alert 0.5 --alert 0.8 --alert 1.0 "
+        "--as-of 2026-03-15 --out budget.html --format html,png",
+    ]
+)
+
+
+def _outputs(out_path: Path | None, formats: str | None, log: Path) -> list[Path]:
+    """The chart files to write: ``--out`` with each format's suffix."""
+    if out_path is None:
+        if formats:
+            raise _fail(f"--format {formats} needs --out, e.g. --out budget --format {formats}")
+        return []
+    suffix = out_path.suffix.lower().lstrip(".")
+    chosen = [f.strip().lower() for f in (formats or suffix or "html").split(",") if f.strip()]
+    unknown = [f for f in chosen if f not in _FORMATS]
+    if unknown or not chosen:
+        raise _fail(
+            f"unknown chart format {', '.join(unknown) or repr(formats)}; choose from "
+            f"{', '.join(_FORMATS)} (--out budget.html, or --format html,png)"
+        )
+    base = out_path.with_suffix("") if suffix in _FORMATS else out_path
+    paths = [base.with_name(f"{base.name}.{f}") for f in dict.fromkeys(chosen)]
+    for path in paths:
+        _check_output("--out", path, log)
+    return paths
+
+
+@app.command("budget", help=_BUDGET_HELP)
+def budget_cmd(
+    log: Annotated[Path, typer.Argument(help="Usage log: .csv, .parquet or .ndjson.")],
+    monthly: Annotated[
+        str, typer.Option("--monthly", metavar="AMOUNT", help="Budget per calendar month.")
+    ],
+    currency: Annotated[str, typer.Option("--currency", help="ISO 4217 code.")] = "USD",
+    alert: Annotated[
+        list[float] | None,
+        typer.Option(
+            "--alert",
+            help="Alert threshold, a fraction of the budget in (0, 2] (repeat; default 0.8 "
+            "and 1.0).",
+        ),
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="Count the month of this day up to this day, YYYY-MM-DD (UTC). Default: the "
+            "latest month of the log, up to its last call.",
+        ),
+    ] = None,
+    out_path: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write the chart here (budget.html, .png, .svg or .json)."),
+    ] = None,
+    formats: Annotated[
+        str | None,
+        typer.Option("--format", help="Chart formats, comma-separated: html,png,svg,json."),
+    ] = None,
+    column_map: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="LOGCOL=COLUMN: read log column LOGCOL as COLUMN (repeat)."),
+    ] = None,
+    offer_map: Annotated[
+        list[str] | None,
+        typer.Option("--offer-map", help="PROVIDER/MODEL=OFFER, for providers with several."),
+    ] = None,
+    data: DataOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    try:
+        # the order of --alert flags does not matter
+        alerts = (0.8, 1.0) if alert is None else sorted(set(alert))
+        budget = Budget(monthly=monthly, currency=currency, alerts=alerts)
+        day = None if as_of is None else to_date(as_of)
+    except PricingError as exc:
+        raise _fail(str(exc)) from exc
+    mapping = _pairs(column_map, "--map", "LOGCOL=COLUMN", "ts=timestamp")
+    offers = _pairs(offer_map, "--offer-map", "PROVIDER/MODEL=OFFER", "acme/m=acme/m-fast")
+    paths = _outputs(out_path, formats, log)
+    cat = _catalog(data)
+    try:
+        with _progress_bar() as bar:
+            result = replay(
+                log,
+                month=None if day is None else f"{day:%Y-%m}",
+                mapping=mapping or None,
+                offer_map=offers or None,
+                catalog=cat,
+                alternatives=False,
+                progress=bar,
+            )
+            bar.stage("pricing the month by day")
+            status = budget_status(
+                result,
+                budget,
+                as_of=day,
+                log=log,
+                mapping=mapping or None,
+                offer_map=offers or None,
+                catalog=cat,
+            )
+    except PricingError as exc:
+        raise _fail(str(exc)) from exc
+    except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise _fail(f"cannot read {log}: {first}. Check that it is a valid log file.") from exc
+    written = _write_chart(status, paths)
+    if as_json:
+        _print_json(_status_json(status, log, written))
+    else:
+        _print_status(status, log, written)
+    if status.over_budget:
+        raise typer.Exit(1)
+
+
+def _write_chart(status: BudgetStatus, paths: list[Path]) -> list[Path]:
+    if not paths:
+        return []
+    from pricing._charts.export import write_chart
+    from pricing._charts.usage import budget_chart
+
+    base = paths[0].with_suffix("")
+    title = f"Budget {status.month:%B %Y}"
+    try:
+        return write_chart(budget_chart(status), base, [p.suffix[1:] for p in paths], title=title)
+    except (OSError, ValueError, PricingError) as exc:
+        raise _fail(f"cannot write the chart to {base}: {exc}") from exc
+
+
+def _status_json(status: BudgetStatus, log: Path, written: list[Path]) -> dict[str, object]:
+    b = status.budget
+    return {
+        "log": str(log),
+        "month": f"{status.month:%Y-%m}",
+        "as_of": status.as_of.isoformat(),
+        "budget": {"monthly": str(b.monthly), "currency": b.currency, "alerts": list(b.alerts)},
+        "days_in_month": status.days_in_month,
+        "days_elapsed": status.days_elapsed,
+        "spent": str(status.spent),
+        "used": status.used,
+        "run_rate": str(status.run_rate),
+        "forecast": str(status.forecast),
+        "run_out": None if status.run_out is None else status.run_out.isoformat(),
+        "over_budget": status.over_budget,
+        "crossed": list(status.crossed),
+        "forecast_crossed": list(status.forecast_crossed),
+        "requests": status.requests,
+        "unpriced": status.unpriced,
+        "alerts": _records(status.alerts),
+        "daily": _records(status.daily),
+        "prices": _records(status.prices),
+        "notes": list(status.notes),
+        "outputs": [str(p) for p in written],
+    }
+
+
+def _print_status(status: BudgetStatus, log: Path, written: list[Path]) -> None:
+    cur = status.currency
+    monthly = status.budget.monthly
+    table = Table(
+        title=f"budget for {status.month:%B %Y}, as of {status.as_of.isoformat()}",
+        title_justify="left",
+        show_header=False,
+    )
+    table.add_column("", style="bold")
+    table.add_column("", justify="right")
+    table.add_column("")
+    share = f"{status.forecast / monthly:.1%} of the budget"
+    day = status.run_out
+    if day is None:
+        run_out, how = "not this month", "at the run rate"
+    else:
+        run_out = f"{day:%a %Y-%m-%d}"
+        how = "reached" if day <= status.as_of else "forecast at the run rate"
+    rows = [
+        ("budget", _amount(monthly, cur), "per month"),
+        (
+            "spent so far",
+            _amount(status.spent, cur),
+            f"day {status.days_elapsed} of {status.days_in_month}",
+        ),
+        ("% used", f"{status.used:.1%}", ""),
+        ("run rate", _amount(status.run_rate, cur), "per day"),
+        ("forecast month end", _amount(status.forecast, cur), share),
+        ("budget runs out", run_out, how),
+        ("alerts crossed", *_alerts(status, "crossed_on")),
+        ("alerts forecast", *_alerts(status, "forecast_on")),
+        (
+            "calls",
+            f"{status.requests:,}",
+            f"[yellow]{status.unpriced:,} without a price, not counted[/]"
+            if status.unpriced
+            else "all priced",
+        ),
+    ]
+    for name, value, note in rows:
+        table.add_row(name, value, note)
+    out.print(table, highlight=False)
+    # below the table (a caption would be wrapped to the table's width)
+    out.print(
+        f"[dim]  log {escape(str(log))}; run rate = spent / {status.days_elapsed} day(s) "
+        "elapsed; forecast = run rate x days in the month[/]",
+        highlight=False,
+    )
+    priced = status.prices.filter(pl.col("reason").is_null())
+    for r in priced.iter_rows(named=True):
+        out.print(
+            f"  prices: {escape(r['offer_id'])} version {escape(r['price_version'])}, source "
+            f"{escape(r['source_id'])}: {r['requests']:,} call(s), {_amount(r['cost'], cur)}",
+            highlight=False,
+        )
+    for r in status.prices.filter(pl.col("reason").is_not_null()).iter_rows(named=True):
+        out.print(
+            f"  [yellow]no price:[/] {r['requests']:,} call(s) on {escape(str(r['offer_id']))}: "
+            f"{escape(r['reason'])}",
+            highlight=False,
+        )
+    for note in status.notes:
+        out.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
+    for path in written:
+        out.print(f"wrote {escape(str(path))}", highlight=False)
+
+
+def _alerts(status: BudgetStatus, column: str) -> tuple[str, str]:
+    """Thresholds reached (or forecast to be) and on which days: ("80%, 100%", "on ...")."""
+    hits = status.alerts.drop_nulls(column)
+    if hits.height == 0:
+        return "none", "" if column == "crossed_on" else "this month"
+    shares = ", ".join(f"{t:.0%}" for t in hits["threshold"])
+    return shares, "on " + ", ".join(f"{d:%Y-%m-%d}" for d in hits[column])

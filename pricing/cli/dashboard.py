@@ -1,0 +1,129 @@
+"""``pricing dashboard``: build and export the dashboards of workloads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from pricing.cli.app import _fail, app, help_text, out, progress_bar
+from pricing.errors import PricingError
+
+if TYPE_CHECKING:
+    from pricing._charts.dashboard import Dashboard
+
+_HELP = """Build the dashboard of a workload: simulate it, draw every chart, write the files.
+
+Writes OUT/<workload>/index.html (one self-contained page: scripts inlined, no network
+request when opened, what-if sliders computed in the browser), dashboard.json (its Vega-Lite
+spec) and per chart <chart>.png, .svg and .json. With no WORKLOAD it builds the bundled
+default workload (ecommerce) into dashboards/.
+
+Examples:
+
+  pricing dashboard
+
+  pricing dashboard agency --format html --budget 20000
+
+  pricing dashboard --all --as-of 2026-11-21     (every bundled workload)
+"""
+
+
+@app.command("dashboard", help=help_text(_HELP))
+def dashboard_cmd(
+    workloads: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Bundled workload names (see `pricing workloads list`) or TOML files.",
+            show_default="ecommerce",
+        ),
+    ] = None,
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Folder to write into (one sub-folder per workload).")
+    ] = Path("dashboards"),
+    formats: Annotated[
+        str, typer.Option("--format", help="Comma-separated: html, png, svg, json.")
+    ] = "html,png,svg,json",
+    samples: Annotated[
+        int, typer.Option("--samples", help="Monte Carlo samples for the fan and tornado charts.")
+    ] = 1000,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the sampling.")] = 0,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Prices in force on YYYY-MM-DD (default today).")
+    ] = None,
+    budget: Annotated[
+        float | None, typer.Option("--budget", help="Monthly budget line on the spend chart.")
+    ] = None,
+    every: Annotated[bool, typer.Option("--all", help="Build every bundled workload.")] = False,
+) -> None:
+    from pricing._charts.dashboard import build_dashboard, export_dashboard
+    from pricing._charts.export import check_formats
+    from pricing._workloads.load import DEFAULT_WORKLOAD, list_workloads
+
+    try:
+        chosen_formats = check_formats(formats.split(","))
+    except PricingError as exc:
+        raise _fail(str(exc)) from None
+    if every and workloads:
+        raise _fail("give workload names or --all, not both")
+    names = list(list_workloads()) if every else (workloads or [DEFAULT_WORKLOAD])
+    if samples < 0:
+        raise _fail(f"--samples must be 0 or more, got {samples}")
+    progress = progress_bar()
+    written: list[tuple[str, Path, int]] = []
+    boards: list[Dashboard] = []
+    with progress:
+        task = progress.add_task("dashboards", total=len(names))
+        for name in names:
+            progress.update(task, description=f"{name}: simulating")
+            try:
+                board = build_dashboard(
+                    name, samples=samples, seed=seed, as_of=as_of, budget=budget
+                )
+                progress.update(task, description=f"{name}: drawing")
+                files = export_dashboard(board, out_dir, chosen_formats)
+            except (PricingError, ValueError) as exc:
+                raise _fail(f"{name}: {exc}") from None
+            boards.append(board)
+            main = out_dir / board.name / ("index.html" if "html" in chosen_formats else "")
+            written.append((board.name, main, len(files)))
+            progress.advance(task)
+    for board in boards:
+        _print_headline(board)
+    table = Table(title="Written", title_justify="left")
+    table.add_column("workload")
+    table.add_column("open")
+    table.add_column("files", justify="right")
+    for name, path, count in written:
+        table.add_row(name, escape(str(path)), str(count))
+    out.print(table)
+
+
+def _print_headline(board: Dashboard) -> None:
+    sim = board.simulation
+    table = Table(
+        title=f"{board.title} ({board.name}) · prices as of {sim.as_of} · {sim.currency}",
+        title_justify="left",
+    )
+    for col in ("segment", "cheapest option", "first month", "horizon", "P(self cheaper)"):
+        table.add_column(
+            col, justify="right" if col not in ("segment", "cheapest option") else "left"
+        )
+    table.add_column("break-even [img/month]", justify="right")
+    for r in board.headline.iter_rows(named=True):
+        p = r["p_self_hosting_cheaper"]
+        be = r["break_even_images"]
+        table.add_row(
+            escape(str(r["segment"])),
+            escape(str(r["option"])),
+            f"{r['first_month']:,.0f}",
+            f"{r['horizon']:,.0f}",
+            "-" if p is None else f"{p:.0%}",
+            "-" if be is None else f"{be:,.0f}",
+        )
+    out.print(table)
+    for note in board.notes:
+        out.print(f"[dim]note: {escape(note)}[/dim]")

@@ -1,0 +1,94 @@
+"""``pricing fx rate``: convert between currencies with the dated rates of the data."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from pricing._base.dates import to_date
+from pricing._fx.store import fx_rate, load_fx, rate_used
+from pricing.cli.app import DataOption, JsonOption, _fail, _print_json, help_text, out
+from pricing.cli.refresh import fx_app
+from pricing.errors import PricingError
+
+_HELP = """Convert an amount between currencies with the latest rates on or before a day.
+
+Rates are the European Central Bank's reference rates per euro in data/fx (refresh them
+with `pricing fx pull`); a conversion between two other currencies goes through the euro.
+The factor is exact (28 significant digits), as the engine uses it.
+
+Example: pricing fx rate USD EUR --amount 1250 --on 2015-01-09
+"""
+
+
+@fx_app.command("rate", help=help_text(_HELP))
+def fx_rate_cmd(
+    from_currency: Annotated[str, typer.Argument(help="Currency to convert from, e.g. USD.")],
+    to_currency: Annotated[str, typer.Argument(help="Currency to convert to, e.g. EUR.")],
+    on: Annotated[
+        str | None,
+        typer.Option("--on", help="Day of the conversion, YYYY-MM-DD (default: today, UTC)."),
+    ] = None,
+    amount: Annotated[str, typer.Option("--amount", help="Amount to convert.")] = "1",
+    max_age_days: Annotated[
+        int,
+        typer.Option(
+            "--max-age-days",
+            help="Oldest acceptable rate, in days before --on (ECB rates skip weekends).",
+        ),
+    ] = 7,
+    data: DataOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The rates and exact factor of a conversion (help: ``_HELP``)."""
+    try:
+        value = Decimal(amount)
+    except InvalidOperation:
+        raise _fail(f"--amount {amount!r} is not a number; write it like 1250.50") from None
+    from_currency, to_currency = from_currency.upper(), to_currency.upper()
+    try:
+        day = to_date(on)
+        fx = load_fx(data)
+        factor = fx_rate(from_currency, to_currency, day, fx=fx, max_age_days=max_age_days)
+    except PricingError as exc:
+        raise _fail(str(exc)) from exc
+    legs = []
+    for currency in (from_currency, to_currency):
+        if currency != "EUR":
+            on_day, per_eur, source = rate_used(fx, currency, day, max_age_days)
+            legs.append(
+                {
+                    "currency": currency,
+                    "date": on_day.isoformat(),
+                    "per_eur": format(per_eur.normalize(), "f"),
+                    "source": source,
+                }
+            )
+    converted = value * factor
+    if as_json:
+        _print_json(
+            {
+                "from": from_currency,
+                "to": to_currency,
+                "on": day.isoformat(),
+                "factor": str(factor),
+                "amount": str(value),
+                "converted": str(converted),
+                "rates": legs,
+            }
+        )
+        return
+    out.print(
+        f"{value:,f} {escape(from_currency)} = [bold]{converted:,.4f} {escape(to_currency)}[/] "
+        f"on {day.isoformat()} (1 {escape(from_currency)} = {factor:.6g} {escape(to_currency)})",
+        highlight=False,
+    )
+    for leg in legs:
+        out.print(
+            f"  {leg['currency']}: {leg['per_eur']} per EUR, rate of {leg['date']} "
+            f"(source {escape(str(leg['source']))})",
+            highlight=False,
+        )

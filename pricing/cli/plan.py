@@ -1,0 +1,389 @@
+"""Planning commands of the ``pricing`` CLI: simulate, breakeven, gpus list, workloads list."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any
+
+import polars as pl
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from pricing.cli.app import JsonOption, _fail, _print_json, _records, app, out, progress_bar
+from pricing.errors import PricingError
+
+gpus_app = typer.Typer(help="GPU offers for self-hosting.", no_args_is_help=True)
+app.add_typer(gpus_app, name="gpus")
+workloads_app = typer.Typer(help="Bundled example workloads.", no_args_is_help=True)
+app.add_typer(workloads_app, name="workloads")
+
+
+def _usd(value: float | None, places: int = 0) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"${value:,.{places}f}"
+
+
+def _number(value: float) -> str:
+    """An input's value for people: 28,940 or 104.5 or 0.01894 (no exponent above 0.001)."""
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    if value == 0 or abs(value) >= 0.001:
+        return f"{value:.4g}"
+    return f"{value:.3e}"
+
+
+# --------------------------------------------------------------------------- simulate
+
+
+@app.command("simulate")
+def simulate_cmd(
+    workload: Annotated[
+        str,
+        typer.Argument(help="Bundled workload name (see `pricing workloads list`) or a TOML file."),
+    ] = "ecommerce",
+    samples: Annotated[int, typer.Option("--samples", help="Monte Carlo samples (0 = none).")] = 0,
+    seed: Annotated[int | None, typer.Option("--seed", help="Seed of the sampling.")] = None,
+    gpu: Annotated[
+        list[str] | None,
+        typer.Option("--gpu", help="GPU type or GPU offer id to consider (repeatable)."),
+    ] = None,
+    top: Annotated[int, typer.Option("--top", help="Options shown per segment.")] = 8,
+    price_spread: Annotated[
+        bool | None,
+        typer.Option(
+            "--price-spread/--no-price-spread",
+            help="Sample hosted and GPU prices across their disagreeing sources "
+            "(default: as the workload's `prices` says).",
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Cost of a workload on every hosted offer and self-hosted set-up, month by month."""
+    from pricing._plan.simulate import simulate
+
+    progress = progress_bar()
+    try:
+        with progress:
+            task = progress.add_task("simulating", total=1.0)
+
+            def report(label: str, done: float) -> None:
+                progress.update(task, description=label, completed=done)
+
+            result = simulate(
+                workload,
+                gpus=gpu,
+                samples=samples,
+                seed=seed,
+                price_spread=price_spread,
+                progress=report,
+            )
+    except PricingError as exc:
+        raise _fail(str(exc)) from exc
+    if as_json:
+        _print_json(
+            {
+                "workload": result.workload,
+                "currency": result.currency,
+                "as_of": result.as_of.isoformat(),
+                "seed": result.seed,
+                "samples": result.samples,
+                "totals": _records(_totals(result.monthly)),
+                "cheapest": _records(result.cheapest),
+                "bands": None if result.bands is None else _records(result.bands),
+                "self_hosting_cheaper": None
+                if result.self_hosting_cheaper is None
+                else _records(result.self_hosting_cheaper),
+                "sensitivity": None if result.sensitivity is None else _records(result.sensitivity),
+                "notes": list(result.notes),
+            }
+        )
+        return
+    out.print(
+        f"[bold]{escape(result.workload)}[/]: {result.monthly['month'].n_unique()} months, "
+        f"prices as of {result.as_of.isoformat()}"
+        + (f", {result.samples:,} samples (seed {result.seed})" if result.samples else "")
+    )
+    totals = _totals(result.monthly)
+    for segment in totals["segment"].unique(maintain_order=True):
+        _print_segment(result, totals.filter(pl.col("segment") == segment), segment, top)
+    for note in result.notes:
+        out.print(f"[yellow]note:[/] {escape(note)}")
+
+
+def _totals(monthly: pl.DataFrame) -> pl.DataFrame:
+    return (
+        monthly.group_by("segment", "option", "kind", "mode", maintain_order=True)
+        .agg(
+            pl.col("cost").sum().alias("horizon_cost"),
+            pl.col("images").sum(),
+            pl.col("feasible").all(),
+            pl.col("gpus").max().alias("peak_gpus"),
+            pl.col("utilisation").mean(),
+            pl.col("keys_needed").max(),
+            pl.col("reason").drop_nulls().first(),
+            (
+                pl.col("cost").sum() - pl.col("cost_per_image_busy").mul(pl.col("images")).sum()
+            ).alias("idle"),
+        )
+        .with_columns(per_image=pl.col("horizon_cost") / pl.col("images"))
+        .sort("segment", pl.col("feasible").not_(), "horizon_cost", "option", nulls_last=True)
+    )
+
+
+def _print_segment(result: Any, totals: pl.DataFrame, segment: str, top: int) -> None:
+    ok = totals.filter(pl.col("feasible"))
+    table = Table(
+        title=f"{segment}: the {min(top, ok.height)} cheapest of {totals.height} options "
+        f"({ok.height} can serve every month)",
+        title_justify="left",
+    )
+    for col, just in (
+        ("option", "left"),
+        ("kind", "left"),
+        ("total", "right"),
+        ("$/image", "right"),
+        ("peak GPUs", "right"),
+        ("utilisation", "right"),
+    ):
+        table.add_column(col, justify=just)  # type: ignore[arg-type]
+    for r in ok.head(top).iter_rows(named=True):
+        table.add_row(
+            escape(r["option"]),
+            r["kind"] if r["kind"] == "hosted" else f"{r['mode']}",
+            _usd(r["horizon_cost"]),
+            _usd(r["per_image"], 4),
+            "-" if r["peak_gpus"] is None else str(r["peak_gpus"]),
+            "-" if r["utilisation"] is None else f"{r['utilisation']:.0%}",
+        )
+    out.print(table)
+    for kind in ("hosted", "self-hosted"):
+        best = ok.filter(pl.col("kind") == kind).head(1)
+        if best.height and best["option"][0] not in ok["option"].head(top).to_list():
+            r = best.row(0, named=True)
+            out.print(
+                f"  cheapest {kind}: {escape(r['option'])}, {_usd(r['horizon_cost'])} "
+                f"({_usd(r['per_image'], 4)}/image)"
+            )
+    if result.bands is not None:
+        bands = (
+            result.bands.filter(pl.col("segment") == segment)
+            .group_by("option", "kind")
+            .agg(pl.col("p10", "p50", "p90").sum())
+            .sort("p50", nulls_last=True)
+            .head(top)
+        )
+        band_table = Table(title=f"{segment}: horizon cost P10 / P50 / P90", title_justify="left")
+        for col in ("option", "P10", "P50", "P90"):
+            band_table.add_column(col, justify="left" if col == "option" else "right")
+        for r in bands.iter_rows(named=True):
+            band_table.add_row(escape(r["option"]), _usd(r["p10"]), _usd(r["p50"]), _usd(r["p90"]))
+        out.print(band_table)
+        prob = result.self_hosting_cheaper.filter(pl.col("segment") == segment)
+        if prob.height:
+            first, last = prob["probability"][0], prob["probability"][-1]
+            out.print(
+                f"P(self-hosting is cheaper): {first:.0%} in the first month, {last:.0%} in "
+                "the last"
+            )
+    cheapest = result.cheapest.filter(pl.col("segment") == segment)
+    if cheapest.height:
+        changes = cheapest.filter(pl.col("option").ne_missing(pl.col("option").shift(1)))
+        if changes.height == 1:
+            low, high = cheapest["cost"].min(), cheapest["cost"].max()
+            spread = _usd(low) if low == high else f"{_usd(low)} to {_usd(high)}"
+            out.print(
+                f"  the cheapest in every month is {escape(changes['option'][0])} ({spread}/month)"
+            )
+        else:
+            for r in changes.iter_rows(named=True):
+                out.print(
+                    f"  from {r['month'].isoformat()[:7]} the cheapest is {escape(r['option'])} "
+                    f"({_usd(r['cost'])}/month)"
+                )
+    if result.sensitivity is not None:
+        leader: list[str] = ok["option"].head(1).to_list()
+        # the inputs that move it (self-hosting inputs do not move a hosted option's cost)
+        sens = result.sensitivity.filter(
+            (pl.col("segment") == segment)
+            & pl.col("option").is_in(leader)
+            & (pl.col("cost_at_low") != pl.col("cost_at_high"))
+        ).head(5)
+        if sens.height:
+            sens_table = Table(
+                title=f"what moves the cost of {leader[0]} most (P10 -> P90)", title_justify="left"
+            )
+            for col in ("input", "low", "high", "cost at low", "cost at high"):
+                sens_table.add_column(col, justify="left" if col == "input" else "right")
+            for r in sens.iter_rows(named=True):
+                sens_table.add_row(
+                    escape(r["input"]),
+                    _number(r["low"]),
+                    _number(r["high"]),
+                    _usd(r["cost_at_low"]),
+                    _usd(r["cost_at_high"]),
+                )
+            out.print(sens_table)
+
+
+# --------------------------------------------------------------------------- breakeven
+
+
+@app.command("breakeven")
+def breakeven_cmd(
+    model: Annotated[str, typer.Option("--model", help="Open-weights model, e.g. flux-1-dev.")],
+    gpu: Annotated[
+        str, typer.Option("--gpu", help="GPU offer id (runpod/h100-sxm-community) or GPU type.")
+    ],
+    hosted: Annotated[
+        str, typer.Option("--hosted", help="Hosted offer id, or a price per image like 0.025.")
+    ],
+    gpu_hour: Annotated[
+        float | None, typer.Option("--gpu-hour", help="Price per GPU-hour (overrides the offer).")
+    ] = None,
+    width: Annotated[int, typer.Option("--width")] = 1024,
+    height: Annotated[int, typer.Option("--height")] = 1024,
+    steps: Annotated[int | None, typer.Option("--steps")] = None,
+    p95: Annotated[float | None, typer.Option("--p95", help="p95 latency target [s].")] = None,
+    peak_to_mean: Annotated[float, typer.Option("--peak-to-mean")] = 1.0,
+    licence: Annotated[float, typer.Option("--licence", help="Licence per month.")] = 0.0,
+    ops: Annotated[float, typer.Option("--ops", help="Operations cost per month.")] = 0.0,
+    margin: Annotated[
+        float, typer.Option("--margin", help="Also find where self-hosting is this much cheaper.")
+    ] = 0.0,
+    as_json: JsonOption = False,
+) -> None:
+    """Monthly volume at which a dedicated GPU fleet costs the same as a hosted offer."""
+    from pricing._plan.breakeven import break_even
+
+    try:
+        price: str | float = float(hosted)
+    except ValueError:
+        price = hosted
+    try:
+        result = break_even(
+            model,
+            gpu,
+            price,
+            gpu_hour=gpu_hour,
+            width=width,
+            height=height,
+            steps=steps,
+            p95_latency_s=p95,
+            peak_to_mean=peak_to_mean,
+            licence_per_month=licence,
+            ops_per_month=ops,
+            margin=margin,
+        )
+    except (PricingError, KeyError) as exc:
+        raise _fail(str(exc).strip('"')) from exc
+    if as_json:
+        _print_json(
+            {
+                "volume": result.volume,
+                "margin": result.margin,
+                "margin_volume": result.margin_volume,
+                "crossings": list(result.crossings),
+                "self_cost": result.self_cost,
+                "hosted_cost": result.hosted_cost,
+                "gpus": result.gpus,
+                "notes": list(result.notes),
+            }
+        )
+        return
+    if result.volume is None:
+        out.print(f"[yellow]{escape(result.notes[0])}[/]")
+        return
+    out.print(
+        f"Self-hosting {escape(model)} on {escape(gpu)} costs the same as {escape(hosted)} at "
+        f"[bold]{result.volume:,.0f} images/month[/] ({_usd(result.self_cost, 2)}/month, "
+        f"{result.gpus} GPU(s)); above that it is cheaper."
+    )
+    if margin and result.margin_volume is not None:
+        out.print(f"It is {margin:.0%} cheaper from {result.margin_volume:,.0f} images/month.")
+    if len(result.crossings) > 1:
+        out.print(
+            "The curves cross more than once (fleet steps): "
+            + ", ".join(f"{c:,.0f}" for c in result.crossings)
+        )
+
+
+# --------------------------------------------------------------------------- gpus, workloads
+
+
+@gpus_app.command("list")
+def gpus_list(
+    gpu: Annotated[str | None, typer.Option("--gpu", help="Only this GPU type, e.g. h100.")] = None,
+    category: Annotated[
+        str | None, typer.Option("--category", help="on-demand, spot, serverless, ...")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """GPU offers with their price per GPU-hour, billing granularity and source."""
+    from pricing._gpus.gpus import gpu_offers_table
+
+    table = gpu_offers_table()
+    if gpu is not None:
+        needle = gpu.lower()
+        table = table.filter(pl.col("gpu").str.contains(needle, literal=True))
+        if table.is_empty():
+            raise _fail(f"no GPU offer for {gpu!r}; try e.g. --gpu h100, --gpu a100, --gpu l40s")
+    if category is not None:
+        table = table.filter(pl.col("category") == category)
+    if as_json:
+        _print_json(_records(table))
+        return
+    show = Table(title=f"{table.height} GPU offers", title_justify="left")
+    width = max((len(i) for i in table["offer_id"].to_list()), default=5)
+    for col in ("offer", "gpu", "gpus", "category", "$/GPU-h", "billed per", "source", "seen"):
+        show.add_column(
+            col,
+            justify="right" if col in ("gpus", "$/GPU-h") else "left",
+            # offer ids are what --gpu takes: whole, on one line; the other columns give way
+            min_width=width if col == "offer" else None,
+            no_wrap=col == "offer",
+        )
+    for r in table.sort("gpu", "gpu_hourly").iter_rows(named=True):
+        granularity = f"{r['granularity_s']} s" if r["granularity_known"] else "? (1 h assumed)"
+        show.add_row(
+            escape(r["offer_id"]),
+            r["gpu"],
+            str(r["gpus"]),
+            r["category"],
+            f"{r['gpu_hourly']:,.4f}",
+            granularity,
+            escape(r["source"]),
+            r["effective"].isoformat(),
+        )
+    out.print(show)
+
+
+@workloads_app.command("list")
+def workloads_list(as_json: JsonOption = False) -> None:
+    """Bundled example workloads (pass a name to `pricing simulate`)."""
+    from pricing._workloads.load import list_workloads, load_workload
+
+    rows: list[dict[str, Any]] = []
+    for name in list_workloads():
+        wl = load_workload(name)
+        rows.append(
+            {
+                "name": name,
+                "title": wl.name,
+                "months": wl.months,
+                "segments": [s.name for s in wl.segments],
+                "description": wl.description,
+            }
+        )
+    if as_json:
+        _print_json(rows)
+        return
+    show = Table(title="Bundled workloads", title_justify="left")
+    for col in ("name", "title", "months", "segments"):
+        show.add_column(col)
+    for r in rows:
+        show.add_row(
+            r["name"], escape(r["title"]), str(r["months"]), escape(", ".join(r["segments"]))
+        )
+    out.print(show)
