@@ -23,7 +23,9 @@ import numpy as np
 
 from pricing._plan.simulate import simulate
 from pricing._workloads.distributions import latin_hypercube, quantile
-from pricing._workloads.load import Workload, load_workload, uncertain_inputs, with_values
+from pricing._workloads.inputs import uncertain_inputs, with_values
+from pricing._workloads.load import load_workload
+from pricing._workloads.model import Workload
 
 UNCERTAIN = {
     ("segments", 0, "volume", "base"): {

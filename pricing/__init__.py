@@ -16,57 +16,47 @@ import typing as _typing
 
 from pricing._cards.catalog import Catalog, load_catalog
 from pricing._cards.schema import ImageModel, Offer, PriceVersion, RateCard, Source
-from pricing._fx.store import fx_rate, load_fx, parse_ecb_xml
-from pricing._gpus.gpus import GpuOffer, OwnedHardware, gpu_offers_table, load_gpus
-from pricing._gpus.throughput import (
-    ProfileNotFound,
-    ThroughputUnknown,
-    fits,
-    load_licences,
-    load_throughput,
-    seconds_per_image,
-    throughput_table,
-)
+from pricing._fx.ecb import parse_ecb_xml
+from pricing._fx.rates import fx_rate
+from pricing._fx.store import load_fx
+from pricing._gpus.gpus import gpu_offers_table, load_gpus
+from pricing._gpus.licences import load_licences
+from pricing._gpus.offers import GpuOffer, OwnedHardware
+from pricing._gpus.profiles import load_throughput
+from pricing._gpus.throughput import fits, seconds_per_image, throughput_table
 from pricing._json_schemas import schema_documents, write_schemas
 from pricing._plan.breakeven import BreakEven, break_even
 from pricing._plan.simulate import Simulation, simulate
-from pricing._queue.mgc import (
-    FleetSize,
-    erlang_c,
-    latency_quantile,
-    simulate_queue,
-    size_fleet,
-    size_fleet_array,
-)
-from pricing._quote.line_items import LineItem
+from pricing._plan.summary import plan_options
+from pricing._queue.mgc import FleetSize, erlang_c, latency_quantile, size_fleet, size_fleet_array
+from pricing._queue.simulation import simulate_queue
 from pricing._quote.quote import Quote, SourcePrice, Spread, compare, monthly_cost, quote
 from pricing._quote.request import ImageRequest
-from pricing._refresh.http import FetchPolicy, RefreshError
+from pricing._quote.units import LineItem
+from pricing._refresh.http import FetchPolicy
 from pricing._refresh.pull import pull_cards, pull_fx, pull_gpus
 from pricing._refresh.run import RefreshReport, refresh
 from pricing._usage.budget import Budget, BudgetStatus, budget_status
 from pricing._usage.focus import FOCUS_COLUMNS, FOCUS_VERSION, focus_excluded, to_focus
 from pricing._usage.replay import LOG_COLUMNS, Replay, log_requests, replay, scan_log
-from pricing._vector.requests import PRICED_COLUMNS, REQUEST_COLUMNS, price_requests
+from pricing._vector.columns import PRICED_COLUMNS, REQUEST_COLUMNS
+from pricing._vector.requests import price_requests
+from pricing._workloads.demand import monthly_demand, peak_to_mean, traffic_profile
 from pricing._workloads.distributions import latin_hypercube
-from pricing._workloads.load import (
-    Workload,
-    WorkloadError,
-    list_workloads,
-    load_workload,
-    monthly_demand,
-    peak_to_mean,
-    traffic_profile,
-    uncertain_inputs,
-    with_values,
-)
+from pricing._workloads.inputs import uncertain_inputs, with_values
+from pricing._workloads.load import list_workloads, load_workload
+from pricing._workloads.model import Workload
 from pricing.errors import (
     FxError,
     PriceNotFound,
     PricingError,
     Problem,
+    ProfileNotFound,
     RateCardError,
+    RefreshError,
+    ThroughputUnknown,
     UnsupportedRequest,
+    WorkloadError,
 )
 
 __all__ = [
@@ -129,6 +119,7 @@ __all__ = [
     "monthly_demand",
     "parse_ecb_xml",
     "peak_to_mean",
+    "plan_options",
     "price_requests",
     "pull_cards",
     "pull_fx",
@@ -153,13 +144,15 @@ __all__ = [
 
 #: Public names imported on first use: name -> private module that defines it.
 _LAZY = {
-    "break_even_chart": "pricing._charts.plans",
+    "Dashboard": "pricing._charts.dashboard",
+    "break_even_chart": "pricing._charts.selfhost",
     "budget_chart": "pricing._charts.usage",
+    "build_dashboard": "pricing._charts.dashboard",
     "cost_heatmap": "pricing._charts.prices",
     "cost_per_image_chart": "pricing._charts.prices",
+    "export_dashboard": "pricing._charts.dashboard",
     "fan_chart": "pricing._charts.plans",
-    "fleet_chart": "pricing._charts.plans",
-    "plan_options": "pricing._charts.plans",
+    "fleet_chart": "pricing._charts.selfhost",
     "price_history_chart": "pricing._charts.prices",
     "replay_chart": "pricing._charts.usage",
     "spend_chart": "pricing._charts.plans",
@@ -168,15 +161,17 @@ _LAZY = {
 __all__ += sorted(_LAZY)
 
 if _typing.TYPE_CHECKING:
-    from pricing._charts.plans import break_even_chart as break_even_chart
+    from pricing._charts.dashboard import Dashboard as Dashboard
+    from pricing._charts.dashboard import build_dashboard as build_dashboard
+    from pricing._charts.dashboard import export_dashboard as export_dashboard
     from pricing._charts.plans import fan_chart as fan_chart
-    from pricing._charts.plans import fleet_chart as fleet_chart
-    from pricing._charts.plans import plan_options as plan_options
     from pricing._charts.plans import spend_chart as spend_chart
     from pricing._charts.plans import tornado_chart as tornado_chart
     from pricing._charts.prices import cost_heatmap as cost_heatmap
     from pricing._charts.prices import cost_per_image_chart as cost_per_image_chart
     from pricing._charts.prices import price_history_chart as price_history_chart
+    from pricing._charts.selfhost import break_even_chart as break_even_chart
+    from pricing._charts.selfhost import fleet_chart as fleet_chart
     from pricing._charts.usage import budget_chart as budget_chart
     from pricing._charts.usage import replay_chart as replay_chart
 

@@ -9,9 +9,10 @@ from typing import Any
 from pydantic import BaseModel
 
 from pricing._cards.schema import ModelsFile, RateCard, SourcesFile
-from pricing._gpus.gpus import GpuOffersFile, GpusFile, OwnedFile
-from pricing._gpus.throughput import LicencesFile, ThroughputFile
-from pricing._workloads.load import Workload
+from pricing._gpus.licences import LicencesFile
+from pricing._gpus.offers import GpuOffersFile, GpusFile, OwnedFile
+from pricing._gpus.profiles import ThroughputFile
+from pricing._workloads.model import Workload
 
 _DOCUMENTS: dict[str, tuple[type[BaseModel], str]] = {
     "rate-card.json": (RateCard, "Rate card: data/rate-cards/<provider>.toml"),

@@ -1,17 +1,25 @@
 """Errors raised by the pricing package.
 
-One small hierarchy::
+Every exception the package raises on purpose is defined here, in one small hierarchy::
 
     PricingError                 base of everything raised on purpose
      +-- RateCardError           a data file is wrong: file, offer, version, field and the fix
+     +-- WorkloadError           a workload file is wrong: file, segment, field, line and the fix
      +-- PriceNotFound           no price applies to the request (never priced as $0)
      +-- UnsupportedRequest      the offer cannot serve the request (size, operation, retired...)
      +-- FxError                 an exchange rate is missing, too old or malformed
+     +-- ProfileNotFound         no throughput profile for the model x GPU x precision
+     +-- ThroughputUnknown       a profile exists but its sources cannot answer the question
+     +-- RefreshError            a price refresh failed: the source, the URL and the reason
+
+Both file errors carry a list of :class:`Problem` rows, one per thing wrong, each saying
+where it is and how to fix it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 class PricingError(Exception):
@@ -20,7 +28,11 @@ class PricingError(Exception):
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong in a data file, located as precisely as the file allows."""
+    """One thing wrong in a data file, located as precisely as the file allows.
+
+    Rate cards locate by ``offer`` and ``version``, workloads by ``segment``, CSV files by
+    ``line``; every problem names its ``file`` and says the ``fix``.
+    """
 
     file: str
     message: str
@@ -29,6 +41,8 @@ class Problem:
     version: str | None = None
     field: str | None = None
     line: int | None = None  # 1-based line in ``file``, for line-oriented files (CSV)
+    segment: str | None = None  # a workload segment's name
+    segment_index: int | None = None  # 0-based position in the workload's ``segments``
 
     def __str__(self) -> str:
         where = [self.file if self.line is None else f"{self.file} line {self.line}"]
@@ -36,6 +50,8 @@ class Problem:
             where.append(f"offer {self.offer!r}")
         if self.version:
             where.append(f"version {self.version}")
+        if self.segment_index is not None:
+            where.append(f"segment {self.segment!r} (segments[{self.segment_index}])")
         if self.field:
             where.append(f"field `{self.field}`")
         return f"{': '.join(where)}: {self.message} -> {self.fix}"
@@ -76,3 +92,55 @@ class UnsupportedRequest(PricingError):  # noqa: N818 - name fixed by the public
 
 class FxError(PricingError):
     """An exchange rate is unknown, too old for the date asked, or its source data is malformed."""
+
+
+class WorkloadError(PricingError):
+    """A workload file is invalid; ``problems`` lists every issue found."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = list(problems)
+        head = f"{len(self.problems)} problem(s) in the workload:"
+        super().__init__("\n".join([head, *(f"  - {p}" for p in self.problems)]))
+
+    @property
+    def file(self) -> str:
+        return self.problems[0].file
+
+    @property
+    def segment(self) -> str | None:
+        return self.problems[0].segment
+
+    @property
+    def field(self) -> str | None:
+        return self.problems[0].field
+
+
+class ProfileNotFound(PricingError):  # noqa: N818 - reads as a statement, like PriceNotFound
+    """No throughput profile for the model x GPU x precision asked for."""
+
+
+class ThroughputUnknown(PricingError):  # noqa: N818 - reads as a statement, like PriceNotFound
+    """A profile exists but the sources cannot answer (resolution scaling, memory at a batch)."""
+
+
+class RefreshError(PricingError):
+    """A price refresh failed: the source, what went wrong and what to do; nothing was written.
+
+    Attributes
+    ----------
+    source : str
+        The source being refreshed (``ecb``, ``skypilot-aws``, a registry URL...).
+    reason : str
+        What went wrong, in words.
+    url : str or None
+        The URL involved, when there is one (never with credentials).
+    """
+
+    def __init__(self, source: str, reason: str, *, url: str | None = None) -> None:
+        self.source = source
+        self.reason = reason
+        self.url = url
+        #: The refresh's :class:`~pricing.RefreshReport` (summary so far), when there is one.
+        self.report: Any = None
+        where = f" ({url})" if url and url != source else ""
+        super().__init__(f"{source}{where}: {reason}")

@@ -16,7 +16,8 @@ import typer.main
 from typer.testing import CliRunner
 
 from pricing._cards.loader import bundled_data_dir
-from pricing.cli.app import HELP_WIDTH, app
+from pricing.cli import app
+from pricing.cli._common import HELP_WIDTH
 
 runner = CliRunner()
 

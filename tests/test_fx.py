@@ -18,7 +18,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pricing._fx.store import fx_days, fx_rate, load_fx, parse_ecb_xml, write_fx_csv
+from pricing._fx.ecb import parse_ecb_xml
+from pricing._fx.rates import fx_rate
+from pricing._fx.store import fx_days, load_fx, write_fx_csv
 from pricing.errors import FxError, PricingError, Problem, RateCardError
 from tests.conftest import SOURCES
 

@@ -17,13 +17,8 @@ import polars as pl
 import pytest
 
 from pricing._cards.loader import bundled_data_dir
-from pricing._gpus.gpus import (
-    GPU_CATEGORIES,
-    GpuData,
-    OwnedHardware,
-    gpu_offers_table,
-    load_gpus,
-)
+from pricing._gpus.gpus import GpuData, gpu_offers_table, load_gpus
+from pricing._gpus.offers import GPU_CATEGORIES, OwnedHardware
 from pricing._json_schemas import schema_documents
 from pricing.errors import PriceNotFound, RateCardError
 

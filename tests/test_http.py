@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from pricing._refresh.cache import Fetched, HttpCache
-from pricing._refresh.http import EnvAuth, FetchPolicy, RefreshError, check_url, fetch
+from pricing._refresh.http import EnvAuth, FetchPolicy, check_url, fetch
+from pricing.errors import RefreshError
 from tests._http_server import FixtureServer, Reply, fixture
 
 ECB = fixture("ecb-eurofxref-daily.xml")

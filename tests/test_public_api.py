@@ -6,6 +6,7 @@ import importlib
 import pkgutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -46,3 +47,24 @@ def test_private_modules_are_underscored() -> None:
     assert public_modules == {"cli", "errors"}
     for name in public_modules:
         importlib.import_module(f"pricing.{name}")
+
+
+def test_api_snapshot() -> None:
+    # The snapshot is kept by hand: a change to the public surface shows in its diff.
+    snapshot = Path(__file__).parent / "fixtures" / "public_api.txt"
+    assert sorted(pricing.__all__) == snapshot.read_text(encoding="utf-8").split()
+
+
+def test_dashboards_are_public_and_lazy() -> None:
+    code = (
+        "import sys, pricing; "
+        "print('pricing._charts.dashboard' in sys.modules, 'altair' in sys.modules); "
+        "pricing.build_dashboard; "
+        "print('pricing._charts.dashboard' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert out == ["False", "False", "True"]
+    assert pricing.Dashboard.__name__ == "Dashboard"
+    assert callable(pricing.export_dashboard)

@@ -23,11 +23,11 @@ from pricing._queue.mgc import (
     erlang_c,
     erlang_c_array,
     latency_quantile,
-    simulate_queue,
     size_fleet,
     size_fleet_array,
 )
 from pricing._queue.model import hypoexp_sf
+from pricing._queue.simulation import simulate_queue
 
 
 def erlang_c_by_formula(c: int, a: Fraction) -> Fraction:

@@ -15,15 +15,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pricing._refresh.http import RefreshError
-from pricing._refresh.sources import (
-    parse_cards,
-    parse_ecb,
-    parse_fal,
-    parse_openrouter,
-    parse_skypilot_csv,
-)
-from pricing.errors import PricingError
+from pricing._refresh.feeds.cards import parse_cards
+from pricing._refresh.feeds.ecb import parse_ecb
+from pricing._refresh.feeds.fal import parse_fal
+from pricing._refresh.feeds.openrouter import parse_openrouter
+from pricing._refresh.feeds.skypilot import parse_skypilot_csv
+from pricing.errors import PricingError, RefreshError
 from tests._http_server import fixture
 
 # --------------------------------------------------------------------------- SkyPilot

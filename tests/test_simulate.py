@@ -21,17 +21,19 @@ from hypothesis import strategies as st
 from pricing._gpus.gpus import load_gpus
 from pricing._plan.breakeven import break_even, solve_break_even
 from pricing._plan.simulate import simulate
+from pricing._selfhost.autoscale import RatioCurve
 from pricing._selfhost.fleet import CURVE_LEVELS, Fleet, Service, level_codes
 from pricing._selfhost.gpu_cost import (
     HOURS_PER_MONTH,
     SECONDS_PER_MONTH,
     WEEKS_PER_MONTH,
-    RatioCurve,
     autoscaled,
     dedicated,
 )
 from pricing._selfhost.setups import source_range
-from pricing._workloads.load import daily_curve, load_workload, with_values
+from pricing._workloads.demand import daily_curve
+from pricing._workloads.inputs import with_values
+from pricing._workloads.load import load_workload
 from pricing.errors import PricingError
 
 GPU_MONTH = 2.69 * 730  # one RunPod Community H100 for a month: $1,963.70

@@ -15,21 +15,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pricing._gpus.gpus import load_gpus
-from pricing._gpus.throughput import (
-    ModelLicence,
-    ProfileNotFound,
-    ThroughputData,
-    ThroughputProfile,
-    ThroughputUnknown,
-    fits,
-    image_tokens,
-    load_licences,
-    load_throughput,
-    memory_need_gb,
-    seconds_per_image,
-    throughput_table,
-)
-from pricing.errors import PriceNotFound, RateCardError
+from pricing._gpus.licences import ModelLicence, load_licences
+from pricing._gpus.profiles import ThroughputData, ThroughputProfile, image_tokens, load_throughput
+from pricing._gpus.throughput import fits, memory_need_gb, seconds_per_image, throughput_table
+from pricing.errors import PriceNotFound, ProfileNotFound, RateCardError, ThroughputUnknown
 
 DATA = load_throughput()
 SCALABLE = [p for p in DATA.profiles if p.token_exponent is not None]

@@ -19,23 +19,18 @@ import numpy as np
 import pytest
 
 import pricing
+from pricing._workloads.demand import PEAK_HOUR_UTC, monthly_demand, peak_to_mean, traffic_profile
 from pricing._workloads.distributions import LogNormal, Normal, SourcesRange, Triangular, Uniform
+from pricing._workloads.inputs import uncertain_inputs, with_values
 from pricing._workloads.load import (
     DEFAULT_WORKLOAD,
-    PEAK_HOUR_UTC,
     SCHEMA_LINE,
-    Traffic,
-    WorkloadError,
-    central,
     list_workloads,
     load_workload,
-    monthly_demand,
-    peak_to_mean,
-    traffic_profile,
-    uncertain_inputs,
-    with_values,
     workloads_dir,
 )
+from pricing._workloads.model import Traffic, central
+from pricing.errors import WorkloadError
 from tests.conftest import CatalogBuilder, offer, version
 
 BUNDLED = list_workloads()

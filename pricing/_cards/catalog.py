@@ -17,6 +17,7 @@ from pricing._base.money import QUOTE_MONEY
 from pricing._cards.loader import bundled_data_dir, load_data
 from pricing._cards.schema import (
     SOURCE_PRECEDENCE,
+    ComponentBase,
     CreditPrice,
     GpuSecondPrice,
     ImageModel,
@@ -33,7 +34,6 @@ from pricing._cards.schema import (
     SubscriptionPrice,
     TokenPrice,
     When,
-    _Component,
 )
 from pricing.errors import PricingError
 
@@ -275,7 +275,7 @@ def _latest_per_source(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _priced_fields(
-    comp: _Component, version: PriceVersion
+    comp: ComponentBase, version: PriceVersion
 ) -> Iterator[tuple[str, Decimal, int | None]]:
     names = (
         "price",
@@ -340,7 +340,7 @@ def describe_bracket(bracket: SizeBracket) -> str:
     return f"{bracket.name} ({', '.join(bounds)})"
 
 
-def describe_component(comp: _Component, version: PriceVersion) -> str:
+def describe_component(comp: ComponentBase, version: PriceVersion) -> str:
     """A short human reading of a component, e.g. ``output first MP 0.03 + 0.015 USD/MP``."""
     cur = version.currency
     cond = describe_when(comp.when)

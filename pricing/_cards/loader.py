@@ -25,7 +25,7 @@ M = TypeVar("M", bound=BaseModel)
 
 def bundled_data_dir() -> Path:
     """The ``data/`` directory shipped with the package (repository checkout or wheel)."""
-    here = Path(__file__).resolve().parent
+    here = Path(__file__).resolve().parent.parent  # the package: pricing/
     for candidate in (here.parent / "data", here / "_bundled_data"):
         if (candidate / "sources.toml").is_file():
             return candidate
@@ -51,21 +51,25 @@ def load_data(root: Path) -> LoadedData:
             [Problem(str(root), "not a directory", "pass the path of a data/ directory")]
         )
     problems: list[Problem] = []
-    sources = _load_model(root / "sources.toml", SourcesFile, root, problems)
-    models = _load_model(root / "models.toml", ModelsFile, root, problems)
+    sources = load_model(root / "sources.toml", SourcesFile, root, problems)
+    models = load_model(root / "models.toml", ModelsFile, root, problems)
     cards: dict[str, RateCard] = {}
     card_files: dict[str, Path] = {}
     card_dir = root / "rate-cards"
     paths = sorted(card_dir.glob("*.toml")) if card_dir.is_dir() else []
     if not paths:
         problems.append(
-            Problem(_rel(card_dir, root), "no rate cards found", "add rate-cards/<provider>.toml")
+            Problem(
+                relative_path(card_dir, root),
+                "no rate cards found",
+                "add rate-cards/<provider>.toml",
+            )
         )
     for path in paths:
-        card = _load_model(path, RateCard, root, problems, check_schema_line=True)
+        card = load_model(path, RateCard, root, problems, check_schema_line=True)
         if card is None:
             continue
-        rel = _rel(path, root)
+        rel = relative_path(path, root)
         if card.provider != path.stem:
             problems.append(
                 Problem(
@@ -86,14 +90,14 @@ def load_data(root: Path) -> LoadedData:
     return LoadedData(root, sources, models, cards, card_files)
 
 
-def _rel(path: Path, root: Path) -> str:
+def relative_path(path: Path, root: Path) -> str:
     try:
         return str(Path("data") / path.relative_to(root))
     except ValueError:
         return str(path)
 
 
-def _load_model(
+def load_model(
     path: Path,
     model: type[M],
     root: Path,
@@ -109,7 +113,7 @@ def _load_model(
     card's); ``explain`` turns a validation error into located problems (default: by offer
     and version, as in rate cards).
     """
-    rel = _rel(path, root)
+    rel = relative_path(path, root)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -128,11 +132,11 @@ def _load_model(
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        problems.extend((explain or _problems_from_validation)(rel, raw, exc))
+        problems.extend((explain or problems_from_validation)(rel, raw, exc))
         return None
 
 
-def _problems_from_validation(rel: str, raw: dict[str, Any], exc: ValidationError) -> list[Problem]:
+def problems_from_validation(rel: str, raw: dict[str, Any], exc: ValidationError) -> list[Problem]:
     out: list[Problem] = []
     for err in exc.errors():
         loc = list(err["loc"])
@@ -140,8 +144,8 @@ def _problems_from_validation(rel: str, raw: dict[str, Any], exc: ValidationErro
         out.append(
             Problem(
                 rel,
-                _message(err),
-                _fix(err, field_path),
+                validation_message(err),
+                validation_fix(err, field_path),
                 offer=offer,
                 version=version,
                 field=field_path or None,
@@ -181,13 +185,13 @@ def _locate(raw: dict[str, Any], loc: list[Any]) -> tuple[str | None, str | None
     return offer, version, ".".join(p for p in parts if p not in ("offers", "versions"))
 
 
-def _message(err: Any) -> str:
+def validation_message(err: Any) -> str:
     value = err.get("input")
     shown = "" if isinstance(value, dict | list) else f" (got {value!r})"
     return f"{err['msg']}{shown}"
 
 
-def _fix(err: Any, field_path: str) -> str:
+def validation_fix(err: Any, field_path: str) -> str:
     kind = err["type"]
     name = field_path.rsplit(".", 1)[-1] if field_path else "the value"
     if kind == "extra_forbidden":
@@ -227,7 +231,7 @@ def _cross_check(
                 )
     offer_owner: dict[str, str] = {}
     for provider, card in cards.items():
-        rel = _rel(card_files[provider], root)
+        rel = relative_path(card_files[provider], root)
         for offer in card.offers:
             if offer.id in offer_owner:
                 yield Problem(

@@ -136,11 +136,11 @@ class Tier(Strict):
     price: Money = Field(description="[currency/image]")
 
 
-class _Component(Strict):
+class ComponentBase(Strict):
     when: When = Field(default_factory=When)
 
 
-class ImagePrice(_Component):
+class ImagePrice(ComponentBase):
     """A flat price per output image, optionally tiered by the month's image volume."""
 
     unit: Literal["image"]
@@ -168,14 +168,14 @@ class ImagePrice(_Component):
         return self
 
 
-class InputImagePrice(_Component):
+class InputImagePrice(ComponentBase):
     """A flat price per input (reference) image."""
 
     unit: Literal["input_image"]
     price: Money = Field(description="[currency/input image]")
 
 
-class MegapixelPrice(_Component):
+class MegapixelPrice(ComponentBase):
     """A price per megapixel of output or of input images.
 
     Output images cost ``first + max(0, MP - 1) * price`` when ``first`` is set, else
@@ -214,7 +214,7 @@ class SecondsEstimate(Strict):
     source: Id
 
 
-class GpuSecondPrice(_Component):
+class GpuSecondPrice(ComponentBase):
     """Hardware time: ``price`` per second of the run, billed by ``granularity_s``."""
 
     unit: Literal["gpu_second"]
@@ -227,7 +227,7 @@ class GpuSecondPrice(_Component):
     estimate: SecondsEstimate | None = None
 
 
-class CreditPrice(_Component):
+class CreditPrice(ComponentBase):
     """Credits per output image, worth the version's ``credit_value`` each."""
 
     unit: Literal["credit"]
@@ -240,7 +240,7 @@ class TokenCount(Strict):
     tokens: int = Field(gt=0, description="image output tokens per image")
 
 
-class TokenPrice(_Component):
+class TokenPrice(ComponentBase):
     """Prices per 1M tokens; output tokens per image come from the size x quality table."""
 
     unit: Literal["token"]
@@ -256,7 +256,7 @@ class TokenPrice(_Component):
         return self
 
 
-class StepPrice(_Component):
+class StepPrice(ComponentBase):
     """``price * (w/ref_w) * (h/ref_h) * steps / per_steps`` per image (area scaling optional)."""
 
     unit: Literal["step"]
@@ -268,7 +268,7 @@ class StepPrice(_Component):
     default_steps: int | None = Field(default=None, gt=0)
 
 
-class SubscriptionPrice(_Component):
+class SubscriptionPrice(ComponentBase):
     """A monthly plan: fee, included images or GPU-hours, and overage."""
 
     unit: Literal["subscription"]
@@ -391,7 +391,7 @@ class PriceVersion(Strict):
         return self
 
 
-def _charge_key(c: _Component) -> str:
+def _charge_key(c: ComponentBase) -> str:
     """Components that charge for the same thing must not both apply to one request."""
     unit = getattr(c, "unit", "")
     if unit == "megapixel":

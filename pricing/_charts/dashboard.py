@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -20,35 +20,29 @@ import polars as pl
 
 from pricing._base.atomic import atomic_write
 from pricing._base.dates import to_date
+from pricing._base.progress import Progress
 from pricing._cards.catalog import Catalog, load_catalog
 from pricing._charts.export import FORMATS, check_formats, page, render, spec_json, spec_of
-from pricing._charts.plans import (
-    break_even_chart,
-    fan_chart,
-    fleet_chart,
-    plan_options,
-    spend_chart,
-    tornado_chart,
-)
+from pricing._charts.plans import fan_chart, spend_chart, tornado_chart
 from pricing._charts.prices import (
     cost_heatmap,
     cost_per_image_chart,
     price_history_chart,
     request_title,
 )
-from pricing._plan.breakeven import BreakEven, break_even
+from pricing._charts.selfhost import break_even_chart, fleet_chart
+from pricing._plan.breakeven import BreakEven
 from pricing._plan.simulate import Simulation, simulate
-from pricing._quote.quote import compare
-from pricing._quote.request import ImageRequest
-from pricing._selfhost.setups import self_host_data
-from pricing._workloads.load import (
-    DEFAULT_WORKLOAD,
-    Segment,
-    Workload,
-    central,
-    load_workload,
-    peak_to_mean,
+from pricing._plan.summary import (
+    headline,
+    main_segment,
+    planned_request,
+    segment_break_even,
 )
+from pricing._quote.quote import compare
+from pricing._workloads.demand import peak_to_mean
+from pricing._workloads.load import DEFAULT_WORKLOAD, load_workload
+from pricing._workloads.model import Workload, central
 
 DEFAULT_SAMPLES = 1000
 
@@ -102,128 +96,6 @@ class Dashboard:
         return self.chart()._repr_mimebundle_(include, exclude)
 
 
-def _main_segment(sim: Simulation, candidates: Iterable[str]) -> str | None:
-    """The segment with the largest horizon spend among ``candidates``."""
-    keep = list(candidates)
-    spend = (
-        sim.cheapest.filter(pl.col("segment").is_in(keep))
-        .group_by("segment")
-        .agg(pl.col("cost").sum())
-        .sort(["cost", "segment"], descending=[True, False])
-    )
-    return str(spend["segment"][0]) if spend.height else None
-
-
-def _request(segment: Segment, model: str) -> ImageRequest:
-    main = max(segment.resolutions, key=lambda r: r.share)
-    return ImageRequest(
-        model=model,
-        operation=segment.operation,
-        width=main.width,
-        height=main.height,
-        input_images=segment.input_images,
-        quality=segment.quality,
-        steps=segment.steps,
-    )
-
-
-def _segment_break_even(
-    work: Workload, segment: Segment, sim: Simulation, catalog: Catalog
-) -> tuple[BreakEven, float, str] | None:
-    """Break-even of the segment's cheapest dedicated set-up against a hosted offer.
-
-    The hosted side is the cheapest offer of the same model when there is one (the like for
-    like question: run it yourself or buy it), else the segment's cheapest hosted offer.
-    """
-    horizon = (
-        sim.monthly.filter((pl.col("segment") == segment.name) & pl.col("feasible"))
-        .group_by("option")
-        .agg(pl.col("cost").sum())
-        .join(sim.options.filter(pl.col("segment") == segment.name), on="option")
-        .sort("cost", "option")
-    )
-    dedicated = horizon.filter(pl.col("mode") == "dedicated")
-    if dedicated.height == 0:
-        return None
-    setup = dedicated.row(0, named=True)
-    hosted = horizon.filter(pl.col("kind") == "hosted")
-    same = hosted.filter(pl.col("model") == setup["model"])
-    pick = same if same.height else hosted
-    if pick.height == 0:
-        return None
-    offer = str(pick["offer_id"][0])
-    hosting = work.self_hosting
-    if hosting is None:
-        return None
-    gpu_offer = self_host_data().gpus.offer(str(setup["offer_id"]))
-    gpu_hour = float(gpu_offer.gpu_hourly_price)
-    traffic = segment.traffic or work.traffic
-    main = max(segment.resolutions, key=lambda r: r.share)
-    licence = hosting.licence.monthly_fee if hosting.licence is not None else 0.0
-    result = break_even(
-        str(setup["model"]),
-        str(setup["offer_id"]),
-        offer,
-        width=main.width,
-        height=main.height,
-        steps=segment.steps,
-        images_per_request=segment.images_per_request,
-        operation=segment.operation,
-        quality=segment.quality,
-        p95_latency_s=None if segment.p95_latency_s is None else central(segment.p95_latency_s),
-        peak_to_mean=peak_to_mean(traffic),
-        max_utilisation=central(hosting.max_utilisation),
-        licence_per_month=central(licence),
-        ops_per_month=central(hosting.ops_hours_per_month) * central(hosting.ops_hourly_rate),
-        as_of=sim.as_of,
-        catalog=catalog,
-    )
-    label = f"{segment.name}: {setup['model']} on {setup['offer_id']} vs {offer}"
-    return result, gpu_hour, label
-
-
-def _headline(sim: Simulation, break_evens: dict[str, BreakEven]) -> pl.DataFrame:
-    plan = plan_options(sim)
-    costs = (
-        sim.monthly.join(plan, on=["segment", "option"])
-        .sort("month")
-        .group_by("segment", "option", maintain_order=True)
-        .agg(
-            first_month=pl.col("cost").first(),
-            horizon=pl.col("cost").sum(),
-            images=pl.col("images").sum(),
-        )
-    )
-    best = sim.cheapest.group_by("segment").agg(
-        hosted_horizon=pl.col("hosted_cost").sum(),
-        self_hosted_horizon=pl.when(pl.col("self_hosted_cost").is_not_null().all()).then(
-            pl.col("self_hosted_cost").sum()
-        ),
-    )
-    frame = costs.join(best, on="segment", how="left")
-    if sim.self_hosting_cheaper is not None:
-        last = sim.self_hosting_cheaper.sort("month").group_by("segment").last()
-        frame = frame.join(
-            last.select("segment", p_self_hosting_cheaper="probability"), on="segment", how="left"
-        )
-    else:
-        frame = frame.with_columns(p_self_hosting_cheaper=pl.lit(None, pl.Float64))
-    volumes = pl.DataFrame(
-        {
-            "segment": list(break_evens),
-            "break_even_images": [b.volume for b in break_evens.values()],
-        },
-        schema={"segment": pl.String, "break_even_images": pl.Float64},
-    )
-    order = sim.options["segment"].unique(maintain_order=True).to_list()
-    return (
-        frame.join(volumes, on="segment", how="left")
-        .with_columns(order=pl.col("segment").replace_strict(order, list(range(len(order)))))
-        .sort("order")
-        .drop("order")
-    )
-
-
 def build_dashboard(
     workload: Workload | str | Path | None = None,
     catalog: Catalog | None = None,
@@ -232,7 +104,7 @@ def build_dashboard(
     seed: int = DEFAULT_SEED,
     as_of: date | str | None = None,
     budget: float | None = None,
-    progress: Callable[[str, float], None] | None = None,
+    progress: Progress | None = None,
 ) -> Dashboard:
     """Simulate a workload and build every chart of its dashboard.
 
@@ -260,30 +132,25 @@ def build_dashboard(
     with_self = sim.monthly.filter((pl.col("kind") == "self-hosted") & pl.col("feasible"))[
         "segment"
     ].unique()
-    main = _main_segment(sim, segments) or work.segments[0].name
-    main_self = _main_segment(sim, with_self.to_list())
+    main = main_segment(sim, segments) or work.segments[0].name
+    main_self = main_segment(sim, with_self.to_list())
     notes = list(sim.notes)
 
     break_evens: dict[str, BreakEven] = {}
     be_chart: ChartLike | None = None
     for seg_name in sorted(with_self.to_list(), key=list(segments).index):
-        found = _segment_break_even(work, segments[seg_name], sim, cat)
+        found = segment_break_even(work, segments[seg_name], sim, cat)
         if found is None:
             continue
-        result, gpu_hour, label = found
-        break_evens[seg_name] = result
-        notes.extend(result.notes)
+        break_evens[seg_name] = found.result
+        notes.extend(found.result.notes)
         if seg_name == main_self:
             be_chart = break_even_chart(
-                result, gpu_hour=gpu_hour, currency=sim.currency, label=label
+                found.result, gpu_hour=found.gpu_hour, currency=sim.currency, label=found.label
             )
 
-    plan = dict(plan_options(sim).iter_rows())
-    plan_row = sim.options.filter(
-        (pl.col("segment") == main) & (pl.col("option") == plan.get(main, ""))
-    )
-    model = str(plan_row["model"][0]) if plan_row.height else segments[main].models[0]
-    request = _request(segments[main], model)
+    request = planned_request(sim, segments[main])
+    model = request.model
     charts: dict[str, ChartLike] = {
         "spend": spend_chart(sim, budget=budget),
     }
@@ -317,7 +184,7 @@ def build_dashboard(
         name=name,
         title=work.name,
         simulation=sim,
-        headline=_headline(sim, break_evens),
+        headline=headline(sim, break_evens),
         charts=charts,
         linked=linked,
         break_evens=break_evens,

@@ -1,4 +1,4 @@
-"""Charts of a simulation: monthly spend, fan chart, tornado, fleet, and break-even.
+"""Charts of a simulation's money: monthly spend, the Monte Carlo fan chart and the tornado.
 
 Each builder takes what the engine returns (:class:`~pricing.Simulation`,
 :class:`~pricing.BreakEven`) and returns an Altair chart. What-if parameters are Vega-Lite
@@ -9,7 +9,6 @@ HTML file with no Python behind it.
 from __future__ import annotations
 
 import json
-import math
 
 import altair as alt
 import polars as pl
@@ -24,19 +23,15 @@ from pricing._charts.theme import (
     require_rows,
     rounded,
 )
-from pricing._plan.breakeven import BreakEven
 from pricing._plan.simulate import Simulation
-from pricing._selfhost.gpu_cost import HOURS_PER_MONTH
+from pricing._plan.summary import plan_options
 from pricing.errors import PricingError
 
 #: Legend selection of options on the fan chart; the tornado chart follows it.
 OPTION_PARAM = "option_pick"
-GPU_HOUR_PARAM = "gpu_hour"
-VOLUME_PARAM = "log10_volume"
-PEAK_PARAM = "peak_factor"
 
 
-def _segment(sim: Simulation, segment: str | None) -> str:
+def segment_of(sim: Simulation, segment: str | None) -> str:
     segments = sim.options["segment"].unique(maintain_order=True).to_list()
     if segment is None:
         return str(segments[0])
@@ -45,24 +40,11 @@ def _segment(sim: Simulation, segment: str | None) -> str:
     return segment
 
 
-def _check_option(sim: Simulation, segment: str, option: str) -> None:
+def check_option(sim: Simulation, segment: str, option: str) -> None:
     known = sim.options.filter(pl.col("segment") == segment)["option"].to_list()
     if option not in known:
         close = [o for o in known if option in o][:5] or known[:5]
         raise PricingError(f"segment {segment!r} has no option {option!r}; e.g. {', '.join(close)}")
-
-
-def plan_options(sim: Simulation) -> pl.DataFrame:
-    """segment, option: the option that is cheapest in most months of each segment."""
-    return (
-        sim.cheapest.drop_nulls("option")
-        .group_by("segment", "option")
-        .agg(months=pl.len(), cost=pl.col("cost").sum())
-        .sort(["segment", "months", "cost"], descending=[False, True, False])
-        .group_by("segment", maintain_order=True)
-        .first()
-        .select("segment", "option")
-    )
 
 
 def spend_chart(
@@ -84,7 +66,7 @@ def spend_chart(
     """
     chosen = plan if plan is not None else dict(plan_options(sim).iter_rows())
     for segment, option in chosen.items():
-        _check_option(sim, _segment(sim, segment), option)
+        check_option(sim, segment_of(sim, segment), option)
     picks = pl.DataFrame(
         {"segment": list(chosen), "option": list(chosen.values())},
         schema={"segment": pl.String, "option": pl.String},
@@ -178,7 +160,7 @@ def fan_chart(sim: Simulation, *, segment: str | None = None, top: int = 6) -> a
     self-hosted always among them). Clicking a legend entry selects an option (parameter
     ``option_pick``); the tornado chart of a dashboard follows it.
     """
-    seg = _segment(sim, segment)
+    seg = segment_of(sim, segment)
     bands = _bands(sim)
     shown = _top_options(bands, seg, top)
     data = rounded(bands.filter((pl.col("segment") == seg) & pl.col("option").is_in(shown)), 2)
@@ -242,12 +224,12 @@ def tornado_chart(
             "the simulation has no sensitivity table: the workload needs uncertain inputs "
             "(e.g. volume.base = {dist = 'triangular', ...}) and samples > 0"
         )
-    seg = _segment(sim, segment)
+    seg = segment_of(sim, segment)
     plan = dict(plan_options(sim).iter_rows())
     chosen = option if option is not None else plan.get(seg)
     if chosen is None:
         raise PricingError(f"segment {seg!r} has no feasible option; pass option=...")
-    _check_option(sim, seg, chosen)
+    check_option(sim, seg, chosen)
     frame = sim.sensitivity.filter(pl.col("segment") == seg)
     if not linked:
         frame = frame.filter(pl.col("option") == chosen)
@@ -298,218 +280,4 @@ def tornado_chart(
             subtitle=f"{chosen}; each input at P10 and P90, others at their centre",
         ),
         height=alt.Step(18),
-    )
-
-
-def fleet_chart(
-    sim: Simulation,
-    *,
-    option: str | None = None,
-    segment: str | None = None,
-    peak_to_mean: float = 1.0,
-    max_utilisation: float = 1.0,
-) -> alt.LayerChart:
-    """GPUs (bars) and utilisation (line) by month for a self-hosted option.
-
-    A slider (parameter ``peak_factor``) scales the peak: the dashed line redraws the GPUs a
-    utilisation-only sizing would need, ``ceil(mean busy GPUs x peak_to_mean x factor /
-    max_utilisation)``, computed in the browser (the latency target is not re-solved there).
-    """
-    seg = _segment(sim, segment)
-    if option is None:
-        row = sim.cheapest.filter(pl.col("segment") == seg).drop_nulls("self_hosted_option")
-        require_rows(row, "fleet_chart", f"segment {seg!r} has no feasible self-hosted option")
-        option = str(row["self_hosted_option"].mode().sort()[0])
-    _check_option(sim, seg, option)
-    data = rounded(
-        sim.monthly.filter(
-            (pl.col("segment") == seg) & (pl.col("option") == option) & pl.col("feasible")
-        )
-        .select("month", "gpus", "utilisation", "images", "cost")
-        .with_columns(
-            mean_busy=pl.col("gpus") * pl.col("utilisation"),
-            peak_to_mean=pl.lit(peak_to_mean),
-            max_utilisation=pl.lit(max_utilisation),
-        ),
-        4,
-    )
-    require_rows(data, "fleet_chart", f"{option} is not feasible in any month")
-    if data["gpus"].null_count() == data.height:
-        raise PricingError(f"{option} has no fleet (a hosted option?); pick a self-hosted one")
-    factor = alt.param(
-        name=PEAK_PARAM,
-        value=1.0,
-        bind=alt.binding_range(min=0.5, max=3.0, step=0.1, name="Peak factor "),
-    )
-    data = data.with_columns(label=pl.col("month").dt.strftime("%b %y"))
-    x = alt.X("label:O", sort=None, title=None, axis=alt.Axis(labelAngle=0))
-    base = alt.Chart(inline(data))
-    bars = base.mark_bar(color="#f58518", opacity=0.8).encode(
-        x=x,
-        y=alt.Y("gpus:Q", title="GPUs at the month's peak"),
-        tooltip=[
-            alt.Tooltip("month:T", timeUnit="yearmonth", format="%b %Y"),
-            alt.Tooltip("gpus:Q", title="GPUs"),
-            alt.Tooltip("utilisation:Q", title="utilisation", format=".0%"),
-            alt.Tooltip("images:Q", title="images", format=",.0f"),
-        ],
-    )
-    what_if = (
-        base.transform_calculate(
-            what_if=f"ceil(datum.mean_busy * datum.peak_to_mean * {PEAK_PARAM}"
-            " / datum.max_utilisation)"
-        )
-        .mark_line(color="black", strokeDash=[4, 3], point=True)
-        .encode(
-            x=x,
-            y=alt.Y("what_if:Q", title="GPUs at the month's peak"),
-            tooltip=[alt.Tooltip("what_if:Q", title="GPUs at this peak factor")],
-        )
-        .add_params(factor)
-    )
-    util = base.mark_line(color="#4c78a8", point=True).encode(
-        x=x,
-        y=alt.Y("utilisation:Q", title="Utilisation", axis=alt.Axis(format=".0%")),
-        tooltip=[alt.Tooltip("utilisation:Q", title="utilisation", format=".0%")],
-    )
-    gpus = alt.LayerChart(layer=[bars, what_if])
-    chart: alt.LayerChart = (
-        alt.LayerChart(layer=[gpus, util])
-        .resolve_scale(y="independent")
-        .properties(
-            title=alt.Title(
-                f"Fleet size and utilisation: {option}",
-                subtitle="Bars: simulated fleet; dashed: utilisation-only sizing at the slider's "
-                "peak factor; blue: utilisation",
-            ),
-            width=520,
-        )
-    )
-    return chart
-
-
-def break_even_chart(
-    result: BreakEven,
-    *,
-    gpu_hour: float,
-    currency: str = "USD",
-    label: str = "",
-    volume: float | None = None,
-    points: int = 240,
-) -> alt.LayerChart:
-    """Hosted versus self-hosted monthly cost against monthly volume, log-log.
-
-    The self-hosted curve is recomputed in the browser from a GPU-price slider (parameter
-    ``gpu_hour``, [currency/GPU-h]): cost = fixed costs + GPUs x 730 h x price, so the
-    break-even rule moves with it. A second slider (``log10_volume``) marks a monthly volume.
-
-    Parameters
-    ----------
-    result : BreakEven
-        From :func:`pricing.break_even` (a dedicated fleet, billed 730 h a month).
-    gpu_hour : float  [currency/GPU-h]
-        The GPU price ``result`` was solved with; the slider starts there.
-    volume : float, optional  [images/month]
-        Where the volume slider starts (default: the break-even volume or 1e5).
-    """
-    if gpu_hour <= 0:
-        raise PricingError(f"gpu_hour must be a positive price per GPU-hour, got {gpu_hour}")
-    curve = result.curve.filter(pl.col("images") >= 100)
-    if curve.height == 0 or curve["gpus"].null_count() == curve.height:
-        raise PricingError(
-            "break_even_chart needs the result's curve with fleet sizes (from break_even)"
-        )
-    step = max(curve.height // points, 1)
-    # A thinned grid, plus the rows where a small fleet changes size (its steps are visible).
-    steps = (pl.col("gpus").diff().fill_null(1) != 0) & (pl.col("gpus") <= 12)
-    keep = (pl.int_range(pl.len()) % step == 0) | steps
-    data = rounded(
-        curve.filter(keep).with_columns(
-            fixed=pl.col("self_hosted") - pl.col("gpus") * HOURS_PER_MONTH * gpu_hour
-        ),
-        4,
-    )
-    start = volume if volume is not None else (result.volume or 1e5)
-    price = alt.param(
-        name=GPU_HOUR_PARAM,
-        value=gpu_hour,
-        bind=alt.binding_range(
-            min=round(gpu_hour * 0.25, 2),
-            max=round(gpu_hour * 3, 2),
-            step=0.01,
-            name=f"GPU price [{currency}/h] ",
-        ),
-    )
-    log_volume = alt.param(
-        name=VOLUME_PARAM,
-        value=round(math.log10(max(start, 1.0)), 2),
-        bind=alt.binding_range(min=2, max=9, step=0.05, name="Monthly volume, log10 images "),
-    )
-    fmt = money_format(currency, 0)
-    base = alt.Chart(inline(data)).transform_calculate(
-        self_hosted_now=f"datum.fixed + datum.gpus * {HOURS_PER_MONTH} * {GPU_HOUR_PARAM}"
-    )
-    x = alt.X("images:Q", scale=alt.Scale(type="log"), title="Images per month")
-    y_title = money_title("Monthly cost", currency)
-    lines = (
-        base.transform_fold(["hosted", "self_hosted_now"], as_=["option", "cost"])
-        .transform_calculate(
-            option="datum.option == 'hosted' ? 'hosted API' : 'self-hosted (dedicated)'"
-        )
-        .mark_line()
-        .encode(
-            x=x,
-            y=alt.Y(
-                "cost:Q", scale=alt.Scale(type="log"), title=y_title, axis=money_axis(currency)
-            ),
-            color=alt.Color(
-                "option:N",
-                title=None,
-                scale=alt.Scale(
-                    domain=["hosted API", "self-hosted (dedicated)"],
-                    range=["#4c78a8", "#f58518"],
-                ),
-            ),
-            tooltip=[
-                alt.Tooltip("option:N"),
-                alt.Tooltip("images:Q", title="images/month", format=",.0f"),
-                alt.Tooltip("cost:Q", title="monthly cost", format=fmt),
-                alt.Tooltip("gpus:Q", title="GPUs"),
-            ],
-        )
-        .add_params(price, log_volume)
-    )
-    crossing = (
-        base.transform_filter("datum.self_hosted_now <= datum.hosted")
-        .transform_aggregate(images="min(images)")
-        .mark_rule(color="#d62728", strokeDash=[6, 3], size=2)
-        .encode(
-            x="images:Q",
-            tooltip=[
-                alt.Tooltip("images:Q", title="self-hosting cheaper from", format=",.0f"),
-            ],
-        )
-    )
-    crossing_label = crossing.mark_text(
-        align="left", dx=4, y=8, color="#d62728", fontWeight="bold"
-    ).encode(text=alt.Text("images:Q", format=",.0f"))
-    marker = (
-        alt.Chart(inline([{}]))
-        .transform_calculate(images=f"pow(10, {VOLUME_PARAM})")
-        .mark_rule(color="#555", size=1)
-        .encode(
-            x="images:Q",
-            tooltip=[alt.Tooltip("images:Q", title="your volume", format=",.0f")],
-        )
-    )
-    found = (
-        f"break-even {result.volume:,.0f} images/month at {gpu_hour:,.2f} {currency}/h"
-        if result.volume is not None
-        else "self-hosting never cheaper in the range"
-    )
-    return alt.LayerChart(layer=[lines, crossing, crossing_label, marker]).properties(
-        title=alt.Title(
-            f"Hosted versus self-hosted{': ' + label if label else ''}",
-            subtitle=f"{found}; drag the GPU price to move the red break-even line",
-        )
     )

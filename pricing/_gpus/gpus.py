@@ -11,8 +11,8 @@ Disagreeing sources are kept as separate offers (ids ``provider/sku-category`` p
 suffix such as ``.2026-11``); nothing is averaged. In the :class:`~pricing.errors.Problem`
 objects raised by :func:`load_gpus`, ``offer`` names the entry (GPU id, offer id, owned id).
 
-The models are in :mod:`pricing._gpus.offers` and the file reading shared with the throughput
-and licence data in :mod:`pricing._base.datafile`; their names are importable from here too.
+The models are in :mod:`pricing._gpus.offers`; the reading of ``[[entries]]`` files, shared
+with the throughput and licence data, in :mod:`pricing._gpus.entries`.
 """
 
 from __future__ import annotations
@@ -22,26 +22,16 @@ from pathlib import Path
 
 import polars as pl
 
-from pricing._base.datafile import (
-    SCHEMA_NAMES,
+from pricing._cards.loader import bundled_data_dir, load_model, relative_path
+from pricing._cards.schema import Source, SourcesFile
+from pricing._gpus.entries import (
     check_gpu,
     check_source,
     check_unique,
-    entry_label,
     read_entries,
-    schema_line,
 )
-from pricing._base.dates import HOURS_PER_MONTH
-from pricing._cards.loader import _load_model, _rel, bundled_data_dir
-from pricing._cards.schema import Source, SourcesFile
 from pricing._gpus.offers import (
-    DEFAULT_GRANULARITY_S,
-    GPU_CATEGORIES,
-    HOURS_PER_YEAR,
-    Confidence,
-    GpuCategory,
     GpuOffer,
-    GpuOfferId,
     GpuOffersFile,
     GpusFile,
     GpuType,
@@ -49,32 +39,6 @@ from pricing._gpus.offers import (
     OwnedHardware,
 )
 from pricing.errors import Problem, RateCardError
-
-__all__ = [
-    "DEFAULT_GRANULARITY_S",
-    "GPU_CATEGORIES",
-    "HOURS_PER_MONTH",
-    "HOURS_PER_YEAR",
-    "SCHEMA_NAMES",
-    "Confidence",
-    "GpuCategory",
-    "GpuData",
-    "GpuOffer",
-    "GpuOfferId",
-    "GpuOffersFile",
-    "GpuType",
-    "GpusFile",
-    "OwnedFile",
-    "OwnedHardware",
-    "check_gpu",
-    "check_source",
-    "check_unique",
-    "entry_label",
-    "gpu_offers_table",
-    "load_gpus",
-    "read_entries",
-    "schema_line",
-]
 
 
 @dataclass(frozen=True)
@@ -111,7 +75,7 @@ def load_gpus(root: Path | None = None) -> GpuData:
     """
     root = bundled_data_dir() if root is None else Path(root)
     problems: list[Problem] = []
-    sources = _load_model(root / "sources.toml", SourcesFile, root, problems)
+    sources = load_model(root / "sources.toml", SourcesFile, root, problems)
     gpus = read_entries(root / "gpus" / "gpus.toml", GpusFile, root, problems)
     offers = read_entries(root / "gpus" / "offers.toml", GpuOffersFile, root, problems)
     owned = read_entries(root / "gpus" / "owned.toml", OwnedFile, root, problems)
@@ -119,10 +83,10 @@ def load_gpus(root: Path | None = None) -> GpuData:
         raise RateCardError(problems)
     source_ids = {s.id for s in sources.source}
     gpu_file, offer_file = (
-        _rel(root / "gpus" / "gpus.toml", root),
-        _rel(root / "gpus" / "offers.toml", root),
+        relative_path(root / "gpus" / "gpus.toml", root),
+        relative_path(root / "gpus" / "offers.toml", root),
     )
-    owned_file = _rel(root / "gpus" / "owned.toml", root)
+    owned_file = relative_path(root / "gpus" / "owned.toml", root)
     problems.extend(check_unique(gpu_file, [g.id for g in gpus.gpu], "GPU id"))
     problems.extend(check_unique(offer_file, [o.id for o in offers.offer], "offer id"))
     problems.extend(check_unique(owned_file, [o.id for o in owned.owned], "owned id"))

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from pydantic import Field, model_validator
 
-from pricing._base.datafile import check_source, check_unique, read_entries
-from pricing._cards.loader import _load_model, _rel, bundled_data_dir
+from pricing._cards.loader import bundled_data_dir, load_model, relative_path
 from pricing._cards.schema import Currency, Id, ModelsFile, Money, SourcesFile, Strict
+from pricing._gpus.entries import check_source, check_unique, read_entries
 from pricing.errors import PriceNotFound, Problem, RateCardError
 
 
@@ -93,12 +93,12 @@ def load_licences(root: Path | None = None) -> dict[str, ModelLicence]:
     """
     root = bundled_data_dir() if root is None else Path(root)
     problems: list[Problem] = []
-    sources = _load_model(root / "sources.toml", SourcesFile, root, problems)
-    models = _load_model(root / "models.toml", ModelsFile, root, problems)
+    sources = load_model(root / "sources.toml", SourcesFile, root, problems)
+    models = load_model(root / "models.toml", ModelsFile, root, problems)
     data = read_entries(root / "licences.toml", LicencesFile, root, problems)
     if sources is None or models is None or data is None or problems:
         raise RateCardError(problems)
-    rel = _rel(root / "licences.toml", root)
+    rel = relative_path(root / "licences.toml", root)
     source_ids = {s.id for s in sources.source}
     by_id = {m.id: m for m in models.model}
     problems.extend(check_unique(rel, [x.model for x in data.licence], "licence model"))

@@ -2,7 +2,8 @@
 
 Each offer is one figure from one source on one date, exactly as published; its hourly price
 per instance and per GPU are derived properties. Owned hardware prices an hour of a GPU from
-its purchase price, life, power, PUE and electricity. Loading and checking: :mod:`pricing._gpus.gpus`.
+its purchase price, life, power, PUE and electricity. Loading and checking:
+:mod:`pricing._gpus.gpus`.
 """
 
 from __future__ import annotations

@@ -17,11 +17,11 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from pricing._base.datafile import check_gpu, check_source, check_unique, read_entries
-from pricing._cards.loader import _load_model, _rel, bundled_data_dir
+from pricing._cards.loader import bundled_data_dir, load_model, relative_path
 from pricing._cards.schema import Id, ModelsFile, SourcesFile, Strict
+from pricing._gpus.entries import check_gpu, check_source, check_unique, read_entries
 from pricing._gpus.offers import Confidence, GpusFile, GpuType
-from pricing.errors import PricingError, Problem, RateCardError
+from pricing.errors import Problem, RateCardError, ThroughputUnknown
 
 #: Precision and compilation of a deployment:
 #:
@@ -36,14 +36,6 @@ Precision = Literal[
 PRECISIONS: tuple[str, ...] = Precision.__args__  # type: ignore[attr-defined]
 #: Pixels per image token along each side (FLUX packs 2 x 2 patches of the 8x-downsampled latent).
 TOKEN_PX = 16
-
-
-class ProfileNotFound(PricingError):  # noqa: N818 - reads as a statement, like PriceNotFound
-    """No throughput profile for the model x GPU x precision asked for."""
-
-
-class ThroughputUnknown(PricingError):  # noqa: N818 - reads as a statement, like PriceNotFound
-    """A profile exists but the sources cannot answer (resolution scaling, memory at a batch)."""
 
 
 def image_tokens(width: int, height: int) -> int:
@@ -201,13 +193,13 @@ def load_throughput(root: Path | None = None) -> ThroughputData:
     """
     root = bundled_data_dir() if root is None else Path(root)
     problems: list[Problem] = []
-    sources = _load_model(root / "sources.toml", SourcesFile, root, problems)
-    models = _load_model(root / "models.toml", ModelsFile, root, problems)
+    sources = load_model(root / "sources.toml", SourcesFile, root, problems)
+    models = load_model(root / "models.toml", ModelsFile, root, problems)
     gpus = read_entries(root / "gpus" / "gpus.toml", GpusFile, root, problems)
     data = read_entries(root / "throughput.toml", ThroughputFile, root, problems)
     if sources is None or models is None or gpus is None or data is None or problems:
         raise RateCardError(problems)
-    rel = _rel(root / "throughput.toml", root)
+    rel = relative_path(root / "throughput.toml", root)
     source_ids = {s.id for s in sources.source}
     model_ids = {m.id for m in models.model}
     gpu_ids = {g.id for g in gpus.gpu}

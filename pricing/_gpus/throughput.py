@@ -16,7 +16,7 @@ Memory need is a property of the model and precision, not of the GPU: :func:`fit
 in any profile of the same model and precision that records it.
 
 The profiles and their loading are in :mod:`pricing._gpus.profiles`, licence terms in
-:mod:`pricing._gpus.licences`; their names are importable from here too.
+:mod:`pricing._gpus.licences`.
 """
 
 from __future__ import annotations
@@ -25,51 +25,15 @@ from collections.abc import Iterable
 
 import polars as pl
 
-from pricing._gpus.licences import LicencesFile, ModelLicence, load_licences
 from pricing._gpus.profiles import (
-    PRECISIONS,
-    TOKEN_PX,
-    BatchPoint,
-    MemoryPoint,
-    Precision,
-    ProfileNotFound,
     Profiles,
-    PublishedPoint,
     ThroughputData,
-    ThroughputFile,
     ThroughputProfile,
-    ThroughputUnknown,
     bundled_throughput,
-    image_tokens,
     interpolate,
-    load_throughput,
     profiles_of,
 )
-
-__all__ = [
-    "PRECISIONS",
-    "TOKEN_PX",
-    "BatchPoint",
-    "LicencesFile",
-    "MemoryPoint",
-    "ModelLicence",
-    "Precision",
-    "ProfileNotFound",
-    "Profiles",
-    "PublishedPoint",
-    "ThroughputData",
-    "ThroughputFile",
-    "ThroughputProfile",
-    "ThroughputUnknown",
-    "find_profile",
-    "fits",
-    "image_tokens",
-    "load_licences",
-    "load_throughput",
-    "memory_need_gb",
-    "seconds_per_image",
-    "throughput_table",
-]
+from pricing.errors import ProfileNotFound, ThroughputUnknown
 
 
 def _not_found(

@@ -22,6 +22,7 @@ from pricing._cards.schema import Offer
 from pricing._quote.quote import monthly_cost, quote, versions_in_force
 from pricing._quote.request import ImageRequest
 from pricing._vector.compiled import needs_volume
+from pricing._workloads.model import Resolution, Segment
 from pricing.errors import PricingError
 
 
@@ -31,6 +32,27 @@ class Shape:
 
     request: ImageRequest
     share: float
+
+
+def segment_request(
+    segment: Segment, model: str, resolution: Resolution | None = None
+) -> ImageRequest:
+    """The request one of the segment's images is made with, for ``model``.
+
+    ``resolution`` defaults to the segment's main one (the largest share of its mix). A request
+    makes ``images_per_request`` images, as the segment's calls do.
+    """
+    size = resolution if resolution is not None else max(segment.resolutions, key=lambda r: r.share)
+    return ImageRequest(
+        model=model,
+        operation=segment.operation,
+        width=size.width,
+        height=size.height,
+        count=segment.images_per_request,
+        quality=segment.quality,
+        steps=segment.steps,
+        input_images=segment.input_images,
+    )
 
 
 @dataclass

@@ -16,16 +16,9 @@ from typing import Any
 import numpy as np
 
 from pricing._plan.hosted import HostedOption
-from pricing._selfhost.gpu_cost import (
-    HOURS_PER_MONTH,
-    Fleet,
-    GpuCost,
-    Profile,
-    RatioCurve,
-    autoscaled,
-    dedicated,
-    serverless,
-)
+from pricing._selfhost.autoscale import Profile, RatioCurve
+from pricing._selfhost.fleet import Fleet
+from pricing._selfhost.gpu_cost import HOURS_PER_MONTH, GpuCost, autoscaled, dedicated, serverless
 from pricing._selfhost.setups import Setup
 from pricing._workloads.demand import daily_curve, traffic_profile
 from pricing._workloads.inputs import InputPath

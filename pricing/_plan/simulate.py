@@ -33,6 +33,7 @@ from typing import Any, Literal
 import polars as pl
 
 from pricing._base.dates import to_date
+from pricing._base.progress import Progress
 from pricing._cards.catalog import Catalog, load_catalog
 from pricing._plan.frames import (
     ITEM_SCHEMA,
@@ -44,13 +45,14 @@ from pricing._plan.frames import (
     option_rows,
     top_options,
 )
-from pricing._plan.hosted import HostedOption, Shape, hosted_options
+from pricing._plan.hosted import HostedOption, Shape, hosted_options, segment_request
 from pricing._plan.monte_carlo import monte_carlo, sample_inputs, sensitivity
 from pricing._plan.option_costs import Inputs, SegmentRun, evaluate
-from pricing._quote.request import ImageRequest
 from pricing._selfhost.setups import self_host_data, setups
 from pricing._workloads.distributions import latin_hypercube
-from pricing._workloads.load import Segment, Workload, load_workload, uncertain_inputs
+from pricing._workloads.inputs import uncertain_inputs
+from pricing._workloads.load import load_workload
+from pricing._workloads.model import Segment, Workload
 from pricing.errors import PricingError
 
 Mode = Literal["api", "dedicated", "autoscaled", "serverless", "owned"]
@@ -117,7 +119,7 @@ def simulate(
     price_spread: bool | None = None,
     sample_options: int = 20,
     as_of: date | str | None = None,
-    progress: Callable[[str, float], None] | None = None,
+    progress: Progress | None = None,
 ) -> Simulation:
     """Monthly cost of a workload on every hosted and self-hosted option.
 
@@ -149,13 +151,16 @@ def simulate(
     as_of : date, optional
         The day the catalog is read as of, recorded in the result (default today, UTC).
         Each month is priced with the price versions in force on its first day.
+    progress : callable, optional
+        Called as ``progress(done, total, label)`` as the work advances; ``done`` of
+        ``total = 100`` is the percentage finished [%], ``label`` the step under way.
     """
     wl = workload if isinstance(workload, Workload) else load_workload(workload, catalog)
     cat = catalog if catalog is not None else load_catalog()
     day = to_date(as_of) if as_of is not None else to_date(None)
     if samples < 0:
         raise PricingError(f"samples must be 0 or more, got {samples}")
-    report = progress or (lambda _label, _done: None)
+    report = _percent(progress)
     days = wl.month_starts()
     notes: list[str] = []
     _check_currency(wl)
@@ -237,19 +242,20 @@ def _hosted(seg: Segment, days: list[date], cat: Catalog) -> list[HostedOption]:
     for model in seg.models:
         shapes = [
             Shape(
-                ImageRequest(
-                    model=model,
-                    operation=seg.operation,
-                    width=r.width,
-                    height=r.height,
-                    count=seg.images_per_request,
-                    quality=seg.quality,
-                    steps=seg.steps,
-                    input_images=seg.input_images,
-                ),
+                segment_request(seg, model, r),
                 r.share,
             )
             for r in seg.resolutions
         ]
         out += hosted_options(shapes, [model], seg.operation, days, cat)
     return out
+
+
+def _percent(progress: Progress | None) -> Callable[[str, float], None]:
+    """Report a fraction of the simulation as ``progress(percent, 100, label)``."""
+
+    def report(label: str, fraction: float) -> None:
+        if progress is not None:
+            progress(round(fraction * 100), 100, label)
+
+    return report

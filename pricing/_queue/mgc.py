@@ -28,20 +28,8 @@ from pricing._queue.args import (
     whole,
 )
 from pricing._queue.model import FloatArray, erlang_c_values, response_quantile, wait_model
-from pricing._queue.simulation import simulate_queue
-from pricing._queue.sizing import IntArray, check_reachable, size_unique, target_reachable
+from pricing._queue.sizing import IntArray, check_reachable, size_unique
 from pricing.errors import PricingError
-
-__all__ = [
-    "FleetSize",
-    "erlang_c",
-    "erlang_c_array",
-    "latency_quantile",
-    "simulate_queue",
-    "size_fleet",
-    "size_fleet_array",
-    "target_reachable",
-]
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from functools import partial
 
 import polars as pl
 
@@ -12,8 +14,9 @@ from pricing._base.dates import to_date
 from pricing._base.money import QUOTE_MONEY
 from pricing._cards.catalog import Catalog, load_catalog, unknown_model
 from pricing._cards.schema import Offer, PriceVersion
-from pricing._quote.line_items import LineItem, Priced, price_version
+from pricing._quote.line_items import Priced, price_version
 from pricing._quote.request import ImageRequest
+from pricing._quote.units import LineItem
 from pricing.errors import PriceNotFound, PricingError, UnsupportedRequest
 
 
@@ -242,53 +245,13 @@ def _quote(
             f"as_of {day.isoformat()} is after that (pass an earlier as_of to price past usage)"
         )
     candidates = versions_in_force(off, day, cat)
-    if not candidates:
-        ends = [v.effective_to for v in off.versions]
-        if all(e is not None and e <= day for e in ends):
-            last = max(e for e in ends if e is not None)
-            raise UnsupportedRequest(f"{off.id} was retired on {last.isoformat()}")
-        periods = ", ".join(
-            f"{v.effective_from} to {v.effective_to or 'now'}"
-            for v in sorted(off.versions, key=lambda v: v.effective_from)
-        )
-        raise PriceNotFound(
-            f"{off.id} has no price in force on {day.isoformat()}; its prices cover {periods}"
-        )
-    if source is not None:
-        chosen = [v for v in candidates if v.source == source]
-        if not chosen:
-            known = ", ".join(sorted({v.source for v in candidates}))
-            raise PriceNotFound(
-                f"{off.id} has no price from source {source!r} on {day.isoformat()}; "
-                f"sources in force: {known}"
-            )
-        primary = chosen[0]
-    else:
-        primary = candidates[0]
-
-    def price(v: PriceVersion) -> Priced:
-        return price_version(
-            request,
-            off,
-            v,
-            prior=prior,
-            calls=calls,
-            committed=committed,
-            minimum_spend=minimum_spend,
-        )
-
+    primary = _primary(off, day, candidates, source)
+    price = partial(
+        price_version, request, off, prior=prior, calls=calls, committed=committed,
+        minimum_spend=minimum_spend,
+    )  # fmt: skip
     priced = price(primary)
-    by_source = [_source_price(cat, primary, priced.total, priced.total_high)]
-    seen_sources = {primary.source}
-    for v in candidates:
-        if v.source in seen_sources or v.currency != primary.currency:
-            continue
-        seen_sources.add(v.source)
-        try:
-            alt = price(v)
-        except (PriceNotFound, UnsupportedRequest):
-            continue
-        by_source.append(_source_price(cat, v, alt.total, alt.total_high))
+    by_source = _by_source(cat, primary, priced, candidates, price)
     totals = [s.total for s in by_source] + [s.total_high for s in by_source if s.total_high]
     src = cat.source(primary.source)
     return Quote(
@@ -312,6 +275,57 @@ def _quote(
         images=request.count * calls,
         notes=priced.notes,
     )
+
+
+def _primary(
+    off: Offer, day: date, candidates: list[PriceVersion], source: str | None
+) -> PriceVersion:
+    """The version a quote uses: the first in force (from ``source``, when given), or why none."""
+    if not candidates:
+        ends = [v.effective_to for v in off.versions]
+        if all(e is not None and e <= day for e in ends):
+            last = max(e for e in ends if e is not None)
+            raise UnsupportedRequest(f"{off.id} was retired on {last.isoformat()}")
+        periods = ", ".join(
+            f"{v.effective_from} to {v.effective_to or 'now'}"
+            for v in sorted(off.versions, key=lambda v: v.effective_from)
+        )
+        raise PriceNotFound(
+            f"{off.id} has no price in force on {day.isoformat()}; its prices cover {periods}"
+        )
+    if source is None:
+        return candidates[0]
+    chosen = [v for v in candidates if v.source == source]
+    if not chosen:
+        known = ", ".join(sorted({v.source for v in candidates}))
+        raise PriceNotFound(
+            f"{off.id} has no price from source {source!r} on {day.isoformat()}; "
+            f"sources in force: {known}"
+        )
+    return chosen[0]
+
+
+def _by_source(
+    cat: Catalog,
+    primary: PriceVersion,
+    priced: Priced,
+    candidates: list[PriceVersion],
+    price: Callable[[PriceVersion], Priced],
+) -> list[SourcePrice]:
+    """The primary version's price, then the first version of each other source in force in
+    the same currency (one that cannot price the request is left out)."""
+    by_source = [_source_price(cat, primary, priced.total, priced.total_high)]
+    seen_sources = {primary.source}
+    for v in candidates:
+        if v.source in seen_sources or v.currency != primary.currency:
+            continue
+        seen_sources.add(v.source)
+        try:
+            alt = price(v)
+        except (PriceNotFound, UnsupportedRequest):
+            continue
+        by_source.append(_source_price(cat, v, alt.total, alt.total_high))
+    return by_source
 
 
 def _source_price(

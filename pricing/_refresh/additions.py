@@ -1,16 +1,17 @@
 """What a refresh adds: parsed records compared with the data, as new dated entries.
 
-Nothing here writes. Each ``plan_*`` function turns one source's parsed records into
+Nothing here writes. Each feed (:mod:`pricing._refresh.feeds`) turns its parsed records into
 :class:`Additions` (new price versions, offers, GPU offers, FX rows) plus the diff rows that
 explain them. History is never edited: a changed price becomes a *new* entry dated the fetch
 day and citing a new source whose URL is the one fetched.
 
 When is a price "unchanged"? A rate-card price is unchanged when a version in force on the fetch
 day, from a source of the same or higher precedence (official > provider-reseller >
-third-party > seed), already has the same components. A GPU price is unchanged when the latest
-entry with the same id (provider/sku-category-region, plus a ``.YYYY-MM-DD`` tag on later
-figures) has the same price. An FX rate is unchanged when the same day and currency already has
-it; a different rate for a day already recorded is a conflict, reported and not written.
+third-party > seed), already has the same components (:func:`offer_update`). A GPU price is
+unchanged when the latest entry with the same id (provider/sku-category-region, plus a
+``.YYYY-MM-DD`` tag on later figures) has the same price. An FX rate is unchanged when the same
+day and currency already has it; a different rate for a day already recorded is a conflict,
+reported and not written.
 
 fal and OpenRouter records update the offers whose ``name`` starts with their API id; a record
 no offer names becomes a new offer when its id maps to a model of ``data/models.toml`` (its
@@ -29,7 +30,6 @@ from typing import Any
 import polars as pl
 from pydantic import ValidationError
 
-from pricing._base.money import MILLION
 from pricing._cards.catalog import describe_component
 from pricing._cards.loader import LoadedData
 from pricing._cards.schema import (
@@ -39,24 +39,10 @@ from pricing._cards.schema import (
     PriceVersion,
     RateCard,
     SourceKind,
-    TokenPrice,
 )
-from pricing._gpus.gpus import GpuData, GpuOffer
-from pricing._refresh.http import RefreshError
-from pricing._refresh.new_offers import (
-    NEW_CARDS,
-    create_fal,
-    create_openrouter,
-    model_for,
-    offer_ids,
-    offers_by_endpoint,
-)
-from pricing._refresh.sources import (
-    FalPrice,
-    FalPricing,
-    OpenRouterModel,
-    validation_reason,
-)
+from pricing._gpus.gpus import GpuData
+from pricing._gpus.offers import GpuOffer
+from pricing.errors import RefreshError
 
 
 @dataclass(frozen=True)
@@ -129,29 +115,29 @@ class Additions:
     def skip(self, source: str, item: str, reason: str) -> None:
         self.skipped.append({"source": source, "item": item, "reason": reason})
 
-    def add_offer(self, ctx: Context, source: str, offer: Offer) -> None:
-        """A new offer of the card named by its id's prefix (a new card when the data has
-        none: :data:`pricing._refresh.new_offers.NEW_CARDS`), and its "new offer" diff row."""
-        provider = offer.id.split("/", 1)[0]
-        if provider in ctx.data.cards:
-            self.offers.setdefault(provider, []).append(offer)
-        else:
-            card = self.cards.get(provider) or NEW_CARDS[provider]
-            self.cards[provider] = card.model_copy(update={"offers": [*card.offers, offer]})
-        self.change(source, offer.id, "new offer", None, _describe(offer.versions[0]), None)
 
-
-def _pct(old: Decimal | None, new: Decimal | None) -> float | None:
+def pct(old: Decimal | None, new: Decimal | None) -> float | None:
+    """The change from ``old`` to ``new`` [%]; None when either is unknown or ``old`` is 0."""
     if old is None or new is None or old == 0:
         return None
     return float((new - old) / old * 100)
 
 
-def _slug(text: str) -> str:
+def slug(text: str) -> str:
+    """``text`` as an id part: lowercase, runs of other characters than ``a-z0-9.`` as ``-``."""
     return re.sub(r"[^a-z0-9.]+", "-", text.lower()).strip("-.")
 
 
-# --------------------------------------------------------------------------- rate cards
+def validation_reason(exc: ValidationError, limit: int = 3) -> str:
+    """The first ``limit`` errors of ``exc`` as ``field: message (got value)``."""
+    parts = []
+    for err in exc.errors()[:limit]:
+        loc = ".".join(str(p) for p in err["loc"]) or "document"
+        value = err.get("input")
+        shown = "" if isinstance(value, dict | list) else f" (got {str(value)[:60]!r})"
+        parts.append(f"{loc}: {err['msg']}{shown}")
+    more = len(exc.errors()) - limit
+    return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
 
 
 def _content(v: PriceVersion) -> dict[str, Any]:
@@ -173,7 +159,8 @@ def _headline(v: PriceVersion) -> tuple[str, Decimal | None]:
     return f"{c.unit}/{v.currency}", value
 
 
-def _describe(v: PriceVersion) -> str:
+def describe_version(v: PriceVersion) -> str:
+    """A version's components in words, ``; ``-separated (the diff's old and new columns)."""
     return "; ".join(describe_component(c, v) for c in v.components)
 
 
@@ -205,186 +192,17 @@ def offer_update(
         source,
         offer.id,
         f"price version from {new.effective_from}",
-        None if best is None else f"{_describe(best)} ({best.version_id})",
-        _describe(new),
-        _pct(old_value, new_value) if old_unit == new_unit else None,
+        None if best is None else f"{describe_version(best)} ({best.version_id})",
+        describe_version(new),
+        pct(old_value, new_value) if old_unit == new_unit else None,
     )
 
 
-def _revalidate(source: str, item: str, raw: dict[str, Any]) -> PriceVersion:
+def revalidate(source: str, item: str, raw: dict[str, Any]) -> PriceVersion:
+    """``raw`` as a :class:`PriceVersion`, or a :class:`RefreshError` naming ``item``."""
     try:
         return PriceVersion.model_validate(raw)
     except ValidationError as exc:
         raise RefreshError(
             source, f"{item}: invalid price version: {validation_reason(exc)}"
         ) from None
-
-
-def plan_cards(
-    cards: list[RateCard], ctx: Context, source: str, url: str, kind: SourceKind, sid: str
-) -> Additions:
-    """New versions and offers from a registry's cards (the version each card has in force)."""
-    adds = Additions()
-    for card in cards:
-        local = ctx.data.cards.get(card.provider)
-        local_offers = {o.id: o for o in local.offers} if local else {}
-        new_offers: list[Offer] = []
-        for remote in card.offers:
-            current = [v for v in remote.versions if v.in_force(ctx.day)]
-            if not current:
-                adds.skip(source, remote.id, f"no price version in force on {ctx.day}")
-                continue
-            picked = max(current, key=lambda v: v.effective_from)
-            note = f"Pulled from {url}; the registry's version {picked.version_id}."
-            raw = picked.model_dump()
-            raw.update(
-                effective_from=ctx.day,
-                source=sid,
-                notes=f"{note} {picked.notes}" if picked.notes else note,
-                effective_to=picked.effective_to
-                if picked.effective_to and picked.effective_to > ctx.day
-                else None,
-            )
-            new = _revalidate(source, remote.id, raw)
-            if remote.id in local_offers:
-                offer_update(adds, ctx, source, kind, card.provider, local_offers[remote.id], new)
-                continue
-            new_offers.append(remote.model_copy(update={"versions": [new]}))
-            adds.change(source, remote.id, "new offer", None, _describe(new), None)
-        if local is None and new_offers:
-            adds.cards[card.provider] = card.model_copy(update={"offers": new_offers})
-        elif new_offers:
-            adds.offers[card.provider] = new_offers
-    return adds
-
-
-# --------------------------------------------------------------------------- fal, OpenRouter
-
-
-def _fal_version(price: FalPrice, day: date, sid: str) -> dict[str, Any] | str:
-    """A fal price as a raw price version (per image or per MP), or why it cannot be one."""
-    unit = price.unit.lower()
-    if unit in ("image", "images"):
-        comp = {"unit": "image", "price": price.unit_price}
-    elif unit in ("megapixel", "megapixels", "mp"):
-        comp = {"unit": "megapixel", "price": price.unit_price}
-    else:
-        return f"unit {price.unit!r} is not per image or per megapixel"
-    if price.unit_price == 0:
-        return "price 0 is not recorded (check a free endpoint by hand)"
-    note = f"fal pricing API: {price.unit_price} {price.currency} per {price.unit}."
-    if comp["unit"] == "megapixel":
-        note += " Rounding and the megapixel size are not given by the API (exact assumed)."
-    return {
-        "effective_from": day,
-        "source": sid,
-        "currency": price.currency,
-        "components": [comp],
-        "notes": note,
-    }
-
-
-def plan_fal(pages: list[FalPricing], ctx: Context, source: str, sid: str) -> Additions:
-    """New versions of ``fal`` offers, matched by name = endpoint id; per image or per MP.
-
-    An endpoint no offer names becomes a new offer ``fal/<endpoint slug>`` named by the
-    endpoint id, when the id maps to a model (:func:`pricing._refresh.new_offers.model_for`);
-    its operations are the model's (:func:`~pricing._refresh.new_offers.fal_operations`).
-    """
-    adds = Additions()
-    offers = offers_by_endpoint(ctx.data.cards.get("fal"))
-    taken = offer_ids(ctx.data)
-    created: set[str] = set()
-    for price in (p for page in pages for p in page.prices):
-        endpoint = price.endpoint_id
-        offer = offers.get(endpoint)
-        raw = _fal_version(price, ctx.day, sid)
-        if offer is not None:
-            if isinstance(raw, str):
-                adds.skip(source, offer.id, raw)
-            else:
-                new = _revalidate(source, offer.id, raw)
-                offer_update(adds, ctx, source, "official", "fal", offer, new)
-            continue
-        model = model_for(endpoint, ctx.data, ctx.day)
-        if isinstance(model, str):
-            adds.skip(
-                source, endpoint, f"no offer in rate-cards/fal.toml has this name and {model}"
-            )
-        elif endpoint in created:
-            adds.skip(source, endpoint, "listed twice; the first price was used")
-        elif isinstance(raw, str):
-            adds.skip(source, endpoint, raw)
-        elif create_fal(adds, ctx, source, endpoint, model, raw, taken):
-            created.add(endpoint)
-    return adds
-
-
-def plan_openrouter(
-    models: list[OpenRouterModel], ctx: Context, source: str, sid: str
-) -> Additions:
-    """New token prices of ``openrouter`` offers (matched by name = model id).
-
-    OpenRouter quotes USD per token; cards hold USD per 1M tokens. ``image_output`` becomes
-    the token component's ``image_output``, ``prompt`` its ``text_input`` and ``image`` its
-    ``image_input``; the output-token table is kept from the version in force.
-
-    An image model no offer names becomes a new offer ``openrouter/<model id>`` named by the
-    OpenRouter id, when the id maps to a model (:func:`pricing._refresh.new_offers.model_for`) and
-    an offer of that model has a token-priced version in force to copy the output-token table
-    from (:func:`~pricing._refresh.new_offers.token_base`: official sources first).
-    """
-    adds = Additions()
-    offers = offers_by_endpoint(ctx.data.cards.get("openrouter"))
-    sources = {s.id: s for s in ctx.data.sources.source}
-    taken = offer_ids(ctx.data)
-    for model in (m for m in models if m.makes_images):
-        offer = offers.get(model.id)
-        p = model.pricing
-        if p.variable:
-            adds.skip(source, model.id, "price is -1 (varies with the model a router picks)")
-            continue
-        if offer is None:
-            create_openrouter(adds, ctx, source, sid, model, taken)
-            continue
-        if p.image_output is None:
-            adds.skip(source, offer.id, "no image_output price")
-            continue
-        bases = [
-            v
-            for v in offer.versions
-            if v.in_force(ctx.day) and any(isinstance(c, TokenPrice) for c in v.components)
-        ]
-        if not bases:
-            adds.skip(source, offer.id, "no token-priced version in force to update")
-            continue
-        base = min(
-            bases,
-            key=lambda v: (
-                SOURCE_PRECEDENCE.index(sources[v.source].kind) if v.source in sources else 9,
-                -v.effective_from.toordinal(),
-            ),
-        )
-        comps = []
-        for c in base.components:
-            if isinstance(c, TokenPrice):
-                c = c.model_copy(
-                    update={
-                        "image_output": p.image_output * MILLION,
-                        "text_input": c.text_input if p.prompt is None else p.prompt * MILLION,
-                        "image_input": c.image_input if p.image is None else p.image * MILLION,
-                    }
-                )
-            comps.append(c.model_dump())
-        raw = base.model_dump()
-        raw.update(
-            effective_from=ctx.day,
-            effective_to=None,
-            source=sid,
-            components=comps,
-            notes="OpenRouter models API, USD per token x 1M (prompt -> text_input, image -> "
-            f"image_input, image_output); output-token table kept from {base.version_id}.",
-        )
-        new = _revalidate(source, offer.id, raw)
-        offer_update(adds, ctx, source, "provider-reseller", "openrouter", offer, new)
-    return adds

@@ -29,10 +29,10 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pricing._refresh.cache import Fetched, HttpCache
-from pricing.errors import PricingError
+from pricing.errors import RefreshError
 
 if TYPE_CHECKING:
     import httpx  # imported when a fetch runs: ``import pricing`` stays fast
@@ -41,29 +41,6 @@ _RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 _RETRY_AFTER_STATUS = frozenset({429, 503})
 _REDIRECT_STATUS = frozenset({301, 302, 303, 307, 308})
 _CHUNK = 64 * 1024
-
-
-class RefreshError(PricingError):
-    """A price refresh failed: the source, what went wrong and what to do; nothing was written.
-
-    Attributes
-    ----------
-    source : str
-        The source being refreshed (``ecb``, ``skypilot-aws``, a registry URL...).
-    reason : str
-        What went wrong, in words.
-    url : str or None
-        The URL involved, when there is one (never with credentials).
-    """
-
-    def __init__(self, source: str, reason: str, *, url: str | None = None) -> None:
-        self.source = source
-        self.reason = reason
-        self.url = url
-        #: The refresh's :class:`~pricing.RefreshReport` (summary so far), when there is one.
-        self.report: Any = None
-        where = f" ({url})" if url and url != source else ""
-        super().__init__(f"{source}{where}: {reason}")
 
 
 @dataclass(frozen=True)
@@ -281,38 +258,12 @@ def fetch(
         try:
             outcome = _attempt(current, headers, source, client, policy)
         except _Retryable as exc:
-            wait = exc.wait
-            if retry >= policy.retries:
-                raise RefreshError(
-                    source,
-                    f"gave up after {retry + 1} attempt(s): {exc.reason}; try again later or "
-                    "raise the retry limit (--retries)",
-                    url=str(current),
-                ) from None
-            if wait is not None and wait > policy.max_retry_after:
-                raise RefreshError(
-                    source,
-                    f"{exc.reason}, and the server asks to retry after {wait:g} s, more than "
-                    f"the {policy.max_retry_after:g} s allowed; try again later",
-                    url=str(current),
-                ) from None
-            policy.sleep(policy.backoff(retry) if wait is None else wait)
+            policy.sleep(_retry_wait(exc, retry, source, current, policy))
             retry += 1
             continue
         if isinstance(outcome, httpx.URL):
             redirects += 1
-            if redirects > policy.max_redirects:
-                raise RefreshError(
-                    source, f"more than {policy.max_redirects} redirects", url=str(start)
-                )
-            if (outcome.host or "").lower() != (current.host or "").lower():
-                raise RefreshError(
-                    source,
-                    f"redirect to another host ({outcome.host!r}) refused; only redirects "
-                    f"within {current.host!r} are followed. Use the final URL if you trust it",
-                    url=str(current),
-                )
-            current = check_url(str(outcome), source, policy)
+            current = _redirect(outcome, current, start, redirects, source, policy)
             continue
         status, body, response_headers = outcome
         now = datetime.now(UTC)
@@ -330,6 +281,51 @@ def fetch(
             response_headers.get("etag"),
             response_headers.get("last-modified"),
         )
+
+
+def _retry_wait(
+    exc: _Retryable, retry: int, source: str, url: httpx.URL, policy: FetchPolicy
+) -> float:
+    """Seconds to wait before retrying after ``retry`` retries; :class:`RefreshError` when the
+    retries are spent or the server asks for a longer wait than the policy allows."""
+    wait = exc.wait
+    if retry >= policy.retries:
+        raise RefreshError(
+            source,
+            f"gave up after {retry + 1} attempt(s): {exc.reason}; try again later or "
+            "raise the retry limit (--retries)",
+            url=str(url),
+        ) from None
+    if wait is not None and wait > policy.max_retry_after:
+        raise RefreshError(
+            source,
+            f"{exc.reason}, and the server asks to retry after {wait:g} s, more than "
+            f"the {policy.max_retry_after:g} s allowed; try again later",
+            url=str(url),
+        ) from None
+    return policy.backoff(retry) if wait is None else wait
+
+
+def _redirect(
+    target: httpx.URL,
+    current: httpx.URL,
+    start: httpx.URL,
+    redirects: int,
+    source: str,
+    policy: FetchPolicy,
+) -> httpx.URL:
+    """The URL to follow to (the ``redirects``-th redirect), or why not: too many, another host,
+    or a URL :func:`check_url` refuses."""
+    if redirects > policy.max_redirects:
+        raise RefreshError(source, f"more than {policy.max_redirects} redirects", url=str(start))
+    if (target.host or "").lower() != (current.host or "").lower():
+        raise RefreshError(
+            source,
+            f"redirect to another host ({target.host!r}) refused; only redirects "
+            f"within {current.host!r} are followed. Use the final URL if you trust it",
+            url=str(current),
+        )
+    return check_url(str(target), source, policy)
 
 
 class _Retryable(Exception):  # noqa: N818 - internal signal, not an error users see

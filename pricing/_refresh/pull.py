@@ -13,9 +13,11 @@ from pathlib import Path
 
 from pricing._base.progress import Progress
 from pricing._cards.schema import SOURCE_PRECEDENCE, SourceKind
-from pricing._refresh.http import EnvAuth, FetchPolicy, RefreshError
-from pricing._refresh.registry import SKYPILOT_CLOUDS, card_feed
-from pricing._refresh.run import RefreshReport, _aware, refresh, run_feeds
+from pricing._refresh.feeds.cards import card_feed
+from pricing._refresh.http import EnvAuth, FetchPolicy
+from pricing._refresh.registry import SKYPILOT_CLOUDS
+from pricing._refresh.run import RefreshReport, fetch_time, refresh, run_feeds
+from pricing.errors import RefreshError
 
 
 def pull_cards(
@@ -53,7 +55,7 @@ def pull_cards(
         dry_run=dry_run,
         policy=policy or FetchPolicy(),
         cache_dir=cache_dir,
-        fetched_at=_aware(now),
+        fetched_at=fetch_time(now),
         progress=None,
     )
 

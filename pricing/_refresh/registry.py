@@ -1,43 +1,26 @@
-"""The sources a refresh can use: built-in names, their default URLs, and how each is cited.
+"""The sources a refresh can use: built-in names, their default URLs, and the runner of each kind.
 
-A source is a :class:`Feed`: what to fetch (URL, optional auth header from the environment),
-how to parse it (``kind``), and how new figures cite it (source kind, title, publisher, and
-the prefix of the ``data/sources.toml`` ids, ``<prefix>-<YYYY-MM-DD>``).
+A source is a :class:`~pricing._refresh.feed.Feed`. Each kind of feed has one module in
+:mod:`pricing._refresh.feeds` exporting ``run(feed, ctx, sid, fetch) -> Additions``, which
+fetches, parses and compares it; :data:`FEED_RUNNERS` maps the kinds to those runners.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
-from urllib.parse import urlencode
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
-from pricing._cards.schema import SourceKind
-from pricing._refresh.additions import (
-    Additions,
-    Context,
-    _slug,
-    plan_cards,
-    plan_fal,
-    plan_openrouter,
-)
+from pricing._refresh.additions import Additions, Context
 from pricing._refresh.cache import Fetched, HttpCache
-from pricing._refresh.feeds.skypilot import plan_fx, plan_skypilot
-from pricing._refresh.http import EnvAuth, FetchPolicy, RefreshError, fetch
-from pricing._refresh.new_offers import fal_endpoints
-from pricing._refresh.sources import (
-    FalPricing,
-    parse_cards,
-    parse_ecb,
-    parse_fal,
-    parse_openrouter,
-    parse_skypilot_csv,
-)
+from pricing._refresh.feed import Feed, FeedFetch, FeedKind
+from pricing._refresh.feeds import cards, ecb, fal, openrouter, skypilot
+from pricing._refresh.feeds.cards import card_feed
+from pricing._refresh.http import EnvAuth, FetchPolicy
+from pricing.errors import RefreshError
 
 if TYPE_CHECKING:
     import httpx
 
-FeedKind = Literal["cards", "skypilot", "openrouter", "fal", "ecb"]
 SKYPILOT_CLOUDS = ("aws", "gcp", "lambda", "runpod")
 SKYPILOT_URL = (
     "https://raw.githubusercontent.com/skypilot-org/skypilot-catalog/master/catalogs/v8/{}/vms.csv"
@@ -52,30 +35,16 @@ DEFAULT_URLS: dict[str, str] = {
 ALIASES = {"fx": ("ecb",), "skypilot": tuple(f"skypilot-{c}" for c in SKYPILOT_CLOUDS)}
 ALIASES["gpus"] = ALIASES["skypilot"]
 
-
-@dataclass(frozen=True)
-class Feed:
-    """One source of prices: what to fetch, how to parse it, and how to cite it."""
-
-    name: str
-    kind: FeedKind
-    url: str
-    source_kind: SourceKind
-    title: str
-    publisher: str
-    prefix: str
-    auth: EnvAuth | None = None
-    cloud: str | None = None
-
-
-def card_feed(
-    url: str, kind: SourceKind = "third-party", auth: EnvAuth | None = None, name: str | None = None
-) -> Feed:
-    """A rate-card registry URL as a source (cited with ``kind``)."""
-    where = url.split("://", 1)[-1].split("?", 1)[0]
-    host = where.split("/", 1)[0]
-    prefix = "cards-" + _slug(where)[:50].strip("-.")
-    return Feed(name or url, "cards", url, kind, f"Rate cards at {where}", host, prefix, auth)
+#: A feed's runner: fetch (through ``fetch``), parse and compare; the additions.
+FeedRunner = Callable[[Feed, Context, str, FeedFetch], Additions]
+#: The runner of each kind of feed.
+FEED_RUNNERS: dict[FeedKind, FeedRunner] = {
+    "cards": cards.run,
+    "skypilot": skypilot.run,
+    "openrouter": openrouter.run,
+    "fal": fal.run,
+    "ecb": ecb.run,
+}
 
 
 def named_feed(name: str, url: str | None = None) -> Feed:
@@ -132,22 +101,6 @@ def feeds_for(sources: Sequence[str] | None, urls: Mapping[str, str] | None = No
     return feeds
 
 
-# --------------------------------------------------------------------------- fetch + parse
-
-_FAL_CHUNK = 50  # endpoint ids per request
-_MAX_PAGES = 20  # cursor pages followed per request
-
-
-def _fetched(
-    url: str, feed: Feed, client: httpx.Client, policy: FetchPolicy, cache: HttpCache | None
-) -> Fetched:
-    accept = {"ecb": "application/xml", "skypilot": "text/csv"}.get(feed.kind, "application/json")
-    return fetch(
-        url, source=feed.name, client=client, policy=policy, cache=cache, auth=feed.auth,
-        accept=accept,
-    )  # fmt: skip
-
-
 def run_feed(
     feed: Feed,
     ctx: Context,
@@ -157,49 +110,6 @@ def run_feed(
     cache: HttpCache | None,
 ) -> tuple[Additions, list[tuple[str, Fetched]]]:
     """Fetch, parse and compare one feed: its additions and the responses to cache."""
-    if feed.kind == "fal":
-        return _run_fal(feed, ctx, sid, client, policy, cache)
-    got = _fetched(feed.url, feed, client, policy, cache)
-    body, name = got.body, feed.name
-    if feed.kind == "ecb":
-        adds = plan_fx(parse_ecb(body, name, sid), ctx, name)
-    elif feed.kind == "skypilot":
-        adds = plan_skypilot(parse_skypilot_csv(body, name), ctx, name, feed.cloud or "", sid)
-    elif feed.kind == "openrouter":
-        adds = plan_openrouter(parse_openrouter(body, name), ctx, name, sid)
-    else:
-        adds = plan_cards(parse_cards(body, name), ctx, name, feed.url, feed.source_kind, sid)
-    return adds, [(feed.url, got)]
-
-
-def _run_fal(
-    feed: Feed,
-    ctx: Context,
-    sid: str,
-    client: httpx.Client,
-    policy: FetchPolicy,
-    cache: HttpCache | None,
-) -> tuple[Additions, list[tuple[str, Fetched]]]:
-    """fal prices the endpoints it is asked for: the ``fal`` card's offer names, and the
-    ``fal-ai/`` ids of the models' ``api_ids``."""
-    endpoints = fal_endpoints(ctx.data)
-    if not endpoints:
-        raise RefreshError(
-            feed.name,
-            "no offer in rate-cards/fal.toml is named by a fal endpoint id, and no model lists "
-            "a fal-ai/ endpoint in api_ids: nothing to price",
-        )
-    pages: list[FalPricing] = []
-    responses: list[tuple[str, Fetched]] = []
-    for i in range(0, len(endpoints), _FAL_CHUNK):
-        query = urlencode([("endpoint_id", e) for e in endpoints[i : i + _FAL_CHUNK]])
-        url = f"{feed.url}?{query}"
-        for _ in range(_MAX_PAGES):
-            got = _fetched(url, feed, client, policy, cache)
-            responses.append((url, got))
-            page = parse_fal(got.body, feed.name)
-            pages.append(page)
-            if not (page.has_more and page.next_cursor):
-                break
-            url = f"{feed.url}?{query}&{urlencode({'cursor': page.next_cursor})}"
-    return plan_fal(pages, ctx, feed.name, sid), responses
+    fetch = FeedFetch(feed, client, policy, cache)
+    adds = FEED_RUNNERS[feed.kind](feed, ctx, sid, fetch)
+    return adds, fetch.responses

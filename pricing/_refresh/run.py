@@ -1,9 +1,10 @@
 """Refresh prices over HTTP: fetch, validate, compare, and append dated entries atomically.
 
 One run of :func:`refresh` goes through its sources in order: fetch each (see
-:mod:`pricing._refresh.http`), parse and validate it with the same pydantic models as local data
-(:mod:`pricing._refresh.sources`), and compare it with the data (:mod:`pricing._refresh.additions`,
-:mod:`pricing._refresh.feeds.skypilot`). Only when every source succeeded are the additions written:
+:mod:`pricing._refresh.http`), parse and validate it with the same pydantic models as local data,
+and compare it with the data (:mod:`pricing._refresh.additions`); each kind of source has its
+module in :mod:`pricing._refresh.feeds`, picked by :data:`pricing._refresh.registry.FEED_RUNNERS`.
+Only when every source succeeded are the additions written:
 
 1. every edited file is built in a staging copy of the data directory, append-only (new
    ``[[source]]``, ``[[offer]]`` and ``[[offers.versions]]`` tables, new FX rows);
@@ -28,7 +29,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import polars as pl
 from pydantic import ValidationError
@@ -38,17 +38,13 @@ from pricing._cards.loader import bundled_data_dir, load_data
 from pricing._cards.schema import Source
 from pricing._fx.store import load_fx
 from pricing._gpus.gpus import load_gpus
-from pricing._refresh.additions import Additions, Context
+from pricing._refresh.additions import Additions, Context, validation_reason
 from pricing._refresh.cache import Fetched, HttpCache, default_cache_dir
-from pricing._refresh.http import FetchPolicy, RefreshError
-from pricing._refresh.registry import Feed, feeds_for, run_feed
-from pricing._refresh.sources import validation_reason
+from pricing._refresh.feed import Feed
+from pricing._refresh.http import FetchPolicy
+from pricing._refresh.registry import feeds_for, run_feed
 from pricing._refresh.write import write_additions
-from pricing.errors import RateCardError
-
-if TYPE_CHECKING:
-    pass
-
+from pricing.errors import RateCardError, RefreshError
 
 # --------------------------------------------------------------------------- report
 
@@ -175,7 +171,7 @@ def refresh(
     policy : FetchPolicy, optional
         Timeouts [s], retries, size limit [bytes], HTTPS rule, cache use.
     cache_dir : path, optional
-        HTTP cache; default :func:`pricing._refresh.http.default_cache_dir`.
+        HTTP cache; default :func:`pricing._refresh.cache.default_cache_dir`.
     now : datetime, optional
         Fetch time to record, timezone-aware (default: now, UTC). New entries are dated its
         UTC day.
@@ -194,7 +190,7 @@ def refresh(
         not validate. Nothing is written then; ``error.report`` holds the summary.
     """
     policy = policy or FetchPolicy()
-    fetched_at = _aware(now)
+    fetched_at = fetch_time(now)
     auto = sources is None
     feeds = feeds_for(sources, urls)
     return run_feeds(
@@ -209,7 +205,8 @@ def refresh(
     )
 
 
-def _aware(now: datetime | None) -> datetime:
+def fetch_time(now: datetime | None) -> datetime:
+    """``now`` in UTC (default: the current time); :class:`RefreshError` when it is naive."""
     if now is None:
         return datetime.now(UTC)
     if now.tzinfo is None:
@@ -260,33 +257,14 @@ def run_feeds(
                 errors.append(exc)
                 row.update(status="failed", reason=exc.reason)
                 continue
-            statuses = {f.status for _, f in got}
-            row.update(
-                status="not-modified" if statuses == {304} else "ok",
-                http_status=304 if statuses == {304} else 200,
-                new=sum(c["status"] == "new" for c in adds.changes),
-                changed=sum(c["status"] == "changed" for c in adds.changes),
-                unchanged=adds.unchanged,
-                skipped=len(adds.skipped),
-                source_id=sid if adds.writes else None,
-            )
+            row.update(_counts(adds, got, sid))
             if adds.writes:
                 taken.add(sid)
             total.merge(adds)
             responses.extend(got)
         if progress is not None:
             progress(len(feeds), len(feeds), "")
-    report = RefreshReport(
-        root,
-        fetched_at,
-        dry_run,
-        pl.DataFrame(
-            [{k: r.get(k) for k in _SUMMARY_SCHEMA} for r in rows], schema=_SUMMARY_SCHEMA
-        ),
-        pl.DataFrame(total.changes, schema=_CHANGES_SCHEMA),
-        pl.DataFrame(total.skipped, schema=_SKIPPED_SCHEMA),
-        (),
-    )
+    report = _report(root, fetched_at, dry_run, rows, total)
     if errors:
         raise _failure(errors, report)
     try:
@@ -298,11 +276,47 @@ def run_feeds(
         error.report = report
         raise error from None
     if cache is not None:
-        for url, response in responses:
-            if response.status == 200:
-                with contextlib.suppress(OSError):  # a cache that cannot be written is no loss
-                    cache.put(url, response)
+        _keep(cache, responses)
     return replace(report, written=written)
+
+
+def _counts(adds: Additions, got: list[tuple[str, Fetched]], sid: str) -> dict[str, object]:
+    """The summary row of a source that succeeded: its status and counts."""
+    statuses = {f.status for _, f in got}
+    return {
+        "status": "not-modified" if statuses == {304} else "ok",
+        "http_status": 304 if statuses == {304} else 200,
+        "new": sum(c["status"] == "new" for c in adds.changes),
+        "changed": sum(c["status"] == "changed" for c in adds.changes),
+        "unchanged": adds.unchanged,
+        "skipped": len(adds.skipped),
+        "source_id": sid if adds.writes else None,
+    }
+
+
+def _report(
+    root: Path, fetched_at: datetime, dry_run: bool, rows: list[dict[str, object]], total: Additions
+) -> RefreshReport:
+    """The report of a run, before anything is written."""
+    return RefreshReport(
+        root,
+        fetched_at,
+        dry_run,
+        pl.DataFrame(
+            [{k: r.get(k) for k in _SUMMARY_SCHEMA} for r in rows], schema=_SUMMARY_SCHEMA
+        ),
+        pl.DataFrame(total.changes, schema=_CHANGES_SCHEMA),
+        pl.DataFrame(total.skipped, schema=_SKIPPED_SCHEMA),
+        (),
+    )
+
+
+def _keep(cache: HttpCache, responses: list[tuple[str, Fetched]]) -> None:
+    """Store the full (200) responses of a successful run in the HTTP cache."""
+    for url, response in responses:
+        if response.status == 200:
+            with contextlib.suppress(OSError):  # a cache that cannot be written is no loss
+                cache.put(url, response)
 
 
 def _failure(errors: list[RefreshError], report: RefreshReport) -> RefreshError:

@@ -4,7 +4,7 @@ History is never rewritten: new ``[[source]]`` and ``[[offer]]`` tables go at th
 file, a new ``[[offers.versions]]`` table goes at the end of its offer's block, a new offer at
 the end of its card. Every existing byte is kept. Each edit is checked by parsing the result
 and comparing it, model by model, with what was meant: if the text landed anywhere else (an
-unusual file layout), :class:`~pricing._refresh.http.RefreshError` is raised and nothing is used.
+unusual file layout), :class:`~pricing.errors.RefreshError` is raised and nothing is used.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pydantic import BaseModel, ValidationError
 
 from pricing._cards.loader import SCHEMA_LINE
 from pricing._cards.schema import Offer, PriceVersion, RateCard
-from pricing._refresh.http import RefreshError
+from pricing.errors import RefreshError
 
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 _OFFERS_HEADER = re.compile(r"^[ \t]*\[\[[ \t]*offers[ \t]*\]\][ \t]*(#.*)?$")

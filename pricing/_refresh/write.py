@@ -18,10 +18,10 @@ from pathlib import Path
 from pricing._base.atomic import atomic_write
 from pricing._cards.loader import load_data
 from pricing._cards.schema import Source
-from pricing._fx.store import CSV_HEADER, FX_DIR, _decimal_text, load_fx
-from pricing._gpus.gpus import GpuOffer, load_gpus
+from pricing._fx.store import CSV_HEADER, FX_DIR, fx_csv_line, load_fx
+from pricing._gpus.gpus import load_gpus
+from pricing._gpus.offers import GpuOffer
 from pricing._refresh.additions import Additions
-from pricing._refresh.http import RefreshError
 from pricing._refresh.toml_edit import (
     append_blocks,
     check_appended,
@@ -29,7 +29,7 @@ from pricing._refresh.toml_edit import (
     new_card_text,
     table,
 )
-from pricing.errors import RateCardError
+from pricing.errors import RateCardError, RefreshError
 
 SOURCES_FILE = "sources.toml"
 GPU_OFFERS_FILE = "gpus/offers.toml"
@@ -122,7 +122,7 @@ def _fx_text(text: str, adds: Additions) -> str:
     elif not text.endswith("\n"):
         text += "\n"
     rows = sorted(adds.fx_rows, key=lambda r: (r[1], r[0]))
-    return text + "".join(f"{d.isoformat()},{c},{_decimal_text(r)},{s}\n" for d, c, r, s in rows)
+    return text + "".join(fx_csv_line(d, c, r, s) + "\n" for d, c, r, s in rows)
 
 
 def _validate_staged(root: Path, files: dict[str, str]) -> None:

@@ -54,7 +54,7 @@ class Fleet:
 
 def reachable(fleet: Fleet) -> np.ndarray:
     """Whether an idle GPU meets the target: P(service time > target) < 1 - q."""
-    from pricing._queue.mgc import target_reachable
+    from pricing._queue.sizing import target_reachable
 
     return target_reachable(
         fleet.service.mean, fleet.p95_target_s, q=fleet.quantile, service_scv=fleet.service.scv

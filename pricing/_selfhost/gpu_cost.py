@@ -27,22 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from pricing._base.dates import HOURS_PER_MONTH as MONTH_HOURS
-from pricing._selfhost.autoscale import Profile, RatioCurve, follow_curve
-from pricing._selfhost.fleet import Fleet, Service, reachable, servers_for, whole_instances
-
-__all__ = [  # what the planning modules import from here
-    "HOURS_PER_MONTH",
-    "SECONDS_PER_MONTH",
-    "WEEKS_PER_MONTH",
-    "Fleet",
-    "GpuCost",
-    "Profile",
-    "RatioCurve",
-    "Service",
-    "autoscaled",
-    "dedicated",
-    "serverless",
-]
+from pricing._selfhost.autoscale import Profile, follow_curve
+from pricing._selfhost.fleet import Fleet, reachable, servers_for, whole_instances
 
 HOURS_PER_MONTH = float(MONTH_HOURS)  # [h] the average month, as a float for fleet maths
 SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600.0

@@ -17,15 +17,11 @@ from functools import cache
 from typing import Literal
 
 from pricing._cards.catalog import Catalog
-from pricing._gpus.gpus import GpuData, GpuOffer, load_gpus
-from pricing._gpus.throughput import (
-    ModelLicence,
-    ThroughputData,
-    fits,
-    load_licences,
-    load_throughput,
-    seconds_per_image,
-)
+from pricing._gpus.gpus import GpuData, load_gpus
+from pricing._gpus.licences import ModelLicence, load_licences
+from pricing._gpus.offers import GpuOffer
+from pricing._gpus.profiles import ThroughputData, load_throughput
+from pricing._gpus.throughput import fits, seconds_per_image
 from pricing._selfhost.fleet import Service
 from pricing._workloads.model import Segment, Workload, central
 from pricing.errors import PricingError

@@ -1,9 +1,9 @@
-"""What a request shape or row costs, and why it has no price, as polars expressions.
+"""What a request shape or row costs, as polars expressions.
 
 For :mod:`pricing._vector.requests`, which prices each distinct request shape once
-(:func:`price_shapes`: every reason check of ``quote()``, in its order, and the money), then
-prices again only the rows whose money follows the month's running volume. The money is split
-in two for that:
+(:func:`price_shapes`: every reason check of ``quote()``, in its order, from
+:mod:`pricing._vector.checks`, and the money), then prices again only the rows whose money
+follows the month's running volume. The money is split in two for that:
 
 - :func:`fixed_parts`: the components whose amount does not depend on the month's running
   volume (input images, megapixels, GPU seconds, credits, tokens, steps), computed per shape;
@@ -13,8 +13,8 @@ in two for that:
   volume is known only after the ordered window gets exactly the shape's fixed amounts and the
   same sum, in the same order, as a shape priced without volume.
 
-Parameters are the columns gathered from :mod:`pricing._vector.compiled` (``v_*`` per version, ``p_*``
-per price point); the request's are ``_count``, ``_width``, ``_height`` and the like.
+Parameters are the columns gathered from :mod:`pricing._vector.compiled` (``v_*`` per version,
+``p_*`` per price point); the request's are ``_count``, ``_width``, ``_height`` and the like.
 """
 
 from __future__ import annotations
@@ -22,31 +22,18 @@ from __future__ import annotations
 from typing import Any
 
 import polars as pl
+from polars import col
 
+from pricing._base.money import MILLION
 from pricing._cards.schema import OPERATIONS
-from pricing._vector.compiled import (
-    CODE,
-    MODEL_RETIRED,
-    NO_VERSION,
-    OFFER_RETIRED,
-    REASONS,
-    Compiled,
-)
+from pricing._vector.checks import no_fx, no_overage, reason_code
+from pricing._vector.compiled import Compiled, FxGrid, gather
+from pricing._vector.reasons import CODE, REASONS
 
 EPS = 1e-9  # guard for ceilings of float quotients that are whole numbers in exact arithmetic
 
 #: Columns of a priced shape that a row priced again with its running volume starts from.
 AGAIN_INPUTS = ("_code0", "_oi", "_v", "v_needs_volume", "v_minimum", "_fx")
-
-
-def col(name: str) -> pl.Expr:
-    return pl.col(name)
-
-
-def gather(values: pl.Series | pl.DataFrame, index: pl.Expr) -> pl.Expr:
-    """``values[index]`` per row (null index gives null)."""
-    src = values.to_struct("_s") if isinstance(values, pl.DataFrame) else values
-    return pl.lit(src).gather(index.cast(pl.UInt32))
 
 
 def _ceil(x: pl.Expr) -> pl.Expr:
@@ -61,15 +48,15 @@ def price_shapes(
     has_model: bool,
     committed: bool,
     currency: str | None,
-    fx_grid: tuple[pl.Series, int, int, int] | None,
+    fx_grid: FxGrid | None,
     monthly_offers: pl.Series,
 ) -> pl.DataFrame:
     """Price each shape (one row each) as if no image had been billed that month yet.
 
-    ``shapes`` holds the parts of a shape (see ``pricing._vector.requests._parts``). Gives the priced
-    columns ``names``, and keeps what the engine needs to price a row of the shape again with
-    its running volume: ``_monthly`` (its offer runs one), the reason code before the volume
-    (``_code0``), the exchange-rate factor and the money's volume inputs.
+    ``shapes`` holds the parts of a shape (see :func:`pricing._vector.shape_keys.shape_parts`).
+    Gives the priced columns ``names``, and keeps what the engine needs to price a row of the
+    shape again with its running volume: ``_monthly`` (its offer runs one), the reason code
+    before the volume (``_code0``), the exchange-rate factor and the money's volume inputs.
     """
     lf = shapes.lazy().with_columns(
         _given=col("_oi").is_not_null(),
@@ -78,13 +65,37 @@ def price_shapes(
     )
     # One gather of the version's parameters (a struct, unnested), then one of the point's.
     lf = lf.with_columns(_vs=gather(c.versions, col("_v"))).unnest("_vs")
+    lf = _with_point(lf, c)
 
+    # reasons that do not depend on the running volume, in quote()'s order
+    lf = lf.with_columns(_code0=reason_code(c, has_model))
+
+    lf = lf.with_columns(fixed_parts())
+    lf = lf.with_columns(_prior=pl.lit(None, dtype=pl.Int64), _code=col("_code0"))
+    lf = lf.with_columns(volume_parts(c, committed))
+    lf = lf.with_columns(no_overage(), _top_up=pl.lit(0.0))
+
+    # currency conversion by the day's rates
+    fx, out_currency = _fx_factor(fx_grid, currency)
+    lf = lf.with_columns(_fx=fx)
+    lf = lf.with_columns(no_fx())
+
+    priced = outputs(c, out_currency)
+    priced_shapes = lf.select(
+        *[priced[n].alias(n) for n in names],
+        gather(monthly_offers, col("_oi")).fill_null(False).alias("_monthly"),
+        *AGAIN_INPUTS,
+        *volume_inputs(c, committed),
+    ).collect()
+    return priced_shapes.rechunk()  # gathers from one chunk are much quicker
+
+
+def _with_point(lf: pl.LazyFrame, c: Compiled) -> pl.LazyFrame:
+    """Add the shape's size bracket, quality and special size, and gather its point's
+    parameters (``p_*``) by the point index they make (``_pidx``)."""
     w, h = col("_width"), col("_height")
     px = (w * h).cast(pl.Float64)
-    longest, shortest = pl.max_horizontal(w, h), pl.min_horizontal(w, h)
-    k = col("_input_images")
-
-    # size bracket, quality and special size -> point index
+    longest = pl.max_horizontal(w, h)
     bracket: Any = pl.when(col("v_n_brackets") == 0).then(pl.lit(0))
     for i in range(c.n_brackets):
         side, bpx = col(f"v_br{i}_side"), col(f"v_br{i}_px")
@@ -109,131 +120,20 @@ def price_shapes(
         + col("_special") * ss
     )
     lf = lf.with_columns(_pidx=pl.when(col("_q") >= 0).then(pidx))
-    lf = lf.with_columns(_ps=gather(c.points, col("_pidx"))).unnest("_ps")
+    return lf.with_columns(_ps=gather(c.points, col("_pidx"))).unnest("_ps")
 
-    # reasons that do not depend on the running volume, in quote()'s order
-    steps = col("_steps")
-    checks: list[tuple[str, pl.Expr]] = [
-        ("missing_offer", ~col("_given")),
-        ("unknown_offer", col("_oi").is_null()),
-        ("bad_timestamp", col("_state").is_null()),
-        ("bad_operation", col("_op").is_null()),
-        (
-            "bad_size",
-            w.is_null()
-            | h.is_null()
-            | (w <= 0)
-            | (h <= 0)
-            | (col("_input_width") <= 0)
-            | (col("_input_height") <= 0),
-        ),
-        ("bad_count", col("_count").is_null() | (col("_count") <= 0)),
-        (
-            "bad_numbers",
-            (k < 0)
-            | (col("_prompt_tokens") < 0)
-            | (col("_input_image_tokens") < 0)
-            | (steps <= 0)
-            | (col("_seconds") <= 0),
-        ),
-    ]
-    if has_model:
-        row_model = pl.when(col("_model") >= 0).then(col("_model"))
-        offer_model = gather(c.offer_model_index, col("_oi"))
-        mismatch = col("_model").is_not_null() & (row_model.is_null() | (row_model != offer_model))
-        checks.append(("model_mismatch", mismatch))
-    sizes_ok = pl.lit(False)
-    for i in range(c.n_sizes):
-        sizes_ok = sizes_ok | ((w == col(f"v_size{i}_w")) & (h == col(f"v_size{i}_h")))
-    op_bit = gather(pl.Series([1 << i for i in range(len(OPERATIONS))]), col("_op"))
-    checks += [
-        ("model_retired", col("_state") == MODEL_RETIRED),
-        ("offer_retired", col("_state") == OFFER_RETIRED),
-        ("no_version", col("_state") == NO_VERSION),
-        ("operation", (col("v_ops") // op_bit) % 2 == 0),
-        ("sizes", col("v_has_sizes") & ~sizes_ok),
-        ("max_mp", px > col("v_max_px")),
-        ("max_side", longest > col("v_max_side")),
-        ("min_side", shortest < col("v_min_side")),
-        (
-            "multiple_of",
-            ((w % col("v_multiple_of")) != 0) | ((h % col("v_multiple_of")) != 0),
-        ),
-        ("max_inputs", k > col("v_max_input_images")),
-        ("min_steps", steps < col("v_min_steps")),
-        ("max_steps", steps > col("v_max_steps")),
-        ("bracket", col("_bracket").is_null()),
-        ("quality_required", col("_q") == -2),
-        ("quality_unknown", col("_q") == -1),
-        ("no_component", col("p_n") == 0),
-        (
-            "no_seconds",
-            col("p_g") & col("_seconds").is_null() & col("p_g_est_s").is_null(),
-        ),
-        ("no_token_row", col("p_tk") & col("p_tk_tokens").is_null()),
-        (
-            "no_text_price",
-            col("p_tk") & (col("_prompt_tokens") > 0) & col("p_tk_text").is_null(),
-        ),
-        ("no_input_tokens", col("p_tk") & (k > 0) & col("_input_image_tokens").is_null()),
-        ("no_image_input_price", col("p_tk") & (k > 0) & col("p_tk_in").is_null()),
-        (
-            "no_steps",
-            col("p_st") & pl.coalesce(steps, col("p_st_default")).is_null(),
-        ),
-    ]
-    code: Any = pl.when(checks[0][1]).then(pl.lit(CODE[checks[0][0]], dtype=pl.Int64))
-    for name, cond in checks[1:]:
-        code = code.when(cond).then(pl.lit(CODE[name], dtype=pl.Int64))
-    lf = lf.with_columns(_code0=code.otherwise(pl.lit(0, dtype=pl.Int64)))
 
-    lf = lf.with_columns(fixed_parts())
-    lf = lf.with_columns(_prior=pl.lit(None, dtype=pl.Int64), _code=col("_code0"))
-    lf = lf.with_columns(volume_parts(c, committed))
-    lf = lf.with_columns(no_overage(), _top_up=pl.lit(0.0))
-
-    # currency conversion by the day's rates
+def _fx_factor(fx_grid: FxGrid | None, currency: str | None) -> tuple[pl.Expr, pl.Expr]:
+    """The factor from the version's currency to ``currency`` on the shape's day (``_fpos``),
+    null where there is no rate; and the output currency."""
     if fx_grid is not None and currency is not None:
         grid, _, length, target = fx_grid
         to_rate = gather(grid, pl.lit(target, dtype=pl.Int64) * length + col("_fpos"))
         from_rate = gather(grid, col("v_currency_index") * length + col("_fpos"))
         same = col("v_currency") == currency
-        lf = lf.with_columns(_fx=pl.when(same).then(pl.lit(1.0)).otherwise(to_rate / from_rate))
-        out_currency = pl.lit(currency).cast(pl.Categorical)
-    else:
-        lf = lf.with_columns(_fx=pl.lit(1.0))
-        out_currency = col("v_currency")
-    lf = lf.with_columns(no_fx())
-
-    priced = outputs(c, out_currency)
-    priced_shapes = lf.select(
-        *[priced[n].alias(n) for n in names],
-        gather(monthly_offers, col("_oi")).fill_null(False).alias("_monthly"),
-        *AGAIN_INPUTS,
-        *volume_inputs(c, committed),
-    ).collect()
-    return priced_shapes.rechunk()  # gathers from one chunk are much quicker
-
-
-def no_overage() -> pl.Expr:
-    """``_code``, or ``no_overage`` where a priced call goes beyond a plan without a price."""
-    over_missing = (col("_over_qty") > 0) & col("_over_price").is_null()
-    return (
-        pl.when((col("_code") == 0) & over_missing)
-        .then(pl.lit(CODE["no_overage"], dtype=pl.Int64))
-        .otherwise(col("_code"))
-        .alias("_code")
-    )
-
-
-def no_fx() -> pl.Expr:
-    """``_code``, or ``no_fx`` where a priced call has no exchange rate (``_fx`` null)."""
-    return (
-        pl.when((col("_code") == 0) & col("_fx").is_null())
-        .then(pl.lit(CODE["no_fx"], dtype=pl.Int64))
-        .otherwise(col("_code"))
-        .alias("_code")
-    )
+        fx = pl.when(same).then(pl.lit(1.0)).otherwise(to_rate / from_rate)
+        return fx, pl.lit(currency).cast(pl.Categorical)
+    return pl.lit(1.0), col("v_currency")
 
 
 def outputs(c: Compiled, out_currency: pl.Expr) -> dict[str, pl.Expr]:
@@ -310,17 +210,7 @@ def fixed_parts() -> list[pl.Expr]:
     w, h = col("_width"), col("_height")
     px = (w * h).cast(pl.Float64)
     k = col("_input_images").cast(pl.Float64)
-    in_px = (pl.coalesce(col("_input_width"), w) * pl.coalesce(col("_input_height"), h)).cast(
-        pl.Float64
-    )
     zero = pl.lit(0.0)
-
-    def increment(amount: pl.Expr, inc: pl.Expr) -> pl.Expr:
-        return pl.when(inc.is_not_null()).then(_ceil(amount / inc) * inc).otherwise(amount)
-
-    def mp_round(mp: pl.Expr, up: pl.Expr, minimum: pl.Expr) -> pl.Expr:
-        mp = pl.when(up).then(mp.ceil()).otherwise(mp)
-        return pl.max_horizontal(mp, minimum)  # ignores a null minimum
 
     high_extra = (
         pl.when(col("p_img") & col("p_img_high").is_not_null())
@@ -332,54 +222,12 @@ def fixed_parts() -> list[pl.Expr]:
         .then(k * n * col("p_ii_price"))
         .otherwise(zero)
     )
-
-    # megapixels of the output, and of the input images
-    mp_out = mp_round(px / col("v_mp_def"), col("p_mo_up"), col("p_mo_min"))
-    per_out = (
-        pl.when(col("p_mo_first").is_not_null())
-        .then(col("p_mo_first") + pl.max_horizontal(mp_out - 1, zero) * col("p_mo_price"))
-        .otherwise(mp_out * col("p_mo_price"))
-    )
-    mp_output = pl.when(col("p_mo")).then(n * increment(per_out, col("p_mo_inc"))).otherwise(zero)
-    mp_in = mp_round(in_px / col("v_mp_def"), col("p_mi_up"), col("p_mi_min"))
-    per_in = k * mp_in * col("p_mi_price")
-    mp_input = (
-        pl.when(col("p_mi") & (k > 0)).then(n * increment(per_in, col("p_mi_inc"))).otherwise(zero)
-    )
-
-    # GPU seconds: a call's run time, rounded to the granularity, at least the minimum
-    step_scale = (
-        pl.when(col("_steps").is_not_null() & col("p_g_est_steps").is_not_null())
-        .then(col("_steps").cast(pl.Float64) / col("p_g_est_steps"))
-        .otherwise(1.0)
-    )
-    estimate = col("p_g_est_s") * px / col("p_g_est_px") * step_scale
-    run = pl.coalesce(col("_seconds"), estimate) * n
-    rounded = (
-        pl.when(col("p_g_gran").is_not_null())
-        .then(_ceil(run / col("p_g_gran")) * col("p_g_gran"))
-        .otherwise(run)
-    )
-    billed = pl.max_horizontal(rounded, col("p_g_min"))
-    gpu = pl.when(col("p_g")).then(billed * col("p_g_price")).otherwise(zero)
-
+    mp_output, mp_input = _megapixels(n, k)
+    gpu = _gpu_seconds(n, px)
     credit = (
         pl.when(col("p_cr").is_not_null()).then(col("p_cr") * n * col("v_credit")).otherwise(zero)
     )
-
-    million = 1_000_000.0
-    prompt = col("_prompt_tokens").cast(pl.Float64)
-    token = (
-        pl.when(col("p_tk"))
-        .then(
-            col("p_tk_tokens") * n * col("p_tk_out") / million
-            + pl.when(prompt > 0).then(prompt * col("p_tk_text") / million).otherwise(zero)
-            + pl.when(k > 0)
-            .then(col("_input_image_tokens").cast(pl.Float64) * col("p_tk_in") / million)
-            .otherwise(zero)
-        )
-        .otherwise(zero)
-    )
+    token = _tokens(n, k)
 
     steps = pl.coalesce(col("_steps"), col("p_st_default")).cast(pl.Float64)
     area = pl.when(col("p_st_ref_px").is_not_null()).then(px / col("p_st_ref_px")).otherwise(1.0)
@@ -396,6 +244,73 @@ def fixed_parts() -> list[pl.Expr]:
         high_extra.alias("_m_high_extra"),
         over_price.alias("_over_price"),
     ]
+
+
+def _megapixels(n: pl.Expr, k: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """Amounts by megapixels of the output, and of the ``k`` input images, for ``n`` images."""
+    w, h = col("_width"), col("_height")
+    px = (w * h).cast(pl.Float64)
+    in_px = (pl.coalesce(col("_input_width"), w) * pl.coalesce(col("_input_height"), h)).cast(
+        pl.Float64
+    )
+    zero = pl.lit(0.0)
+
+    def increment(amount: pl.Expr, inc: pl.Expr) -> pl.Expr:
+        return pl.when(inc.is_not_null()).then(_ceil(amount / inc) * inc).otherwise(amount)
+
+    def mp_round(mp: pl.Expr, up: pl.Expr, minimum: pl.Expr) -> pl.Expr:
+        mp = pl.when(up).then(mp.ceil()).otherwise(mp)
+        return pl.max_horizontal(mp, minimum)  # ignores a null minimum
+
+    mp_out = mp_round(px / col("v_mp_def"), col("p_mo_up"), col("p_mo_min"))
+    per_out = (
+        pl.when(col("p_mo_first").is_not_null())
+        .then(col("p_mo_first") + pl.max_horizontal(mp_out - 1, zero) * col("p_mo_price"))
+        .otherwise(mp_out * col("p_mo_price"))
+    )
+    mp_output = pl.when(col("p_mo")).then(n * increment(per_out, col("p_mo_inc"))).otherwise(zero)
+    mp_in = mp_round(in_px / col("v_mp_def"), col("p_mi_up"), col("p_mi_min"))
+    per_in = k * mp_in * col("p_mi_price")
+    mp_input = (
+        pl.when(col("p_mi") & (k > 0)).then(n * increment(per_in, col("p_mi_inc"))).otherwise(zero)
+    )
+    return mp_output, mp_input
+
+
+def _gpu_seconds(n: pl.Expr, px: pl.Expr) -> pl.Expr:
+    """GPU seconds: a call's run time, rounded to the granularity, at least the minimum."""
+    step_scale = (
+        pl.when(col("_steps").is_not_null() & col("p_g_est_steps").is_not_null())
+        .then(col("_steps").cast(pl.Float64) / col("p_g_est_steps"))
+        .otherwise(1.0)
+    )
+    estimate = col("p_g_est_s") * px / col("p_g_est_px") * step_scale
+    run = pl.coalesce(col("_seconds"), estimate) * n
+    rounded = (
+        pl.when(col("p_g_gran").is_not_null())
+        .then(_ceil(run / col("p_g_gran")) * col("p_g_gran"))
+        .otherwise(run)
+    )
+    billed = pl.max_horizontal(rounded, col("p_g_min"))
+    return pl.when(col("p_g")).then(billed * col("p_g_price")).otherwise(pl.lit(0.0))
+
+
+def _tokens(n: pl.Expr, k: pl.Expr) -> pl.Expr:
+    """Token prices: output tokens of ``n`` images, prompt tokens, image-input tokens."""
+    zero = pl.lit(0.0)
+    million = float(MILLION)  # per-million token prices
+    prompt = col("_prompt_tokens").cast(pl.Float64)
+    return (
+        pl.when(col("p_tk"))
+        .then(
+            col("p_tk_tokens") * n * col("p_tk_out") / million
+            + pl.when(prompt > 0).then(prompt * col("p_tk_text") / million).otherwise(zero)
+            + pl.when(k > 0)
+            .then(col("_input_image_tokens").cast(pl.Float64) * col("p_tk_in") / million)
+            .otherwise(zero)
+        )
+        .otherwise(zero)
+    )
 
 
 def volume_parts(c: Compiled, committed: bool) -> list[pl.Expr]:

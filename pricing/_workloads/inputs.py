@@ -21,8 +21,8 @@ from pricing._workloads.distributions import (
     Uniform,
 )
 from pricing._workloads.model import Workload, central
-from pricing._workloads.problems import WorkloadError, problems_from_validation
-from pricing.errors import PricingError
+from pricing._workloads.problems import problems_from_validation
+from pricing.errors import PricingError, WorkloadError
 
 _DISTRIBUTIONS = (Uniform, Triangular, Normal, LogNormal, SourcesRange)
 InputPath = tuple[str | int, ...]

@@ -4,10 +4,10 @@ A workload is a list of segments (one kind of request each: operation, acceptabl
 sizes, monthly volume, latency target), a traffic shape over the week, and optional
 self-hosting assumptions. The engine prices it on hosted offers and on self-hosted GPUs.
 
-This module loads and checks workload files. The model is in :mod:`pricing._workloads.model`,
-problems and their fixes in :mod:`pricing._workloads.problems`, the demand tables and traffic
-curves in :mod:`pricing._workloads.demand`, the uncertain inputs in :mod:`pricing._workloads.inputs`;
-their names are importable from here too.
+This module loads and checks workload files. The model is in
+:mod:`pricing._workloads.model`, problems and their fixes in :mod:`pricing._workloads.problems`,
+the demand tables and traffic curves in :mod:`pricing._workloads.demand`, the uncertain inputs
+in :mod:`pricing._workloads.inputs`.
 """
 
 from __future__ import annotations
@@ -24,61 +24,15 @@ from pydantic import ValidationError
 from pricing._cards.catalog import close_model_ids
 from pricing._cards.loader import bundled_data_dir
 from pricing._cards.schema import OPERATIONS, ImageModel, ModelsFile
-from pricing._workloads.demand import (
-    DEMAND_SCHEMA,
-    PEAK_HOUR_UTC,
-    daily_curve,
-    monthly_demand,
-    peak_to_mean,
-    traffic_profile,
-)
-from pricing._workloads.inputs import InputPath, UncertainInput, uncertain_inputs, with_values
 from pricing._workloads.model import (
-    Autoscale,
-    Licence,
-    Resolution,
-    Segment,
-    SelfHosting,
-    Serverless,
-    Traffic,
-    Volume,
     Workload,
-    central,
 )
-from pricing._workloads.problems import WorkloadError, WorkloadProblem, problems_from_validation
+from pricing._workloads.problems import problems_from_validation
+from pricing.errors import Problem, WorkloadError
 
 if TYPE_CHECKING:
     from pricing._cards.catalog import Catalog
 
-__all__ = [
-    "DEFAULT_WORKLOAD",
-    "DEMAND_SCHEMA",
-    "PEAK_HOUR_UTC",
-    "SCHEMA_LINE",
-    "Autoscale",
-    "InputPath",
-    "Licence",
-    "Resolution",
-    "Segment",
-    "SelfHosting",
-    "Serverless",
-    "Traffic",
-    "UncertainInput",
-    "Volume",
-    "Workload",
-    "WorkloadError",
-    "WorkloadProblem",
-    "central",
-    "daily_curve",
-    "list_workloads",
-    "load_workload",
-    "monthly_demand",
-    "peak_to_mean",
-    "traffic_profile",
-    "uncertain_inputs",
-    "with_values",
-    "workloads_dir",
-]
 
 #: The bundled workload used when none is named.
 DEFAULT_WORKLOAD = "ecommerce"
@@ -113,14 +67,14 @@ def load_workload(
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise WorkloadError(
-            [WorkloadProblem(shown, "file not found", "check the path, or use a bundled name")]
+            [Problem(shown, "file not found", "check the path, or use a bundled name")]
         ) from None
     try:
         raw = tomllib.loads(text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as exc:
         found = re.search(r"at line (\d+)", str(exc))
         line = int(found.group(1)) if found else None
-        problem = WorkloadProblem(
+        problem = Problem(
             shown, f"not valid TOML: {exc}", "fix the TOML syntax at that line", line=line
         )
         raise WorkloadError([problem]) from None
@@ -144,7 +98,7 @@ def _resolve(path_or_name: str | Path) -> tuple[Path, str]:
         known = ", ".join(list_workloads())
         raise WorkloadError(
             [
-                WorkloadProblem(
+                Problem(
                     path_or_name,
                     f"unknown workload {path_or_name!r}",
                     f"use a bundled name ({known}) or the path of a .toml file",
@@ -162,7 +116,7 @@ def _bundled_models() -> dict[str, ImageModel]:
 
 def _cross_check(
     shown: str, raw: dict[str, Any], models: Mapping[str, ImageModel]
-) -> Iterator[WorkloadProblem]:
+) -> Iterator[Problem]:
     """Model ids exist and serve the segment's operation (checked on the raw file)."""
     segments = raw.get("segments")
     for i, seg in enumerate(segments if isinstance(segments, list) else []):
@@ -184,4 +138,4 @@ def _cross_check(
                 fix = f"remove {model_id!r} from `models` or change `operation`"
             else:
                 continue
-            yield WorkloadProblem(shown, message, fix, name, i, f"models[{j}]")
+            yield Problem(shown, message, fix, segment=name, segment_index=i, field=f"models[{j}]")

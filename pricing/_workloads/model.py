@@ -43,9 +43,10 @@ _SOURCES_FIX = (
 
 
 def central(x: Number) -> float:
-    """Base value of a number: itself, or the distribution's centre (see
-    :func:`pricing._workloads.distributions.central`). ``{dist = "sources"}`` has no centre of its own: it
-    only applies to the prices in ``data/`` (see ``Workload.prices``).
+    """Base value of a number: itself, or the distribution's centre.
+
+    See :func:`pricing._workloads.distributions.central`. ``{dist = "sources"}`` has no centre
+    of its own: it only applies to the prices in ``data/`` (see ``Workload.prices``).
     """
     if isinstance(x, SourcesRange):
         raise PricingError(f"{_SOURCES_ONLY}; {_SOURCES_FIX}")

@@ -1,65 +1,22 @@
 """Workload file problems: where each is (file, segment, field, line) and how to fix it.
 
 Validators of the workload models raise :func:`invalid` (a pydantic error that carries its
-fix); :func:`problems_from_validation` turns pydantic's errors into :class:`WorkloadProblem`
+fix); :func:`problems_from_validation` turns pydantic's errors into :class:`Problem`
 rows located by segment name and dotted field path, and :class:`WorkloadError` lists them all.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from pricing.errors import PricingError
+from pricing.errors import Problem
 
 DIST_KINDS = "uniform, triangular, normal, lognormal"
 DIST_EXAMPLE = '{ dist = "triangular", low = <lowest>, mode = <likeliest>, high = <highest> }'
-
-
-@dataclass(frozen=True)
-class WorkloadProblem:
-    """One thing wrong in a workload file: where (segment, field, line) and the fix."""
-
-    file: str
-    message: str
-    fix: str
-    segment: str | None = None
-    segment_index: int | None = None  # 0-based position in ``segments``
-    field: str | None = None
-    line: int | None = None
-
-    def __str__(self) -> str:
-        where = [self.file if self.line is None else f"{self.file} line {self.line}"]
-        if self.segment_index is not None:
-            where.append(f"segment {self.segment!r} (segments[{self.segment_index}])")
-        if self.field:
-            where.append(f"field `{self.field}`")
-        return f"{': '.join(where)}: {self.message} -> {self.fix}"
-
-
-class WorkloadError(PricingError):
-    """A workload file is invalid; ``problems`` lists every issue found."""
-
-    def __init__(self, problems: list[WorkloadProblem]) -> None:
-        self.problems = list(problems)
-        head = f"{len(self.problems)} problem(s) in the workload:"
-        super().__init__("\n".join([head, *(f"  - {p}" for p in self.problems)]))
-
-    @property
-    def file(self) -> str:
-        return self.problems[0].file
-
-    @property
-    def segment(self) -> str | None:
-        return self.problems[0].segment
-
-    @property
-    def field(self) -> str | None:
-        return self.problems[0].field
 
 
 def invalid(message: str, fix: str) -> PydanticCustomError:
@@ -73,7 +30,7 @@ def located(loc: tuple[str | int, ...], value: Any, message: str, fix: str) -> I
 
 def problems_from_validation(
     shown: str, raw: dict[str, Any], exc: ValidationError
-) -> list[WorkloadProblem]:
+) -> list[Problem]:
     out = []
     for err in exc.errors():
         loc = list(err["loc"])
@@ -85,7 +42,7 @@ def problems_from_validation(
             continue
         segment, index, field = _locate(raw, loc)
         out.append(
-            WorkloadProblem(
+            Problem(
                 shown,
                 _message(err),
                 _fix(err, field),

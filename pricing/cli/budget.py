@@ -13,26 +13,26 @@ from rich.table import Table
 from pricing._base.dates import to_date
 from pricing._usage.budget import Budget, BudgetStatus, budget_status
 from pricing._usage.replay import replay
-from pricing.cli.app import (
+from pricing.cli._common import (
     DataOption,
     JsonOption,
-    _amount,
-    _catalog,
-    _check_output,
-    _fail,
-    _pairs,
-    _print_json,
-    _progress_bar,
-    _records,
-    app,
+    amount,
+    check_output,
+    fail,
+    load_catalog_or_fail,
     out,
+    pairs,
+    print_json,
+    records,
+    replay_progress,
 )
 from pricing.errors import PricingError
 
 #: Export formats of the chart (as in :mod:`pricing._charts.export`, imported on use with altair).
 _FORMATS = ("html", "png", "svg", "json")
 
-_BUDGET_HELP = "\n\n".join(
+#: The help of ``pricing budget``.
+HELP = "\n\n".join(
     [
         "Month-to-date spend of a usage log against a monthly budget, with a forecast.",
         "Prices the log like `pricing replay` (same columns, see `pricing replay --help`), then "
@@ -54,24 +54,23 @@ def _outputs(out_path: Path | None, formats: str | None, log: Path) -> list[Path
     """The chart files to write: ``--out`` with each format's suffix."""
     if out_path is None:
         if formats:
-            raise _fail(f"--format {formats} needs --out, e.g. --out budget --format {formats}")
+            raise fail(f"--format {formats} needs --out, e.g. --out budget --format {formats}")
         return []
     suffix = out_path.suffix.lower().lstrip(".")
     chosen = [f.strip().lower() for f in (formats or suffix or "html").split(",") if f.strip()]
     unknown = [f for f in chosen if f not in _FORMATS]
     if unknown or not chosen:
-        raise _fail(
+        raise fail(
             f"unknown chart format {', '.join(unknown) or repr(formats)}; choose from "
             f"{', '.join(_FORMATS)} (--out budget.html, or --format html,png)"
         )
     base = out_path.with_suffix("") if suffix in _FORMATS else out_path
     paths = [base.with_name(f"{base.name}.{f}") for f in dict.fromkeys(chosen)]
     for path in paths:
-        _check_output("--out", path, log)
+        check_output("--out", path, log)
     return paths
 
 
-@app.command("budget", help=_BUDGET_HELP)
 def budget_cmd(
     log: Annotated[Path, typer.Argument(help="Usage log: .csv, .parquet or .ndjson.")],
     monthly: Annotated[
@@ -113,19 +112,20 @@ def budget_cmd(
     data: DataOption = None,
     as_json: JsonOption = False,
 ) -> None:
+    """A usage log's month against a monthly budget (help: :data:`HELP`)."""
     try:
         # the order of --alert flags does not matter
         alerts = (0.8, 1.0) if alert is None else sorted(set(alert))
         budget = Budget(monthly=monthly, currency=currency, alerts=alerts)
         day = None if as_of is None else to_date(as_of)
     except PricingError as exc:
-        raise _fail(str(exc)) from exc
-    mapping = _pairs(column_map, "--map", "LOGCOL=COLUMN", "ts=timestamp")
-    offers = _pairs(offer_map, "--offer-map", "PROVIDER/MODEL=OFFER", "acme/m=acme/m-fast")
+        raise fail(str(exc)) from exc
+    mapping = pairs(column_map, "--map", "LOGCOL=COLUMN", "ts=timestamp")
+    offers = pairs(offer_map, "--offer-map", "PROVIDER/MODEL=OFFER", "acme/m=acme/m-fast")
     paths = _outputs(out_path, formats, log)
-    cat = _catalog(data)
+    cat = load_catalog_or_fail(data)
     try:
-        with _progress_bar() as bar:
+        with replay_progress() as bar:
             result = replay(
                 log,
                 month=None if day is None else f"{day:%Y-%m}",
@@ -146,13 +146,13 @@ def budget_cmd(
                 catalog=cat,
             )
     except PricingError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise _fail(f"cannot read {log}: {first}. Check that it is a valid log file.") from exc
+        raise fail(f"cannot read {log}: {first}. Check that it is a valid log file.") from exc
     written = _write_chart(status, paths)
     if as_json:
-        _print_json(_status_json(status, log, written))
+        print_json(_status_json(status, log, written))
     else:
         _print_status(status, log, written)
     if status.over_budget:
@@ -170,7 +170,7 @@ def _write_chart(status: BudgetStatus, paths: list[Path]) -> list[Path]:
     try:
         return write_chart(budget_chart(status), base, [p.suffix[1:] for p in paths], title=title)
     except (OSError, ValueError, PricingError) as exc:
-        raise _fail(f"cannot write the chart to {base}: {exc}") from exc
+        raise fail(f"cannot write the chart to {base}: {exc}") from exc
 
 
 def _status_json(status: BudgetStatus, log: Path, written: list[Path]) -> dict[str, object]:
@@ -192,9 +192,9 @@ def _status_json(status: BudgetStatus, log: Path, written: list[Path]) -> dict[s
         "forecast_crossed": list(status.forecast_crossed),
         "requests": status.requests,
         "unpriced": status.unpriced,
-        "alerts": _records(status.alerts),
-        "daily": _records(status.daily),
-        "prices": _records(status.prices),
+        "alerts": records(status.alerts),
+        "daily": records(status.daily),
+        "prices": records(status.prices),
         "notes": list(status.notes),
         "outputs": [str(p) for p in written],
     }
@@ -219,15 +219,15 @@ def _print_status(status: BudgetStatus, log: Path, written: list[Path]) -> None:
         run_out = f"{day:%a %Y-%m-%d}"
         how = "reached" if day <= status.as_of else "forecast at the run rate"
     rows = [
-        ("budget", _amount(monthly, cur), "per month"),
+        ("budget", amount(monthly, cur), "per month"),
         (
             "spent so far",
-            _amount(status.spent, cur),
+            amount(status.spent, cur),
             f"day {status.days_elapsed} of {status.days_in_month}",
         ),
         ("% used", f"{status.used:.1%}", ""),
-        ("run rate", _amount(status.run_rate, cur), "per day"),
-        ("forecast month end", _amount(status.forecast, cur), share),
+        ("run rate", amount(status.run_rate, cur), "per day"),
+        ("forecast month end", amount(status.forecast, cur), share),
         ("budget runs out", run_out, how),
         ("alerts crossed", *_alerts(status, "crossed_on")),
         ("alerts forecast", *_alerts(status, "forecast_on")),
@@ -252,7 +252,7 @@ def _print_status(status: BudgetStatus, log: Path, written: list[Path]) -> None:
     for r in priced.iter_rows(named=True):
         out.print(
             f"  prices: {escape(r['offer_id'])} version {escape(r['price_version'])}, source "
-            f"{escape(r['source_id'])}: {r['requests']:,} call(s), {_amount(r['cost'], cur)}",
+            f"{escape(r['source_id'])}: {r['requests']:,} call(s), {amount(r['cost'], cur)}",
             highlight=False,
         )
     for r in status.prices.filter(pl.col("reason").is_not_null()).iter_rows(named=True):

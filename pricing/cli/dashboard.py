@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from pricing.cli.app import _fail, app, help_text, out, progress_bar
+from pricing.cli._common import fail, help_text, out, progress_bar
 from pricing.errors import PricingError
 
 if TYPE_CHECKING:
@@ -31,8 +31,10 @@ Examples:
   pricing dashboard --all --as-of 2026-11-21     (every bundled workload)
 """
 
+#: The help of ``pricing dashboard``.
+HELP = help_text(_HELP)
 
-@app.command("dashboard", help=help_text(_HELP))
+
 def dashboard_cmd(
     workloads: Annotated[
         list[str] | None,
@@ -59,6 +61,7 @@ def dashboard_cmd(
     ] = None,
     every: Annotated[bool, typer.Option("--all", help="Build every bundled workload.")] = False,
 ) -> None:
+    """Build and export the dashboards of workloads (help: :data:`HELP`)."""
     from pricing._charts.dashboard import build_dashboard, export_dashboard
     from pricing._charts.export import check_formats
     from pricing._workloads.load import DEFAULT_WORKLOAD, list_workloads
@@ -66,12 +69,12 @@ def dashboard_cmd(
     try:
         chosen_formats = check_formats(formats.split(","))
     except PricingError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     if every and workloads:
-        raise _fail("give workload names or --all, not both")
+        raise fail("give workload names or --all, not both")
     names = list(list_workloads()) if every else (workloads or [DEFAULT_WORKLOAD])
     if samples < 0:
-        raise _fail(f"--samples must be 0 or more, got {samples}")
+        raise fail(f"--samples must be 0 or more, got {samples}")
     progress = progress_bar()
     written: list[tuple[str, Path, int]] = []
     boards: list[Dashboard] = []
@@ -86,13 +89,18 @@ def dashboard_cmd(
                 progress.update(task, description=f"{name}: drawing")
                 files = export_dashboard(board, out_dir, chosen_formats)
             except (PricingError, ValueError) as exc:
-                raise _fail(f"{name}: {exc}") from None
+                raise fail(f"{name}: {exc}") from None
             boards.append(board)
             main = out_dir / board.name / ("index.html" if "html" in chosen_formats else "")
             written.append((board.name, main, len(files)))
             progress.advance(task)
     for board in boards:
         _print_headline(board)
+    _print_written(written)
+
+
+def _print_written(written: list[tuple[str, Path, int]]) -> None:
+    """Per workload: the file to open and how many files were written."""
     table = Table(title="Written", title_justify="left")
     table.add_column("workload")
     table.add_column("open")

@@ -1,4 +1,4 @@
-"""``pricing fx rate``: convert between currencies with the dated rates of the data."""
+"""``pricing fx``: pull the ECB reference rates, convert with the dated rates of the data."""
 
 from __future__ import annotations
 
@@ -9,12 +9,24 @@ import typer
 from rich.markup import escape
 
 from pricing._base.dates import to_date
-from pricing._fx.store import fx_rate, load_fx, rate_used
-from pricing.cli.app import DataOption, JsonOption, _fail, _print_json, help_text, out
-from pricing.cli.refresh import fx_app
+from pricing._fx.rates import fx_rate, rate_used
+from pricing._fx.store import load_fx
+from pricing._refresh.pull import pull_fx
+from pricing.cli._common import DataOption, JsonOption, fail, help_text, out, print_json
+from pricing.cli._fetch import (
+    AllowHttpOption,
+    CacheDirOption,
+    DryRunOption,
+    MaxBytesOption,
+    NoCacheOption,
+    RetriesOption,
+    TimeoutOption,
+    policy,
+    run,
+)
 from pricing.errors import PricingError
 
-_HELP = """Convert an amount between currencies with the latest rates on or before a day.
+_RATE_HELP = """Convert an amount between currencies with the latest rates on or before a day.
 
 Rates are the European Central Bank's reference rates per euro in data/fx (refresh them
 with `pricing fx pull`); a conversion between two other currencies goes through the euro.
@@ -24,7 +36,35 @@ Example: pricing fx rate USD EUR --amount 1250 --on 2015-01-09
 """
 
 
-@fx_app.command("rate", help=help_text(_HELP))
+app = typer.Typer(help="Exchange rates (ECB reference rates).", no_args_is_help=True)
+
+
+@app.command("pull")
+def fx_pull(
+    url: Annotated[
+        str | None, typer.Option("--url", help="Address of eurofxref-daily.xml to use instead.")
+    ] = None,
+    dry_run: DryRunOption = False,
+    data: DataOption = None,
+    allow_http: AllowHttpOption = False,
+    no_cache: NoCacheOption = False,
+    cache_dir: CacheDirOption = None,
+    timeout: TimeoutOption = 30.0,
+    retries: RetriesOption = 3,
+    max_bytes: MaxBytesOption = 64 * 1024 * 1024,
+    as_json: JsonOption = False,
+) -> None:
+    """Pull the European Central Bank's reference rates into data/fx/ecb.csv (new days only)."""
+    fetch = policy(allow_http, no_cache, timeout, retries, max_bytes)
+    run(
+        lambda step: pull_fx(
+            url, data_dir=data, dry_run=dry_run, policy=fetch, cache_dir=cache_dir
+        ),
+        as_json,
+    )
+
+
+@app.command("rate", help=help_text(_RATE_HELP))
 def fx_rate_cmd(
     from_currency: Annotated[str, typer.Argument(help="Currency to convert from, e.g. USD.")],
     to_currency: Annotated[str, typer.Argument(help="Currency to convert to, e.g. EUR.")],
@@ -43,18 +83,18 @@ def fx_rate_cmd(
     data: DataOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """The rates and exact factor of a conversion (help: ``_HELP``)."""
+    """The rates and exact factor of a conversion (help: ``_RATE_HELP``)."""
     try:
         value = Decimal(amount)
     except InvalidOperation:
-        raise _fail(f"--amount {amount!r} is not a number; write it like 1250.50") from None
+        raise fail(f"--amount {amount!r} is not a number; write it like 1250.50") from None
     from_currency, to_currency = from_currency.upper(), to_currency.upper()
     try:
         day = to_date(on)
         fx = load_fx(data)
         factor = fx_rate(from_currency, to_currency, day, fx=fx, max_age_days=max_age_days)
     except PricingError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     legs = []
     for currency in (from_currency, to_currency):
         if currency != "EUR":
@@ -69,7 +109,7 @@ def fx_rate_cmd(
             )
     converted = value * factor
     if as_json:
-        _print_json(
+        print_json(
             {
                 "from": from_currency,
                 "to": to_currency,

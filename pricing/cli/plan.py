@@ -1,4 +1,4 @@
-"""Planning commands of the ``pricing`` CLI: simulate, breakeven, gpus list, workloads list."""
+"""Planning commands of the ``pricing`` CLI: ``simulate`` and ``breakeven``."""
 
 from __future__ import annotations
 
@@ -10,13 +10,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from pricing.cli.app import JsonOption, _fail, _print_json, _records, app, out, progress_bar
+from pricing.cli._common import JsonOption, fail, out, print_json, progress_bar, records
 from pricing.errors import PricingError
-
-gpus_app = typer.Typer(help="GPU offers for self-hosting.", no_args_is_help=True)
-app.add_typer(gpus_app, name="gpus")
-workloads_app = typer.Typer(help="Bundled example workloads.", no_args_is_help=True)
-app.add_typer(workloads_app, name="workloads")
 
 
 def _usd(value: float | None, places: int = 0) -> str:
@@ -37,7 +32,6 @@ def _number(value: float) -> str:
 # --------------------------------------------------------------------------- simulate
 
 
-@app.command("simulate")
 def simulate_cmd(
     workload: Annotated[
         str,
@@ -66,10 +60,10 @@ def simulate_cmd(
     progress = progress_bar()
     try:
         with progress:
-            task = progress.add_task("simulating", total=1.0)
+            task = progress.add_task("simulating", total=100)
 
-            def report(label: str, done: float) -> None:
-                progress.update(task, description=label, completed=done)
+            def report(done: int, total: int, label: str) -> None:
+                progress.update(task, description=label, completed=done, total=total)
 
             result = simulate(
                 workload,
@@ -80,22 +74,22 @@ def simulate_cmd(
                 progress=report,
             )
     except PricingError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     if as_json:
-        _print_json(
+        print_json(
             {
                 "workload": result.workload,
                 "currency": result.currency,
                 "as_of": result.as_of.isoformat(),
                 "seed": result.seed,
                 "samples": result.samples,
-                "totals": _records(_totals(result.monthly)),
-                "cheapest": _records(result.cheapest),
-                "bands": None if result.bands is None else _records(result.bands),
+                "totals": records(_totals(result.monthly)),
+                "cheapest": records(result.cheapest),
+                "bands": None if result.bands is None else records(result.bands),
                 "self_hosting_cheaper": None
                 if result.self_hosting_cheaper is None
-                else _records(result.self_hosting_cheaper),
-                "sensitivity": None if result.sensitivity is None else _records(result.sensitivity),
+                else records(result.self_hosting_cheaper),
+                "sensitivity": None if result.sensitivity is None else records(result.sensitivity),
                 "notes": list(result.notes),
             }
         )
@@ -133,9 +127,19 @@ def _totals(monthly: pl.DataFrame) -> pl.DataFrame:
 
 
 def _print_segment(result: Any, totals: pl.DataFrame, segment: str, top: int) -> None:
+    """The tables of one segment: cheapest options, bands, cheapest by month, sensitivity."""
     ok = totals.filter(pl.col("feasible"))
+    _print_options(ok, totals.height, segment, top)
+    if result.bands is not None:
+        _print_bands(result, segment, top)
+    _print_cheapest(result.cheapest.filter(pl.col("segment") == segment))
+    if result.sensitivity is not None:
+        _print_sensitivity(result.sensitivity, ok, segment)
+
+
+def _print_options(ok: pl.DataFrame, options: int, segment: str, top: int) -> None:
     table = Table(
-        title=f"{segment}: the {min(top, ok.height)} cheapest of {totals.height} options "
+        title=f"{segment}: the {min(top, ok.height)} cheapest of {options} options "
         f"({ok.height} can serve every month)",
         title_justify="left",
     )
@@ -166,71 +170,79 @@ def _print_segment(result: Any, totals: pl.DataFrame, segment: str, top: int) ->
                 f"  cheapest {kind}: {escape(r['option'])}, {_usd(r['horizon_cost'])} "
                 f"({_usd(r['per_image'], 4)}/image)"
             )
-    if result.bands is not None:
-        bands = (
-            result.bands.filter(pl.col("segment") == segment)
-            .group_by("option", "kind")
-            .agg(pl.col("p10", "p50", "p90").sum())
-            .sort("p50", nulls_last=True)
-            .head(top)
+
+
+def _print_bands(result: Any, segment: str, top: int) -> None:
+    bands = (
+        result.bands.filter(pl.col("segment") == segment)
+        .group_by("option", "kind")
+        .agg(pl.col("p10", "p50", "p90").sum())
+        .sort("p50", nulls_last=True)
+        .head(top)
+    )
+    band_table = Table(title=f"{segment}: horizon cost P10 / P50 / P90", title_justify="left")
+    for col in ("option", "P10", "P50", "P90"):
+        band_table.add_column(col, justify="left" if col == "option" else "right")
+    for r in bands.iter_rows(named=True):
+        band_table.add_row(escape(r["option"]), _usd(r["p10"]), _usd(r["p50"]), _usd(r["p90"]))
+    out.print(band_table)
+    prob = result.self_hosting_cheaper.filter(pl.col("segment") == segment)
+    if prob.height:
+        first, last = prob["probability"][0], prob["probability"][-1]
+        out.print(
+            f"P(self-hosting is cheaper): {first:.0%} in the first month, {last:.0%} in the last"
         )
-        band_table = Table(title=f"{segment}: horizon cost P10 / P50 / P90", title_justify="left")
-        for col in ("option", "P10", "P50", "P90"):
-            band_table.add_column(col, justify="left" if col == "option" else "right")
-        for r in bands.iter_rows(named=True):
-            band_table.add_row(escape(r["option"]), _usd(r["p10"]), _usd(r["p50"]), _usd(r["p90"]))
-        out.print(band_table)
-        prob = result.self_hosting_cheaper.filter(pl.col("segment") == segment)
-        if prob.height:
-            first, last = prob["probability"][0], prob["probability"][-1]
-            out.print(
-                f"P(self-hosting is cheaper): {first:.0%} in the first month, {last:.0%} in "
-                "the last"
-            )
-    cheapest = result.cheapest.filter(pl.col("segment") == segment)
-    if cheapest.height:
-        changes = cheapest.filter(pl.col("option").ne_missing(pl.col("option").shift(1)))
-        if changes.height == 1:
-            low, high = cheapest["cost"].min(), cheapest["cost"].max()
-            spread = _usd(low) if low == high else f"{_usd(low)} to {_usd(high)}"
-            out.print(
-                f"  the cheapest in every month is {escape(changes['option'][0])} ({spread}/month)"
-            )
-        else:
-            for r in changes.iter_rows(named=True):
-                out.print(
-                    f"  from {r['month'].isoformat()[:7]} the cheapest is {escape(r['option'])} "
-                    f"({_usd(r['cost'])}/month)"
-                )
-    if result.sensitivity is not None:
-        leader: list[str] = ok["option"].head(1).to_list()
-        # the inputs that move it (self-hosting inputs do not move a hosted option's cost)
-        sens = result.sensitivity.filter(
-            (pl.col("segment") == segment)
-            & pl.col("option").is_in(leader)
-            & (pl.col("cost_at_low") != pl.col("cost_at_high"))
-        ).head(5)
-        if sens.height:
-            sens_table = Table(
-                title=f"what moves the cost of {leader[0]} most (P10 -> P90)", title_justify="left"
-            )
-            for col in ("input", "low", "high", "cost at low", "cost at high"):
-                sens_table.add_column(col, justify="left" if col == "input" else "right")
-            for r in sens.iter_rows(named=True):
-                sens_table.add_row(
-                    escape(r["input"]),
-                    _number(r["low"]),
-                    _number(r["high"]),
-                    _usd(r["cost_at_low"]),
-                    _usd(r["cost_at_high"]),
-                )
-            out.print(sens_table)
+
+
+def _print_cheapest(cheapest: pl.DataFrame) -> None:
+    """When the cheapest option of a segment changes, month by month."""
+    if not cheapest.height:
+        return
+    changes = cheapest.filter(pl.col("option").ne_missing(pl.col("option").shift(1)))
+    if changes.height == 1:
+        low, high = cheapest["cost"].min(), cheapest["cost"].max()
+        spread = _usd(low) if low == high else f"{_usd(low)} to {_usd(high)}"  # type: ignore[arg-type]
+        out.print(
+            f"  the cheapest in every month is {escape(changes['option'][0])} ({spread}/month)"
+        )
+        return
+    for r in changes.iter_rows(named=True):
+        out.print(
+            f"  from {r['month'].isoformat()[:7]} the cheapest is {escape(r['option'])} "
+            f"({_usd(r['cost'])}/month)"
+        )
+
+
+def _print_sensitivity(sensitivity: pl.DataFrame, ok: pl.DataFrame, segment: str) -> None:
+    """The inputs that move the cost of the segment's cheapest option most."""
+    leader: list[str] = ok["option"].head(1).to_list()
+    # the inputs that move it (self-hosting inputs do not move a hosted option's cost)
+    sens = sensitivity.filter(
+        (pl.col("segment") == segment)
+        & pl.col("option").is_in(leader)
+        & (pl.col("cost_at_low") != pl.col("cost_at_high"))
+    ).head(5)
+    if not sens.height:
+        return
+    sens_table = Table(
+        title=f"what moves the cost of {leader[0]} most (P10 -> P90)", title_justify="left"
+    )
+    for col in ("input", "low", "high", "cost at low", "cost at high"):
+        sens_table.add_column(col, justify="left" if col == "input" else "right")
+    for r in sens.iter_rows(named=True):
+        sens_table.add_row(
+            escape(r["input"]),
+            _number(r["low"]),
+            _number(r["high"]),
+            _usd(r["cost_at_low"]),
+            _usd(r["cost_at_high"]),
+        )
+    out.print(sens_table)
 
 
 # --------------------------------------------------------------------------- breakeven
 
 
-@app.command("breakeven")
 def breakeven_cmd(
     model: Annotated[str, typer.Option("--model", help="Open-weights model, e.g. flux-1-dev.")],
     gpu: Annotated[
@@ -277,9 +289,9 @@ def breakeven_cmd(
             margin=margin,
         )
     except (PricingError, KeyError) as exc:
-        raise _fail(str(exc).strip('"')) from exc
+        raise fail(str(exc).strip('"')) from exc
     if as_json:
-        _print_json(
+        print_json(
             {
                 "volume": result.volume,
                 "margin": result.margin,
@@ -307,83 +319,3 @@ def breakeven_cmd(
             "The curves cross more than once (fleet steps): "
             + ", ".join(f"{c:,.0f}" for c in result.crossings)
         )
-
-
-# --------------------------------------------------------------------------- gpus, workloads
-
-
-@gpus_app.command("list")
-def gpus_list(
-    gpu: Annotated[str | None, typer.Option("--gpu", help="Only this GPU type, e.g. h100.")] = None,
-    category: Annotated[
-        str | None, typer.Option("--category", help="on-demand, spot, serverless, ...")
-    ] = None,
-    as_json: JsonOption = False,
-) -> None:
-    """GPU offers with their price per GPU-hour, billing granularity and source."""
-    from pricing._gpus.gpus import gpu_offers_table
-
-    table = gpu_offers_table()
-    if gpu is not None:
-        needle = gpu.lower()
-        table = table.filter(pl.col("gpu").str.contains(needle, literal=True))
-        if table.is_empty():
-            raise _fail(f"no GPU offer for {gpu!r}; try e.g. --gpu h100, --gpu a100, --gpu l40s")
-    if category is not None:
-        table = table.filter(pl.col("category") == category)
-    if as_json:
-        _print_json(_records(table))
-        return
-    show = Table(title=f"{table.height} GPU offers", title_justify="left")
-    width = max((len(i) for i in table["offer_id"].to_list()), default=5)
-    for col in ("offer", "gpu", "gpus", "category", "$/GPU-h", "billed per", "source", "seen"):
-        show.add_column(
-            col,
-            justify="right" if col in ("gpus", "$/GPU-h") else "left",
-            # offer ids are what --gpu takes: whole, on one line; the other columns give way
-            min_width=width if col == "offer" else None,
-            no_wrap=col == "offer",
-        )
-    for r in table.sort("gpu", "gpu_hourly").iter_rows(named=True):
-        granularity = f"{r['granularity_s']} s" if r["granularity_known"] else "? (1 h assumed)"
-        show.add_row(
-            escape(r["offer_id"]),
-            r["gpu"],
-            str(r["gpus"]),
-            r["category"],
-            f"{r['gpu_hourly']:,.4f}",
-            granularity,
-            escape(r["source"]),
-            r["effective"].isoformat(),
-        )
-    out.print(show)
-
-
-@workloads_app.command("list")
-def workloads_list(as_json: JsonOption = False) -> None:
-    """Bundled example workloads (pass a name to `pricing simulate`)."""
-    from pricing._workloads.load import list_workloads, load_workload
-
-    rows: list[dict[str, Any]] = []
-    for name in list_workloads():
-        wl = load_workload(name)
-        rows.append(
-            {
-                "name": name,
-                "title": wl.name,
-                "months": wl.months,
-                "segments": [s.name for s in wl.segments],
-                "description": wl.description,
-            }
-        )
-    if as_json:
-        _print_json(rows)
-        return
-    show = Table(title="Bundled workloads", title_justify="left")
-    for col in ("name", "title", "months", "segments"):
-        show.add_column(col)
-    for r in rows:
-        show.add_row(
-            r["name"], escape(r["title"]), str(r["months"]), escape(", ".join(r["segments"]))
-        )
-    out.print(show)

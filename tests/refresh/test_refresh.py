@@ -18,10 +18,11 @@ from typer.testing import CliRunner
 
 import pricing
 from pricing._cards.schema import ImagePrice, MegapixelPrice, TokenPrice
-from pricing._refresh.http import FetchPolicy, RefreshError
+from pricing._refresh.http import FetchPolicy
 from pricing._refresh.pull import pull_cards, pull_fx, pull_gpus
 from pricing._refresh.run import refresh
 from pricing.cli import app
+from pricing.errors import RefreshError
 from tests._http_server import FixtureServer, Reply, fixture
 from tests.refresh.conftest import refresh_copy, snapshot
 

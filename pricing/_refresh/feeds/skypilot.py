@@ -1,7 +1,8 @@
-"""What a refresh adds from row-shaped sources: SkyPilot GPU offers and ECB exchange rates.
+"""SkyPilot's GPU price catalogs, schema v8 (``catalogs/v8/<cloud>/vms.csv``), as GPU offers.
 
-See :mod:`pricing._refresh.additions` for the rule that decides what is new or changed; nothing
-here writes.
+The catalog's ``GpuInfo`` column is a Python literal: it is read with a regular expression,
+never evaluated. See :mod:`pricing._refresh.additions` for the rule that decides what is new or
+changed; nothing here writes.
 
 SkyPilot lists one row per availability zone. Rows of one instance, region and price category
 become one offer per region when every zone of the region has the same price, and one offer
@@ -12,21 +13,25 @@ separate row, not imported), which the offer's notes say.
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
-import polars as pl
 from pydantic import ValidationError
 
-from pricing._gpus.gpus import GpuOffer
-from pricing._refresh.additions import Additions, Context, _pct, _slug
-from pricing._refresh.http import RefreshError
-from pricing._refresh.sources import SkyPilotRow, validation_reason
+from pricing._gpus.offers import GpuOffer
+from pricing._refresh.additions import Additions, Context, pct, slug, validation_reason
+from pricing._refresh.feed import Feed, FeedFetch, body_text
+from pricing.errors import RefreshError
 
+#: Columns a SkyPilot v8 ``vms.csv`` must have (their order differs between clouds).
+SKYPILOT_COLUMNS = ("InstanceType", "AcceleratorName", "AcceleratorCount", "Price", "Region")
+_GPU_NAME = re.compile(r"'Name':\s*'([^']*)'")
 #: SkyPilot ``AcceleratorName`` -> GPU id of ``data/gpus/gpus.toml``.
 SKYPILOT_GPUS: dict[str, str] = {
     "H100": "h100-sxm",
@@ -63,6 +68,123 @@ PCIE_VARIANTS = {
     "a100-40gb": "a100-40gb-pcie",
 }
 _TAG = re.compile(r"\.\d{4}-\d{2}-\d{2}(-\d+)?$")
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+@dataclass(frozen=True)
+class SkyPilotRow:
+    """One row of a SkyPilot v8 catalog. Prices are per instance-hour [USD/h]."""
+
+    line: int
+    instance_type: str
+    accelerator: str  # "" on CPU-only rows
+    count: int | None
+    price: Decimal | None  # on demand; None when the cell is empty
+    spot_price: Decimal | None
+    region: str
+    zone: str | None
+    gpu_name: str | None  # GpuInfo's 'Name', e.g. 'A100 PCIe'
+
+
+def _price_cell(text: str, column: str, line: int, source: str) -> Decimal | None:
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise RefreshError(source, f"line {line}: {column} {text!r} is not a number") from None
+    if not value.is_finite():
+        raise RefreshError(source, f"line {line}: {column} {text!r} is not a finite number")
+    if value < 0:
+        raise RefreshError(source, f"line {line}: {column} {text!r} is negative")
+    if value == 0:
+        raise RefreshError(
+            source, f"line {line}: {column} is 0; an empty cell means no price, zero is refused"
+        )
+    return value
+
+
+def _count_cell(text: str, line: int, source: str) -> int | None:
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise RefreshError(
+            source, f"line {line}: AcceleratorCount {text!r} is not a number"
+        ) from None
+    if not value.is_finite() or value != value.to_integral_value() or not 1 <= value <= 1024:
+        raise RefreshError(
+            source, f"line {line}: AcceleratorCount {text!r} is not a whole number of GPUs"
+        )
+    return int(value)
+
+
+def parse_skypilot_csv(data: bytes, source: str) -> list[SkyPilotRow]:
+    """Rows of a SkyPilot v8 ``vms.csv``, columns mapped by header name (orders differ).
+
+    Raises
+    ------
+    RefreshError
+        Not UTF-8, not CSV, a header without the v8 columns, a row of the wrong width, or a
+        price that is not a positive number (the line is named).
+    """
+    text = body_text(data, source, "the catalog")
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    rows: list[SkyPilotRow] = []
+    try:
+        header = [h.strip() for h in next(reader)]
+        missing = [c for c in SKYPILOT_COLUMNS if c not in header]
+        if missing:
+            raise RefreshError(
+                source,
+                f"not a SkyPilot v8 catalog: the header lacks {', '.join(missing)} "
+                f"(found {','.join(header)[:120]!r})",
+            )
+        col = {name: header.index(name) for name in header}
+        for row in reader:
+            line = reader.line_num
+            if not row or all(not cell.strip() for cell in row):
+                continue
+            if len(row) != len(header):
+                raise RefreshError(
+                    source, f"line {line}: {len(row)} fields, the header has {len(header)}"
+                )
+
+            def cell(name: str, row: list[str] = row) -> str:
+                return row[col[name]].strip() if name in col else ""
+
+            info = _GPU_NAME.search(cell("GpuInfo"))
+            region = cell("Region")
+            if not region:
+                raise RefreshError(source, f"line {line}: Region is empty")
+            rows.append(
+                SkyPilotRow(
+                    line=line,
+                    instance_type=cell("InstanceType"),
+                    accelerator=cell("AcceleratorName"),
+                    count=_count_cell(cell("AcceleratorCount"), line, source),
+                    price=_price_cell(cell("Price"), "Price", line, source),
+                    spot_price=_price_cell(cell("SpotPrice"), "SpotPrice", line, source),
+                    region=region,
+                    zone=cell("AvailabilityZone") or None,
+                    gpu_name=info.group(1) if info else None,
+                )
+            )
+    except StopIteration:
+        raise RefreshError(source, "the catalog has no header line") from None
+    except csv.Error as exc:
+        raise RefreshError(source, f"not valid CSV at line {reader.line_num} ({exc})") from None
+    if not rows:
+        raise RefreshError(source, "the catalog has a header but no rows")
+    return rows
+
+
+# --------------------------------------------------------------------------- planning
 
 
 @dataclass(frozen=True)
@@ -120,9 +242,10 @@ def _group(
             continue
         if row.instance_type:
             sku = row.instance_type
-            slug = _slug(re.sub(r"_(SECURE|COMMUNITY)$", "", sku))
+            sku_slug = slug(re.sub(r"_(SECURE|COMMUNITY)$", "", sku))
         else:
-            sku, slug = f"{row.accelerator} x{row.count}", _slug(f"{row.accelerator}-x{row.count}")
+            sku = f"{row.accelerator} x{row.count}"
+            sku_slug = slug(f"{row.accelerator}-x{row.count}")
         on_demand = "on-demand"
         if sku.endswith("_SECURE"):
             on_demand = "secure"
@@ -130,7 +253,7 @@ def _group(
             on_demand = "community"
         for category, price in ((on_demand, row.price), ("spot", row.spot_price)):
             if price is not None:
-                key = _Key(sku, slug, row.accelerator, gpu, row.count, row.region, category)
+                key = _Key(sku, sku_slug, row.accelerator, gpu, row.count, row.region, category)
                 groups[key].append((row.zone, price))
     if cpu:
         adds.skip(source, "CPU-only rows", f"{cpu} row(s) without a GPU")
@@ -156,10 +279,10 @@ def plan_skypilot(
                 by_zone.setdefault(zone or "", price)
             items = sorted(by_zone.items())
         for zone, price in items:
-            base = f"{cloud}/{key.slug}-{key.category}-{_slug(key.region)}"
+            base = f"{cloud}/{key.slug}-{key.category}-{slug(key.region)}"
             notes = f"SkyPilot v8 {cloud} catalog: {key.accelerator} x{key.gpus}"
             if zone:
-                base += f"-{_slug(zone)}"
+                base += f"-{slug(zone)}"
                 notes += f"; zone {zone} (the zones of {key.region} differ in price)"
             elif len(zones) > 1:
                 notes += f"; same price in {len(zones)} zones"
@@ -180,7 +303,7 @@ def plan_skypilot(
                 f"{key.gpu} x{key.gpus}, {key.category}, {key.region}",
                 None if prior is None else f"{prior.hourly_price.normalize():f} USD/h ({prior.id})",
                 f"{offer.hourly_price.normalize():f} USD/h",
-                None if prior is None else _pct(prior.hourly_price, offer.hourly_price),
+                None if prior is None else pct(prior.hourly_price, offer.hourly_price),
             )
     return adds
 
@@ -223,42 +346,7 @@ def _free_id(source: str, base: str, day: date, taken: set[str]) -> str:
     raise RefreshError(source, f"no free id for {base!r} on {day}")  # pragma: no cover
 
 
-# --------------------------------------------------------------------------- ECB
-
-
-def plan_fx(frame: pl.DataFrame, ctx: Context, source: str) -> Additions:
-    """New dated rates; a rate already recorded for that day and currency is never replaced."""
-    adds = Additions()
-    existing: dict[tuple[date, str], Decimal] = {}
-    history: dict[str, list[tuple[date, Decimal]]] = defaultdict(list)
-    for day, code, rate, _ in ctx.fx.select("date", "currency", "per_eur", "source").iter_rows():
-        existing[(day, code)] = rate
-        history[code].append((day, rate))
-    for day, code, rate, sid in frame.select("date", "currency", "per_eur", "source").iter_rows():
-        known = existing.get((day, code))
-        if known is not None:
-            if known == rate:
-                adds.unchanged += 1
-            else:
-                adds.skip(
-                    source,
-                    f"{code} on {day}",
-                    f"the download says {rate.normalize():f}, data/fx has "
-                    f"{known.normalize():f}; kept the recorded rate (remove that row by hand "
-                    "if the ECB corrected it)",
-                )
-            continue
-        adds.fx_rows.append((day, code, rate, sid))
-        if code == "EUR":
-            continue
-        before = [(d, r) for d, r in history.get(code, []) if d < day]
-        old = max(before) if before else None
-        adds.change(
-            source,
-            code,
-            f"{code} per EUR on {day}",
-            None if old is None else f"{old[1].normalize():f} (on {old[0]})",
-            f"{rate.normalize():f}",
-            None if old is None else _pct(old[1], rate),
-        )
-    return adds
+def run(feed: Feed, ctx: Context, sid: str, fetch: FeedFetch) -> Additions:
+    """Fetch one cloud's catalog, parse it and compare its GPU offers with the data."""
+    rows = parse_skypilot_csv(fetch(feed.url).body, feed.name)
+    return plan_skypilot(rows, ctx, feed.name, feed.cloud or "", sid)

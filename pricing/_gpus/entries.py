@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from pricing._cards.loader import _fix, _load_model, _message
+from pricing._cards.loader import load_model, validation_fix, validation_message
 from pricing.errors import Problem
 
 M = TypeVar("M", bound=BaseModel)
@@ -68,7 +68,7 @@ def read_entries(path: Path, model: type[M], root: Path, problems: list[Problem]
     Line 1 must be ``#:schema <relative path to data/schema/<name>.json>``; the schema name is
     the file's entry in :data:`SCHEMA_NAMES`.
     """
-    return _load_model(
+    return load_model(
         path, model, root, problems, schema_line=schema_line(path, root), explain=_explain
     )
 
@@ -78,7 +78,15 @@ def _explain(rel: str, raw: dict[str, Any], exc: ValidationError) -> list[Proble
     out = []
     for err in exc.errors():
         entry, field = _locate(raw, list(err["loc"]))
-        out.append(Problem(rel, _message(err), _fix(err, field or ""), offer=entry, field=field))
+        out.append(
+            Problem(
+                rel,
+                validation_message(err),
+                validation_fix(err, field or ""),
+                offer=entry,
+                field=field,
+            )
+        )
     return out
 
 

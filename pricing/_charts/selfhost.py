@@ -1,0 +1,244 @@
+"""Charts of self-hosting: the fleet by month, and hosted against self-hosted by volume.
+
+Their what-ifs (GPU price, volume, peak factor) are Vega-Lite parameters computed in the
+browser from the exported data, so they keep working in a saved HTML file.
+"""
+
+from __future__ import annotations
+
+import math
+
+import altair as alt
+import polars as pl
+
+from pricing._charts.plans import check_option, segment_of
+from pricing._charts.theme import (
+    inline,
+    money_axis,
+    money_format,
+    money_title,
+    require_rows,
+    rounded,
+)
+from pricing._plan.breakeven import BreakEven
+from pricing._plan.simulate import Simulation
+from pricing._selfhost.gpu_cost import HOURS_PER_MONTH
+from pricing.errors import PricingError
+
+GPU_HOUR_PARAM = "gpu_hour"
+VOLUME_PARAM = "log10_volume"
+PEAK_PARAM = "peak_factor"
+
+
+def fleet_chart(
+    sim: Simulation,
+    *,
+    option: str | None = None,
+    segment: str | None = None,
+    peak_to_mean: float = 1.0,
+    max_utilisation: float = 1.0,
+) -> alt.LayerChart:
+    """GPUs (bars) and utilisation (line) by month for a self-hosted option.
+
+    A slider (parameter ``peak_factor``) scales the peak: the dashed line redraws the GPUs a
+    utilisation-only sizing would need, ``ceil(mean busy GPUs x peak_to_mean x factor /
+    max_utilisation)``, computed in the browser (the latency target is not re-solved there).
+    """
+    seg = segment_of(sim, segment)
+    if option is None:
+        row = sim.cheapest.filter(pl.col("segment") == seg).drop_nulls("self_hosted_option")
+        require_rows(row, "fleet_chart", f"segment {seg!r} has no feasible self-hosted option")
+        option = str(row["self_hosted_option"].mode().sort()[0])
+    check_option(sim, seg, option)
+    data = rounded(
+        sim.monthly.filter(
+            (pl.col("segment") == seg) & (pl.col("option") == option) & pl.col("feasible")
+        )
+        .select("month", "gpus", "utilisation", "images", "cost")
+        .with_columns(
+            mean_busy=pl.col("gpus") * pl.col("utilisation"),
+            peak_to_mean=pl.lit(peak_to_mean),
+            max_utilisation=pl.lit(max_utilisation),
+        ),
+        4,
+    )
+    require_rows(data, "fleet_chart", f"{option} is not feasible in any month")
+    if data["gpus"].null_count() == data.height:
+        raise PricingError(f"{option} has no fleet (a hosted option?); pick a self-hosted one")
+    factor = alt.param(
+        name=PEAK_PARAM,
+        value=1.0,
+        bind=alt.binding_range(min=0.5, max=3.0, step=0.1, name="Peak factor "),
+    )
+    data = data.with_columns(label=pl.col("month").dt.strftime("%b %y"))
+    x = alt.X("label:O", sort=None, title=None, axis=alt.Axis(labelAngle=0))
+    base = alt.Chart(inline(data))
+    bars = base.mark_bar(color="#f58518", opacity=0.8).encode(
+        x=x,
+        y=alt.Y("gpus:Q", title="GPUs at the month's peak"),
+        tooltip=[
+            alt.Tooltip("month:T", timeUnit="yearmonth", format="%b %Y"),
+            alt.Tooltip("gpus:Q", title="GPUs"),
+            alt.Tooltip("utilisation:Q", title="utilisation", format=".0%"),
+            alt.Tooltip("images:Q", title="images", format=",.0f"),
+        ],
+    )
+    what_if = (
+        base.transform_calculate(
+            what_if=f"ceil(datum.mean_busy * datum.peak_to_mean * {PEAK_PARAM}"
+            " / datum.max_utilisation)"
+        )
+        .mark_line(color="black", strokeDash=[4, 3], point=True)
+        .encode(
+            x=x,
+            y=alt.Y("what_if:Q", title="GPUs at the month's peak"),
+            tooltip=[alt.Tooltip("what_if:Q", title="GPUs at this peak factor")],
+        )
+        .add_params(factor)
+    )
+    util = base.mark_line(color="#4c78a8", point=True).encode(
+        x=x,
+        y=alt.Y("utilisation:Q", title="Utilisation", axis=alt.Axis(format=".0%")),
+        tooltip=[alt.Tooltip("utilisation:Q", title="utilisation", format=".0%")],
+    )
+    gpus = alt.LayerChart(layer=[bars, what_if])
+    chart: alt.LayerChart = (
+        alt.LayerChart(layer=[gpus, util])
+        .resolve_scale(y="independent")
+        .properties(
+            title=alt.Title(
+                f"Fleet size and utilisation: {option}",
+                subtitle="Bars: simulated fleet; dashed: utilisation-only sizing at the slider's "
+                "peak factor; blue: utilisation",
+            ),
+            width=520,
+        )
+    )
+    return chart
+
+
+def break_even_chart(
+    result: BreakEven,
+    *,
+    gpu_hour: float,
+    currency: str = "USD",
+    label: str = "",
+    volume: float | None = None,
+    points: int = 240,
+) -> alt.LayerChart:
+    """Hosted versus self-hosted monthly cost against monthly volume, log-log.
+
+    The self-hosted curve is recomputed in the browser from a GPU-price slider (parameter
+    ``gpu_hour``, [currency/GPU-h]): cost = fixed costs + GPUs x 730 h x price, so the
+    break-even rule moves with it. A second slider (``log10_volume``) marks a monthly volume.
+
+    Parameters
+    ----------
+    result : BreakEven
+        From :func:`pricing.break_even` (a dedicated fleet, billed 730 h a month).
+    gpu_hour : float  [currency/GPU-h]
+        The GPU price ``result`` was solved with; the slider starts there.
+    volume : float, optional  [images/month]
+        Where the volume slider starts (default: the break-even volume or 1e5).
+    """
+    if gpu_hour <= 0:
+        raise PricingError(f"gpu_hour must be a positive price per GPU-hour, got {gpu_hour}")
+    curve = result.curve.filter(pl.col("images") >= 100)
+    if curve.height == 0 or curve["gpus"].null_count() == curve.height:
+        raise PricingError(
+            "break_even_chart needs the result's curve with fleet sizes (from break_even)"
+        )
+    step = max(curve.height // points, 1)
+    # A thinned grid, plus the rows where a small fleet changes size (its steps are visible).
+    steps = (pl.col("gpus").diff().fill_null(1) != 0) & (pl.col("gpus") <= 12)
+    keep = (pl.int_range(pl.len()) % step == 0) | steps
+    data = rounded(
+        curve.filter(keep).with_columns(
+            fixed=pl.col("self_hosted") - pl.col("gpus") * HOURS_PER_MONTH * gpu_hour
+        ),
+        4,
+    )
+    start = volume if volume is not None else (result.volume or 1e5)
+    price = alt.param(
+        name=GPU_HOUR_PARAM,
+        value=gpu_hour,
+        bind=alt.binding_range(
+            min=round(gpu_hour * 0.25, 2),
+            max=round(gpu_hour * 3, 2),
+            step=0.01,
+            name=f"GPU price [{currency}/h] ",
+        ),
+    )
+    log_volume = alt.param(
+        name=VOLUME_PARAM,
+        value=round(math.log10(max(start, 1.0)), 2),
+        bind=alt.binding_range(min=2, max=9, step=0.05, name="Monthly volume, log10 images "),
+    )
+    fmt = money_format(currency, 0)
+    base = alt.Chart(inline(data)).transform_calculate(
+        self_hosted_now=f"datum.fixed + datum.gpus * {HOURS_PER_MONTH} * {GPU_HOUR_PARAM}"
+    )
+    x = alt.X("images:Q", scale=alt.Scale(type="log"), title="Images per month")
+    y_title = money_title("Monthly cost", currency)
+    lines = (
+        base.transform_fold(["hosted", "self_hosted_now"], as_=["option", "cost"])
+        .transform_calculate(
+            option="datum.option == 'hosted' ? 'hosted API' : 'self-hosted (dedicated)'"
+        )
+        .mark_line()
+        .encode(
+            x=x,
+            y=alt.Y(
+                "cost:Q", scale=alt.Scale(type="log"), title=y_title, axis=money_axis(currency)
+            ),
+            color=alt.Color(
+                "option:N",
+                title=None,
+                scale=alt.Scale(
+                    domain=["hosted API", "self-hosted (dedicated)"],
+                    range=["#4c78a8", "#f58518"],
+                ),
+            ),
+            tooltip=[
+                alt.Tooltip("option:N"),
+                alt.Tooltip("images:Q", title="images/month", format=",.0f"),
+                alt.Tooltip("cost:Q", title="monthly cost", format=fmt),
+                alt.Tooltip("gpus:Q", title="GPUs"),
+            ],
+        )
+        .add_params(price, log_volume)
+    )
+    crossing = (
+        base.transform_filter("datum.self_hosted_now <= datum.hosted")
+        .transform_aggregate(images="min(images)")
+        .mark_rule(color="#d62728", strokeDash=[6, 3], size=2)
+        .encode(
+            x="images:Q",
+            tooltip=[
+                alt.Tooltip("images:Q", title="self-hosting cheaper from", format=",.0f"),
+            ],
+        )
+    )
+    crossing_label = crossing.mark_text(
+        align="left", dx=4, y=8, color="#d62728", fontWeight="bold"
+    ).encode(text=alt.Text("images:Q", format=",.0f"))
+    marker = (
+        alt.Chart(inline([{}]))
+        .transform_calculate(images=f"pow(10, {VOLUME_PARAM})")
+        .mark_rule(color="#555", size=1)
+        .encode(
+            x="images:Q",
+            tooltip=[alt.Tooltip("images:Q", title="your volume", format=",.0f")],
+        )
+    )
+    found = (
+        f"break-even {result.volume:,.0f} images/month at {gpu_hour:,.2f} {currency}/h"
+        if result.volume is not None
+        else "self-hosting never cheaper in the range"
+    )
+    return alt.LayerChart(layer=[lines, crossing, crossing_label, marker]).properties(
+        title=alt.Title(
+            f"Hosted versus self-hosted{': ' + label if label else ''}",
+            subtitle=f"{found}; drag the GPU price to move the red break-even line",
+        )
+    )

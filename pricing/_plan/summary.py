@@ -1,0 +1,163 @@
+"""Summaries of a simulation: the plan bought, the main segment, break-evens, the headline.
+
+Tables only (no charts), so notebooks, the CLI and the dashboard read one answer instead of
+each recomputing it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import polars as pl
+
+from pricing._cards.catalog import Catalog
+from pricing._plan.breakeven import BreakEven, break_even
+from pricing._plan.hosted import segment_request
+from pricing._plan.simulate import Simulation
+from pricing._quote.request import ImageRequest
+from pricing._selfhost.setups import self_host_data
+from pricing._workloads.demand import peak_to_mean
+from pricing._workloads.model import Segment, Workload, central
+
+
+def plan_options(sim: Simulation) -> pl.DataFrame:
+    """segment, option: the option that is cheapest in most months of each segment."""
+    return (
+        sim.cheapest.drop_nulls("option")
+        .group_by("segment", "option")
+        .agg(months=pl.len(), cost=pl.col("cost").sum())
+        .sort(["segment", "months", "cost"], descending=[False, True, False])
+        .group_by("segment", maintain_order=True)
+        .first()
+        .select("segment", "option")
+    )
+
+
+def main_segment(sim: Simulation, candidates: Iterable[str]) -> str | None:
+    """The segment with the largest horizon spend among ``candidates``."""
+    keep = list(candidates)
+    spend = (
+        sim.cheapest.filter(pl.col("segment").is_in(keep))
+        .group_by("segment")
+        .agg(pl.col("cost").sum())
+        .sort(["cost", "segment"], descending=[True, False])
+    )
+    return str(spend["segment"][0]) if spend.height else None
+
+
+def planned_request(sim: Simulation, segment: Segment) -> ImageRequest:
+    """The request of the segment's main resolution, on the model its planned option serves."""
+    plan = dict(plan_options(sim).iter_rows())
+    row = sim.options.filter(
+        (pl.col("segment") == segment.name) & (pl.col("option") == plan.get(segment.name, ""))
+    )
+    model = str(row["model"][0]) if row.height else segment.models[0]
+    return segment_request(segment, model)
+
+
+@dataclass(frozen=True)
+class SegmentBreakEven:
+    """A segment's break-even, the GPU-hour price it assumed [currency/GPU-h], and its label."""
+
+    result: BreakEven
+    gpu_hour: float
+    label: str
+
+
+def segment_break_even(
+    work: Workload, segment: Segment, sim: Simulation, catalog: Catalog
+) -> SegmentBreakEven | None:
+    """Break-even of the segment's cheapest dedicated set-up against a hosted offer.
+
+    The hosted side is the cheapest offer of the same model when there is one (the like for
+    like question: run it yourself or buy it), else the segment's cheapest hosted offer.
+    ``None`` when the segment has no dedicated set-up, no hosted offer or no self-hosting terms.
+    """
+    horizon = (
+        sim.monthly.filter((pl.col("segment") == segment.name) & pl.col("feasible"))
+        .group_by("option")
+        .agg(pl.col("cost").sum())
+        .join(sim.options.filter(pl.col("segment") == segment.name), on="option")
+        .sort("cost", "option")
+    )
+    dedicated = horizon.filter(pl.col("mode") == "dedicated")
+    hosting = work.self_hosting
+    if dedicated.height == 0 or hosting is None:
+        return None
+    setup = dedicated.row(0, named=True)
+    hosted = horizon.filter(pl.col("kind") == "hosted")
+    same = hosted.filter(pl.col("model") == setup["model"])
+    pick = same if same.height else hosted
+    if pick.height == 0:
+        return None
+    offer = str(pick["offer_id"][0])
+    gpu_offer = self_host_data().gpus.offer(str(setup["offer_id"]))
+    traffic = segment.traffic or work.traffic
+    main = max(segment.resolutions, key=lambda r: r.share)
+    licence = hosting.licence.monthly_fee if hosting.licence is not None else 0.0
+    result = break_even(
+        str(setup["model"]),
+        str(setup["offer_id"]),
+        offer,
+        width=main.width,
+        height=main.height,
+        steps=segment.steps,
+        images_per_request=segment.images_per_request,
+        operation=segment.operation,
+        quality=segment.quality,
+        p95_latency_s=None if segment.p95_latency_s is None else central(segment.p95_latency_s),
+        peak_to_mean=peak_to_mean(traffic),
+        max_utilisation=central(hosting.max_utilisation),
+        licence_per_month=central(licence),
+        ops_per_month=central(hosting.ops_hours_per_month) * central(hosting.ops_hourly_rate),
+        as_of=sim.as_of,
+        catalog=catalog,
+    )
+    label = f"{segment.name}: {setup['model']} on {setup['offer_id']} vs {offer}"
+    return SegmentBreakEven(result, float(gpu_offer.gpu_hourly_price), label)
+
+
+def headline(sim: Simulation, break_evens: dict[str, BreakEven]) -> pl.DataFrame:
+    """One row per segment: its planned option, first-month and horizon cost, images, the
+    cheapest hosted and self-hosted horizon costs, P(self-hosting is cheaper) in the last month
+    and the break-even volume [images/month]."""
+    plan = plan_options(sim)
+    costs = (
+        sim.monthly.join(plan, on=["segment", "option"])
+        .sort("month")
+        .group_by("segment", "option", maintain_order=True)
+        .agg(
+            first_month=pl.col("cost").first(),
+            horizon=pl.col("cost").sum(),
+            images=pl.col("images").sum(),
+        )
+    )
+    best = sim.cheapest.group_by("segment").agg(
+        hosted_horizon=pl.col("hosted_cost").sum(),
+        self_hosted_horizon=pl.when(pl.col("self_hosted_cost").is_not_null().all()).then(
+            pl.col("self_hosted_cost").sum()
+        ),
+    )
+    frame = costs.join(best, on="segment", how="left")
+    if sim.self_hosting_cheaper is not None:
+        last = sim.self_hosting_cheaper.sort("month").group_by("segment").last()
+        frame = frame.join(
+            last.select("segment", p_self_hosting_cheaper="probability"), on="segment", how="left"
+        )
+    else:
+        frame = frame.with_columns(p_self_hosting_cheaper=pl.lit(None, pl.Float64))
+    volumes = pl.DataFrame(
+        {
+            "segment": list(break_evens),
+            "break_even_images": [b.volume for b in break_evens.values()],
+        },
+        schema={"segment": pl.String, "break_even_images": pl.Float64},
+    )
+    order = sim.options["segment"].unique(maintain_order=True).to_list()
+    return (
+        frame.join(volumes, on="segment", how="left")
+        .with_columns(order=pl.col("segment").replace_strict(order, list(range(len(order)))))
+        .sort("order")
+        .drop("order")
+    )

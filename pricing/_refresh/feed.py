@@ -1,0 +1,94 @@
+"""One feed: a source of prices, what to fetch and how to cite it, and its bodies as fetched.
+
+A :class:`Feed` says what to fetch (URL, optional auth header from the environment), how to
+parse it (``kind``: one module of :mod:`pricing._refresh.feeds` each), and how new figures cite
+it (source kind, title, publisher, and the prefix of the ``data/sources.toml`` ids,
+``<prefix>-<YYYY-MM-DD>``). A :class:`FeedFetch` fetches a feed's URLs through the HTTP cache
+and keeps every response, so that the cache is updated only after the refresh succeeded; the
+body readers turn bytes into text or JSON, or a :class:`~pricing.errors.RefreshError`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from pricing._cards.schema import SourceKind
+from pricing._refresh.cache import Fetched, HttpCache
+from pricing._refresh.http import EnvAuth, FetchPolicy, fetch
+from pricing.errors import RefreshError
+
+if TYPE_CHECKING:
+    import httpx
+
+FeedKind = Literal["cards", "skypilot", "openrouter", "fal", "ecb"]
+_ACCEPT: dict[FeedKind, str] = {"ecb": "application/xml", "skypilot": "text/csv"}
+
+
+@dataclass(frozen=True)
+class Feed:
+    """One source of prices: what to fetch, how to parse it, and how to cite it."""
+
+    name: str
+    kind: FeedKind
+    url: str
+    source_kind: SourceKind
+    title: str
+    publisher: str
+    prefix: str
+    auth: EnvAuth | None = None
+    cloud: str | None = None
+
+
+class FeedFetch:
+    """Fetches the URLs of one feed through the cache; ``responses`` keeps (URL, response)."""
+
+    def __init__(
+        self, feed: Feed, client: httpx.Client, policy: FetchPolicy, cache: HttpCache | None
+    ) -> None:
+        self.feed = feed
+        self.client = client
+        self.policy = policy
+        self.cache = cache
+        self.responses: list[tuple[str, Fetched]] = []
+
+    def __call__(self, url: str) -> Fetched:
+        """GET ``url`` for the feed (its auth, the Accept header of its kind)."""
+        feed = self.feed
+        got = fetch(
+            url, source=feed.name, client=self.client, policy=self.policy, cache=self.cache,
+            auth=feed.auth, accept=_ACCEPT.get(feed.kind, "application/json"),
+        )  # fmt: skip
+        self.responses.append((url, got))
+        return got
+
+
+class ApiRecord(BaseModel):
+    """API records: unknown fields are ignored (APIs grow), values are still checked."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+def body_text(data: bytes, source: str, what: str) -> str:
+    """``data`` as UTF-8 text (a BOM is dropped); :class:`RefreshError` when it is not, or
+    when it is blank."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise RefreshError(source, f"{what} is not UTF-8 text ({exc})") from None
+    if not text.strip():
+        raise RefreshError(source, f"{what} is empty")
+    return text
+
+
+def body_json(data: bytes, source: str, what: str) -> Any:
+    """``data`` as JSON, numbers with a point as exact ``Decimal``."""
+    text = body_text(data, source, what)
+    try:
+        return json.loads(text, parse_float=Decimal)
+    except (ValueError, RecursionError) as exc:
+        raise RefreshError(source, f"{what} is not valid JSON ({exc})") from None

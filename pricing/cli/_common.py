@@ -1,0 +1,224 @@
+"""The floor of the ``pricing`` CLI: consoles, shared options and helpers of every command.
+
+Imports nothing of :mod:`pricing.cli`; every command module may import it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Annotated
+
+import polars as pl
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from pricing._cards.catalog import Catalog, load_catalog
+from pricing.errors import RateCardError
+
+# Wide enough for the comparison table when output goes to a file or a pipe.
+out = Console(width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+
+DataOption = Annotated[
+    Path | None, typer.Option("--data", help="Data directory (default: the bundled data/).")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+AsOfOption = Annotated[
+    str | None, typer.Option("--as-of", help="Price date YYYY-MM-DD (default: today, UTC).")
+]
+
+#: Widest line of a help text's table: rich keeps a table's line breaks, so a longer line
+#: would wrap to the left margin in an 80-column terminal.
+HELP_WIDTH = 78
+
+_CENT = Decimal("0.01")
+
+
+def help_text(text: str) -> str:
+    """``text`` with each prose paragraph on one line, for rich to wrap to the terminal.
+
+    Typer keeps the line breaks of a command's help, so a paragraph wrapped in the source
+    would be wrapped twice in a narrow terminal. Indented lines (tables, examples) are kept.
+    """
+    paragraphs = text.strip("\n").split("\n\n")
+    return "\n\n".join(
+        p if p.startswith(" ") else " ".join(line.strip() for line in p.splitlines())
+        for p in paragraphs
+    )
+
+
+# --------------------------------------------------------------------------- errors, input
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print ``message`` as an error on stderr; the ``typer.Exit`` to raise with ``code``."""
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def load_catalog_or_fail(data: Path | None) -> Catalog:
+    """The catalog of ``data``, or exit 2 pointing at ``pricing cards validate``."""
+    try:
+        return load_catalog(data)
+    except RateCardError as exc:
+        raise fail(f"{exc}\nRun `pricing cards validate` for the full list.") from exc
+
+
+def pairs(values: list[str] | None, option: str, shape: str, example: str) -> dict[str, str]:
+    """``KEY=VALUE`` options as a dict, failing clearly on a malformed or repeated key."""
+    found: dict[str, str] = {}
+    for value in values or []:
+        key, sep, target = (part.strip() for part in value.partition("="))
+        if not sep or not key or not target:
+            raise fail(f"{option} {value!r} must look like {shape}, e.g. {option} {example}")
+        if found.get(key, target) != target:
+            raise fail(f"{option} maps {key!r} twice ({found[key]!r} and {target!r}); keep one")
+        found[key] = target
+    return found
+
+
+# --------------------------------------------------------------------------- output
+
+
+def money(value: Decimal | None, places: int = 4) -> str:
+    """``value`` with thousands separators and ``places`` decimals; "-" for none."""
+    if value is None:
+        return "-"
+    return f"{value:,.{places}f}"
+
+
+def amount(value: Decimal | None, currency: str | None) -> str:
+    """Money for people: "USD 1,234.56" (rounded half up; --json has the exact value).
+
+    An amount that would round to 0.00 but is not zero keeps two significant digits
+    ("USD 0.0040", "USD -0.00070"), so that a cost or a saving never reads as nothing.
+    """
+    if value is None:
+        return "-"
+    places = _CENT
+    if value and abs(value) < _CENT / 2:
+        places = Decimal(1).scaleb(value.adjusted() - 1)
+    rounded = value.quantize(places, rounding=ROUND_HALF_UP)
+    text = f"{abs(rounded) if rounded == 0 else rounded:,f}"
+    return f"{currency} {text}" if currency else text
+
+
+def percent(value: float | None) -> str:
+    """A signed percentage with one decimal, "+12.5%"; "-" for none."""
+    if value is None:
+        return "-"
+    return f"{Decimal(repr(value)).quantize(Decimal('0.1'), rounding=ROUND_HALF_UP):+}%"
+
+
+def print_json(payload: object) -> None:
+    """``payload`` as indented JSON on stdout (values JSON does not know as strings)."""
+    print(json.dumps(payload, indent=2, default=str))
+
+
+def _jsonable(key: str, value: object) -> object:
+    if isinstance(value, Decimal):
+        return str(value)
+    if key == "month" and isinstance(value, date):
+        return value.strftime("%Y-%m")
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if isinstance(value, float) and value != value:  # NaN is not JSON
+        return None
+    return value
+
+
+def records(frame: pl.DataFrame) -> list[dict[str, object]]:
+    """The rows of ``frame`` as JSON-ready dicts (decimals as strings, months as YYYY-MM)."""
+    return [{k: _jsonable(k, v) for k, v in r.items()} for r in frame.iter_rows(named=True)]
+
+
+# --------------------------------------------------------------------------- output files
+
+
+def check_output(option: str, path: Path, log: Path) -> None:
+    """Fail unless ``path`` can be written: its folder exists and it is neither a folder nor
+    the ``log`` being read."""
+    if not path.parent.is_dir():
+        raise fail(f"{option} {path}: directory {path.parent} does not exist; create it first")
+    if path.is_dir():
+        raise fail(f"{option} {path} is a directory; give a file name inside it")
+    if path.exists() and log.exists() and path.resolve() == log.resolve():
+        raise fail(f"{option} {path} would overwrite the log itself; choose another file")
+
+
+def write_atomically(files: list[tuple[Path, Callable[[Path], None]]]) -> None:
+    """Write every file to a temporary name beside it, then rename them all into place.
+
+    Nothing is renamed unless every write succeeded, and temporary files never survive.
+    """
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for path, write in files:
+            tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+            staged.append((tmp, path))
+            write(tmp)
+        for tmp, path in staged:
+            os.replace(tmp, path)
+    finally:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+
+
+# --------------------------------------------------------------------------- progress
+
+
+def progress_bar(*, spinner: bool = True, counts: bool = False) -> Progress:
+    """A progress bar on stderr, shown only on a terminal and erased when done, so that
+    stdout stays clean for --json; ``counts`` shows done / total."""
+    return Progress(
+        *([SpinnerColumn()] if spinner else []),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        *([MofNCompleteColumn()] if counts else []),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
+
+
+class ReplayBar:
+    """The ``progress(done, total, label)`` callback of ``replay``, drawn on stderr."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.task = progress.add_task("reading the log", total=None)
+
+    def __call__(self, done: int, total: int, label: str) -> None:
+        what = "calls" if label == "rows" else f"month {label}"
+        self.progress.update(
+            self.task, description=f"pricing {what}", completed=done, total=total or None
+        )
+
+    def stage(self, description: str) -> None:
+        """Show the next step, ``description``, with no count yet."""
+        self.progress.update(self.task, description=description, completed=0, total=None)
+
+
+@contextmanager
+def replay_progress() -> Iterator[ReplayBar]:
+    """A :class:`ReplayBar` on a progress bar for the time of the ``with`` block."""
+    with progress_bar(counts=True) as progress:
+        yield ReplayBar(progress)

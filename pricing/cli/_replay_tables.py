@@ -1,0 +1,227 @@
+"""The tables ``pricing replay`` prints: summary, costs, alternatives, reconciliation, problems."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+from rich.markup import escape
+from rich.panel import Panel
+from rich.table import Table
+
+from pricing._usage.replay import Replay
+from pricing.cli._common import amount, out, percent
+
+_TOP_ALTERNATIVES = 10
+
+
+def _month_text(value: object) -> str:
+    return value.strftime("%Y-%m") if isinstance(value, date) else str(value)
+
+
+def totals(result: Replay) -> dict[str, Decimal]:
+    """The replay's total cost per currency, sorted by currency.
+
+    A group of wholly unpriced calls has no currency; it is counted as unpriced, not as money.
+    """
+    return {
+        cur: value
+        for cur, value in sorted(result.total().items(), key=lambda kv: str(kv[0]))
+        if cur is not None or value != 0
+    }
+
+
+def _alternatives_by_model(result: Replay) -> pl.DataFrame:
+    """Alternatives summed over months, per model and offer."""
+    alt = result.alternatives
+    summed = alt.group_by("model", "offer_id", "provider", "currency").agg(
+        pl.col("requests", "images", "cost", "unpriced", "actual_cost", "alt_cost_same_rows").sum()
+    )
+    saving = pl.col("actual_cost") - pl.col("alt_cost_same_rows")
+    return summed.with_columns(
+        cost=pl.when(pl.col("unpriced") < pl.col("requests")).then(pl.col("cost")),
+        saving=saving,
+        saving_pct=pl.when(pl.col("actual_cost") != 0).then(
+            saving.cast(pl.Float64) / pl.col("actual_cost").cast(pl.Float64) * 100
+        ),
+    ).sort(
+        [pl.col("model"), pl.col("unpriced") > 0, "currency", "cost", "offer_id"], nulls_last=True
+    )
+
+
+def print_replay(
+    result: Replay,
+    log: Path,
+    month: str | None,
+    outputs: dict[str, dict[str, object]],
+    notes: list[str],
+    alternatives: bool,
+) -> None:
+    """The replay for people: every table, then its notes and the files written."""
+    _print_summary(result, log, month)
+    _print_costs(result)
+    if alternatives:
+        _print_alternatives(result)
+    if result.reconciliation is not None:
+        _print_reconciliation(result.reconciliation)
+    _print_problems(result, quarantine_written="quarantine" in outputs)
+    for note in notes:
+        out.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
+    if "quarantine" in outputs:
+        q = outputs["quarantine"]
+        out.print(f"wrote {q['rows']} quarantined row(s) to {escape(str(q['path']))}")
+    if "focus" in outputs:
+        f = outputs["focus"]
+        out.print(
+            f"wrote FOCUS 1.3 dataset to {escape(str(f['path']))}: {f['rows']} row(s), "
+            f"granularity {f['granularity']}; {f['excluded_unpriced']} unpriced call(s) left out"
+        )
+
+
+def _print_summary(result: Replay, log: Path, month: str | None) -> None:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    grid.add_row("log", escape(str(log)))
+    if month is not None:
+        grid.add_row("month", escape(month))
+    grid.add_row(
+        "rows read",
+        f"{result.rows_read:,} = {result.rows_priced:,} priced + {result.rows_unpriced:,} "
+        f"unpriced + {result.rows_quarantined:,} quarantined",
+    )
+    grid.add_row("months", ", ".join(result.months) or "none")
+    by_currency = totals(result)
+    total_text = "\n".join(amount(v, k) for k, v in by_currency.items()) or "nothing priced"
+    if result.rows_unpriced:
+        total_text += f"\n[yellow]not counted: {result.rows_unpriced:,} unpriced call(s)[/]"
+    grid.add_row("total cost", total_text)
+    out.print(Panel(grid, title="usage replay", expand=False), highlight=False)
+
+
+def _print_costs(result: Replay) -> None:
+    frame = result.by("month", "provider", "model", "operation")
+    if frame.height == 0:
+        out.print("[yellow]no calls to price[/]")
+        return
+    table = Table(title="cost by month, provider, model and operation")
+    for col in ("month", "provider", "model", "operation", "calls", "images", "unpriced", "cost"):
+        table.add_column(col, justify="left" if col in ("month", "provider", "model") else "right")
+    table.columns[3].justify = "left"
+    for r in frame.iter_rows(named=True):
+        cost = amount(r["cost"], r["currency"]) if r["unpriced"] < r["requests"] else "-"
+        table.add_row(
+            _month_text(r["month"]),
+            escape(str(r["provider"] or "-")),
+            escape(str(r["model"] or "-")),
+            escape(str(r["operation"] or "-")),
+            f"{r['requests']:,}",
+            f"{r['images']:,}",
+            f"{r['unpriced']:,}" if r["unpriced"] else "",
+            cost,
+        )
+    out.print(table)
+
+
+def _print_alternatives(result: Replay) -> None:
+    if result.alternatives.height == 0:
+        return
+    per = _alternatives_by_model(result)
+    in_use = set(result.costs["offer_id"].drop_nulls().to_list())
+    for model in per["model"].unique(maintain_order=True).to_list():
+        rows = per.filter(pl.col("model") == model)
+        actual = result.costs.filter(pl.col("model") == model)
+        actual_totals = (
+            actual.group_by("currency").agg(pl.col("cost", "requests").sum()).drop_nulls("currency")
+        )
+        actual_text = ", ".join(
+            amount(r["cost"], r["currency"])
+            for r in actual_totals.sort("currency").iter_rows(named=True)
+        )
+        calls = int(actual["requests"].sum()) if actual.height else 0
+        table = Table(
+            title=f"{model}: the same {calls:,} call(s) on each offer, cheapest first "
+            f"(as logged: {actual_text or 'unpriced'})",
+        )
+        for col in ("#", "offer", "cost", "unpriced", "saving vs actual", "saving %"):
+            table.add_column(col, justify="left" if col == "offer" else "right")
+        for i, r in enumerate(rows.head(_TOP_ALTERNATIVES).iter_rows(named=True), start=1):
+            saving = r["saving"]
+            style = "green" if saving is not None and saving > 0 else ""
+            style = "red" if saving is not None and saving < 0 else style
+            name = escape(r["offer_id"]) + (
+                " [dim](as logged)[/]" if r["offer_id"] in in_use else ""
+            )
+            table.add_row(
+                str(i),
+                name,
+                amount(r["cost"], r["currency"]),
+                f"{r['unpriced']:,}" if r["unpriced"] else "",
+                f"[{style}]{amount(saving, r['currency'])}[/]"
+                if style
+                else amount(saving, r["currency"]),
+                percent(r["saving_pct"]),
+            )
+        out.print(table)
+        more = rows.height - _TOP_ALTERNATIVES
+        if more > 0:
+            out.print(f"[dim]... and {more} more offer(s) for {escape(model)}; --json lists all[/]")
+    out.print(
+        "[dim]  saving = as-logged cost - offer cost, on the calls both price; offers that "
+        "cannot price every call come last[/]"
+    )
+
+
+def _print_reconciliation(frame: pl.DataFrame) -> None:
+    if frame.height == 0:
+        return
+    table = Table(title="billed vs computed, per month and provider")
+    columns = ("month", "provider", "billed", "computed", "variance", "variance %", "not compared")
+    for col in columns:
+        table.add_column(col, justify="left" if col in ("month", "provider") else "right")
+    for r in frame.iter_rows(named=True):
+        cur = r["currency"]
+        apart = []
+        if r["rows_unpriced"]:
+            billed = amount(r["billed_unpriced"], cur)
+            apart.append(f"{r['rows_unpriced']:,} unpriced call(s) billed {billed}")
+        if r["rows_unbilled"]:
+            apart.append(f"{r['rows_unbilled']:,} call(s) without a billed cost")
+        amounts = [
+            amount(r["billed"], cur),
+            amount(r["computed"], cur),
+            amount(r["variance"], cur),
+            percent(r["variance_pct"]),
+        ]
+        table.add_row(
+            _month_text(r["month"]),
+            escape(str(r["provider"] or "-")),
+            *(amounts if r["rows_compared"] else ["-"] * 4),  # no call to compare
+            "\n".join(apart),
+        )
+    out.print(table)
+    out.print(
+        "[dim]  on the calls with both a billed cost and a price; variance = billed - computed[/]"
+    )
+
+
+def _print_problems(result: Replay, *, quarantine_written: bool) -> None:
+    if result.unpriced.height:
+        table = Table(title=f"{result.rows_unpriced:,} unpriced call(s), by reason")
+        table.add_column("reason")
+        table.add_column("calls", justify="right")
+        for r in result.unpriced.iter_rows(named=True):
+            table.add_row(escape(str(r["reason"])), f"{r['rows']:,}")
+        out.print(table)
+    if result.rows_quarantined:
+        counts = result.quarantine_counts
+        table = Table(title=f"{result.rows_quarantined:,} quarantined row(s), by reason")
+        table.add_column("reason")
+        table.add_column("rows", justify="right")
+        for r in counts.iter_rows(named=True):
+            table.add_row(escape(str(r["reason"])), f"{r['rows']:,}")
+        out.print(table)
+        if not quarantine_written:  # below the table: a caption would wrap to its width
+            out.print("[dim]--quarantine OUT.csv writes these rows with their line numbers[/]")

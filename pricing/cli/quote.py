@@ -1,0 +1,204 @@
+"""``pricing quote``: price one request on every offer, or one offer in detail."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Annotated
+
+import polars as pl
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from pricing._base.dates import to_date
+from pricing._quote.quote import Quote, compare, quote
+from pricing._quote.request import ImageRequest
+from pricing.cli._common import (
+    AsOfOption,
+    DataOption,
+    JsonOption,
+    fail,
+    load_catalog_or_fail,
+    money,
+    out,
+    print_json,
+)
+from pricing.errors import PricingError
+
+_SIZE = re.compile(r"^(\d+)x(\d+)$")
+
+
+def quote_cmd(
+    model: Annotated[str, typer.Option(help="Model id (see `pricing cards list`).")] = (
+        "flux-2-pro"
+    ),
+    size: Annotated[str, typer.Option(help="Output size WIDTHxHEIGHT in pixels.")] = "1024x1024",
+    count: Annotated[int, typer.Option(help="Images in the request.")] = 1,
+    operation: Annotated[str, typer.Option(help="generate, edit, inpaint, upscale...")] = (
+        "generate"
+    ),
+    input_images: Annotated[
+        int, typer.Option("--input-images", help="Reference images (output-sized).")
+    ] = 0,
+    quality: Annotated[str | None, typer.Option(help="Quality level, e.g. low, hd.")] = None,
+    steps: Annotated[int | None, typer.Option(help="Inference steps.")] = None,
+    seconds: Annotated[
+        float | None,
+        typer.Option(help="GPU run time per image, in seconds, for per-second offers."),
+    ] = None,
+    monthly_volume: Annotated[
+        int | None,
+        typer.Option("--monthly-volume", help="Images already billed this month (tiers)."),
+    ] = None,
+    offer: Annotated[
+        str | None, typer.Option(help="Quote one offer in detail instead of comparing all.")
+    ] = None,
+    source: Annotated[str | None, typer.Option(help="With --offer: price by this source.")] = None,
+    as_of: AsOfOption = None,
+    all_offers: Annotated[
+        bool, typer.Option("--all", help="Also list offers that cannot price the request.")
+    ] = False,
+    data: DataOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Price a request on every provider, cheapest first (or one offer with --offer)."""
+    m = _SIZE.match(size)
+    if m is None:
+        raise fail(f"--size {size!r} must look like 1024x1024")
+    cat = load_catalog_or_fail(data)
+    try:
+        day = to_date(as_of)
+        request = ImageRequest(
+            model=model,
+            operation=operation,
+            width=int(m.group(1)),
+            height=int(m.group(2)),
+            count=count,
+            quality=quality,
+            steps=steps,
+            input_images=input_images,
+            seconds=None if seconds is None else Decimal(str(seconds)),
+        )
+        if offer is not None:
+            q = quote(
+                request, offer, as_of=day, source=source, monthly_volume=monthly_volume, catalog=cat
+            )
+            if as_json:
+                print_json(q.to_dict())
+            else:
+                _print_quote(q)
+            return
+        frame = compare(
+            request, cat, as_of=day, monthly_volume=monthly_volume, include_unavailable=True
+        )
+    except (PricingError, ValueError) as exc:
+        raise fail(str(exc)) from exc
+    priced = frame.filter(pl.col("total").is_not_null())
+    skipped = frame.filter(pl.col("total").is_null())
+    if as_json:
+        print_json(
+            {
+                "request": request.model_dump(mode="json"),
+                "as_of": day.isoformat(),
+                "offers": [_json_row(r) for r in priced.iter_rows(named=True)],
+                "unavailable": [
+                    {"offer_id": r["offer_id"], "reason": r["reason"]}
+                    for r in skipped.iter_rows(named=True)
+                ],
+            }
+        )
+        return
+    _print_compare(request, day.isoformat(), priced, skipped, show_skipped=all_offers)
+
+
+def _json_row(row: dict[str, object]) -> dict[str, object]:
+    return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in row.items()}
+
+
+def _print_compare(
+    request: ImageRequest,
+    day: str,
+    priced: pl.DataFrame,
+    skipped: pl.DataFrame,
+    *,
+    show_skipped: bool,
+) -> None:
+    title = (
+        f"{request.model} {request.operation} {request.size} x{request.count}"
+        + (f" quality {request.quality}" if request.quality else "")
+        + f" — prices on {day}, cheapest first"
+    )
+    table = Table(title=title)
+    for col, justify in (
+        ("offer", "left"),
+        ("per image", "right"),
+        ("total", "right"),
+        ("range across sources", "right"),
+        ("source", "left"),
+        ("kind", "left"),
+        ("seen", "left"),
+    ):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for r in priced.iter_rows(named=True):
+        spread = (
+            f"{money(r['min_total'])} to {money(r['max_total'])} ({r['sources']})"
+            if r["sources"] > 1 or r["min_total"] != r["max_total"]
+            else ""
+        )
+        total = money(r["total"])
+        if r["total_high"] is not None:
+            total += f" to {money(r['total_high'])}"
+        table.add_row(
+            escape(r["offer_id"]),
+            f"${money(r['per_image'])}",
+            f"${total}",
+            spread,
+            escape(r["source_id"]),
+            r["source_kind"],
+            str(r["seen"]),
+        )
+    out.print(table)
+    if skipped.height:
+        if show_skipped:
+            for r in skipped.iter_rows(named=True):
+                line = f"  [dim]{escape(r['offer_id'])}: {escape(r['reason'])}[/]"
+                out.print(line, highlight=False)
+        else:
+            n = skipped.height
+            out.print(f"[dim]{n} offer(s) cannot price this request; --all lists why[/]")
+    if priced.height == 0:
+        out.print("[yellow]no offer can price this request[/]")
+
+
+def _print_quote(q: Quote) -> None:
+    table = Table(title=f"{q.offer_id} — {q.request.size} x{q.request.count}, as of {q.as_of}")
+    for col in ("line item", "quantity", "unit", "unit price", "amount"):
+        table.add_column(col, justify="left" if col in ("line item", "unit") else "right")
+    for i in q.line_items:
+        table.add_row(
+            escape(i.description),
+            f"{i.quantity:,.6g}",
+            i.unit,
+            f"{i.unit_price:.8g}",
+            money(i.amount, 6),
+        )
+    out.print(table)
+    out.print(
+        f"[bold]total {q.currency} {money(q.total, 6)}[/]"
+        + (f" (up to {money(q.total_high, 6)})" if q.total_high is not None else "")
+        + f"  = {money(q.per_image, 6)}/image"
+    )
+    out.print(
+        f"price version {q.price_version} · source {q.source_id} ({q.source_kind}), "
+        f"seen {q.seen}: {escape(q.source_title)}",
+        highlight=False,
+    )
+    if q.spread.sources > 1:
+        parts = ", ".join(f"{s.source_id} {money(s.total, 6)}" for s in q.spread.by_source)
+        out.print(
+            f"sources disagree: {money(q.spread.low, 6)} to {money(q.spread.high, 6)} ({parts})",
+            highlight=False,
+        )
+    for note in q.notes:
+        out.print(f"[dim]note: {escape(note)}[/]", highlight=False)

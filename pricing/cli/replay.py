@@ -1,0 +1,278 @@
+"""``pricing replay``: price a usage log, re-price it elsewhere, reconcile it with the bill."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import polars as pl
+import typer
+from rich.markup import escape
+
+from pricing._cards.catalog import Catalog
+from pricing._usage.focus import focus_excluded, to_focus
+from pricing._usage.replay import LOG_COLUMNS, Replay, log_requests, replay
+from pricing._vector.requests import price_requests
+from pricing.cli._common import (
+    HELP_WIDTH,
+    DataOption,
+    JsonOption,
+    check_output,
+    fail,
+    help_text,
+    load_catalog_or_fail,
+    pairs,
+    print_json,
+    records,
+    replay_progress,
+    write_atomically,
+)
+from pricing.cli._replay_tables import print_replay, totals
+from pricing.errors import PricingError
+
+
+class Granularity(StrEnum):
+    """Charge period of a FOCUS usage row."""
+
+    row = "row"
+    hour = "hour"
+    day = "day"
+    month = "month"
+
+
+def _log_columns_help() -> str:
+    width = max(len(name) for name in LOG_COLUMNS)
+    indent = " " * (2 + width + 2 + len("required") + 2)
+    return "\n".join(
+        textwrap.fill(
+            escape(meaning),
+            HELP_WIDTH,
+            initial_indent=f"  {name:<{width}}  {'required' if required else 'optional'}  ",
+            subsequent_indent=indent,
+            break_on_hyphens=False,
+        )
+        for name, (required, meaning) in LOG_COLUMNS.items()
+    )
+
+
+_HELP = f"""Replay a usage log: what it cost, what it would cost elsewhere, what was billed.
+
+LOG is a CSV, Parquet or NDJSON file (.csv, .tsv, .csv.gz, .parquet, .ndjson, .jsonl), one row
+per call, priced at each call's own timestamp. Rows that cannot be read go to the quarantine
+with their line number and reason (--quarantine writes them); calls no price applies to are
+counted as unpriced, never as 0. Rows read = priced + unpriced + quarantined.
+
+Log columns (rename yours with --map yourname=column; an offer_id column can stand in for
+provider and model):
+
+{_log_columns_help()}
+
+Example: pricing replay usage.csv --month 2026-03 --map ts=timestamp --quarantine bad.csv
+"""
+
+#: The help of ``pricing replay``.
+HELP = help_text(_HELP)
+
+#: What the command writes besides its report: per output, its path and counts.
+Outputs = dict[str, dict[str, object]]
+
+
+def replay_cmd(
+    log: Annotated[Path, typer.Argument(help="Usage log: .csv, .parquet or .ndjson.")],
+    against: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--against",
+            help="Re-price every call on this offer, whatever its model (repeat for several). "
+            "Default: every offer of the call's model.",
+        ),
+    ] = None,
+    month: Annotated[
+        str | None, typer.Option(help="Replay only this calendar month, YYYY-MM (UTC).")
+    ] = None,
+    column_map: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map", help="LOGCOL=COLUMN: read log column LOGCOL as a standard column (repeat)."
+        ),
+    ] = None,
+    offer_map: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--offer-map",
+            help="PROVIDER/MODEL=OFFER: the offer of a provider with several for one model.",
+        ),
+    ] = None,
+    focus: Annotated[
+        Path | None,
+        typer.Option("--focus", help="Write the priced calls as a FOCUS 1.3 Parquet file."),
+    ] = None,
+    focus_granularity: Annotated[
+        Granularity,
+        typer.Option("--focus-granularity", help="Charge period of a FOCUS usage row."),
+    ] = Granularity.day,
+    quarantine: Annotated[
+        Path | None,
+        typer.Option(
+            "--quarantine", help="Write unreadable rows (line, reason, original columns) as CSV."
+        ),
+    ] = None,
+    alternatives: Annotated[
+        bool,
+        typer.Option(
+            "--alternatives/--no-alternatives",
+            help="Re-price on alternative offers (skip for speed on very large logs).",
+        ),
+    ] = True,
+    data: DataOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Replay a usage log (help: :data:`HELP`)."""
+    mapping = pairs(column_map, "--map", "LOGCOL=COLUMN", "ts=timestamp")
+    offers = pairs(offer_map, "--offer-map", "PROVIDER/MODEL=OFFER", "acme/m=acme/m-fast")
+    for key in offers:
+        if "/" not in key:
+            raise fail(
+                f"--offer-map key {key!r} must be PROVIDER/MODEL, e.g. --offer-map bfl/flux-2-pro="
+                "bfl/flux-2-pro"
+            )
+    _check_outputs(log, focus, quarantine)
+    cat = load_catalog_or_fail(data)
+    priced: pl.DataFrame | None = None
+    focus_frame: pl.DataFrame | None = None
+    try:
+        with replay_progress() as bar:
+            result = replay(
+                log,
+                against=against or None,
+                month=month,
+                mapping=mapping or None,
+                offer_map=offers or None,
+                catalog=cat,
+                alternatives=alternatives,
+                progress=bar,
+            )
+            if focus is not None:
+                bar.stage("pricing calls for FOCUS")
+                priced = _priced_calls(log, mapping, offers, month, cat)
+                focus_frame = to_focus(priced, granularity=focus_granularity.value)
+    except PricingError as exc:
+        raise fail(str(exc)) from exc
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise fail(f"cannot read {log}: {first}. Check that it is a valid log file.") from exc
+    except ValueError as exc:
+        raise fail(str(exc)) from exc
+
+    outputs: Outputs = {}
+    notes = list(result.notes)
+    files: list[tuple[Path, Callable[[Path], None]]] = []
+    if quarantine is not None:
+        frame = result.quarantine
+        files.append((quarantine, lambda tmp: frame.write_csv(tmp)))
+        outputs["quarantine"] = {"path": str(quarantine), "rows": frame.height}
+    if focus is not None and focus_frame is not None and priced is not None:
+        dataset = focus_frame
+        files.append((focus, lambda tmp: dataset.write_parquet(tmp)))
+        outputs["focus"] = _focus_output(result, focus, dataset, priced, focus_granularity, notes)
+    try:
+        write_atomically(files)
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise fail(f"cannot write the output files: {exc}; no partial file was left") from exc
+
+    if as_json:
+        print_json(_replay_json(result, log, month, outputs, notes))
+        return
+    print_replay(result, log, month, outputs, notes, alternatives)
+
+
+def _check_outputs(log: Path, focus: Path | None, quarantine: Path | None) -> None:
+    if focus is not None:
+        check_output("--focus", focus, log)
+    if quarantine is not None:
+        check_output("--quarantine", quarantine, log)
+        if focus is not None and focus.resolve() == quarantine.resolve():
+            raise fail("--focus and --quarantine name the same file; give two different files")
+
+
+def _priced_calls(
+    log: Path,
+    mapping: dict[str, str],
+    offer_map: dict[str, str],
+    month: str | None,
+    cat: Catalog,
+) -> pl.DataFrame:
+    """Every readable call of the log priced, one row per call, as ``replay`` prices them.
+
+    ``replay`` keeps only aggregates; FOCUS needs the rows.
+    """
+    requests = log_requests(
+        log, month=month, mapping=mapping or None, offer_map=offer_map or None, catalog=cat
+    )
+    return price_requests(requests.collect(engine="streaming"), cat)
+
+
+def _focus_output(
+    result: Replay,
+    focus: Path,
+    dataset: pl.DataFrame,
+    priced: pl.DataFrame,
+    granularity: Granularity,
+    notes: list[str],
+) -> dict[str, object]:
+    """What the FOCUS file holds; a note in ``notes`` if its totals differ from the replay's."""
+    focus_totals = {
+        r["BillingCurrency"]: r["BilledCost"]
+        for r in dataset.group_by("BillingCurrency")
+        .agg(pl.col("BilledCost").sum())
+        .iter_rows(named=True)
+    }
+    output: dict[str, object] = {
+        "path": str(focus),
+        "rows": dataset.height,
+        "granularity": granularity.value,
+        "excluded_unpriced": focus_excluded(priced),
+        "billed_cost": {k: str(v) for k, v in sorted(focus_totals.items())},
+    }
+    nonzero = {k: v for k, v in focus_totals.items() if v != 0}
+    if nonzero != {k: v for k, v in totals(result).items() if v != 0}:
+        notes.append(
+            "the FOCUS BilledCost totals differ from the replay totals; please report this"
+        )
+    return output
+
+
+def _costs(result: Replay) -> pl.DataFrame:
+    """Replay costs with ``cost`` null where no call of the group has a price (never 0)."""
+    return result.costs.with_columns(
+        cost=pl.when(pl.col("unpriced") < pl.col("requests")).then(pl.col("cost"))
+    )
+
+
+def _replay_json(
+    result: Replay,
+    log: Path,
+    month: str | None,
+    outputs: Outputs,
+    notes: list[str],
+) -> dict[str, object]:
+    return {
+        "log": str(log),
+        "month": month,
+        "rows_read": result.rows_read,
+        "rows_priced": result.rows_priced,
+        "rows_unpriced": result.rows_unpriced,
+        "rows_quarantined": result.rows_quarantined,
+        "months": list(result.months),
+        "totals": {str(k): str(v) for k, v in totals(result).items()},
+        "costs": records(_costs(result)),
+        "alternatives": records(result.alternatives),
+        "reconciliation": None if result.reconciliation is None else records(result.reconciliation),
+        "unpriced": records(result.unpriced),
+        "quarantine_counts": records(result.quarantine_counts),
+        "notes": notes,
+        "outputs": outputs,
+    }
