@@ -36,9 +36,13 @@ from pricing._quote.units import LineItem
 from pricing._refresh.http import FetchPolicy
 from pricing._refresh.pull import pull_cards, pull_fx, pull_gpus
 from pricing._refresh.run import RefreshReport, refresh
+from pricing._selfhost.terms import HostingTerms
 from pricing._usage.budget import Budget, BudgetStatus, budget_status
-from pricing._usage.focus import FOCUS_COLUMNS, FOCUS_VERSION, focus_excluded, to_focus
-from pricing._usage.replay import LOG_COLUMNS, Replay, log_requests, replay, scan_log
+from pricing._usage.focus import focus_excluded, to_focus
+from pricing._usage.focus_columns import FOCUS_COLUMNS, FOCUS_VERSION
+from pricing._usage.log import LOG_COLUMNS, scan_log
+from pricing._usage.offers import log_requests
+from pricing._usage.replay import Replay, replay
 from pricing._vector.columns import PRICED_COLUMNS, REQUEST_COLUMNS
 from pricing._vector.requests import price_requests
 from pricing._workloads.demand import monthly_demand, peak_to_mean, traffic_profile
@@ -73,6 +77,7 @@ __all__ = [
     "FleetSize",
     "FxError",
     "GpuOffer",
+    "HostingTerms",
     "ImageModel",
     "ImageRequest",
     "LineItem",

@@ -8,6 +8,7 @@ Every exception the package raises on purpose is defined here, in one small hier
      +-- PriceNotFound           no price applies to the request (never priced as $0)
      +-- UnsupportedRequest      the offer cannot serve the request (size, operation, retired...)
      +-- FxError                 an exchange rate is missing, too old or malformed
+     +-- FocusError              priced requests cannot become a FOCUS export (also a ValueError)
      +-- ProfileNotFound         no throughput profile for the model x GPU x precision
      +-- ThroughputUnknown       a profile exists but its sources cannot answer the question
      +-- RefreshError            a price refresh failed: the source, the URL and the reason
@@ -92,6 +93,14 @@ class UnsupportedRequest(PricingError):  # noqa: N818 - name fixed by the public
 
 class FxError(PricingError):
     """An exchange rate is unknown, too old for the date asked, or its source data is malformed."""
+
+
+class FocusError(PricingError, ValueError):
+    """Priced requests cannot become a FOCUS export: an unknown granularity, a missing column,
+    a naive timestamp, or priced rows that break the input contract of ``to_focus``.
+
+    Also a :class:`ValueError`, which ``to_focus`` raised before this class existed.
+    """
 
 
 class WorkloadError(PricingError):

@@ -18,7 +18,8 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from pricing._usage.focus import FOCUS_COLUMNS, FOCUS_VERSION, focus_excluded, to_focus
+from pricing._usage.focus import focus_excluded, to_focus
+from pricing._usage.focus_columns import FOCUS_COLUMNS, FOCUS_VERSION
 
 SCHEMA: dict[str, pl.DataType] = {
     "timestamp": pl.Datetime("us", "UTC"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -18,6 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pricing import HostingTerms, ImageRequest
 from pricing._gpus.gpus import load_gpus
 from pricing._plan.breakeven import break_even, solve_break_even
 from pricing._plan.simulate import simulate
@@ -408,10 +410,39 @@ def test_break_even_margin_and_fixed_costs_by_hand() -> None:
     r = break_even("flux-1-dev", "h100-sxm", 0.025, gpu_hour=2.69, margin=0.1)
     assert r.margin_volume == 87_276
     # plus $1,000 licence and $500 ops a month: (1963.70 + 1500) / 0.025 = 138,548
-    fixed = break_even(
-        "flux-1-dev", "h100-sxm", 0.025, gpu_hour=2.69, licence_per_month=1000, ops_per_month=500
-    )
+    terms = HostingTerms(licence_per_month=1000, ops_per_month=500)
+    fixed = break_even("flux-1-dev", "h100-sxm", 0.025, gpu_hour=2.69, hosting=terms)
     assert fixed.volume == 138_548
+    assert fixed.hosting == terms
+    assert "licence 1,000.00/month, operations 500.00/month" in fixed.notes[-1]
+    assert "defaults" not in fixed.notes[-1]
+    # Unstated terms are the defaults, and the result says so.
+    assert r.hosting == HostingTerms()
+    assert "defaults: pass hosting=HostingTerms(...)" in r.notes[-1]
+    assert "licence 0.00/month" in r.notes[-1]
+
+
+def test_break_even_takes_the_request_of_a_call() -> None:
+    # 4 images a call, each as one 1024x1024 image: the same per-image crossing, 78,548
+    req = ImageRequest(model="flux-1-dev", count=4)
+    assert break_even(req, "h100-sxm", 0.025, gpu_hour=2.69).volume == 78_548
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("peak_to_mean", 0.5),
+        ("max_utilisation", 0.0),
+        ("max_utilisation", 1.5),
+        ("licence_per_month", -1.0),
+        ("ops_per_month", math.nan),
+        ("p95_latency_s", 0.0),
+    ],
+)
+def test_hosting_terms_refuse_values_no_fleet_has(field: str, value: float) -> None:
+    changed: dict[str, Any] = {field: value}
+    with pytest.raises(PricingError, match=field):
+        HostingTerms(**changed)
 
 
 def test_break_even_against_a_hosted_offer_and_never() -> None:

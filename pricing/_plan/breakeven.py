@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 import numpy as np
@@ -25,6 +25,7 @@ from pricing._quote.request import ImageRequest
 from pricing._selfhost.fleet import Fleet, Service
 from pricing._selfhost.gpu_cost import dedicated
 from pricing._selfhost.setups import self_host_data
+from pricing._selfhost.terms import HostingTerms
 from pricing.errors import PricingError
 
 CostCurve = Callable[[np.ndarray], np.ndarray]  # images per month -> cost [currency/month]
@@ -50,6 +51,10 @@ class BreakEven:
         Fleet size at ``volume``.
     curve : DataFrame
         ``images``, ``self_hosted``, ``hosted``, ``gpus`` on the grid, for charts.
+    notes : tuple of str
+        Why there is no break-even, and the assumptions it was computed under (last).
+    hosting : HostingTerms
+        The hosting terms used.
     """
 
     volume: float | None
@@ -61,6 +66,7 @@ class BreakEven:
     gpus: int | None
     curve: pl.DataFrame
     notes: tuple[str, ...] = ()
+    hosting: HostingTerms = field(default_factory=HostingTerms)
 
 
 def solve_break_even(
@@ -152,23 +158,12 @@ def _bisect(
 
 
 def break_even(
-    model: str,
+    request: ImageRequest | str,
     gpu: str,
     hosted: str | float,
     *,
     gpu_hour: float | None = None,
-    width: int = 1024,
-    height: int = 1024,
-    steps: int | None = None,
-    images_per_request: int = 1,
-    operation: str = "generate",
-    quality: str | None = None,
-    precision: str | None = None,
-    p95_latency_s: float | None = None,
-    peak_to_mean: float = 1.0,
-    max_utilisation: float = 1.0,
-    licence_per_month: float = 0.0,
-    ops_per_month: float = 0.0,
+    hosting: HostingTerms | None = None,
     margin: float = 0.0,
     as_of: date | str | None = None,
     catalog: Catalog | None = None,
@@ -178,33 +173,32 @@ def break_even(
 
     Parameters
     ----------
-    model : str
-        Open-weights model run on the GPUs (e.g. ``"flux-1-dev"``), with a throughput profile.
+    request : ImageRequest or str
+        One call of the workload: its model is the open-weights model run on the GPUs (it needs
+        a throughput profile), its size, steps, operation and ``count`` (images per call) apply
+        to both sides. A model id alone means one 1024 x 1024 image, generated.
     gpu : str
         A GPU offer id (``"runpod/h100-sxm-community"``: its price per GPU-hour applies) or a
         GPU type id (``"h100-sxm"``, then ``gpu_hour`` is required).
     hosted : str or float
-        A hosted offer id (priced exactly for the request on ``as_of``) or a price per image
-        [currency/image].
+        A hosted offer id (the same request on the offer's model, priced exactly on ``as_of``)
+        or a price per image [currency/image].
     gpu_hour : float, optional  [currency/GPU-h]
         Overrides the offer's price.
-    width, height, steps, images_per_request, operation, quality
-        The request, as in :class:`ImageRequest`.
-    p95_latency_s : float, optional  [s]
-        Latency target the fleet must meet at the peak hour; None = utilisation only.
-    peak_to_mean : float
-        Peak hour's request rate / the month's mean rate [-].
-    max_utilisation : float
-        Highest busy fraction allowed per GPU [-].
-    licence_per_month, ops_per_month : float  [currency/month]
-        Fixed monthly costs of self-hosting (licence fee, people time).
+    hosting : HostingTerms, optional
+        Latency target, peak-to-mean, utilisation cap, licence and operations per month, and
+        precision. Default ``HostingTerms()``: no latency target, flat traffic, full
+        utilisation, no licence fee and no operations cost; the result's ``notes`` say so.
     margin : float
         Also report the volume where self-hosting is cheaper by this fraction.
 
     The fleet is billed 730 h a month (8,760 h / 12). Example: one GPU at $2.69/h costs
     $1,963.70 a month, the price of 78,548 images at $0.025.
     """
-
+    req = request if isinstance(request, ImageRequest) else ImageRequest(model=request)
+    terms = hosting if hosting is not None else HostingTerms()
+    model = req.model
+    images_per_request = req.count
     data = self_host_data()
     gpu_type = gpu
     if "/" in gpu:
@@ -223,10 +217,10 @@ def break_even(
         seconds_per_image(
             model,
             gpu_type,
-            width=width,
-            height=height,
-            steps=steps,
-            precision=precision,
+            width=req.width,
+            height=req.height,
+            steps=req.steps,
+            precision=terms.precision,
             batch=batch,
             profiles=data.throughput,
         )
@@ -234,29 +228,23 @@ def break_even(
     )
     fleet = Fleet(
         service=Service(times=(per_request,), shares=(1.0,)),
-        p95_target_s=math.inf if p95_latency_s is None else p95_latency_s,
-        max_utilisation=max_utilisation,
+        p95_target_s=math.inf if terms.p95_latency_s is None else terms.p95_latency_s,
+        max_utilisation=terms.max_utilisation,
     )
     if isinstance(hosted, str):
         cat = catalog if catalog is not None else load_catalog()
         day = to_date(as_of) if as_of is not None else to_date(None)
         offer_model = cat.offer(hosted).model
-        request = ImageRequest(
-            model=offer_model,
-            operation=operation,
-            width=width,
-            height=height,
-            count=images_per_request,
-            quality=quality,
-            steps=steps,
-        )
+        on_offer = req.model_copy(update={"model": offer_model})
         options = [
             o
-            for o in hosted_options([Shape(request, 1.0)], [offer_model], operation, [day], cat)
+            for o in hosted_options(
+                [Shape(on_offer, 1.0)], [offer_model], req.operation, [day], cat
+            )
             if o.offer_id == hosted
         ]
         if not options or math.isnan(options[0].unit[0]):
-            why = options[0].reason[0] if options else f"{hosted} does not serve {operation}"
+            why = options[0].reason[0] if options else f"{hosted} does not serve {req.operation}"
             raise PricingError(f"cannot price {hosted}: {why}")
         option = options[0]
 
@@ -273,18 +261,37 @@ def break_even(
 
     def fleet_cost(v: np.ndarray) -> GpuCostPair:
         requests = np.asarray(v, dtype=np.float64).reshape(1, -1) / images_per_request
-        cost = dedicated(requests, peak_to_mean, fleet, gpu_hour=price, gpus_per_instance=1)
+        cost = dedicated(requests, terms.peak_to_mean, fleet, gpu_hour=price, gpus_per_instance=1)
         return cost.busy[0] + cost.idle[0], cost.gpus[0]
 
     def self_cost(v: np.ndarray) -> np.ndarray:
-        return fleet_cost(v)[0] + licence_per_month + ops_per_month
+        return fleet_cost(v)[0] + terms.fixed_per_month
 
-    return solve_break_even(
+    result = solve_break_even(
         self_cost,
         hosted_cost,
         gpus=lambda v: fleet_cost(v)[1],
         margin=margin,
         max_volume=max_volume,
+    )
+    said = describe_terms(terms)
+    if hosting is None:
+        said += " (defaults: pass hosting=HostingTerms(...) to state them)"
+    return replace(result, hosting=terms, notes=(*result.notes, said))
+
+
+def describe_terms(terms: HostingTerms) -> str:
+    """The assumptions of a break-even in words, e.g. for its notes and the CLI."""
+    latency = (
+        "no latency target"
+        if terms.p95_latency_s is None
+        else f"p95 latency ≤ {terms.p95_latency_s:g} s"
+    )
+    return (
+        f"assumed: {latency}, peak-to-mean {terms.peak_to_mean:g}, utilisation cap "
+        f"{terms.max_utilisation:.0%}, licence {terms.licence_per_month:,.2f}/month, "
+        f"operations {terms.ops_per_month:,.2f}/month, "
+        f"precision {terms.precision or 'the profile default'}"
     )
 
 

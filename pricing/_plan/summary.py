@@ -17,8 +17,8 @@ from pricing._plan.hosted import segment_request
 from pricing._plan.simulate import Simulation
 from pricing._quote.request import ImageRequest
 from pricing._selfhost.setups import self_host_data
-from pricing._workloads.demand import peak_to_mean
-from pricing._workloads.model import Segment, Workload, central
+from pricing._selfhost.terms import segment_terms
+from pricing._workloads.model import Segment, Workload
 
 
 def plan_options(sim: Simulation) -> pl.DataFrame:
@@ -82,8 +82,7 @@ def segment_break_even(
         .sort("cost", "option")
     )
     dedicated = horizon.filter(pl.col("mode") == "dedicated")
-    hosting = work.self_hosting
-    if dedicated.height == 0 or hosting is None:
+    if dedicated.height == 0 or work.self_hosting is None:
         return None
     setup = dedicated.row(0, named=True)
     hosted = horizon.filter(pl.col("kind") == "hosted")
@@ -93,24 +92,12 @@ def segment_break_even(
         return None
     offer = str(pick["offer_id"][0])
     gpu_offer = self_host_data().gpus.offer(str(setup["offer_id"]))
-    traffic = segment.traffic or work.traffic
-    main = max(segment.resolutions, key=lambda r: r.share)
-    licence = hosting.licence.monthly_fee if hosting.licence is not None else 0.0
+    request = segment_request(segment, str(setup["model"]))
     result = break_even(
-        str(setup["model"]),
+        request,
         str(setup["offer_id"]),
         offer,
-        width=main.width,
-        height=main.height,
-        steps=segment.steps,
-        images_per_request=segment.images_per_request,
-        operation=segment.operation,
-        quality=segment.quality,
-        p95_latency_s=None if segment.p95_latency_s is None else central(segment.p95_latency_s),
-        peak_to_mean=peak_to_mean(traffic),
-        max_utilisation=central(hosting.max_utilisation),
-        licence_per_month=central(licence),
-        ops_per_month=central(hosting.ops_hours_per_month) * central(hosting.ops_hourly_rate),
+        hosting=segment_terms(work, segment),
         as_of=sim.as_of,
         catalog=catalog,
     )

@@ -21,23 +21,20 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Context, Decimal, InvalidOperation
 from fractions import Fraction
-from pathlib import Path
 
 import polars as pl
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from pricing._base.dates import to_date
-from pricing._base.money import LEDGER_MONEY
+from pricing._base.money import LEDGER_MONEY, LEDGER_PLACES
 from pricing._cards.catalog import Catalog, load_catalog
-from pricing._usage.replay import Replay, log_requests
-from pricing._vector.requests import price_requests
+from pricing._usage.month_calls import Log, by_day, by_price, month_calls
+from pricing._usage.replay import Replay
 from pricing.errors import PricingError
 
-#: Money is kept at Replay's scale (10 places), so day sums add up to its month exactly.
-_PLACES = Decimal("1e-10")
+#: Money is kept at Replay's scale (LEDGER_PLACES), so day sums add up to its month exactly.
+_PLACES = Decimal(1).scaleb(-LEDGER_PLACES)
 _WIDE = Context(prec=60)
-#: What a usage log can be read from (as for :func:`pricing.replay`).
-Log = str | Path | pl.DataFrame | pl.LazyFrame
 
 
 class Budget(BaseModel):
@@ -231,42 +228,19 @@ def budget_status(
         costs that do not add up to the replay's month (a different log or arguments).
     """
     cat = catalog if catalog is not None else load_catalog()
-    if as_of is None:
-        if not result.months:
-            raise PricingError(
-                f"nothing to budget: {result.source} has no readable calls "
-                f"({result.rows_quarantined} row(s) quarantined); see Replay.quarantine"
-            )
-        year, mon = (int(p) for p in result.months[-1].split("-"))
-        start = date(year, mon, 1)
-    else:
-        start = to_date(as_of).replace(day=1)
+    start = _first_day(result, as_of)
     days_in_month = calendar.monthrange(start.year, start.month)[1]
-    calls = _month_calls(_log_of(result, log), start, mapping, offer_map, cat)
-    _reconcile(calls, result, start)
-    if as_of is None:
-        day = calls["day"].max()
-        if not isinstance(day, date):  # pragma: no cover - the reconcile found calls
-            raise PricingError(f"no calls in {start:%Y-%m} to budget")
-        end = day
-    else:
-        end = to_date(as_of)
+    calls = month_calls(result, log, start, mapping, offer_map, cat)
+    end = _last_day(calls, start, as_of)
     elapsed = end.day
     to_date_calls = calls.filter(pl.col("day") <= end)
     notes = _notes(calls, to_date_calls, start, end)
     _check_currency(to_date_calls, budget)
 
-    daily = _daily(to_date_calls, start, end)
+    daily = by_day(to_date_calls, start, end)
     spent = Decimal(daily["cumulative"][-1])
     rate = Fraction(spent) / elapsed
-    projection = pl.DataFrame(
-        {
-            "day": [start + timedelta(days=d - 1) for d in range(elapsed, days_in_month + 1)],
-            "day_of_month": range(elapsed, days_in_month + 1),
-            "cumulative": [_money(rate * d) for d in range(elapsed, days_in_month + 1)],
-        },
-        schema={"day": pl.Date, "day_of_month": pl.Int64, "cumulative": LEDGER_MONEY},
-    )
+    projection = _projection(rate, start, elapsed, days_in_month)
     alerts = _alerts(daily, budget, rate, start, days_in_month)
     run_out = _reaches(daily, Fraction(budget.monthly), rate, start, days_in_month)
     priced = pl.col("reason").is_null()
@@ -285,80 +259,36 @@ def budget_status(
         daily=daily,
         projection=projection,
         alerts=alerts,
-        prices=_prices(to_date_calls),
+        prices=by_price(to_date_calls),
         source=result.source,
         notes=tuple(notes),
     )
 
 
-# --------------------------------------------------------------------------- pricing by day
+# --------------------------------------------------------------------------- the month so far
 
 
-def _log_of(result: Replay, log: Log | None) -> Log:
-    if log is not None:
-        return log
-    path = Path(result.source)
-    if result.source not in ("DataFrame", "LazyFrame") and path.is_file():
-        return path
-    raise PricingError(
-        f"budget_status needs the calls of the log by day, and the replay was read from a "
-        f"{result.source}: pass log=<the same log> (and the mapping, offer_map and catalog "
-        "given to replay)"
-    )
-
-
-def _month_calls(
-    log: Log,
-    start: date,
-    mapping: Mapping[str, str] | None,
-    offer_map: Mapping[str, str] | None,
-    cat: Catalog,
-) -> pl.DataFrame:
-    """Every readable call of the month, priced one by one as ``replay`` prices them."""
-    requests = log_requests(
-        log, month=f"{start:%Y-%m}", mapping=mapping, offer_map=offer_map, catalog=cat
-    )
-    priced = price_requests(requests.collect(engine="streaming"), cat)
-    return priced.select(
-        day=pl.col("timestamp").dt.date(),
-        offer_id=pl.col("offer_id").cast(pl.String),
-        provider=pl.col("provider").cast(pl.String),
-        price_version=pl.col("price_version").cast(pl.String),
-        source_id=pl.col("source_id").cast(pl.String),
-        currency=pl.col("currency").cast(pl.String),
-        reason=pl.col("reason").cast(pl.String),
-        images=pl.col("count"),
-        # rounded per call exactly as Replay sums, so the days add up to its month
-        cost=pl.col("cost").round(10).cast(LEDGER_MONEY),
-        top_up=pl.col("top_up"),
-    )
-
-
-def _reconcile(calls: pl.DataFrame, result: Replay, start: date) -> None:
-    """Raise unless the month's calls, priced by day, add up to the replay's month exactly."""
-    month = result.costs.filter(pl.col("month") == start)
-    theirs = (
-        int(month["requests"].sum()),
-        int(month["unpriced"].sum()),
-        _by_currency(month.drop_nulls("cost")),
-    )
-    mine = (
-        calls.height,
-        calls.filter(pl.col("reason").is_not_null()).height,
-        _by_currency(calls.filter(pl.col("reason").is_null())),
-    )
-    if mine != theirs:
+def _first_day(result: Replay, as_of: date | datetime | str | None) -> date:
+    """The first day of the month budgeted: ``as_of``'s, else the replay's latest month."""
+    if as_of is not None:
+        return to_date(as_of).replace(day=1)
+    if not result.months:
         raise PricingError(
-            f"the log priced by day does not add up to the replay of {start:%Y-%m}: "
-            f"{mine[0]} calls, {mine[1]} unpriced, cost {mine[2]} against {theirs[0]} calls, "
-            f"{theirs[1]} unpriced, cost {theirs[2]}. Pass budget_status the same log, mapping, "
-            "offer_map and catalog as replay (and a replay that covers that month)"
+            f"nothing to budget: {result.source} has no readable calls "
+            f"({result.rows_quarantined} row(s) quarantined); see Replay.quarantine"
         )
+    year, mon = (int(p) for p in result.months[-1].split("-"))
+    return date(year, mon, 1)
 
 
-def _by_currency(frame: pl.DataFrame) -> dict[str, Decimal]:
-    sums = frame.group_by("currency").agg(pl.col("cost").sum())
-    return {str(c): Decimal(v) for c, v in sums.iter_rows() if v != 0}
+def _last_day(calls: pl.DataFrame, start: date, as_of: date | datetime | str | None) -> date:
+    """The last day counted: ``as_of``, else the month's last day with a call."""
+    if as_of is not None:
+        return to_date(as_of)
+    day = calls["day"].max()
+    if not isinstance(day, date):  # pragma: no cover - the reconcile found calls
+        raise PricingError(f"no calls in {start:%Y-%m} to budget")
+    return day
 
 
 def _check_currency(calls: pl.DataFrame, budget: Budget) -> None:
@@ -387,30 +317,15 @@ def _notes(calls: pl.DataFrame, counted: pl.DataFrame, start: date, end: date) -
     return notes
 
 
-def _daily(calls: pl.DataFrame, start: date, end: date) -> pl.DataFrame:
-    """One row per day from ``start`` to ``end``: a day without calls costs 0, a day whose
-    calls all lack a price has a null cost (never 0)."""
-    priced = pl.col("reason").is_null()
-    per_day = calls.group_by("day").agg(
-        requests=pl.len().cast(pl.Int64),
-        images=pl.col("images").filter(priced).sum().cast(pl.Int64),
-        unpriced=(~priced).sum().cast(pl.Int64),
-        cost=pl.when(priced.any()).then(pl.col("cost").filter(priced).sum()),
-    )
-    days = pl.DataFrame({"day": pl.date_range(start, end, eager=True)})
-    frame = days.join(per_day, on="day", how="left", maintain_order="left")
-    cost = pl.when(pl.col("requests").is_null()).then(pl.lit(0)).otherwise(pl.col("cost"))
-    frame = frame.with_columns(
-        pl.col("requests", "images", "unpriced").fill_null(0), cost=cost.cast(LEDGER_MONEY)
-    )
-    return frame.select(
-        "day",
-        pl.col("day").dt.day().cast(pl.Int64).alias("day_of_month"),
-        "requests",
-        "images",
-        "unpriced",
-        "cost",
-        cumulative=pl.col("cost").fill_null(0).cum_sum(),
+def _projection(rate: Fraction, start: date, elapsed: int, days: int) -> pl.DataFrame:
+    """day, day_of_month, cumulative: the run rate from the day ``elapsed`` to month end."""
+    return pl.DataFrame(
+        {
+            "day": [start + timedelta(days=d - 1) for d in range(elapsed, days + 1)],
+            "day_of_month": range(elapsed, days + 1),
+            "cumulative": [_money(rate * d) for d in range(elapsed, days + 1)],
+        },
+        schema={"day": pl.Date, "day_of_month": pl.Int64, "cumulative": LEDGER_MONEY},
     )
 
 
@@ -460,20 +375,7 @@ def _alerts(
     )
 
 
-def _prices(calls: pl.DataFrame) -> pl.DataFrame:
-    keys = ["offer_id", "provider", "price_version", "source_id", "currency", "reason"]
-    return (
-        calls.group_by(keys)
-        .agg(
-            requests=pl.len(),
-            images=pl.col("images").sum(),
-            cost=pl.when(pl.col("cost").is_not_null().any()).then(pl.col("cost").sum()),
-        )
-        .sort(keys, nulls_last=True)
-    )
-
-
 def _money(value: Fraction) -> Decimal:
-    """An exact fraction as money at Replay's scale (10 places, half even)."""
+    """An exact fraction as money at Replay's scale (LEDGER_PLACES places, half even)."""
     quotient = _WIDE.divide(Decimal(value.numerator), Decimal(value.denominator))
     return quotient.quantize(_PLACES, context=_WIDE)

@@ -8,108 +8,33 @@ counts them, so a report can always show how many requests the dataset does not 
 
 Money arrives as Float64 and leaves as ``Decimal(38, 10)``: every input amount is rounded to 10
 places *before* summing, so the dataset's totals equal a Decimal sum of the rounded inputs, to
-the last digit.
+the last digit. The columns, their types and the input contract are in
+:mod:`pricing._usage.focus_columns`.
 """
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from dataclasses import dataclass
 
 import polars as pl
 
 from pricing._base.money import LEDGER_MONEY
-
-__all__ = ["FOCUS_COLUMNS", "FOCUS_VERSION", "REQUIRED_COLUMNS", "focus_excluded", "to_focus"]
-
-FOCUS_VERSION: Final = "1.3"
-
-#: Output columns, in order: FOCUS columns alphabetically (as in the FOCUS column library),
-#: then this project's ``x_`` custom columns. The deprecated ProviderName/PublisherName are not
-#: emitted (1.3 replaced them with ServiceProviderName/HostProviderName; 1.4 removed them).
-#: PricingCurrency is left out: FOCUS requires it only when pricing and billing currencies can
-#: differ, and here a row is billed in the currency its rate card prices it in.
-FOCUS_COLUMNS: Final[tuple[str, ...]] = (
-    "BilledCost",
-    "BillingAccountId",
-    "BillingAccountName",
-    "BillingAccountType",
-    "BillingCurrency",
-    "BillingPeriodEnd",
-    "BillingPeriodStart",
-    "ChargeCategory",
-    "ChargeClass",
-    "ChargeDescription",
-    "ChargeFrequency",
-    "ChargePeriodEnd",
-    "ChargePeriodStart",
-    "ConsumedQuantity",
-    "ConsumedUnit",
-    "ContractedCost",
-    "ContractedUnitPrice",
-    "EffectiveCost",
-    "HostProviderName",
-    "InvoiceId",
-    "InvoiceIssuerName",
-    "ListCost",
-    "ListUnitPrice",
-    "PricingCategory",
-    "PricingQuantity",
-    "PricingUnit",
-    "RegionId",
-    "RegionName",
-    "ResourceId",
-    "ServiceCategory",
-    "ServiceName",
-    "ServiceProviderName",
-    "ServiceSubcategory",
-    "SkuId",
-    "SkuMeter",
-    "SkuPriceDetails",
-    "SkuPriceId",
-    "SubAccountId",
-    "Tags",
-    "x_OfferId",
-    "x_PriceVersion",
-    "x_SourceId",
-    "x_Model",
+from pricing._usage.aggregates import ledger_money
+from pricing._usage.focus_columns import (
+    FOCUS_COLUMNS,
+    OFFER_KEYS,
+    PERIODS,
+    QUANTITY,
+    UNIT_PRICE,
+    UTC_US,
+    Granularity,
+    contract_problems,
+    normalised,
+    problem_message,
 )
+from pricing.errors import FocusError
 
-Granularity = Literal["row", "hour", "day", "month"]
-
-MONEY: Final = LEDGER_MONEY  # [currency] costs, rounded to 10 places per input row
-QUANTITY: Final = pl.Decimal(38, 10)  # [images] or [months]
-#: Unit prices are averages (cost / quantity) and rarely terminate; 18 places keep
-#: ``unit price x quantity`` within 1e-9 of the cost for up to 10^9 units.
-UNIT_PRICE: Final = pl.Decimal(38, 18)  # [currency per pricing unit]
-UTC_US: Final = pl.Datetime("us", "UTC")
-
-_PERIOD: Final[dict[str, str]] = {"hour": "1h", "day": "1d", "month": "1mo"}
-_STRINGS: Final = (
-    "account",
-    "offer_id",
-    "provider",
-    "model",
-    "operation",
-    "quality",
-    "price_version",
-    "source_id",
-    "currency",
-    "reason",
-)
-_INTEGERS: Final = ("width", "height", "count")
-_FLOATS: Final = ("list_cost", "cost", "fee", "top_up")
-REQUIRED_COLUMNS: Final = ("timestamp", *_STRINGS, *_INTEGERS, *_FLOATS)
-# Columns every charge of one offer, price version and account shares (grouping keys).
-_OFFER_KEYS: Final = (
-    "_month",
-    "account",
-    "offer_id",
-    "provider",
-    "model",
-    "price_version",
-    "source_id",
-    "currency",
-)
+__all__ = ["focus_excluded", "to_focus"]
 
 
 def focus_excluded(priced: pl.DataFrame | pl.LazyFrame) -> int:
@@ -186,16 +111,16 @@ def to_focus(
 
     Raises
     ------
-    ValueError
-        Unknown ``granularity``; a missing column; a naive ``timestamp``; or a priced row that
-        breaks the contract above (null ``list_cost``, ``count`` < 1, negative ``fee`` or
-        ``top_up``, ``list_cost`` below ``cost - top_up``).
+    FocusError
+        (a :class:`ValueError`) Unknown ``granularity``; a missing column; a naive
+        ``timestamp``; or a priced row that breaks the contract above (null ``list_cost``,
+        ``count`` < 1, negative ``fee`` or ``top_up``, ``list_cost`` below ``cost - top_up``).
     """
-    if granularity not in ("row", *_PERIOD):
-        raise ValueError(
+    if granularity not in ("row", *PERIODS):
+        raise FocusError(
             f"unknown granularity {granularity!r}; use one of 'row', 'hour', 'day', 'month'"
         )
-    rows = _charged_rows(_normalised(priced), granularity)
+    rows = _charged_rows(normalised(priced), granularity)
     parts = [_usage(rows, granularity), _fees(rows), _top_ups(rows)]
     focus = pl.concat(parts, how="vertical").with_columns(
         BillingAccountName=pl.col("BillingAccountId")
@@ -220,72 +145,13 @@ def to_focus(
         "PricingQuantity",
         nulls_last=True,
     )
-    problems, result = pl.collect_all([_contract_problems(priced), focus])
+    problems, result = pl.collect_all([contract_problems(priced), focus])
     if problems.height:
-        raise ValueError(_problem_message(problems))
+        raise FocusError(problem_message(problems))
     return result
 
 
 # --------------------------------------------------------------------------- input
-
-
-def _normalised(priced: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
-    """Check the columns and bring them to one set of types (String, Int64, Float64, UTC)."""
-    lf = priced.lazy()
-    schema = lf.collect_schema()
-    missing = [c for c in REQUIRED_COLUMNS if c not in schema]
-    if missing:
-        raise ValueError(
-            f"priced requests lack column(s) {', '.join(missing)}; to_focus needs "
-            f"{', '.join(REQUIRED_COLUMNS)} (as returned by price_requests)"
-        )
-    ts = schema["timestamp"]
-    if ts == pl.Date:
-        utc = pl.col("timestamp").cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
-    elif isinstance(ts, pl.Datetime) and ts.time_zone is not None:
-        utc = pl.col("timestamp").dt.convert_time_zone("UTC").cast(UTC_US)
-    else:
-        raise ValueError(
-            f"timestamp must be a time-zone aware Datetime or a Date, got {ts}; "
-            'use pl.col("timestamp").dt.replace_time_zone("UTC") if the times are UTC'
-        )
-    return lf.with_columns(
-        utc,
-        *(pl.col(c).cast(pl.String) for c in _STRINGS),
-        *(pl.col(c).cast(pl.Int64) for c in _INTEGERS),
-        *(pl.col(c).cast(pl.Float64) for c in _FLOATS),
-    )
-
-
-def _contract_problems(priced: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
-    """Priced rows that break the input contract, counted per problem (empty when none)."""
-    lf = _normalised(priced).filter(pl.col("cost").is_not_null())
-    cost, listed = pl.col("cost"), pl.col("list_cost")
-    checks = {
-        "list_cost is null": listed.is_null(),
-        "count is null or below 1": pl.col("count").fill_null(0) < 1,
-        "fee or top_up is negative": (pl.col("fee") < 0) | (pl.col("top_up") < 0),
-        # Allowances and discounts only lower a price, so a list_cost below the billed usage
-        # and fee means it leaves out the fee, or that cost counts something twice.
-        "list_cost is below cost - top_up": listed
-        < cost - pl.col("top_up").fill_null(0.0) - 1e-9 * cost.abs().clip(lower_bound=1.0),
-    }
-    return (
-        lf.select(
-            *(cond.fill_null(False).sum().alias(name) for name, cond in checks.items()),
-        )
-        .unpivot(variable_name="problem", value_name="rows")
-        .filter(pl.col("rows") > 0)
-    )
-
-
-def _problem_message(problems: pl.DataFrame) -> str:
-    found = "; ".join(f"{p} on {n} row(s)" for p, n in problems.iter_rows())
-    return (
-        f"priced requests break the to_focus input contract: {found}. Expected on every priced "
-        "row: list_cost not null and >= cost - top_up, count >= 1, fee and top_up >= 0 "
-        "(cost includes fee and top_up; list_cost includes fee, not top_up)"
-    )
 
 
 def _charged_rows(lf: pl.LazyFrame, granularity: str) -> pl.LazyFrame:
@@ -294,11 +160,11 @@ def _charged_rows(lf: pl.LazyFrame, granularity: str) -> pl.LazyFrame:
     if granularity == "row":
         start, end = ts, ts.dt.offset_by("1us")
     else:
-        every = _PERIOD[granularity]
+        every = PERIODS[granularity]
         start, end = ts.dt.truncate(every), ts.dt.truncate(every).dt.offset_by(every)
 
     def money(name: str) -> pl.Expr:
-        return pl.col(name).fill_null(0.0).round(10).cast(MONEY)
+        return ledger_money(pl.col(name).fill_null(0.0))
 
     return (
         lf.filter(pl.col("cost").is_not_null())
@@ -324,7 +190,7 @@ def _charged_rows(lf: pl.LazyFrame, granularity: str) -> pl.LazyFrame:
 
 def _usage(rows: pl.LazyFrame, granularity: str) -> pl.LazyFrame:
     keys = [
-        *_OFFER_KEYS,
+        *OFFER_KEYS,
         "_start",
         "_end",
         "operation",
@@ -366,23 +232,25 @@ def _usage(rows: pl.LazyFrame, granularity: str) -> pl.LazyFrame:
     )
     return _focus_rows(
         grouped,
-        category="Usage",
-        frequency="Usage-Based",
-        start=pl.col("_start"),
-        end=pl.col("_end"),
-        quantity=pl.col("_images"),
-        pricing_unit="Images",
-        consumed=True,
-        sku_price_id=sku_price_id,
-        details=details,
-        description=description,
+        _Charge(
+            category="Usage",
+            frequency="Usage-Based",
+            start=pl.col("_start"),
+            end=pl.col("_end"),
+            quantity=pl.col("_images"),
+            pricing_unit="Images",
+            consumed=True,
+            sku_price_id=sku_price_id,
+            details=details,
+            description=description,
+        ),
     )
 
 
 def _fees(rows: pl.LazyFrame) -> pl.LazyFrame:
     grouped = (
         rows.filter(pl.col("_fee") != 0)
-        .group_by(_OFFER_KEYS)
+        .group_by(OFFER_KEYS)
         .agg(
             # One fee per month is the rule; counting them keeps a repeated fee honest.
             _images=pl.len().cast(QUANTITY),
@@ -392,23 +260,25 @@ def _fees(rows: pl.LazyFrame) -> pl.LazyFrame:
     )
     return _focus_rows(
         grouped,
-        category="Purchase",
-        frequency="Recurring",
-        start=pl.col("_month"),
-        end=pl.col("_month").dt.offset_by("1mo"),
-        quantity=pl.col("_images"),
-        pricing_unit="Months",
-        consumed=False,
-        sku_price_id=pl.concat_str([_version_key(), pl.lit("#monthly-fee")]),
-        details=pl.lit('{"x_Charge":"monthly plan fee"}', pl.String),
-        description=pl.format("{} monthly plan fee on {}", pl.col("model"), pl.col("offer_id")),
+        _Charge(
+            category="Purchase",
+            frequency="Recurring",
+            start=pl.col("_month"),
+            end=pl.col("_month").dt.offset_by("1mo"),
+            quantity=pl.col("_images"),
+            pricing_unit="Months",
+            consumed=False,
+            sku_price_id=pl.concat_str([_version_key(), pl.lit("#monthly-fee")]),
+            details=pl.lit('{"x_Charge":"monthly plan fee"}', pl.String),
+            description=pl.format("{} monthly plan fee on {}", pl.col("model"), pl.col("offer_id")),
+        ),
     )
 
 
 def _top_ups(rows: pl.LazyFrame) -> pl.LazyFrame:
     grouped = (
         rows.filter(pl.col("_top_up") != 0)
-        .group_by(_OFFER_KEYS)
+        .group_by(OFFER_KEYS)
         .agg(_billed=pl.col("_top_up").sum())
         # The shortfall to a list-price minimum: FOCUS lets an Adjustment's ListCost equal its
         # BilledCost when it has no unit price.
@@ -416,18 +286,20 @@ def _top_ups(rows: pl.LazyFrame) -> pl.LazyFrame:
     )
     return _focus_rows(
         grouped,
-        category="Adjustment",
-        # The minimum applies every month, used or not (no use: the whole minimum is billed).
-        frequency="Recurring",
-        start=pl.col("_month"),
-        end=pl.col("_month").dt.offset_by("1mo"),
-        quantity=None,
-        pricing_unit=None,
-        consumed=False,
-        sku_price_id=None,
-        details=None,
-        description=pl.format(
-            "{} minimum monthly spend top-up on {}", pl.col("model"), pl.col("offer_id")
+        _Charge(
+            category="Adjustment",
+            # The minimum applies every month, used or not (no use: the whole minimum is billed).
+            frequency="Recurring",
+            start=pl.col("_month"),
+            end=pl.col("_month").dt.offset_by("1mo"),
+            quantity=None,
+            pricing_unit=None,
+            consumed=False,
+            sku_price_id=None,
+            details=None,
+            description=pl.format(
+                "{} minimum monthly spend top-up on {}", pl.col("model"), pl.col("offer_id")
+            ),
         ),
     )
 
@@ -436,28 +308,32 @@ def _version_key() -> pl.Expr:
     return pl.concat_str(["offer_id", pl.lit("@"), "price_version"])
 
 
-def _focus_rows(
-    grouped: pl.LazyFrame,
-    *,
-    category: str,
-    frequency: str,
-    start: pl.Expr,
-    end: pl.Expr,
-    quantity: pl.Expr | None,
-    pricing_unit: str | None,
-    consumed: bool,
-    sku_price_id: pl.Expr | None,
-    details: pl.Expr | None,
-    description: pl.Expr,
-) -> pl.LazyFrame:
+@dataclass(frozen=True)
+class _Charge:
+    """What a kind of FOCUS row says beside its money: category, period, quantity and SKU."""
+
+    category: str
+    frequency: str
+    start: pl.Expr
+    end: pl.Expr
+    quantity: pl.Expr | None  # None: no quantity, unit or unit price (an adjustment)
+    pricing_unit: str | None
+    consumed: bool  # the quantity is also the consumed quantity
+    sku_price_id: pl.Expr | None
+    details: pl.Expr | None
+    description: pl.Expr
+
+
+def _focus_rows(grouped: pl.LazyFrame, charge: _Charge) -> pl.LazyFrame:
     """Map grouped charges (``_billed``, ``_listed``, ``_images``) to the FOCUS columns.
 
     BilledCost = EffectiveCost = ContractedCost: there is no prepaid commitment to amortize
     (a plan fee pays for the month it is billed in) and no negotiated price below the card's.
     """
     null_str = pl.lit(None, pl.String)
-    billed = pl.col("_billed").cast(MONEY)
-    listed = pl.col("_listed").cast(MONEY)
+    quantity, pricing_unit, consumed = charge.quantity, charge.pricing_unit, charge.consumed
+    billed = pl.col("_billed").cast(LEDGER_MONEY)
+    listed = pl.col("_listed").cast(LEDGER_MONEY)
     if quantity is None:
         qty = pl.lit(None, QUANTITY)
         list_unit = contracted_unit = pl.lit(None, UNIT_PRICE)
@@ -476,12 +352,12 @@ def _focus_rows(
         BillingCurrency=pl.col("currency"),
         BillingPeriodEnd=pl.col("_month").dt.offset_by("1mo").cast(UTC_US),
         BillingPeriodStart=pl.col("_month").cast(UTC_US),
-        ChargeCategory=pl.lit(category, pl.String),
+        ChargeCategory=pl.lit(charge.category, pl.String),
         ChargeClass=null_str,
-        ChargeDescription=description.cast(pl.String),
-        ChargeFrequency=pl.lit(frequency, pl.String),
-        ChargePeriodEnd=end.cast(UTC_US),
-        ChargePeriodStart=start.cast(UTC_US),
+        ChargeDescription=charge.description.cast(pl.String),
+        ChargeFrequency=pl.lit(charge.frequency, pl.String),
+        ChargePeriodEnd=charge.end.cast(UTC_US),
+        ChargePeriodStart=charge.start.cast(UTC_US),
         ConsumedQuantity=qty if consumed else pl.lit(None, QUANTITY),
         ConsumedUnit=pl.lit(pricing_unit if consumed else None, pl.String),
         ContractedCost=billed,
@@ -504,8 +380,8 @@ def _focus_rows(
         ServiceSubcategory=pl.lit("Generative AI", pl.String),
         SkuId=pl.col("offer_id"),
         SkuMeter=pl.lit("Images", pl.String),
-        SkuPriceDetails=null_str if details is None else details.cast(pl.String),
-        SkuPriceId=null_str if sku_price_id is None else sku_price_id.cast(pl.String),
+        SkuPriceDetails=null_str if charge.details is None else charge.details.cast(pl.String),
+        SkuPriceId=null_str if charge.sku_price_id is None else charge.sku_price_id.cast(pl.String),
         SubAccountId=null_str,
         Tags=null_str,
         x_OfferId=pl.col("offer_id"),

@@ -288,8 +288,8 @@ def fx_grid(
         return None
     rates = fx if fx is not None else load_fx(cat.root)
     dates = rates["date"].cast(pl.Date)
-    first: date = dates.min() if len(dates) else date(1970, 1, 1)  # type: ignore[assignment]
-    last: date = dates.max() if len(dates) else date(1970, 1, 1)  # type: ignore[assignment]
+    first: date = dates.min() if len(dates) else EPOCH  # type: ignore[assignment]
+    last: date = dates.max() if len(dates) else EPOCH  # type: ignore[assignment]
     # positions: 0 before the first rate, then every day until rates are too old, then null
     daily = fx_days(rates, currencies, first, last + timedelta(days=max_age + 1), max_age)
     frames = []
@@ -302,7 +302,7 @@ def fx_grid(
         )
     length = frames[0].len()
     grid = pl.concat(frames)
-    first_n = (first - date(1970, 1, 1)).days
+    first_n = (first - EPOCH).days
     return grid, first_n, length, currencies.index(currency)
 
 

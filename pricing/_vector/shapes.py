@@ -323,46 +323,8 @@ def volume_parts(c: Compiled, committed: bool) -> list[pl.Expr]:
     prior = col("_prior").cast(pl.Float64).fill_null(0.0)
     zero = pl.lit(0.0)
 
-    # per image, flat or by volume tier
-    image: Any = pl.when(col("p_img_price").is_not_null()).then(n * col("p_img_price"))
-    if c.n_tiers:
-        t_start = [col(f"p_t{i}_start") for i in range(c.n_tiers)]
-        t_price = [col(f"p_t{i}_price") for i in range(c.n_tiers)]
-
-        def cumulative(x: pl.Expr) -> pl.Expr:
-            terms = []
-            for i in range(c.n_tiers):
-                span = t_start[i + 1] - t_start[i] if i + 1 < c.n_tiers else pl.lit(None)
-                inside = pl.min_horizontal(pl.max_horizontal(x - t_start[i], zero), span)
-                terms.append((t_price[i] * inside).fill_null(0.0))
-            return pl.sum_horizontal(terms)
-
-        last = prior + n - 1
-        unit = pl.lit(None, dtype=pl.Float64)
-        for i in range(c.n_tiers):
-            unit = pl.when(last >= t_start[i]).then(t_price[i]).otherwise(unit)
-        image = image.when(col("p_img_all_units")).then(n * unit)
-        image = image.otherwise(cumulative(prior + n) - cumulative(prior))
-    image = pl.when(col("p_img")).then(image).otherwise(zero)
-
-    # a plan: fee on the month's first call, then images or GPU time beyond the allowance
-    fee = pl.when(col("p_sb") & (prior == 0)).then(col("p_sb_fee")).otherwise(zero)
-    over_images = pl.max_horizontal(
-        n - pl.max_horizontal(col("p_sb_images").cast(pl.Float64) - prior, zero), zero
-    )
-    per_s = col("p_sb_per_image_s")
-    over_seconds = pl.max_horizontal(
-        per_s * n - pl.max_horizontal(col("p_sb_seconds") - per_s * prior, zero), zero
-    )
-    over_qty = (
-        pl.when(~col("p_sb"))
-        .then(zero)
-        .when(col("p_sb_images").is_not_null())
-        .then(over_images)
-        .when(col("p_sb_seconds").is_not_null())
-        .then(over_seconds)
-        .otherwise(zero)
-    )
+    image = _per_image(c, n, prior)
+    fee, over_qty = _plan(n, prior)
     overage = (
         pl.when(over_qty > 0).then(over_qty * col("_over_price")).otherwise(zero).fill_null(0.0)
     )
@@ -391,3 +353,52 @@ def volume_parts(c: Compiled, committed: bool) -> list[pl.Expr]:
         fee.alias("_fee"),
         over_qty.alias("_over_qty"),
     ]
+
+
+def _per_image(c: Compiled, n: pl.Expr, prior: pl.Expr) -> pl.Expr:
+    """Per-image prices of ``n`` images after ``prior`` ones: flat, or by volume tier."""
+    zero = pl.lit(0.0)
+    image: Any = pl.when(col("p_img_price").is_not_null()).then(n * col("p_img_price"))
+    if c.n_tiers:
+        t_start = [col(f"p_t{i}_start") for i in range(c.n_tiers)]
+        t_price = [col(f"p_t{i}_price") for i in range(c.n_tiers)]
+
+        def cumulative(x: pl.Expr) -> pl.Expr:
+            terms = []
+            for i in range(c.n_tiers):
+                span = t_start[i + 1] - t_start[i] if i + 1 < c.n_tiers else pl.lit(None)
+                inside = pl.min_horizontal(pl.max_horizontal(x - t_start[i], zero), span)
+                terms.append((t_price[i] * inside).fill_null(0.0))
+            return pl.sum_horizontal(terms)
+
+        last = prior + n - 1
+        unit = pl.lit(None, dtype=pl.Float64)
+        for i in range(c.n_tiers):
+            unit = pl.when(last >= t_start[i]).then(t_price[i]).otherwise(unit)
+        image = image.when(col("p_img_all_units")).then(n * unit)
+        image = image.otherwise(cumulative(prior + n) - cumulative(prior))
+    return pl.when(col("p_img")).then(image).otherwise(zero)
+
+
+def _plan(n: pl.Expr, prior: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """A plan's fee (on the month's first call) and the usage of ``n`` images beyond its
+    allowance of images or GPU time, after ``prior`` ones."""
+    zero = pl.lit(0.0)
+    fee = pl.when(col("p_sb") & (prior == 0)).then(col("p_sb_fee")).otherwise(zero)
+    over_images = pl.max_horizontal(
+        n - pl.max_horizontal(col("p_sb_images").cast(pl.Float64) - prior, zero), zero
+    )
+    per_s = col("p_sb_per_image_s")
+    over_seconds = pl.max_horizontal(
+        per_s * n - pl.max_horizontal(col("p_sb_seconds") - per_s * prior, zero), zero
+    )
+    over_qty = (
+        pl.when(~col("p_sb"))
+        .then(zero)
+        .when(col("p_sb_images").is_not_null())
+        .then(over_images)
+        .when(col("p_sb_seconds").is_not_null())
+        .then(over_seconds)
+        .otherwise(zero)
+    )
+    return fee, over_qty

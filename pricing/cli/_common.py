@@ -199,18 +199,23 @@ def progress_bar(*, spinner: bool = True, counts: bool = False) -> Progress:
     )
 
 
-class ReplayBar:
-    """The ``progress(done, total, label)`` callback of ``replay``, drawn on stderr."""
+class ProgressBar:
+    """A bar on stderr fed by the package's one progress protocol, ``progress(done, total, label)``.
 
-    def __init__(self, progress: Progress) -> None:
+    ``describe`` turns a label into the text shown (default: the label itself); ``total = 0``
+    means the total is not known yet.
+    """
+
+    def __init__(
+        self, progress: Progress, first: str, describe: Callable[[str], str] | None = None
+    ) -> None:
         self.progress = progress
-        self.task = progress.add_task("reading the log", total=None)
+        self.describe = describe
+        self.task = progress.add_task(first, total=None)
 
     def __call__(self, done: int, total: int, label: str) -> None:
-        what = "calls" if label == "rows" else f"month {label}"
-        self.progress.update(
-            self.task, description=f"pricing {what}", completed=done, total=total or None
-        )
+        text = self.describe(label) if self.describe is not None else label
+        self.progress.update(self.task, description=text, completed=done, total=total or None)
 
     def stage(self, description: str) -> None:
         """Show the next step, ``description``, with no count yet."""
@@ -218,7 +223,18 @@ class ReplayBar:
 
 
 @contextmanager
-def replay_progress() -> Iterator[ReplayBar]:
-    """A :class:`ReplayBar` on a progress bar for the time of the ``with`` block."""
-    with progress_bar(counts=True) as progress:
-        yield ReplayBar(progress)
+def progress_task(
+    first: str,
+    *,
+    describe: Callable[[str], str] | None = None,
+    spinner: bool = True,
+    counts: bool = False,
+) -> Iterator[ProgressBar]:
+    """A :class:`ProgressBar` that starts as ``first``, for the time of the ``with`` block."""
+    with progress_bar(spinner=spinner, counts=counts) as progress:
+        yield ProgressBar(progress, first, describe)
+
+
+def replay_label(label: str) -> str:
+    """What a replay is doing, from its progress label (``rows`` or a month)."""
+    return "pricing calls" if label == "rows" else f"pricing month {label}"

@@ -16,7 +16,7 @@ from rich.table import Table
 
 from pricing._refresh.http import FetchPolicy
 from pricing._refresh.run import RefreshReport
-from pricing.cli._common import fail, out, print_json, progress_bar, records
+from pricing.cli._common import fail, out, print_json, progress_task, records
 from pricing.errors import RefreshError
 
 SHOWN_CHANGES = 40  # rows of the diff printed; --json has them all
@@ -64,14 +64,10 @@ def run(
     call: Callable[[Callable[[int, int, str], None] | None], RefreshReport], as_json: bool
 ) -> None:
     """Run a refresh with a progress bar on stderr; print its report; exit 1 on failure."""
-    progress = progress_bar(spinner=False, counts=True)
     try:
-        with progress:
-            task = progress.add_task("sources", total=None)
-
-            def step(done: int, total: int, name: str) -> None:
-                progress.update(task, description=name or "done", completed=done, total=total)
-
+        with progress_task(
+            "sources", describe=lambda name: name or "done", spinner=False, counts=True
+        ) as step:
             report = call(step)
     except RefreshError as exc:
         if exc.report is not None:

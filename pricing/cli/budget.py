@@ -23,8 +23,9 @@ from pricing.cli._common import (
     out,
     pairs,
     print_json,
+    progress_task,
     records,
-    replay_progress,
+    replay_label,
 )
 from pricing.errors import PricingError
 
@@ -125,7 +126,7 @@ def budget_cmd(
     paths = _outputs(out_path, formats, log)
     cat = load_catalog_or_fail(data)
     try:
-        with replay_progress() as bar:
+        with progress_task("reading the log", describe=replay_label, counts=True) as bar:
             result = replay(
                 log,
                 month=None if day is None else f"{day:%Y-%m}",

@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from pricing.cli._common import fail, help_text, out, progress_bar
+from pricing.cli._common import fail, help_text, out, progress_task
 from pricing.errors import PricingError
 
 if TYPE_CHECKING:
@@ -75,25 +75,22 @@ def dashboard_cmd(
     names = list(list_workloads()) if every else (workloads or [DEFAULT_WORKLOAD])
     if samples < 0:
         raise fail(f"--samples must be 0 or more, got {samples}")
-    progress = progress_bar()
     written: list[tuple[str, Path, int]] = []
     boards: list[Dashboard] = []
-    with progress:
-        task = progress.add_task("dashboards", total=len(names))
-        for name in names:
-            progress.update(task, description=f"{name}: simulating")
+    with progress_task("dashboards") as bar:
+        for i, name in enumerate(names):
+            bar(i, len(names), f"{name}: simulating")
             try:
                 board = build_dashboard(
                     name, samples=samples, seed=seed, as_of=as_of, budget=budget
                 )
-                progress.update(task, description=f"{name}: drawing")
+                bar(i, len(names), f"{name}: drawing")
                 files = export_dashboard(board, out_dir, chosen_formats)
             except (PricingError, ValueError) as exc:
                 raise fail(f"{name}: {exc}") from None
             boards.append(board)
             main = out_dir / board.name / ("index.html" if "html" in chosen_formats else "")
             written.append((board.name, main, len(files)))
-            progress.advance(task)
     for board in boards:
         _print_headline(board)
     _print_written(written)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Annotated, Any
 
@@ -10,7 +11,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from pricing.cli._common import JsonOption, fail, out, print_json, progress_bar, records
+from pricing.cli._common import JsonOption, fail, out, print_json, progress_task, records
 from pricing.errors import PricingError
 
 
@@ -57,21 +58,15 @@ def simulate_cmd(
     """Cost of a workload on every hosted offer and self-hosted set-up, month by month."""
     from pricing._plan.simulate import simulate
 
-    progress = progress_bar()
     try:
-        with progress:
-            task = progress.add_task("simulating", total=100)
-
-            def report(done: int, total: int, label: str) -> None:
-                progress.update(task, description=label, completed=done, total=total)
-
+        with progress_task("simulating") as bar:
             result = simulate(
                 workload,
                 gpus=gpu,
                 samples=samples,
                 seed=seed,
                 price_spread=price_spread,
-                progress=report,
+                progress=bar,
             )
     except PricingError as exc:
         raise fail(str(exc)) from exc
@@ -268,27 +263,23 @@ def breakeven_cmd(
 ) -> None:
     """Monthly volume at which a dedicated GPU fleet costs the same as a hosted offer."""
     from pricing._plan.breakeven import break_even
+    from pricing._quote.request import ImageRequest
+    from pricing._selfhost.terms import HostingTerms
 
     try:
         price: str | float = float(hosted)
     except ValueError:
         price = hosted
     try:
-        result = break_even(
-            model,
-            gpu,
-            price,
-            gpu_hour=gpu_hour,
-            width=width,
-            height=height,
-            steps=steps,
+        request = ImageRequest(model=model, width=width, height=height, steps=steps)
+        terms = HostingTerms(
             p95_latency_s=p95,
             peak_to_mean=peak_to_mean,
             licence_per_month=licence,
             ops_per_month=ops,
-            margin=margin,
         )
-    except (PricingError, KeyError) as exc:
+        result = break_even(request, gpu, price, gpu_hour=gpu_hour, hosting=terms, margin=margin)
+    except (PricingError, KeyError, ValueError) as exc:
         raise fail(str(exc).strip('"')) from exc
     if as_json:
         print_json(
@@ -301,11 +292,13 @@ def breakeven_cmd(
                 "hosted_cost": result.hosted_cost,
                 "gpus": result.gpus,
                 "notes": list(result.notes),
+                "hosting": dataclasses.asdict(result.hosting),
             }
         )
         return
     if result.volume is None:
         out.print(f"[yellow]{escape(result.notes[0])}[/]")
+        out.print(escape(result.notes[-1]))
         return
     out.print(
         f"Self-hosting {escape(model)} on {escape(gpu)} costs the same as {escape(hosted)} at "
@@ -319,3 +312,4 @@ def breakeven_cmd(
             "The curves cross more than once (fleet steps): "
             + ", ".join(f"{c:,.0f}" for c in result.crossings)
         )
+    out.print(escape(result.notes[-1]))

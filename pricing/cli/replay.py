@@ -14,7 +14,9 @@ from rich.markup import escape
 
 from pricing._cards.catalog import Catalog
 from pricing._usage.focus import focus_excluded, to_focus
-from pricing._usage.replay import LOG_COLUMNS, Replay, log_requests, replay
+from pricing._usage.log import LOG_COLUMNS
+from pricing._usage.offers import log_requests
+from pricing._usage.replay import Replay, replay
 from pricing._vector.requests import price_requests
 from pricing.cli._common import (
     HELP_WIDTH,
@@ -26,8 +28,9 @@ from pricing.cli._common import (
     load_catalog_or_fail,
     pairs,
     print_json,
+    progress_task,
     records,
-    replay_progress,
+    replay_label,
     write_atomically,
 )
 from pricing.cli._replay_tables import print_replay, totals
@@ -144,7 +147,7 @@ def replay_cmd(
     priced: pl.DataFrame | None = None
     focus_frame: pl.DataFrame | None = None
     try:
-        with replay_progress() as bar:
+        with progress_task("reading the log", describe=replay_label, counts=True) as bar:
             result = replay(
                 log,
                 against=against or None,

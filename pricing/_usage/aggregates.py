@@ -1,0 +1,152 @@
+"""Per-batch sums of a priced usage log at ledger scale, and their sums over batches.
+
+A replay keeps only aggregates of each batch: cost by month, offer and currency
+(:func:`cost_sums`), unpriced calls by reason (:func:`unpriced_counts`) and billed against
+computed cost (:func:`billed_sums`). Every cost is rounded to :data:`LEDGER_PLACES` places per
+row before any sum (:func:`ledger_money`), so that sums are exact Decimals whatever the
+batches; :func:`summed` adds the batches' sums up.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from pricing._base.money import LEDGER_MONEY, LEDGER_PLACES
+
+
+def ledger_money(expr: pl.Expr) -> pl.Expr:
+    """A float cost per row as ledger money: rounded to LEDGER_PLACES places, then Decimal."""
+    return expr.round(LEDGER_PLACES).cast(LEDGER_MONEY)
+
+
+def detached(frame: pl.DataFrame) -> pl.DataFrame:
+    """A copy of a small frame that shares no memory with the batch it was computed from."""
+    return pl.DataFrame(frame.rows(), schema=frame.schema, orient="row")
+
+
+def cost_sums(priced: pl.DataFrame) -> pl.DataFrame:
+    """Requests, images and cost by month, provider, model, operation, offer and currency.
+
+    Summed by day first (``priced_on`` is the row's UTC day, as replay gives no as_of), on
+    the categorical columns as they are: cheaper keys than a month and strings per row.
+    """
+    keys = ["provider", "model", "operation", "offer_id", "currency"]
+    texts = [pl.col(k).cast(pl.String) for k in keys]
+    return (
+        priced.lazy()
+        .group_by("priced_on", *keys)
+        .agg(
+            requests=pl.len(),
+            images=pl.col("count").filter(pl.col("reason").is_null()).sum(),
+            cost=priced_sum(pl.col("cost")),
+            unpriced=pl.col("reason").is_not_null().sum(),
+        )
+        .group_by(pl.col("priced_on").dt.truncate("1mo").alias("month"), *texts)
+        .agg(
+            pl.col("requests", "images", "unpriced").sum(),
+            cost=pl.when(pl.col("cost").is_not_null().any()).then(pl.col("cost").sum()),
+        )
+        .select("month", *keys, "requests", "images", "cost", "unpriced")
+        .collect()
+    )
+
+
+def priced_sum(cost: pl.Expr) -> pl.Expr:
+    """Exact sum of the priced rows; null (never 0) when no row of the group has a price."""
+    return pl.when(cost.is_not_null().any()).then(ledger_money(cost).sum())
+
+
+def unpriced_counts(priced: pl.DataFrame) -> pl.DataFrame:
+    """reason, rows: the batch's calls without a price, counted by reason."""
+    return (
+        priced.lazy()
+        .select(pl.col("reason").drop_nulls().cast(pl.String))
+        .group_by("reason")
+        .agg(rows=pl.len())
+        .collect()
+    )
+
+
+def billed_sums(priced: pl.DataFrame) -> pl.DataFrame:
+    """Billed against computed on the calls that have both; the others counted apart.
+
+    Summed by day first, on the categorical columns as they are (as :func:`cost_sums`)."""
+    has_price = pl.col("reason").is_null()
+    has_bill = pl.col("billed_cost").is_not_null()
+    both = has_price & has_bill
+    sums = [
+        "billed",
+        "computed",
+        "billed_unpriced",
+        "rows_compared",
+        "rows_unpriced",
+        "rows_unbilled",
+    ]
+    return (
+        priced.lazy()
+        .group_by("priced_on", "provider")
+        .agg(
+            currency=pl.col("currency").drop_nulls().first(),
+            billed=ledger_money(pl.col("billed_cost").filter(both)).sum(),
+            computed=ledger_money(pl.col("cost").filter(both)).sum(),
+            billed_unpriced=ledger_money(pl.col("billed_cost").filter(~has_price)).sum(),
+            rows_compared=both.sum(),
+            rows_unpriced=(~has_price).sum(),
+            rows_unbilled=(has_price & ~has_bill).sum(),
+        )
+        .sort("priced_on")
+        .group_by(
+            pl.col("priced_on").dt.truncate("1mo").alias("month"),
+            pl.col("provider").cast(pl.String),
+        )
+        .agg(pl.col("currency").drop_nulls().first().cast(pl.String), pl.col(sums).sum())
+        .collect()
+    )
+
+
+def summed(parts: list[pl.DataFrame], keys: list[str]) -> pl.DataFrame:
+    """The batches' sums ``parts`` added up by ``keys``, sorted by them; a money column stays
+    null where every batch's is (never 0). No parts: an empty frame of the sums' columns."""
+    if not parts:
+        return _EMPTY.get(tuple(keys), pl.DataFrame())
+    frame = pl.concat(parts, how="vertical_relaxed")
+    sums = [
+        pl.when(pl.col(c).is_not_null().any()).then(pl.col(c).sum()).alias(c)
+        if frame.schema[c] == LEDGER_MONEY
+        else pl.col(c).sum()
+        for c in frame.columns
+        if c not in keys
+    ]
+    return frame.group_by(keys).agg(sums).sort(keys, nulls_last=True)
+
+
+_EMPTY: dict[tuple[str, ...], pl.DataFrame] = {
+    ("month", "provider", "model", "operation", "offer_id", "currency"): pl.DataFrame(
+        schema={
+            "month": pl.Date,
+            "provider": pl.String,
+            "model": pl.String,
+            "operation": pl.String,
+            "offer_id": pl.String,
+            "currency": pl.String,
+            "requests": pl.UInt32,
+            "images": pl.Int64,
+            "cost": LEDGER_MONEY,
+            "unpriced": pl.UInt32,
+        }
+    ),
+    ("reason",): pl.DataFrame(schema={"reason": pl.String, "rows": pl.UInt32}),
+    ("month", "provider", "currency"): pl.DataFrame(
+        schema={
+            "month": pl.Date,
+            "provider": pl.String,
+            "currency": pl.String,
+            "billed": LEDGER_MONEY,
+            "computed": LEDGER_MONEY,
+            "billed_unpriced": LEDGER_MONEY,
+            "rows_compared": pl.UInt32,
+            "rows_unpriced": pl.UInt32,
+            "rows_unbilled": pl.UInt32,
+        }
+    ),
+}

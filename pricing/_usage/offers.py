@@ -1,0 +1,172 @@
+"""Which offer served each call of a usage log, and the log as a request table.
+
+A log names an offer (``offer_id``) or a provider and model; :func:`prepare_log` resolves the
+pair to the provider's one offer of the model (or the one ``offer_map`` names) and quarantines
+the rows no single offer serves. :func:`log_requests` gives the readable rows as the request
+table ``price_requests`` takes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import polars as pl
+
+from pricing._base.dates import month_window
+from pricing._cards.catalog import Catalog, load_catalog
+from pricing._usage.log import NUMERIC_COLUMNS, Message, checked_log, scan_log
+from pricing.errors import PricingError
+
+
+def _offer_table(
+    cat: Catalog, offer_map: Mapping[str, str] | None
+) -> tuple[pl.DataFrame, dict[str, str]]:
+    """(provider, model) -> offer_id where unambiguous; and the ambiguity messages."""
+    by_pair: dict[tuple[str, str], list[str]] = {}
+    for card, o in cat.all_offers():
+        by_pair.setdefault((card.provider, o.model), []).append(o.id)
+    chosen: dict[tuple[str, str], str] = {}
+    ambiguous: dict[str, str] = {}
+    for (provider, model), ids in by_pair.items():
+        key = f"{provider}/{model}"
+        if offer_map and key in offer_map:
+            chosen[(provider, model)] = offer_map[key]
+        elif len(ids) == 1:
+            chosen[(provider, model)] = ids[0]
+        elif key in ids:
+            chosen[(provider, model)] = key
+        else:
+            ambiguous[key] = (
+                f"{provider} serves {model} as {', '.join(ids)}; add an offer_id column "
+                f'or pass offer_map={{"{key}": "<offer id>"}}'
+            )
+    for key, target in (offer_map or {}).items():
+        cat.offer(target)  # raises with hints for a wrong target
+        if "/" not in key:
+            raise PricingError(f'offer_map keys are "provider/model"; got {key!r}')
+    frame = pl.DataFrame(
+        {
+            "_provider": [p for p, _ in chosen],
+            "_model": [m for _, m in chosen],
+            "_resolved": list(chosen.values()),
+        },
+        schema={"_provider": pl.String, "_model": pl.String, "_resolved": pl.String},
+    )
+    return frame, ambiguous
+
+
+def prepare_log(
+    log: str | Path | pl.DataFrame | pl.LazyFrame,
+    cat: Catalog,
+    month: str | None,
+    mapping: Mapping[str, str] | None,
+    offer_map: Mapping[str, str] | None,
+) -> tuple[pl.LazyFrame, list[Message], list[str], dict[str, str]]:
+    """The checked, offer-resolved log (``_bad`` marks rows to quarantine)."""
+    lf = scan_log(log, mapping)
+    checked, messages = checked_log(lf, cat)
+    if month is not None:
+        start, end = month_window(month)
+        day = pl.col("_ts").dt.date()
+        checked = checked.filter(pl.col("_ts").is_null() | ((day >= start) & (day < end)))
+    names = lf.collect_schema().names()
+    table, ambiguous = _offer_table(cat, offer_map)
+    resolved, messages = _resolve(checked, messages, table, ambiguous, names)
+    return resolved, messages, names, ambiguous
+
+
+def log_requests(
+    log: str | Path | pl.DataFrame | pl.LazyFrame,
+    *,
+    month: str | None = None,
+    mapping: Mapping[str, str] | None = None,
+    offer_map: Mapping[str, str] | None = None,
+    catalog: Catalog | None = None,
+) -> pl.LazyFrame:
+    """The readable rows of a usage log as a request table for :func:`pricing.price_requests`.
+
+    The same reading, checks and offer resolution as :func:`pricing.replay` (whose quarantine lists
+    the rows left out here), lazily: ``price_requests(log_requests(path).collect())`` prices
+    every call of the log one by one, e.g. for ``to_focus``.
+    """
+    cat = catalog if catalog is not None else load_catalog()
+    resolved, _, names, _ = prepare_log(log, cat, month, mapping, offer_map)
+    return request_table(resolved.filter(pl.col("_bad").is_null()), names)
+
+
+def _resolve(
+    checked: pl.LazyFrame,
+    messages: list[Message],
+    table: pl.DataFrame,
+    ambiguous: dict[str, str],
+    names: list[str],
+) -> tuple[pl.LazyFrame, list[Message]]:
+    """Add ``_offer`` from (provider, model), quarantining pairs no single offer serves."""
+    given = pl.col("_offer_id").is_not_null() if "offer_id" in names else pl.lit(False)
+    first = len(messages)
+    if "provider" in names and "model" in names:
+        lf = checked.with_columns(_resolved=_pair_offer(table))
+        pair = pl.col("_provider") + "/" + pl.col("_model")
+        ambiguity = pair.replace_strict(ambiguous or {"": ""}, default=None, return_dtype=pl.String)
+        no_offer = pl.lit("the provider has no offer for the model")
+        messages = [*messages, (pl.coalesce(ambiguity, no_offer), pair)]
+        lf = lf.with_columns(
+            _bad=pl.when(pl.col("_bad").is_null() & ~given & pl.col("_resolved").is_null())
+            .then(pl.lit(first, dtype=pl.Int32))
+            .otherwise(pl.col("_bad"))
+        )
+        offer = (
+            pl.coalesce(pl.col("_offer_id"), pl.col("_resolved"))
+            if "offer_id" in names
+            else (pl.col("_resolved"))
+        )
+        return lf.with_columns(_offer=offer), messages
+    messages = [*messages, (pl.lit("missing offer_id"), None)]
+    lf = checked.with_columns(
+        _bad=pl.when(pl.col("_bad").is_null() & ~given)
+        .then(pl.lit(first, dtype=pl.Int32))
+        .otherwise(pl.col("_bad")),
+        _offer=pl.col("_offer_id"),
+    )
+    return lf, messages
+
+
+def _pair_offer(table: pl.DataFrame) -> pl.Expr:
+    """Each row's offer from ``table`` (``_provider``, ``_model`` -> ``_resolved``), null
+    where the pair has none: a lookup by the two names' positions in ``table``, which is
+    much quicker than joining on two text columns."""
+    if table.height == 0:
+        return pl.lit(None, dtype=pl.String)
+    providers = sorted(set(table["_provider"].to_list()))
+    models = sorted(set(table["_model"].to_list()))
+    at_p = {name: i for i, name in enumerate(providers)}
+    at_m = {name: i for i, name in enumerate(models)}
+    slots: list[str | None] = [None] * (len(providers) * len(models))
+    for provider, model, offer in table.iter_rows():
+        slots[at_p[provider] * len(models) + at_m[model]] = offer
+    p = pl.col("_provider").cast(pl.Enum(providers), strict=False).to_physical().cast(pl.Int64)
+    m = pl.col("_model").cast(pl.Enum(models), strict=False).to_physical().cast(pl.Int64)
+    lookup = pl.Series(slots, dtype=pl.String)
+    return pl.lit(lookup).gather((p * len(models) + m).cast(pl.UInt32))
+
+
+def request_table(good: pl.LazyFrame, names: list[str]) -> pl.LazyFrame:
+    """The request table ``price_requests`` takes, from the checked log rows."""
+    cols: list[pl.Expr] = [
+        pl.col("_ts").alias("timestamp"),
+        pl.col("_offer").alias("offer_id"),
+    ]
+    if "model" in names:
+        cols.append(pl.col("_model").alias("model"))
+    for name in ("operation", "quality", "account"):
+        if name in names:
+            cols.append(pl.col(f"_{name}").alias(name))
+    for name in NUMERIC_COLUMNS:
+        if name in names:
+            cols.append(pl.col(f"_{name}").alias(name))
+    frame = good.select(cols)
+    fill = {"operation": "generate", "account": "default"}
+    return frame.with_columns(
+        [pl.col(n).fill_null(v) for n, v in fill.items() if n in frame.collect_schema().names()]
+    )
