@@ -288,7 +288,7 @@ def describe_terms(terms: HostingTerms) -> str:
         else f"p95 latency ≤ {terms.p95_latency_s:g} s"
     )
     return (
-        f"assumed: {latency}, peak-to-mean {terms.peak_to_mean:g}, utilisation cap "
+        f"assumed: {latency}, peak-to-mean {terms.peak_to_mean:.3g}, utilisation cap "
         f"{terms.max_utilisation:.0%}, licence {terms.licence_per_month:,.2f}/month, "
         f"operations {terms.ops_per_month:,.2f}/month, "
         f"precision {terms.precision or 'the profile default'}"
