@@ -27,6 +27,7 @@ from pricing._gpus.throughput import fits, seconds_per_image, throughput_table
 from pricing._json_schemas import schema_documents, write_schemas
 from pricing._plan.breakeven import BreakEven, break_even
 from pricing._plan.simulate import Simulation, simulate
+from pricing._dataset import DataSet, load_data_set
 from pricing._plan.summary import plan_options
 from pricing._queue.mgc import FleetSize, erlang_c, latency_quantile, size_fleet, size_fleet_array
 from pricing._queue.simulation import simulate_queue
@@ -73,6 +74,7 @@ __all__ = [
     "Budget",
     "BudgetStatus",
     "Catalog",
+    "DataSet",
     "FetchPolicy",
     "FleetSize",
     "FxError",
@@ -113,6 +115,7 @@ __all__ = [
     "latency_quantile",
     "latin_hypercube",
     "list_workloads",
+    "load_data_set",
     "load_catalog",
     "load_fx",
     "load_gpus",

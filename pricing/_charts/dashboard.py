@@ -21,7 +21,7 @@ import polars as pl
 from pricing._base.atomic import atomic_write
 from pricing._base.dates import to_date
 from pricing._base.progress import Progress
-from pricing._cards.catalog import Catalog, load_catalog
+from pricing._cards.catalog import Catalog
 from pricing._charts.export import FORMATS, check_formats, page, render, spec_json, spec_of
 from pricing._charts.plans import fan_chart, spend_chart, tornado_chart
 from pricing._charts.prices import (
@@ -31,6 +31,7 @@ from pricing._charts.prices import (
     request_title,
 )
 from pricing._charts.selfhost import break_even_chart, fleet_chart
+from pricing._dataset import DataSet, load_data_set, pick_catalog
 from pricing._plan.breakeven import BreakEven
 from pricing._plan.simulate import Simulation, simulate
 from pricing._plan.summary import (
@@ -40,9 +41,8 @@ from pricing._plan.summary import (
     segment_break_even,
 )
 from pricing._quote.quote import compare
-from pricing._workloads.demand import peak_to_mean
 from pricing._workloads.load import DEFAULT_WORKLOAD, load_workload
-from pricing._workloads.model import Workload, central
+from pricing._workloads.model import Workload
 
 DEFAULT_SAMPLES = 1000
 
@@ -105,6 +105,7 @@ def build_dashboard(
     as_of: date | str | None = None,
     budget: float | None = None,
     progress: Progress | None = None,
+    data: DataSet | None = None,
 ) -> Dashboard:
     """Simulate a workload and build every chart of its dashboard.
 
@@ -119,15 +120,21 @@ def build_dashboard(
         Prices in force on this day (default: today, UTC). Recorded in the spec.
     budget : float, optional  [currency/month]
         Budget line on the spend chart.
+    progress : callable, optional
+        ``progress(done, total, label)`` of the simulation (see :func:`pricing.simulate`).
+    data : DataSet, optional
+        Where prices, GPU offers, throughput, licences and workload names come from (default:
+        the bundled ``data/``).
     """
     target = workload if workload is not None else DEFAULT_WORKLOAD
-    work = target if isinstance(target, Workload) else load_workload(target)
+    cat = pick_catalog(catalog, data)
+    ds = data if data is not None else load_data_set()
+    work = target if isinstance(target, Workload) else load_workload(target, cat, data=data)
     name = (
         Path(target).stem if isinstance(target, str | Path) else work.name.lower().replace(" ", "-")
     )
-    cat = catalog if catalog is not None else load_catalog()
     day = to_date(as_of)
-    sim = simulate(work, cat, samples=samples, seed=seed, as_of=day, progress=progress)
+    sim = simulate(work, cat, samples=samples, seed=seed, as_of=day, progress=progress, data=data)
     segments = {s.name: s for s in work.segments}
     with_self = sim.monthly.filter((pl.col("kind") == "self-hosted") & pl.col("feasible"))[
         "segment"
@@ -139,7 +146,7 @@ def build_dashboard(
     break_evens: dict[str, BreakEven] = {}
     be_chart: ChartLike | None = None
     for seg_name in sorted(with_self.to_list(), key=list(segments).index):
-        found = segment_break_even(work, segments[seg_name], sim, cat)
+        found = segment_break_even(work, segments[seg_name], sim, cat, ds)
         if found is None:
             continue
         break_evens[seg_name] = found.result
@@ -162,14 +169,13 @@ def build_dashboard(
         linked["tornado"] = tornado_chart(sim, segment=main, linked=True)
     if be_chart is not None:
         charts["break-even"] = be_chart
-    hosting = work.self_hosting
-    if main_self is not None and hosting is not None:
-        traffic = segments[main_self].traffic or work.traffic
+    if main_self is not None and work.self_hosting is not None:
+        terms = sim.hosting_terms(main_self)
         charts["fleet"] = fleet_chart(
             sim,
             segment=main_self,
-            peak_to_mean=peak_to_mean(traffic),
-            max_utilisation=central(hosting.max_utilisation),
+            peak_to_mean=terms.peak_to_mean,
+            max_utilisation=terms.max_utilisation,
         )
     else:
         notes.append("no segment has a feasible self-hosted option: no fleet chart")

@@ -18,13 +18,13 @@ import numpy as np
 import polars as pl
 
 from pricing._base.dates import to_date
-from pricing._cards.catalog import Catalog, load_catalog
+from pricing._cards.catalog import Catalog
+from pricing._dataset import DataSet, load_data_set, pick_catalog
 from pricing._gpus.throughput import seconds_per_image
 from pricing._plan.hosted import Shape, hosted_options
 from pricing._quote.request import ImageRequest
 from pricing._selfhost.fleet import Fleet, Service
 from pricing._selfhost.gpu_cost import dedicated
-from pricing._selfhost.setups import self_host_data
 from pricing._selfhost.terms import HostingTerms
 from pricing.errors import PricingError
 
@@ -167,6 +167,7 @@ def break_even(
     margin: float = 0.0,
     as_of: date | str | None = None,
     catalog: Catalog | None = None,
+    data: DataSet | None = None,
     max_volume: float = 1e9,
 ) -> BreakEven:
     """Monthly volume at which a dedicated self-hosted fleet costs the same as a hosted offer.
@@ -191,6 +192,9 @@ def break_even(
         utilisation, no licence fee and no operations cost; the result's ``notes`` say so.
     margin : float
         Also report the volume where self-hosting is cheaper by this fraction.
+    catalog, data : optional
+        The rate cards, and the data set the GPU offers and throughput profiles come from
+        (default: the bundled ``data/``); give one, or both from the same directory.
 
     The fleet is billed 730 h a month (8,760 h / 12). Example: one GPU at $2.69/h costs
     $1,963.70 a month, the price of 78,548 images at $0.025.
@@ -199,10 +203,11 @@ def break_even(
     terms = hosting if hosting is not None else HostingTerms()
     model = req.model
     images_per_request = req.count
-    data = self_host_data()
+    cat = pick_catalog(catalog, data)
+    ds = data if data is not None else load_data_set()
     gpu_type = gpu
     if "/" in gpu:
-        offer = data.gpus.offer(gpu)
+        offer = ds.gpus.offer(gpu)
         gpu_type = offer.gpu
         price = float(offer.gpu_hourly_price) if gpu_hour is None else gpu_hour
     elif gpu_hour is None:
@@ -222,7 +227,7 @@ def break_even(
             steps=req.steps,
             precision=terms.precision,
             batch=batch,
-            profiles=data.throughput,
+            profiles=ds.throughput,
         )
         * images_per_request
     )
@@ -232,7 +237,6 @@ def break_even(
         max_utilisation=terms.max_utilisation,
     )
     if isinstance(hosted, str):
-        cat = catalog if catalog is not None else load_catalog()
         day = to_date(as_of) if as_of is not None else to_date(None)
         offer_model = cat.offer(hosted).model
         on_offer = req.model_copy(update={"model": offer_model})

@@ -13,6 +13,8 @@ import numpy as np
 import polars as pl
 
 from pricing._plan.option_costs import Costs, SegmentRun
+from pricing._selfhost.terms import segment_terms
+from pricing._workloads.model import Workload
 
 OPTION_SCHEMA: dict[str, Any] = {
     "segment": pl.String,
@@ -200,3 +202,50 @@ def cheapest(monthly: pl.DataFrame) -> pl.DataFrame:
     hosted = best(ok.filter(pl.col("kind") == "hosted"), "hosted_")
     selfh = best(ok.filter(pl.col("kind") == "self-hosted"), "self_hosted_")
     return overall.join(hosted, on=keys, how="left").join(selfh, on=keys, how="left").sort(keys)
+
+
+SEGMENT_SCHEMA: dict[str, Any] = {
+    "segment": pl.String,
+    "operation": pl.String,
+    "width": pl.Int64,
+    "height": pl.Int64,
+    "images_per_request": pl.Int64,
+    "input_images": pl.Int64,
+    "quality": pl.String,
+    "steps": pl.Int64,
+    "p95_latency_s": pl.Float64,
+    "peak_to_mean": pl.Float64,
+    "max_utilisation": pl.Float64,
+    "licence_per_month": pl.Float64,
+    "ops_per_month": pl.Float64,
+}
+
+
+def segments_frame(wl: Workload) -> pl.DataFrame:
+    """What the simulation resolved for each segment: its main request and hosting terms.
+
+    One row per segment: the request of its main resolution (the largest share of the mix),
+    and the terms its self-hosted options run under, each uncertain input at its centre.
+    """
+    rows = []
+    for seg in wl.segments:
+        main = max(seg.resolutions, key=lambda r: r.share)
+        terms = segment_terms(wl, seg)
+        rows.append(
+            {
+                "segment": seg.name,
+                "operation": seg.operation,
+                "width": main.width,
+                "height": main.height,
+                "images_per_request": seg.images_per_request,
+                "input_images": seg.input_images,
+                "quality": seg.quality,
+                "steps": seg.steps,
+                "p95_latency_s": terms.p95_latency_s,
+                "peak_to_mean": terms.peak_to_mean,
+                "max_utilisation": terms.max_utilisation,
+                "licence_per_month": terms.licence_per_month,
+                "ops_per_month": terms.ops_per_month,
+            }
+        )
+    return pl.DataFrame(rows, schema=SEGMENT_SCHEMA)

@@ -25,7 +25,7 @@ Modules: :mod:`pricing._plan.option_costs` (the cost arrays of each option),
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
@@ -34,21 +34,25 @@ import polars as pl
 
 from pricing._base.dates import to_date
 from pricing._base.progress import Progress
-from pricing._cards.catalog import Catalog, load_catalog
+from pricing._cards.catalog import Catalog
+from pricing._dataset import DataSet, load_data_set, pick_catalog
 from pricing._plan.frames import (
     ITEM_SCHEMA,
     MONTHLY_SCHEMA,
     OPTION_SCHEMA,
+    SEGMENT_SCHEMA,
     cheapest,
     items_frame,
     monthly_frame,
     option_rows,
+    segments_frame,
     top_options,
 )
 from pricing._plan.hosted import HostedOption, Shape, hosted_options, segment_request
 from pricing._plan.monte_carlo import monte_carlo, sample_inputs, sensitivity
 from pricing._plan.option_costs import Inputs, SegmentRun, evaluate
-from pricing._selfhost.setups import self_host_data, setups
+from pricing._selfhost.setups import setups
+from pricing._selfhost.terms import HOSTING_FIELDS, HostingTerms
 from pricing._workloads.distributions import latin_hypercube
 from pricing._workloads.inputs import uncertain_inputs
 from pricing._workloads.load import load_workload
@@ -88,6 +92,11 @@ class Simulation:
     sensitivity : DataFrame or None
         With uncertain inputs: per (segment, option, input), the horizon cost with the input
         at its P10 and at its P90, every other input at its centre (for tornado charts).
+    segments : DataFrame
+        What was resolved per segment: the main request (operation, width, height,
+        images_per_request, input_images, quality, steps) and the hosting terms
+        (p95_latency_s [s], peak_to_mean, max_utilisation, licence_per_month and
+        ops_per_month [currency/month]), each uncertain input at its centre.
     """
 
     workload: str
@@ -103,6 +112,16 @@ class Simulation:
     self_hosting_cheaper: pl.DataFrame | None = None
     sensitivity: pl.DataFrame | None = None
     notes: tuple[str, ...] = ()
+    segments: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=SEGMENT_SCHEMA))
+
+    def hosting_terms(self, segment: str) -> HostingTerms:
+        """The hosting terms the simulation used for ``segment``."""
+        rows = self.segments.filter(pl.col("segment") == segment)
+        if rows.height == 0:
+            known = ", ".join(self.segments["segment"].to_list())
+            raise PricingError(f"no segment {segment!r} in the simulation; known: {known}")
+        row = rows.row(0, named=True)
+        return HostingTerms(**{k: row[k] for k in HOSTING_FIELDS})
 
 
 # --------------------------------------------------------------------------- simulate
@@ -120,6 +139,7 @@ def simulate(
     sample_options: int = 20,
     as_of: date | str | None = None,
     progress: Progress | None = None,
+    data: DataSet | None = None,
 ) -> Simulation:
     """Monthly cost of a workload on every hosted and self-hosted option.
 
@@ -154,9 +174,13 @@ def simulate(
     progress : callable, optional
         Called as ``progress(done, total, label)`` as the work advances; ``done`` of
         ``total = 100`` is the percentage finished [%], ``label`` the step under way.
+    data : DataSet, optional
+        The data set GPU offers, throughput, licences, workload names and (without
+        ``catalog``) prices come from (default: the bundled ``data/``).
     """
-    wl = workload if isinstance(workload, Workload) else load_workload(workload, catalog)
-    cat = catalog if catalog is not None else load_catalog()
+    cat = pick_catalog(catalog, data)
+    selfhost = data if data is not None else load_data_set()
+    wl = workload if isinstance(workload, Workload) else load_workload(workload, cat, data=data)
     day = to_date(as_of) if as_of is not None else to_date(None)
     if samples < 0:
         raise PricingError(f"samples must be 0 or more, got {samples}")
@@ -164,7 +188,6 @@ def simulate(
     days = wl.month_starts()
     notes: list[str] = []
     _check_currency(wl)
-    selfhost = self_host_data()
     dims = uncertain_inputs(wl)
 
     runs: list[SegmentRun] = []
@@ -218,6 +241,7 @@ def simulate(
         self_hosting_cheaper=prob,
         sensitivity=sens,
         notes=tuple(dict.fromkeys(notes)),
+        segments=segments_frame(wl),
     )
 
 

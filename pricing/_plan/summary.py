@@ -12,12 +12,11 @@ from dataclasses import dataclass
 import polars as pl
 
 from pricing._cards.catalog import Catalog
+from pricing._dataset import DataSet
 from pricing._plan.breakeven import BreakEven, break_even
 from pricing._plan.hosted import segment_request
 from pricing._plan.simulate import Simulation
 from pricing._quote.request import ImageRequest
-from pricing._selfhost.setups import self_host_data
-from pricing._selfhost.terms import segment_terms
 from pricing._workloads.model import Segment, Workload
 
 
@@ -66,7 +65,7 @@ class SegmentBreakEven:
 
 
 def segment_break_even(
-    work: Workload, segment: Segment, sim: Simulation, catalog: Catalog
+    work: Workload, segment: Segment, sim: Simulation, catalog: Catalog, data: DataSet
 ) -> SegmentBreakEven | None:
     """Break-even of the segment's cheapest dedicated set-up against a hosted offer.
 
@@ -91,15 +90,16 @@ def segment_break_even(
     if pick.height == 0:
         return None
     offer = str(pick["offer_id"][0])
-    gpu_offer = self_host_data().gpus.offer(str(setup["offer_id"]))
+    gpu_offer = data.gpus.offer(str(setup["offer_id"]))
     request = segment_request(segment, str(setup["model"]))
     result = break_even(
         request,
         str(setup["offer_id"]),
         offer,
-        hosting=segment_terms(work, segment),
+        hosting=sim.hosting_terms(segment.name),
         as_of=sim.as_of,
         catalog=catalog,
+        data=data,
     )
     label = f"{segment.name}: {setup['model']} on {setup['offer_id']} vs {offer}"
     return SegmentBreakEven(result, float(gpu_offer.gpu_hourly_price), label)

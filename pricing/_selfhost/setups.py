@@ -13,14 +13,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cache
 from typing import Literal
 
 from pricing._cards.catalog import Catalog
-from pricing._gpus.gpus import GpuData, load_gpus
-from pricing._gpus.licences import ModelLicence, load_licences
+from pricing._dataset import DataSet
+from pricing._gpus.gpus import GpuData
+from pricing._gpus.licences import ModelLicence
 from pricing._gpus.offers import GpuOffer
-from pricing._gpus.profiles import ThroughputData, load_throughput
 from pricing._gpus.throughput import fits, seconds_per_image
 from pricing._selfhost.fleet import Service
 from pricing._workloads.model import Segment, Workload, central
@@ -82,29 +81,10 @@ class Setup:
         return low, high
 
 
-@dataclass(frozen=True)
-class SelfHostData:
-    gpus: GpuData
-    throughput: ThroughputData
-    licences: dict[str, ModelLicence]
-
-
-@cache
-def _bundled() -> SelfHostData:
-    return SelfHostData(load_gpus(), load_throughput(), load_licences())
-
-
-def self_host_data(root: str | None = None) -> SelfHostData:
-    """GPU offers, throughput profiles and licences (default: the bundled data)."""
-    if root is None:
-        return _bundled()
-    return SelfHostData(load_gpus(root), load_throughput(root), load_licences(root))  # type: ignore[arg-type]
-
-
 def setups(
     wl: Workload,
     seg: Segment,
-    data: SelfHostData,
+    data: DataSet,
     catalog: Catalog,
     *,
     gpus: Sequence[str] | None = None,
@@ -207,7 +187,7 @@ def _modes(offer: GpuOffer, modes: Sequence[str]) -> list[SetupMode]:
     return chosen
 
 
-def _services(model: str, seg: Segment, data: SelfHostData) -> list[tuple[str, str, Service]]:
+def _services(model: str, seg: Segment, data: DataSet) -> list[tuple[str, str, Service]]:
     """(gpu, precision, service time of the mix) for each GPU the model can run on."""
     by_gpu: dict[str, tuple[str, Service]] = {}
     count = seg.images_per_request
@@ -239,7 +219,7 @@ def _services(model: str, seg: Segment, data: SelfHostData) -> list[tuple[str, s
     return [(gpu, p, s) for gpu, (p, s) in sorted(by_gpu.items())]
 
 
-def _batch(model: str, gpu: str, precision: str, count: int, data: SelfHostData) -> int:
+def _batch(model: str, gpu: str, precision: str, count: int, data: DataSet) -> int:
     """Run a request's images as one batch when the memory for it is known to fit, else 1."""
     if count == 1:
         return 1
@@ -250,7 +230,7 @@ def _batch(model: str, gpu: str, precision: str, count: int, data: SelfHostData)
 
 
 def _licence(
-    model: str, wl: Workload, data: SelfHostData
+    model: str, wl: Workload, data: DataSet
 ) -> tuple[Literal["free", "bundled", "workload"] | None, ModelLicence | None, str | None]:
     terms = data.licences.get(model)
     if terms is not None and terms.free_commercial_use is True:
@@ -274,7 +254,7 @@ def _owned(
     gpu: str,
     precision: str,
     service: Service,
-    data: SelfHostData,
+    data: DataSet,
     licence: Literal["free", "bundled", "workload"] | None,
     terms: ModelLicence | None,
     reason: str | None,

@@ -67,6 +67,16 @@ class HostingTerms:
         return self.licence_per_month + self.ops_per_month
 
 
+#: The fields of :class:`HostingTerms` a workload sets (precision is the deployment's choice).
+HOSTING_FIELDS = (
+    "p95_latency_s",
+    "peak_to_mean",
+    "max_utilisation",
+    "licence_per_month",
+    "ops_per_month",
+)
+
+
 def segment_terms(work: Workload, segment: Segment) -> HostingTerms:
     """The hosting terms of ``segment`` as the workload states them, each at its centre.
 

@@ -29,7 +29,8 @@ import polars as pl
 from polars import col
 
 from pricing._base.dates import day_of, to_date
-from pricing._cards.catalog import Catalog, load_catalog
+from pricing._cards.catalog import Catalog
+from pricing._dataset import DataSet, pick_catalog
 from pricing._vector.columns import (
     FILLED_COLUMNS,
     PRICED_COLUMNS,
@@ -59,6 +60,7 @@ def price_requests(
     minimum_spend: bool = ...,
     fx: pl.DataFrame | None = ...,
     max_fx_age_days: int = ...,
+    data: DataSet | None = ...,
 ) -> pl.DataFrame: ...
 @overload
 def price_requests(
@@ -72,6 +74,7 @@ def price_requests(
     minimum_spend: bool = ...,
     fx: pl.DataFrame | None = ...,
     max_fx_age_days: int = ...,
+    data: DataSet | None = ...,
 ) -> pl.LazyFrame: ...
 def price_requests(
     requests: pl.DataFrame | pl.LazyFrame,
@@ -84,6 +87,7 @@ def price_requests(
     minimum_spend: bool = True,
     fx: pl.DataFrame | None = None,
     max_fx_age_days: int = 7,
+    data: DataSet | None = None,
 ) -> pl.DataFrame | pl.LazyFrame:
     """Price every row of a request table; a LazyFrame in gives a LazyFrame out.
 
@@ -108,6 +112,13 @@ def price_requests(
     minimum_spend : bool
         Top each account's month on an offer up to the version's minimum monthly spend,
         on the month's last priced row (column ``top_up``). Months are taken as complete.
+    fx : DataFrame, optional
+        Exchange rates as :func:`pricing.load_fx` returns them (default: the catalog's
+        data directory's, or ``data.fx``).
+    max_fx_age_days : int  [days]
+        Oldest rate accepted for a row's day.
+    data : DataSet, optional
+        The data set to price with: its catalog and FX rates (instead of ``catalog``/``fx``).
 
     Returns
     -------
@@ -121,7 +132,9 @@ def price_requests(
     Money columns are float [currency], unrounded. Where no price applies, the money columns
     are null and ``reason`` says why; a missing price is never 0.
     """
-    cat = catalog if catalog is not None else load_catalog()
+    cat = pick_catalog(catalog, data)
+    if fx is None and data is not None:
+        fx = data.fx
     compiled = compile_catalog(cat)
     if offers is not None:
         offers = list(offers)

@@ -32,6 +32,7 @@ from pricing.errors import Problem, WorkloadError
 
 if TYPE_CHECKING:
     from pricing._cards.catalog import Catalog
+    from pricing._dataset import DataSet
 
 
 #: The bundled workload used when none is named.
@@ -39,30 +40,37 @@ DEFAULT_WORKLOAD = "ecommerce"
 SCHEMA_LINE = "#:schema ../schema/workload.json"
 
 
-def workloads_dir() -> Path:
-    """The bundled ``data/workloads`` directory."""
-    return bundled_data_dir() / "workloads"
+def workloads_dir(data: DataSet | None = None) -> Path:
+    """The ``workloads/`` directory of a data set (default: the bundled ``data/``)."""
+    return data.workloads_dir if data is not None else bundled_data_dir() / "workloads"
 
 
-def list_workloads() -> list[str]:
-    """Names of the bundled workloads (``load_workload(name)`` loads one)."""
-    return sorted(p.stem for p in workloads_dir().glob("*.toml"))
+def list_workloads(data: DataSet | None = None) -> list[str]:
+    """Names of the workloads of a data set (``load_workload(name)`` loads one).
+
+    Default: the bundled ``data/workloads``.
+    """
+    return sorted(p.stem for p in workloads_dir(data).glob("*.toml"))
 
 
 def load_workload(
-    path_or_name: str | Path = DEFAULT_WORKLOAD, catalog: Catalog | None = None
+    path_or_name: str | Path = DEFAULT_WORKLOAD,
+    catalog: Catalog | None = None,
+    *,
+    data: DataSet | None = None,
 ) -> Workload:
-    """Load and check a workload: a bundled name (``"ecommerce"``) or a path to a TOML file.
+    """Load and check a workload: a name (``"ecommerce"``) or a path to a TOML file.
 
-    Model ids and operations are checked against ``catalog.models`` (the bundled
-    ``data/models.toml`` when no catalog is given).
+    A name is looked up in the data set's ``workloads/`` (default: the bundled one). Model ids
+    and operations are checked against ``catalog.models`` (else the data set's, else the
+    bundled ``data/models.toml``).
 
     Raises
     ------
     WorkloadError
         Listing every problem, each with its file, segment, field and fix.
     """
-    path, shown = _resolve(path_or_name)
+    path, shown = _resolve(path_or_name, data)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -78,6 +86,8 @@ def load_workload(
             shown, f"not valid TOML: {exc}", "fix the TOML syntax at that line", line=line
         )
         raise WorkloadError([problem]) from None
+    if catalog is None and data is not None:
+        catalog = data.catalog
     models = catalog.models if catalog is not None else _bundled_models()
     problems = list(_cross_check(shown, raw, models))
     try:
@@ -90,12 +100,12 @@ def load_workload(
     return workload
 
 
-def _resolve(path_or_name: str | Path) -> tuple[Path, str]:
+def _resolve(path_or_name: str | Path, data: DataSet | None) -> tuple[Path, str]:
     if isinstance(path_or_name, Path) or re.search(r"[/\\]|\.toml$", path_or_name):
         return Path(path_or_name), str(path_or_name)
-    path = workloads_dir() / f"{path_or_name}.toml"
+    path = workloads_dir(data) / f"{path_or_name}.toml"
     if not path.is_file():
-        known = ", ".join(list_workloads())
+        known = ", ".join(list_workloads(data))
         raise WorkloadError(
             [
                 Problem(
@@ -105,7 +115,7 @@ def _resolve(path_or_name: str | Path) -> tuple[Path, str]:
                 )
             ]
         )
-    return path, f"data/workloads/{path.name}"
+    return path, (f"data/workloads/{path.name}" if data is None else str(path))
 
 
 def _bundled_models() -> dict[str, ImageModel]:

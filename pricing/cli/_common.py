@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import polars as pl
 import typer
@@ -30,9 +30,12 @@ from rich.progress import (
 )
 
 from pricing._cards.catalog import Catalog, load_catalog
-from pricing.errors import RateCardError
+from pricing.errors import PricingError, RateCardError
 
 # Wide enough for the comparison table when output goes to a file or a pipe.
+if TYPE_CHECKING:
+    from pricing._dataset import DataSet
+
 out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
@@ -79,6 +82,18 @@ def load_catalog_or_fail(data: Path | None) -> Catalog:
         return load_catalog(data)
     except RateCardError as exc:
         raise fail(f"{exc}\nRun `pricing cards validate` for the full list.") from exc
+
+
+def load_data_or_fail(data: Path | None) -> DataSet:
+    """Every data file of ``data`` (default: the bundled data/), or exit 2 saying what is wrong."""
+    from pricing._dataset import load_data_set
+
+    try:
+        return load_data_set(data)
+    except RateCardError as exc:
+        raise fail(f"{exc}\nRun `pricing cards validate` for the full list.") from exc
+    except PricingError as exc:
+        raise fail(str(exc)) from exc
 
 
 def pairs(values: list[str] | None, option: str, shape: str, example: str) -> dict[str, str]:

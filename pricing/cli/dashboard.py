@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from pricing.cli._common import fail, help_text, out, progress_task
+from pricing.cli._common import DataOption, fail, help_text, load_data_or_fail, out, progress_task
 from pricing.errors import PricingError
 
 if TYPE_CHECKING:
@@ -60,6 +60,7 @@ def dashboard_cmd(
         float | None, typer.Option("--budget", help="Monthly budget line on the spend chart.")
     ] = None,
     every: Annotated[bool, typer.Option("--all", help="Build every bundled workload.")] = False,
+    data: DataOption = None,
 ) -> None:
     """Build and export the dashboards of workloads (help: :data:`HELP`)."""
     from pricing._charts.dashboard import build_dashboard, export_dashboard
@@ -72,7 +73,8 @@ def dashboard_cmd(
         raise fail(str(exc)) from None
     if every and workloads:
         raise fail("give workload names or --all, not both")
-    names = list(list_workloads()) if every else (workloads or [DEFAULT_WORKLOAD])
+    dataset = load_data_or_fail(data)
+    names = list(list_workloads(dataset)) if every else (workloads or [DEFAULT_WORKLOAD])
     if samples < 0:
         raise fail(f"--samples must be 0 or more, got {samples}")
     written: list[tuple[str, Path, int]] = []
@@ -82,7 +84,7 @@ def dashboard_cmd(
             bar(i, len(names), f"{name}: simulating")
             try:
                 board = build_dashboard(
-                    name, samples=samples, seed=seed, as_of=as_of, budget=budget
+                    name, samples=samples, seed=seed, as_of=as_of, budget=budget, data=dataset
                 )
                 bar(i, len(names), f"{name}: drawing")
                 files = export_dashboard(board, out_dir, chosen_formats)

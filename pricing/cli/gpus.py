@@ -11,7 +11,16 @@ from rich.table import Table
 
 from pricing._refresh.pull import pull_gpus
 from pricing._refresh.registry import SKYPILOT_CLOUDS
-from pricing.cli._common import DataOption, JsonOption, fail, out, pairs, print_json, records
+from pricing.cli._common import (
+    DataOption,
+    JsonOption,
+    fail,
+    load_data_or_fail,
+    out,
+    pairs,
+    print_json,
+    records,
+)
 from pricing.cli._fetch import (
     AllowHttpOption,
     CacheDirOption,
@@ -33,12 +42,13 @@ def gpus_list(
     category: Annotated[
         str | None, typer.Option("--category", help="on-demand, spot, serverless, ...")
     ] = None,
+    data: DataOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """GPU offers with their price per GPU-hour, billing granularity and source."""
     from pricing._gpus.gpus import gpu_offers_table
 
-    table = gpu_offers_table()
+    table = gpu_offers_table(load_data_or_fail(data).gpus)
     if gpu is not None:
         needle = gpu.lower()
         table = table.filter(pl.col("gpu").str.contains(needle, literal=True))

@@ -11,7 +11,16 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from pricing.cli._common import JsonOption, fail, out, print_json, progress_task, records
+from pricing.cli._common import (
+    DataOption,
+    JsonOption,
+    fail,
+    load_data_or_fail,
+    out,
+    print_json,
+    progress_task,
+    records,
+)
 from pricing.errors import PricingError
 
 
@@ -53,10 +62,13 @@ def simulate_cmd(
             "(default: as the workload's `prices` says).",
         ),
     ] = None,
+    data: DataOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Cost of a workload on every hosted offer and self-hosted set-up, month by month."""
     from pricing._plan.simulate import simulate
+
+    dataset = load_data_or_fail(data)
 
     try:
         with progress_task("simulating") as bar:
@@ -67,6 +79,7 @@ def simulate_cmd(
                 seed=seed,
                 price_spread=price_spread,
                 progress=bar,
+                data=dataset,
             )
     except PricingError as exc:
         raise fail(str(exc)) from exc
@@ -259,6 +272,7 @@ def breakeven_cmd(
     margin: Annotated[
         float, typer.Option("--margin", help="Also find where self-hosting is this much cheaper.")
     ] = 0.0,
+    data: DataOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Monthly volume at which a dedicated GPU fleet costs the same as a hosted offer."""
@@ -278,7 +292,15 @@ def breakeven_cmd(
             licence_per_month=licence,
             ops_per_month=ops,
         )
-        result = break_even(request, gpu, price, gpu_hour=gpu_hour, hosting=terms, margin=margin)
+        result = break_even(
+            request,
+            gpu,
+            price,
+            gpu_hour=gpu_hour,
+            hosting=terms,
+            margin=margin,
+            data=load_data_or_fail(data),
+        )
     except (PricingError, KeyError, ValueError) as exc:
         raise fail(str(exc).strip('"')) from exc
     if as_json:

@@ -8,19 +8,24 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from pricing.cli._common import JsonOption, out, print_json
+from pricing.cli._common import DataOption, JsonOption, fail, load_data_or_fail, out, print_json
+from pricing.errors import PricingError
 
 app = typer.Typer(help="Bundled example workloads.", no_args_is_help=True)
 
 
 @app.command("list")
-def workloads_list(as_json: JsonOption = False) -> None:
+def workloads_list(data: DataOption = None, as_json: JsonOption = False) -> None:
     """Bundled example workloads (pass a name to `pricing simulate`)."""
     from pricing._workloads.load import list_workloads, load_workload
 
+    dataset = load_data_or_fail(data)
     rows: list[dict[str, Any]] = []
-    for name in list_workloads():
-        wl = load_workload(name)
+    for name in list_workloads(dataset):
+        try:
+            wl = load_workload(name, data=dataset)
+        except PricingError as exc:
+            raise fail(str(exc)) from exc
         rows.append(
             {
                 "name": name,
