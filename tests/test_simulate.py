@@ -468,6 +468,22 @@ def test_solve_finds_every_crossing_of_a_step_curve() -> None:
     assert r.crossings[:3] == (667.0, 1001.0, 1334.0)
 
 
+@pytest.mark.parametrize(
+    ("hosted", "gpu_hour", "message"),
+    [
+        (math.nan, 2.69, "hosted price per image"),
+        (-0.01, 2.69, "hosted price per image"),
+        (0.025, -2.69, "gpu_hour must be a price above 0"),
+        (0.025, math.inf, "gpu_hour must be a price above 0"),
+    ],
+)
+def test_break_even_refuses_prices_no_one_charges(
+    hosted: float, gpu_hour: float, message: str
+) -> None:
+    with pytest.raises(PricingError, match=message):
+        break_even("flux-1-dev", "h100-sxm", hosted, gpu_hour=gpu_hour)
+
+
 def test_break_even_needs_a_price_for_a_gpu_type() -> None:
     with pytest.raises(PricingError, match="gpu_hour"):
         break_even("flux-1-dev", "h100-sxm", 0.025)

@@ -38,9 +38,11 @@ from pricing._plan.summary import (
     headline,
     main_segment,
     planned_request,
-    segment_break_even,
+    segment_break_evens,
+    self_hosted_segments,
 )
 from pricing._quote.quote import compare
+from pricing._quote.request import ImageRequest
 from pricing._workloads.load import DEFAULT_WORKLOAD, load_workload
 from pricing._workloads.model import Workload
 
@@ -136,39 +138,17 @@ def build_dashboard(
     day = to_date(as_of)
     sim = simulate(work, cat, samples=samples, seed=seed, as_of=day, progress=progress, data=data)
     segments = {s.name: s for s in work.segments}
-    with_self = sim.monthly.filter((pl.col("kind") == "self-hosted") & pl.col("feasible"))[
-        "segment"
-    ].unique()
+    found = segment_break_evens(work, sim, cat, ds)
+    break_evens = {name: f.result for name, f in found.items()}
     main = main_segment(sim, segments) or work.segments[0].name
-    main_self = main_segment(sim, with_self.to_list())
-    notes = list(sim.notes)
-
-    break_evens: dict[str, BreakEven] = {}
-    be_chart: ChartLike | None = None
-    for seg_name in sorted(with_self.to_list(), key=list(segments).index):
-        found = segment_break_even(work, segments[seg_name], sim, cat, ds)
-        if found is None:
-            continue
-        break_evens[seg_name] = found.result
-        notes.extend(found.result.notes)
-        if seg_name == main_self:
-            be_chart = break_even_chart(
-                found.result, gpu_hour=found.gpu_hour, currency=sim.currency, label=found.label
-            )
-
-    request = planned_request(sim, segments[main])
-    model = request.model
-    charts: dict[str, ChartLike] = {
-        "spend": spend_chart(sim, budget=budget),
-    }
-    if sim.bands is not None:
-        charts["fan"] = fan_chart(sim, segment=main)
-    linked: dict[str, ChartLike] = {}
-    if sim.sensitivity is not None and sim.bands is not None:
-        charts["tornado"] = tornado_chart(sim, segment=main)
-        linked["tornado"] = tornado_chart(sim, segment=main, linked=True)
-    if be_chart is not None:
-        charts["break-even"] = be_chart
+    main_self = main_segment(sim, self_hosted_segments(sim))
+    notes = list(sim.notes) + [n for f in found.values() for n in f.result.notes]
+    charts, linked = _simulation_charts(sim, main, budget)
+    if main_self is not None and main_self in found:
+        pick = found[main_self]
+        charts["break-even"] = break_even_chart(
+            pick.result, gpu_hour=pick.gpu_hour, currency=sim.currency, label=pick.label
+        )
     if main_self is not None and work.self_hosting is not None:
         terms = sim.hosting_terms(main_self)
         charts["fleet"] = fleet_chart(
@@ -179,13 +159,7 @@ def build_dashboard(
         )
     else:
         notes.append("no segment has a feasible self-hosted option: no fleet chart")
-    # Priced once; the page's copy highlights the provider clicked on the heatmap.
-    offers = compare(request, cat, as_of=day)
-    title = request_title(request)
-    charts["cost-per-image"] = cost_per_image_chart(offers, title=title)
-    linked["cost-per-image"] = cost_per_image_chart(offers, title=title, linked_heatmap=True)
-    charts["heatmap"] = cost_heatmap(model, cat, operation=request.operation, as_of=day)
-    charts["price-history"] = price_history_chart(request, cat, until=day)
+    _price_charts(planned_request(sim, segments[main]), cat, day, charts, linked)
     return Dashboard(
         name=name,
         title=work.name,
@@ -203,6 +177,37 @@ def _money(value: object, currency: str) -> str:
         return "n/a"
     amount = float(value)  # type: ignore[arg-type]
     return f"${amount:,.0f}" if currency == "USD" else f"{amount:,.0f} {currency}"
+
+
+def _simulation_charts(
+    sim: Simulation, main: str, budget: float | None
+) -> tuple[dict[str, ChartLike], dict[str, ChartLike]]:
+    """Spend, fan and tornado charts of the main segment, and the linked copies of the page."""
+    charts: dict[str, ChartLike] = {"spend": spend_chart(sim, budget=budget)}
+    linked: dict[str, ChartLike] = {}
+    if sim.bands is not None:
+        charts["fan"] = fan_chart(sim, segment=main)
+    if sim.sensitivity is not None and sim.bands is not None:
+        charts["tornado"] = tornado_chart(sim, segment=main)
+        linked["tornado"] = tornado_chart(sim, segment=main, linked=True)
+    return charts, linked
+
+
+def _price_charts(
+    request: ImageRequest,
+    cat: Catalog,
+    day: date,
+    charts: dict[str, ChartLike],
+    linked: dict[str, ChartLike],
+) -> None:
+    """Cost per image, heatmap and price history of the main segment's planned request."""
+    # Priced once; the page's copy highlights the provider clicked on the heatmap.
+    offers = compare(request, cat, as_of=day)
+    title = request_title(request)
+    charts["cost-per-image"] = cost_per_image_chart(offers, title=title)
+    linked["cost-per-image"] = cost_per_image_chart(offers, title=title, linked_heatmap=True)
+    charts["heatmap"] = cost_heatmap(request.model, cat, operation=request.operation, as_of=day)
+    charts["price-history"] = price_history_chart(request, cat, until=day)
 
 
 def headline_html(board: Dashboard) -> str:

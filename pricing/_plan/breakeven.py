@@ -29,6 +29,7 @@ from pricing._selfhost.terms import HostingTerms
 from pricing.errors import PricingError
 
 CostCurve = Callable[[np.ndarray], np.ndarray]  # images per month -> cost [currency/month]
+GpuCostPair = tuple[np.ndarray, np.ndarray]  # (cost [currency/month], GPUs) by volume
 
 
 @dataclass(frozen=True)
@@ -201,87 +202,93 @@ def break_even(
     """
     req = request if isinstance(request, ImageRequest) else ImageRequest(model=request)
     terms = hosting if hosting is not None else HostingTerms()
-    model = req.model
-    images_per_request = req.count
     cat = pick_catalog(catalog, data)
     ds = data if data is not None else load_data_set()
-    gpu_type = gpu
+    gpu_type, price = _gpu_price(gpu, gpu_hour, ds)
+    self_cost, gpus = _fleet_curves(req, gpu_type, price, terms, ds)
+    day = to_date(as_of) if as_of is not None else to_date(None)
+    hosted_cost = _hosted_curve(hosted, req, day, cat)
+    result = solve_break_even(
+        self_cost, hosted_cost, gpus=gpus, margin=margin, max_volume=max_volume
+    )
+    said = describe_terms(terms)
+    if hosting is None:
+        said += " (defaults: pass hosting=HostingTerms(...) to state them)"
+    return replace(result, hosting=terms, notes=(*result.notes, said))
+
+
+def _gpu_price(gpu: str, gpu_hour: float | None, data: DataSet) -> tuple[str, float]:
+    """The GPU type of ``gpu`` (an offer id or a type id) and its price [currency/GPU-h]."""
+    if gpu_hour is not None and (not math.isfinite(gpu_hour) or gpu_hour <= 0):
+        raise PricingError(f"gpu_hour must be a price above 0 [currency/GPU-h], got {gpu_hour}")
     if "/" in gpu:
-        offer = ds.gpus.offer(gpu)
-        gpu_type = offer.gpu
-        price = float(offer.gpu_hourly_price) if gpu_hour is None else gpu_hour
-    elif gpu_hour is None:
+        offer = data.gpus.offer(gpu)
+        return offer.gpu, float(offer.gpu_hourly_price) if gpu_hour is None else gpu_hour
+    if gpu_hour is None:
         raise PricingError(
             f"{gpu!r} is a GPU type: pass gpu_hour=... [currency/GPU-h], or a GPU offer id such "
             "as 'runpod/h100-sxm-community' (see `pricing gpus list`)"
         )
-    else:
-        price = gpu_hour
-    batch = images_per_request
-    per_request = (
-        seconds_per_image(
-            model,
-            gpu_type,
-            width=req.width,
-            height=req.height,
-            steps=req.steps,
-            precision=terms.precision,
-            batch=batch,
-            profiles=ds.throughput,
-        )
-        * images_per_request
+    return gpu, gpu_hour
+
+
+def _fleet_curves(
+    req: ImageRequest, gpu_type: str, price: float, terms: HostingTerms, data: DataSet
+) -> tuple[CostCurve, CostCurve]:
+    """Monthly cost of a dedicated fleet [currency/month] and its GPU count, by volume [images].
+
+    The cost is GPU time, busy and idle, plus the terms' fixed licence and operations costs.
+    """
+    per_request = req.count * seconds_per_image(
+        req.model,
+        gpu_type,
+        width=req.width,
+        height=req.height,
+        steps=req.steps,
+        precision=terms.precision,
+        batch=req.count,
+        profiles=data.throughput,
     )
     fleet = Fleet(
         service=Service(times=(per_request,), shares=(1.0,)),
         p95_target_s=math.inf if terms.p95_latency_s is None else terms.p95_latency_s,
         max_utilisation=terms.max_utilisation,
     )
-    if isinstance(hosted, str):
-        day = to_date(as_of) if as_of is not None else to_date(None)
-        offer_model = cat.offer(hosted).model
-        on_offer = req.model_copy(update={"model": offer_model})
-        options = [
-            o
-            for o in hosted_options(
-                [Shape(on_offer, 1.0)], [offer_model], req.operation, [day], cat
-            )
-            if o.offer_id == hosted
-        ]
-        if not options or math.isnan(options[0].unit[0]):
-            why = options[0].reason[0] if options else f"{hosted} does not serve {req.operation}"
-            raise PricingError(f"cannot price {hosted}: {why}")
-        option = options[0]
-
-        def hosted_cost(v: np.ndarray) -> np.ndarray:
-            return option.costs(np.asarray(v, dtype=np.float64).reshape(1, -1, 1))[0, :, 0]
-
-    else:
-        per_image = float(hosted)
-        if per_image < 0:
-            raise PricingError(f"hosted price per image must not be negative, got {hosted}")
-
-        def hosted_cost(v: np.ndarray) -> np.ndarray:
-            return np.asarray(v, dtype=np.float64) * per_image
 
     def fleet_cost(v: np.ndarray) -> GpuCostPair:
-        requests = np.asarray(v, dtype=np.float64).reshape(1, -1) / images_per_request
+        requests = np.asarray(v, dtype=np.float64).reshape(1, -1) / req.count
         cost = dedicated(requests, terms.peak_to_mean, fleet, gpu_hour=price, gpus_per_instance=1)
         return cost.busy[0] + cost.idle[0], cost.gpus[0]
 
     def self_cost(v: np.ndarray) -> np.ndarray:
         return fleet_cost(v)[0] + terms.fixed_per_month
 
-    result = solve_break_even(
-        self_cost,
-        hosted_cost,
-        gpus=lambda v: fleet_cost(v)[1],
-        margin=margin,
-        max_volume=max_volume,
-    )
-    said = describe_terms(terms)
-    if hosting is None:
-        said += " (defaults: pass hosting=HostingTerms(...) to state them)"
-    return replace(result, hosting=terms, notes=(*result.notes, said))
+    return self_cost, lambda v: fleet_cost(v)[1]
+
+
+def _hosted_curve(hosted: str | float, req: ImageRequest, day: date, cat: Catalog) -> CostCurve:
+    """Monthly cost of the hosted side [currency/month] by volume [images]: an offer's exact
+    prices for the same request on the offer's model (volume rules included), or a flat
+    price per image."""
+    if not isinstance(hosted, str):
+        per_image = float(hosted)
+        if not math.isfinite(per_image) or per_image < 0:
+            raise PricingError(
+                f"hosted price per image must be a number of 0 or more, got {hosted}"
+            )
+        return lambda v: np.asarray(v, dtype=np.float64) * per_image
+    offer_model = cat.offer(hosted).model
+    on_offer = req.model_copy(update={"model": offer_model})
+    options = [
+        o
+        for o in hosted_options([Shape(on_offer, 1.0)], [offer_model], req.operation, [day], cat)
+        if o.offer_id == hosted
+    ]
+    if not options or math.isnan(options[0].unit[0]):
+        why = options[0].reason[0] if options else f"{hosted} does not serve {req.operation}"
+        raise PricingError(f"cannot price {hosted}: {why}")
+    option = options[0]
+    return lambda v: option.costs(np.asarray(v, dtype=np.float64).reshape(1, -1, 1))[0, :, 0]
 
 
 def describe_terms(terms: HostingTerms) -> str:
@@ -297,6 +304,3 @@ def describe_terms(terms: HostingTerms) -> str:
         f"operations {terms.ops_per_month:,.2f}/month, "
         f"precision {terms.precision or 'the profile default'}"
     )
-
-
-GpuCostPair = tuple[np.ndarray, np.ndarray]

@@ -188,7 +188,6 @@ def simulate(
     days = wl.month_starts()
     notes: list[str] = []
     _check_currency(wl)
-    dims = uncertain_inputs(wl)
 
     runs: list[SegmentRun] = []
     for i, seg in enumerate(wl.segments):
@@ -197,6 +196,33 @@ def simulate(
         selfh = setups(wl, seg, selfhost, cat, gpus=gpus, modes=modes, notes=notes)
         runs.append(SegmentRun(i, seg, hosted, selfh))
 
+    options, monthly, items = _base_case(runs, wl, days)
+    spread = price_spread if price_spread is not None else wl.prices is not None
+    how = _Sampling(samples, seed, spread, sample_options)
+    bands, prob, sens = _uncertainty(runs, wl, days, monthly, how, notes, report)
+    report("done", 1.0)
+    return Simulation(
+        workload=wl.name,
+        currency=wl.currency,
+        as_of=day,
+        seed=seed,
+        samples=samples,
+        options=options,
+        monthly=monthly,
+        line_items=items,
+        cheapest=cheapest(monthly),
+        bands=bands,
+        self_hosting_cheaper=prob,
+        sensitivity=sens,
+        notes=tuple(dict.fromkeys(notes)),
+        segments=segments_frame(wl),
+    )
+
+
+def _base_case(
+    runs: list[SegmentRun], wl: Workload, days: list[date]
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """The options, monthly costs and line items of every segment, each input at its centre."""
     rows: list[dict[str, Any]] = []
     monthly_frames: list[pl.DataFrame] = []
     item_frames: list[pl.DataFrame] = []
@@ -206,43 +232,55 @@ def simulate(
         monthly_frames.append(monthly_frame(run, costs, days))
         item_frames.append(items_frame(run, costs, days))
     monthly = pl.concat(monthly_frames) if monthly_frames else pl.DataFrame(schema=MONTHLY_SCHEMA)
+    items = pl.concat(item_frames) if item_frames else pl.DataFrame(schema=ITEM_SCHEMA)
+    return pl.DataFrame(rows, schema=OPTION_SCHEMA), monthly, items
 
+
+@dataclass(frozen=True)
+class _Sampling:
+    """How to sample: ``samples`` draws with ``seed``; ``spread`` also samples prices across
+    their sources; ``options`` cheapest options per segment are carried into sampling."""
+
+    samples: int
+    seed: int | None
+    spread: bool
+    options: int
+
+
+Bands = tuple[pl.DataFrame | None, pl.DataFrame | None, pl.DataFrame | None]
+
+
+def _uncertainty(
+    runs: list[SegmentRun],
+    wl: Workload,
+    days: list[date],
+    monthly: pl.DataFrame,
+    how: _Sampling,
+    notes: list[str],
+    report: Callable[[str, float], None],
+) -> Bands:
+    """Monte Carlo bands, P(self-hosting is cheaper) and sensitivities (each None if not
+    asked for or not defined); appends to ``notes`` what sampling could not change."""
+    dims = uncertain_inputs(wl)
     bands = prob = sens = None
-    spread = price_spread if price_spread is not None else wl.prices is not None
-    if samples > 0 or dims:
-        chosen = {run.index: top_options(run, monthly, sample_options) for run in runs}
-        if samples > 0:
+    if how.samples > 0 or dims:
+        chosen = {run.index: top_options(run, monthly, how.options) for run in runs}
+        if how.samples > 0:
             report("sampling", 0.3)
-            keys = _spread_keys(runs, chosen) if spread else []
-            if spread and not keys:
+            keys = _spread_keys(runs, chosen) if how.spread else []
+            if how.spread and not keys:
                 notes.append(
                     "no sampled option has disagreeing sources: price spreads change nothing"
                 )
-            u = latin_hypercube(samples, len(dims) + len(keys), seed)
+            u = latin_hypercube(how.samples, len(dims) + len(keys), how.seed)
             inputs = sample_inputs(dims, keys, u)
             bands, prob = monte_carlo(runs, chosen, wl, inputs, days)
             report("sampling", 0.8)
         if dims:
             sens = sensitivity(runs, chosen, wl, dims, monthly)
-    if not dims and samples > 0 and not spread:
+    if not dims and how.samples > 0 and not how.spread:
         notes.append("the workload has no distributions: every sample of it is the base case")
-    report("done", 1.0)
-    return Simulation(
-        workload=wl.name,
-        currency=wl.currency,
-        as_of=day,
-        seed=seed,
-        samples=samples,
-        options=pl.DataFrame(rows, schema=OPTION_SCHEMA),
-        monthly=monthly,
-        line_items=pl.concat(item_frames) if item_frames else pl.DataFrame(schema=ITEM_SCHEMA),
-        cheapest=cheapest(monthly),
-        bands=bands,
-        self_hosting_cheaper=prob,
-        sensitivity=sens,
-        notes=tuple(dict.fromkeys(notes)),
-        segments=segments_frame(wl),
-    )
+    return bands, prob, sens
 
 
 def _spread_keys(runs: list[SegmentRun], chosen: dict[int, set[str]]) -> list[str]:

@@ -105,6 +105,28 @@ def segment_break_even(
     return SegmentBreakEven(result, float(gpu_offer.gpu_hourly_price), label)
 
 
+def self_hosted_segments(sim: Simulation) -> list[str]:
+    """Segments with at least one feasible self-hosted option, in the workload's order."""
+    order = sim.options["segment"].unique(maintain_order=True).to_list()
+    found = set(
+        sim.monthly.filter((pl.col("kind") == "self-hosted") & pl.col("feasible"))["segment"]
+    )
+    return [s for s in order if s in found]
+
+
+def segment_break_evens(
+    work: Workload, sim: Simulation, catalog: Catalog, data: DataSet
+) -> dict[str, SegmentBreakEven]:
+    """:func:`segment_break_even` of every segment that has one, in the workload's order."""
+    segments = {s.name: s for s in work.segments}
+    out: dict[str, SegmentBreakEven] = {}
+    for name in self_hosted_segments(sim):
+        found = segment_break_even(work, segments[name], sim, catalog, data)
+        if found is not None:
+            out[name] = found
+    return out
+
+
 def headline(sim: Simulation, break_evens: dict[str, BreakEven]) -> pl.DataFrame:
     """One row per segment: its planned option, first-month and horizon cost, images, the
     cheapest hosted and self-hosted horizon costs, P(self-hosting is cheaper) in the last month
