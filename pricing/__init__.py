@@ -16,6 +16,7 @@ import typing as _typing
 
 from pricing._cards.catalog import Catalog, load_catalog
 from pricing._cards.schema import ImageModel, Offer, PriceVersion, RateCard, Source
+from pricing._dataset import DataSet, load_data_set
 from pricing._fx.ecb import parse_ecb_xml
 from pricing._fx.rates import fx_rate
 from pricing._fx.store import load_fx
@@ -27,7 +28,6 @@ from pricing._gpus.throughput import fits, seconds_per_image, throughput_table
 from pricing._json_schemas import schema_documents, write_schemas
 from pricing._plan.breakeven import BreakEven, break_even
 from pricing._plan.simulate import Simulation, simulate
-from pricing._dataset import DataSet, load_data_set
 from pricing._plan.summary import plan_options
 from pricing._queue.mgc import FleetSize, erlang_c, latency_quantile, size_fleet, size_fleet_array
 from pricing._queue.simulation import simulate_queue
@@ -115,8 +115,8 @@ __all__ = [
     "latency_quantile",
     "latin_hypercube",
     "list_workloads",
-    "load_data_set",
     "load_catalog",
+    "load_data_set",
     "load_fx",
     "load_gpus",
     "load_licences",
