@@ -16,7 +16,15 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from pricing._cards.schema import UNITS, ModelsFile, RateCard, SourcesFile
+from pricing._cards.schema import (
+    UNITS,
+    ImageModel,
+    ModelsFile,
+    Offer,
+    PriceVersion,
+    RateCard,
+    SourcesFile,
+)
 from pricing.errors import Problem, RateCardError
 
 SCHEMA_LINE = "#:schema ../schema/rate-card.json"
@@ -220,15 +228,7 @@ def _cross_check(
 ) -> Iterable[Problem]:
     source_ids = {s.id for s in sources.source}
     model_by_id = {m.id: m for m in models.model}
-    for model in models.model:
-        for sid in model.sources:
-            if sid not in source_ids:
-                yield Problem(
-                    "data/models.toml",
-                    f"model {model.id!r} cites unknown source {sid!r}",
-                    "add the source to data/sources.toml or fix the id",
-                    field="sources",
-                )
+    yield from _check_model_sources(models, source_ids)
     offer_owner: dict[str, str] = {}
     for provider, card in cards.items():
         rel = relative_path(card_files[provider], root)
@@ -242,51 +242,72 @@ def _cross_check(
                     field="id",
                 )
             offer_owner[offer.id] = rel
-            if offer.id.split("/", 1)[0] != provider:
-                yield Problem(
-                    rel,
-                    f"offer id must start with the provider id {provider!r}",
-                    f"rename it to {provider}/{offer.id.split('/', 1)[-1]}",
-                    offer=offer.id,
-                    field="id",
-                )
-            image_model = model_by_id.get(offer.model)
-            if image_model is None:
-                known = ", ".join(sorted(model_by_id)[:8])
-                yield Problem(
-                    rel,
-                    f"unknown model {offer.model!r}",
-                    f"add it to data/models.toml or use a known id ({known}, ...)",
-                    offer=offer.id,
-                    field="model",
-                )
-            else:
-                extra = sorted(set(offer.operations) - set(image_model.operations))
-                if extra:
-                    yield Problem(
-                        rel,
-                        f"operations {extra} are not operations of model {image_model.id!r}",
-                        "add them to the model in data/models.toml or remove them here",
-                        offer=offer.id,
-                        field="operations",
-                    )
-            if offer.rate_limit and offer.rate_limit.source not in (None, *source_ids):
-                yield Problem(
-                    rel,
-                    f"unknown source {offer.rate_limit.source!r}",
-                    "add it to data/sources.toml or fix the id",
-                    offer=offer.id,
-                    field="rate_limit.source",
-                )
+            yield from _check_offer(rel, provider, offer, model_by_id, source_ids)
             yield from _check_versions(rel, offer, source_ids)
 
 
-def _check_versions(rel: str, offer: Any, source_ids: set[str]) -> Iterable[Problem]:
-    brackets = {b.name for b in offer.brackets}
-    qualities = set(offer.qualities)
-    by_source: dict[str, list[Any]] = {}
+def _check_model_sources(models: ModelsFile, source_ids: set[str]) -> Iterable[Problem]:
+    """Every source a model cites is in ``sources.toml``."""
+    for model in models.model:
+        for sid in model.sources:
+            if sid not in source_ids:
+                yield Problem(
+                    "data/models.toml",
+                    f"model {model.id!r} cites unknown source {sid!r}",
+                    "add the source to data/sources.toml or fix the id",
+                    field="sources",
+                )
+
+
+def _check_offer(
+    rel: str,
+    provider: str,
+    offer: Offer,
+    model_by_id: dict[str, ImageModel],
+    source_ids: set[str],
+) -> Iterable[Problem]:
+    """An offer's id, model, operations and rate-limit source against the other files."""
+    if offer.id.split("/", 1)[0] != provider:
+        yield Problem(
+            rel,
+            f"offer id must start with the provider id {provider!r}",
+            f"rename it to {provider}/{offer.id.split('/', 1)[-1]}",
+            offer=offer.id,
+            field="id",
+        )
+    image_model = model_by_id.get(offer.model)
+    if image_model is None:
+        known = ", ".join(sorted(model_by_id)[:8])
+        yield Problem(
+            rel,
+            f"unknown model {offer.model!r}",
+            f"add it to data/models.toml or use a known id ({known}, ...)",
+            offer=offer.id,
+            field="model",
+        )
+    else:
+        extra = sorted(set(offer.operations) - set(image_model.operations))
+        if extra:
+            yield Problem(
+                rel,
+                f"operations {extra} are not operations of model {image_model.id!r}",
+                "add them to the model in data/models.toml or remove them here",
+                offer=offer.id,
+                field="operations",
+            )
+    if offer.rate_limit and offer.rate_limit.source not in (None, *source_ids):
+        yield Problem(
+            rel,
+            f"unknown source {offer.rate_limit.source!r}",
+            "add it to data/sources.toml or fix the id",
+            offer=offer.id,
+            field="rate_limit.source",
+        )
+
+
+def _check_versions(rel: str, offer: Offer, source_ids: set[str]) -> Iterable[Problem]:
+    """Each version's source and components, then overlaps between versions of one source."""
     for v in offer.versions:
-        by_source.setdefault(v.source, []).append(v)
         if v.source not in source_ids:
             yield Problem(
                 rel,
@@ -296,45 +317,63 @@ def _check_versions(rel: str, offer: Any, source_ids: set[str]) -> Iterable[Prob
                 version=v.version_id,
                 field="source",
             )
-        for i, comp in enumerate(v.components):
-            where = f"components[{i}]"
-            if comp.when.bracket is not None and comp.when.bracket not in brackets:
-                yield Problem(
-                    rel,
-                    f"bracket {comp.when.bracket!r} is not defined on the offer",
-                    f"define it under [[offers.brackets]] (known: {sorted(brackets) or 'none'})",
-                    offer=offer.id,
-                    version=v.version_id,
-                    field=f"{where}.when.bracket",
-                )
-            if comp.when.quality is not None and comp.when.quality not in qualities:
-                yield Problem(
-                    rel,
-                    f"quality {comp.when.quality!r} is not in the offer's `qualities`",
-                    f"add it to `qualities` (now {sorted(qualities)})",
-                    offer=offer.id,
-                    version=v.version_id,
-                    field=f"{where}.when.quality",
-                )
-            if comp.when.operation is not None and comp.when.operation not in offer.operations:
-                yield Problem(
-                    rel,
-                    f"operation {comp.when.operation!r} is not served by the offer",
-                    f"add it to the offer's `operations` (now {offer.operations})",
-                    offer=offer.id,
-                    version=v.version_id,
-                    field=f"{where}.when.operation",
-                )
-            estimate = getattr(comp, "estimate", None)
-            if estimate is not None and estimate.source not in source_ids:
-                yield Problem(
-                    rel,
-                    f"unknown source {estimate.source!r}",
-                    "add it to data/sources.toml or fix the id",
-                    offer=offer.id,
-                    version=v.version_id,
-                    field=f"{where}.estimate.source",
-                )
+        yield from _check_components(rel, offer, v, source_ids)
+    yield from _check_overlaps(rel, offer)
+
+
+def _check_components(
+    rel: str, offer: Offer, v: PriceVersion, source_ids: set[str]
+) -> Iterable[Problem]:
+    """A version's conditions name the offer's brackets, qualities and operations, and its
+    throughput estimates cite known sources."""
+    brackets = {b.name for b in offer.brackets}
+    qualities = set(offer.qualities)
+    for i, comp in enumerate(v.components):
+        where = f"components[{i}]"
+        if comp.when.bracket is not None and comp.when.bracket not in brackets:
+            yield Problem(
+                rel,
+                f"bracket {comp.when.bracket!r} is not defined on the offer",
+                f"define it under [[offers.brackets]] (known: {sorted(brackets) or 'none'})",
+                offer=offer.id,
+                version=v.version_id,
+                field=f"{where}.when.bracket",
+            )
+        if comp.when.quality is not None and comp.when.quality not in qualities:
+            yield Problem(
+                rel,
+                f"quality {comp.when.quality!r} is not in the offer's `qualities`",
+                f"add it to `qualities` (now {sorted(qualities)})",
+                offer=offer.id,
+                version=v.version_id,
+                field=f"{where}.when.quality",
+            )
+        if comp.when.operation is not None and comp.when.operation not in offer.operations:
+            yield Problem(
+                rel,
+                f"operation {comp.when.operation!r} is not served by the offer",
+                f"add it to the offer's `operations` (now {offer.operations})",
+                offer=offer.id,
+                version=v.version_id,
+                field=f"{where}.when.operation",
+            )
+        estimate = getattr(comp, "estimate", None)
+        if estimate is not None and estimate.source not in source_ids:
+            yield Problem(
+                rel,
+                f"unknown source {estimate.source!r}",
+                "add it to data/sources.toml or fix the id",
+                offer=offer.id,
+                version=v.version_id,
+                field=f"{where}.estimate.source",
+            )
+
+
+def _check_overlaps(rel: str, offer: Offer) -> Iterable[Problem]:
+    """Versions from one source follow each other: each ends before the next takes effect."""
+    by_source: dict[str, list[PriceVersion]] = {}
+    for v in offer.versions:
+        by_source.setdefault(v.source, []).append(v)
     for source, versions in by_source.items():
         ordered = sorted(versions, key=lambda v: v.effective_from)
         for a, b in itertools.pairwise(ordered):

@@ -67,6 +67,17 @@ def spend_chart(
     chosen = plan if plan is not None else dict(plan_options(sim).iter_rows())
     for segment, option in chosen.items():
         check_option(sim, segment_of(sim, segment), option)
+    layers: list[alt.Chart] = [_spend_bars(_spend_data(sim, chosen), sim.currency)]
+    if budget is not None:
+        layers += _budget_layers(budget, sim.currency)
+    subtitle = "; ".join(f"{s}: {o}" for s, o in chosen.items())
+    return alt.LayerChart(layer=layers).properties(
+        title=alt.Title(f"Monthly spend by line item: {sim.workload}", subtitle=subtitle)
+    )
+
+
+def _spend_data(sim: Simulation, chosen: dict[str, str]) -> pl.DataFrame:
+    """Cost per month and line item of the chosen options, with each month's total."""
     picks = pl.DataFrame(
         {"segment": list(chosen), "option": list(chosen.values())},
         schema={"segment": pl.String, "option": pl.String},
@@ -80,18 +91,22 @@ def spend_chart(
     )
     require_rows(items, "spend_chart", "no option of the plan has a cost in any month")
     totals = items.group_by("month").agg(total=pl.col("cost").sum()).sort("month")
-    data = rounded(items.join(totals, on="month"), 2)
-    fmt = money_format(sim.currency, 0)
+    return rounded(items.join(totals, on="month"), 2)
+
+
+def _spend_bars(data: pl.DataFrame, currency: str) -> alt.Chart:
+    """Bars of the monthly spend stacked by line item, in the items' fixed colours."""
+    fmt = money_format(currency, 0)
     order = [i for i in ITEM_COLOURS if i in set(data["item"].to_list())]
-    bars = (
+    bars: alt.Chart = (
         alt.Chart(inline(data))
         .mark_bar()
         .encode(
             x=alt.X("month:T", timeUnit="yearmonth", title=None, axis=alt.Axis(format="%b %Y")),
             y=alt.Y(
                 "sum(cost):Q",
-                title=money_title("Monthly spend", sim.currency),
-                axis=money_axis(sim.currency),
+                title=money_title("Monthly spend", currency),
+                axis=money_axis(currency),
             ),
             color=alt.Color(
                 "item:N",
@@ -107,26 +122,26 @@ def spend_chart(
             ],
         )
     )
-    layers: list[alt.Chart] = [bars]
-    subtitle = "; ".join(f"{s}: {o}" for s, o in chosen.items())
-    if budget is not None:
-        if budget <= 0:
-            raise PricingError(f"budget must be a positive amount per month, got {budget}")
-        rule = (
-            alt.Chart(inline([{"budget": budget, "label": "budget"}]))
-            .mark_rule(color=BUDGET_COLOUR, strokeDash=[6, 3], size=2)
-            .encode(
-                y="budget:Q",
-                tooltip=[alt.Tooltip("budget:Q", title="monthly budget", format=fmt)],
-            )
+    return bars
+
+
+def _budget_layers(budget: float, currency: str) -> list[alt.Chart]:
+    """A dashed budget rule and its label."""
+    if budget <= 0:
+        raise PricingError(f"budget must be a positive amount per month, got {budget}")
+    fmt = money_format(currency, 0)
+    rule = (
+        alt.Chart(inline([{"budget": budget, "label": "budget"}]))
+        .mark_rule(color=BUDGET_COLOUR, strokeDash=[6, 3], size=2)
+        .encode(
+            y="budget:Q",
+            tooltip=[alt.Tooltip("budget:Q", title="monthly budget", format=fmt)],
         )
-        label = rule.mark_text(
-            align="left", dx=4, dy=-6, color=BUDGET_COLOUR, fontWeight="bold"
-        ).encode(x=alt.value(0), text=alt.value(f"budget {budget:,.0f} {sim.currency}/month"))
-        layers += [rule, label]
-    return alt.LayerChart(layer=layers).properties(
-        title=alt.Title(f"Monthly spend by line item: {sim.workload}", subtitle=subtitle)
     )
+    label = rule.mark_text(
+        align="left", dx=4, dy=-6, color=BUDGET_COLOUR, fontWeight="bold"
+    ).encode(x=alt.value(0), text=alt.value(f"budget {budget:,.0f} {currency}/month"))
+    return [rule, label]
 
 
 def _bands(sim: Simulation) -> pl.DataFrame:
@@ -219,18 +234,40 @@ def tornado_chart(
         Follow the option picked on the fan chart's legend (same dashboard); until one is
         picked, ``option`` is shown.
     """
+    sensitivity = _sensitivity(sim)
+    seg = segment_of(sim, segment)
+    chosen = option if option is not None else dict(plan_options(sim).iter_rows()).get(seg)
+    if chosen is None:
+        raise PricingError(f"segment {seg!r} has no feasible option; pass option=...")
+    check_option(sim, seg, chosen)
+    data = _tornado_data(sensitivity, seg, chosen, linked)
+    base = alt.Chart(inline(data))
+    if linked:
+        base = base.transform_filter(
+            f"isValid({OPTION_PARAM}.option) ? indexof({OPTION_PARAM}.option, datum.option) >= 0"
+            f" : datum.option == {json.dumps(chosen)}"
+        )
+    return alt.LayerChart(layer=_tornado_layers(base, sim.currency)).properties(
+        title=alt.Title(
+            f"What moves the cost: {seg}",
+            subtitle=f"{chosen}; each input at P10 and P90, others at their centre",
+        ),
+        height=alt.Step(18),
+    )
+
+
+def _sensitivity(sim: Simulation) -> pl.DataFrame:
     if sim.sensitivity is None:
         raise PricingError(
             "the simulation has no sensitivity table: the workload needs uncertain inputs "
             "(e.g. volume.base = {dist = 'triangular', ...}) and samples > 0"
         )
-    seg = segment_of(sim, segment)
-    plan = dict(plan_options(sim).iter_rows())
-    chosen = option if option is not None else plan.get(seg)
-    if chosen is None:
-        raise PricingError(f"segment {seg!r} has no feasible option; pass option=...")
-    check_option(sim, seg, chosen)
-    frame = sim.sensitivity.filter(pl.col("segment") == seg)
+    return sim.sensitivity
+
+
+def _tornado_data(sensitivity: pl.DataFrame, seg: str, chosen: str, linked: bool) -> pl.DataFrame:
+    """The segment's sensitivity rows (every option's when ``linked``), low and high ordered."""
+    frame = sensitivity.filter(pl.col("segment") == seg)
     if not linked:
         frame = frame.filter(pl.col("option") == chosen)
     data = rounded(
@@ -242,19 +279,18 @@ def tornado_chart(
         2,
     )
     require_rows(data, "tornado_chart", f"no sensitivity rows for {chosen}")
-    fmt = money_format(sim.currency, 0)
-    base = alt.Chart(inline(data))
-    if linked:
-        base = base.transform_filter(
-            f"isValid({OPTION_PARAM}.option) ? indexof({OPTION_PARAM}.option, datum.option) >= 0"
-            f" : datum.option == {json.dumps(chosen)}"
-        )
+    return data
+
+
+def _tornado_layers(base: alt.Chart, currency: str) -> list[alt.Chart]:
+    """A bar per input from its cost at P10 to its cost at P90, and a tick at the base case."""
+    fmt = money_format(currency, 0)
     y = alt.Y("input:N", sort=alt.EncodingSortField("swing", order="descending"), title=None)
     bars = base.mark_bar(color="#4c78a8").encode(
         x=alt.X(
             "low_cost:Q",
-            title=money_title("Horizon cost", sim.currency),
-            axis=money_axis(sim.currency),
+            title=money_title("Horizon cost", currency),
+            axis=money_axis(currency),
             scale=alt.Scale(zero=False),
         ),
         x2="high_cost:Q",
@@ -274,10 +310,4 @@ def tornado_chart(
         y=y,
         tooltip=[alt.Tooltip("base_cost:Q", title="base case", format=fmt)],
     )
-    return alt.LayerChart(layer=[bars, centre]).properties(
-        title=alt.Title(
-            f"What moves the cost: {seg}",
-            subtitle=f"{chosen}; each input at P10 and P90, others at their centre",
-        ),
-        height=alt.Step(18),
-    )
+    return [bars, centre]

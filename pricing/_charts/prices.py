@@ -34,6 +34,17 @@ HEATMAP_PICK = "heatmap_provider"
 
 DEFAULT_SIZES = ((512, 512), (1024, 1024), (1024, 1536), (2048, 2048))
 
+#: Columns of the price history (a frame with no row keeps them).
+_HISTORY_SCHEMA = {
+    "offer_id": pl.String,
+    "date": pl.Date,
+    "source_id": pl.String,
+    "source_kind": pl.String,
+    "version": pl.String,
+    "per_image": pl.Float64,
+    "currency": pl.String,
+}
+
 
 def _one_currency(frame: pl.DataFrame, what: str) -> str:
     currencies = frame["currency"].drop_nulls().unique().sort().to_list()
@@ -81,6 +92,25 @@ def cost_per_image_chart(
     else:
         frame = request
         title = title or "Cost per image by offer"
+    data, currency = _offer_prices(frame, top)
+    providers = sorted(data["provider"].unique().to_list())
+    pick = alt.param(
+        name=PROVIDER_PARAM,
+        value="all",
+        bind=alt.binding_select(options=["all", *providers], name="Provider "),
+    )
+    return (
+        alt.LayerChart(layer=_offer_bars(data, currency, linked_heatmap))
+        .add_params(pick)
+        .properties(
+            title=alt.Title(title, subtitle="Error bars: range across disagreeing sources"),
+            height=alt.Step(16),
+        )
+    )
+
+
+def _offer_prices(frame: pl.DataFrame, top: int) -> tuple[pl.DataFrame, str]:
+    """The ``top`` cheapest priced offers, with their source range, and their one currency."""
     require_columns(
         frame,
         ["offer_id", "provider", "per_image", "total", "min_total", "max_total", "currency"],
@@ -110,14 +140,12 @@ def cost_per_image_chart(
             "price_version",
         )
     )
-    providers = sorted(data["provider"].unique().to_list())
-    pick = alt.param(
-        name=PROVIDER_PARAM,
-        value="all",
-        bind=alt.binding_select(options=["all", *providers], name="Provider "),
-    )
+    return data, currency
+
+
+def _offer_bars(data: pl.DataFrame, currency: str, linked_heatmap: bool) -> list[alt.Chart]:
+    """The bars (filtered by the provider dropdown) and the error bars of the source range."""
     fmt = money_format(currency, 4)
-    x = alt.X("per_image:Q", title=money_title("Cost per image", currency))
     y = alt.Y(
         "offer_id:N",
         sort=alt.EncodingSortField("per_image", op="min", order="ascending"),
@@ -143,7 +171,7 @@ def cost_per_image_chart(
         f"{PROVIDER_PARAM} == 'all' || datum.provider == {PROVIDER_PARAM}"
     )
     bars = base.mark_bar().encode(
-        x=x,
+        x=alt.X("per_image:Q", title=money_title("Cost per image", currency)),
         y=y,
         color=alt.Color("provider:N", legend=None),
         opacity=opacity,
@@ -155,14 +183,7 @@ def cost_per_image_chart(
         y=y,
         tooltip=tooltip,
     )
-    return (
-        alt.LayerChart(layer=[bars, spread])
-        .add_params(pick)
-        .properties(
-            title=alt.Title(title, subtitle="Error bars: range across disagreeing sources"),
-            height=alt.Step(16),
-        )
-    )
+    return [bars, spread]
 
 
 def _history_rows(
@@ -222,31 +243,7 @@ def price_history_chart(
     if not chosen:
         raise PricingError(f"no offers serve {req.model!r}; pass offers=[...] by id")
     end = to_date(until)
-    rows = _history_rows(req, cat, chosen, end)
-    frame = pl.DataFrame(
-        rows,
-        schema={
-            "offer_id": pl.String,
-            "date": pl.Date,
-            "source_id": pl.String,
-            "source_kind": pl.String,
-            "version": pl.String,
-            "per_image": pl.Float64,
-            "currency": pl.String,
-        },
-    )
-    priced = frame.filter(pl.col("per_image").is_not_null())
-    require_rows(priced, "price_history_chart", f"no offer prices {req.model} {req.operation}")
-    currency = _one_currency(priced, "price_history_chart")
-    # Each line runs on to ``until`` at its last price, so the latest step has a width.
-    last = (
-        priced.sort("date")
-        .group_by("offer_id", "source_id", maintain_order=True)
-        .last()
-        .with_columns(date=pl.lit(end))
-    )
-    data = rounded(pl.concat([frame, last.select(frame.columns)]).sort("offer_id", "date"))
-    data = data.with_columns(line=pl.col("offer_id") + " · " + pl.col("source_id").fill_null(""))
+    data, currency = _history_data(req, _history_rows(req, cat, chosen, end), end)
     fmt = money_format(currency, 4)
     kinds = list(SOURCE_KIND_COLOURS)
     chart: alt.Chart = (
@@ -280,6 +277,26 @@ def price_history_chart(
     return chart
 
 
+def _history_data(
+    req: ImageRequest, rows: list[dict[str, object]], end: date
+) -> tuple[pl.DataFrame, str]:
+    """The history to draw, each line run on to ``end``, and its one currency."""
+    frame = pl.DataFrame(rows, schema=_HISTORY_SCHEMA)
+    priced = frame.filter(pl.col("per_image").is_not_null())
+    require_rows(priced, "price_history_chart", f"no offer prices {req.model} {req.operation}")
+    currency = _one_currency(priced, "price_history_chart")
+    # Each line runs on to ``end`` at its last price, so the latest step has a width.
+    last = (
+        priced.sort("date")
+        .group_by("offer_id", "source_id", maintain_order=True)
+        .last()
+        .with_columns(date=pl.lit(end))
+    )
+    data = rounded(pl.concat([frame, last.select(frame.columns)]).sort("offer_id", "date"))
+    data = data.with_columns(line=pl.col("offer_id") + " · " + pl.col("source_id").fill_null(""))
+    return data, currency
+
+
 def cost_heatmap(
     model: str = "flux-2-pro",
     catalog: Catalog | None = None,
@@ -305,25 +322,54 @@ def cost_heatmap(
     currency = "USD"
     for w, h in sizes:
         req = ImageRequest(model=model, operation=operation, width=w, height=h)
-        frame = compare(req, cat, as_of=as_of).filter(pl.col("per_image").is_not_null())
-        best = frame.sort("per_image").group_by("provider", maintain_order=True).first()
-        found = {r["provider"]: r for r in best.iter_rows(named=True)}
-        for provider in providers:
-            r = found.get(provider)
-            if r is not None:
-                currency = str(r["currency"])
-            rows.append(
-                {
-                    "provider": provider,
-                    "size": f"{w}x{h}",
-                    "megapixels": round(w * h / 1e6, 3),
-                    "per_image": None if r is None else float(r["per_image"]),
-                    "offer_id": None if r is None else r["offer_id"],
-                    "label": "no price" if r is None else None,
-                }
-            )
+        cells, currency = _heatmap_cells(req, cat, providers, as_of, currency)
+        rows += cells
     data = rounded(pl.DataFrame(rows))
     require_rows(data.drop_nulls("per_image"), "cost_heatmap", f"no price for {model}")
+    return alt.LayerChart(layer=_heatmap_layers(data, currency, sizes)).properties(
+        title=alt.Title(
+            f"Cheapest cost per image: {model} {operation}",
+            subtitle="Provider x output size; grey = no price in force",
+        ),
+        height=alt.Step(22),
+        width=alt.Step(90),
+    )
+
+
+def _heatmap_cells(
+    req: ImageRequest,
+    cat: Catalog,
+    providers: Sequence[str],
+    as_of: date | datetime | str | None,
+    currency: str,
+) -> tuple[list[dict[str, object]], str]:
+    """One size's column: each provider's cheapest offer (or no price), and the currency of
+    the last priced cell (``currency`` if none is priced)."""
+    frame = compare(req, cat, as_of=as_of).filter(pl.col("per_image").is_not_null())
+    best = frame.sort("per_image").group_by("provider", maintain_order=True).first()
+    found = {r["provider"]: r for r in best.iter_rows(named=True)}
+    rows: list[dict[str, object]] = []
+    for provider in providers:
+        r = found.get(provider)
+        if r is not None:
+            currency = str(r["currency"])
+        rows.append(
+            {
+                "provider": provider,
+                "size": f"{req.width}x{req.height}",
+                "megapixels": round(req.width * req.height / 1e6, 3),
+                "per_image": None if r is None else float(r["per_image"]),
+                "offer_id": None if r is None else r["offer_id"],
+                "label": "no price" if r is None else None,
+            }
+        )
+    return rows, currency
+
+
+def _heatmap_layers(
+    data: pl.DataFrame, currency: str, sizes: Sequence[tuple[int, int]]
+) -> list[alt.Chart]:
+    """Grey cells, the priced cells over them (clickable), and their text."""
     fmt = money_format(currency, 4)
     size_order = [f"{w}x{h}" for w, h in sizes]
     pick = alt.selection_point(name=HEATMAP_PICK, fields=["provider"], on="click")
@@ -361,11 +407,4 @@ def cost_heatmap(
             alt.value("no price"),
         )
     )
-    return alt.LayerChart(layer=[blank, cells, text]).properties(
-        title=alt.Title(
-            f"Cheapest cost per image: {model} {operation}",
-            subtitle="Provider x output size; grey = no price in force",
-        ),
-        height=alt.Step(22),
-        width=alt.Step(90),
-    )
+    return [blank, cells, text]

@@ -45,11 +45,38 @@ def fleet_chart(
     max_utilisation)``, computed in the browser (the latency target is not re-solved there).
     """
     seg = segment_of(sim, segment)
+    option = _fleet_option(sim, seg, option)
+    data = _fleet_data(sim, seg, option, peak_to_mean, max_utilisation)
+    gpus, util = _fleet_layers(data)
+    chart: alt.LayerChart = (
+        alt.LayerChart(layer=[gpus, util])
+        .resolve_scale(y="independent")
+        .properties(
+            title=alt.Title(
+                f"Fleet size and utilisation: {option}",
+                subtitle="Bars: simulated fleet; dashed: utilisation-only sizing at the slider's "
+                "peak factor; blue: utilisation",
+            ),
+            width=520,
+        )
+    )
+    return chart
+
+
+def _fleet_option(sim: Simulation, seg: str, option: str | None) -> str:
+    """The option drawn: ``option`` if the segment has it, else its most often cheapest fleet."""
     if option is None:
         row = sim.cheapest.filter(pl.col("segment") == seg).drop_nulls("self_hosted_option")
         require_rows(row, "fleet_chart", f"segment {seg!r} has no feasible self-hosted option")
         option = str(row["self_hosted_option"].mode().sort()[0])
     check_option(sim, seg, option)
+    return option
+
+
+def _fleet_data(
+    sim: Simulation, seg: str, option: str, peak_to_mean: float, max_utilisation: float
+) -> pl.DataFrame:
+    """The option's feasible months, with what the browser needs to resize the fleet."""
     data = rounded(
         sim.monthly.filter(
             (pl.col("segment") == seg) & (pl.col("option") == option) & pl.col("feasible")
@@ -65,12 +92,11 @@ def fleet_chart(
     require_rows(data, "fleet_chart", f"{option} is not feasible in any month")
     if data["gpus"].null_count() == data.height:
         raise PricingError(f"{option} has no fleet (a hosted option?); pick a self-hosted one")
-    factor = alt.param(
-        name=PEAK_PARAM,
-        value=1.0,
-        bind=alt.binding_range(min=0.5, max=3.0, step=0.1, name="Peak factor "),
-    )
-    data = data.with_columns(label=pl.col("month").dt.strftime("%b %y"))
+    return data.with_columns(label=pl.col("month").dt.strftime("%b %y"))
+
+
+def _fleet_layers(data: pl.DataFrame) -> tuple[alt.LayerChart, alt.Chart]:
+    """The GPU layers (bars and the peak-factor what-if line) and the utilisation line."""
     x = alt.X("label:O", sort=None, title=None, axis=alt.Axis(labelAngle=0))
     base = alt.Chart(inline(data))
     bars = base.mark_bar(color="#f58518", opacity=0.8).encode(
@@ -83,7 +109,22 @@ def fleet_chart(
             alt.Tooltip("images:Q", title="images", format=",.0f"),
         ],
     )
-    what_if = (
+    util = base.mark_line(color="#4c78a8", point=True).encode(
+        x=x,
+        y=alt.Y("utilisation:Q", title="Utilisation", axis=alt.Axis(format=".0%")),
+        tooltip=[alt.Tooltip("utilisation:Q", title="utilisation", format=".0%")],
+    )
+    return alt.LayerChart(layer=[bars, _peak_what_if(base, x)]), util
+
+
+def _peak_what_if(base: alt.Chart, x: alt.X) -> alt.Chart:
+    """Dashed line: the GPUs a utilisation-only sizing needs at the slider's peak factor."""
+    factor = alt.param(
+        name=PEAK_PARAM,
+        value=1.0,
+        bind=alt.binding_range(min=0.5, max=3.0, step=0.1, name="Peak factor "),
+    )
+    what_if: alt.Chart = (
         base.transform_calculate(
             what_if=f"ceil(datum.mean_busy * datum.peak_to_mean * {PEAK_PARAM}"
             " / datum.max_utilisation)"
@@ -96,25 +137,7 @@ def fleet_chart(
         )
         .add_params(factor)
     )
-    util = base.mark_line(color="#4c78a8", point=True).encode(
-        x=x,
-        y=alt.Y("utilisation:Q", title="Utilisation", axis=alt.Axis(format=".0%")),
-        tooltip=[alt.Tooltip("utilisation:Q", title="utilisation", format=".0%")],
-    )
-    gpus = alt.LayerChart(layer=[bars, what_if])
-    chart: alt.LayerChart = (
-        alt.LayerChart(layer=[gpus, util])
-        .resolve_scale(y="independent")
-        .properties(
-            title=alt.Title(
-                f"Fleet size and utilisation: {option}",
-                subtitle="Bars: simulated fleet; dashed: utilisation-only sizing at the slider's "
-                "peak factor; blue: utilisation",
-            ),
-            width=520,
-        )
-    )
-    return chart
+    return what_if
 
 
 def break_even_chart(
@@ -143,6 +166,26 @@ def break_even_chart(
     """
     if gpu_hour <= 0:
         raise PricingError(f"gpu_hour must be a positive price per GPU-hour, got {gpu_hour}")
+    data = _break_even_data(result, gpu_hour, points)
+    start = volume if volume is not None else (result.volume or 1e5)
+    base = alt.Chart(inline(data)).transform_calculate(
+        self_hosted_now=f"datum.fixed + datum.gpus * {HOURS_PER_MONTH} * {GPU_HOUR_PARAM}"
+    )
+    lines = _cost_lines(base, currency).add_params(
+        _gpu_price_param(gpu_hour, currency), _volume_param(start)
+    )
+    crossing, crossing_label = _crossing_layers(base)
+    return alt.LayerChart(layer=[lines, crossing, crossing_label, _volume_marker()]).properties(
+        title=alt.Title(
+            f"Hosted versus self-hosted{': ' + label if label else ''}",
+            subtitle=f"{_break_even_found(result, gpu_hour, currency)}; drag the GPU price to "
+            "move the red break-even line",
+        )
+    )
+
+
+def _break_even_data(result: BreakEven, gpu_hour: float, points: int) -> pl.DataFrame:
+    """The result's curve, thinned to about ``points`` rows, with its fixed monthly costs."""
     curve = result.curve.filter(pl.col("images") >= 100)
     if curve.height == 0 or curve["gpus"].null_count() == curve.height:
         raise PricingError(
@@ -152,14 +195,17 @@ def break_even_chart(
     # A thinned grid, plus the rows where a small fleet changes size (its steps are visible).
     steps = (pl.col("gpus").diff().fill_null(1) != 0) & (pl.col("gpus") <= 12)
     keep = (pl.int_range(pl.len()) % step == 0) | steps
-    data = rounded(
+    return rounded(
         curve.filter(keep).with_columns(
             fixed=pl.col("self_hosted") - pl.col("gpus") * HOURS_PER_MONTH * gpu_hour
         ),
         4,
     )
-    start = volume if volume is not None else (result.volume or 1e5)
-    price = alt.param(
+
+
+def _gpu_price_param(gpu_hour: float, currency: str) -> alt.Parameter:
+    """Slider of the GPU price, from a quarter to three times the solved price."""
+    return alt.param(
         name=GPU_HOUR_PARAM,
         value=gpu_hour,
         bind=alt.binding_range(
@@ -169,27 +215,33 @@ def break_even_chart(
             name=f"GPU price [{currency}/h] ",
         ),
     )
-    log_volume = alt.param(
+
+
+def _volume_param(start: float) -> alt.Parameter:
+    """Slider of the monthly volume, log10 of images, starting at ``start``."""
+    return alt.param(
         name=VOLUME_PARAM,
         value=round(math.log10(max(start, 1.0)), 2),
         bind=alt.binding_range(min=2, max=9, step=0.05, name="Monthly volume, log10 images "),
     )
+
+
+def _cost_lines(base: alt.Chart, currency: str) -> alt.Chart:
+    """The hosted and the self-hosted monthly cost, log-log, one colour each."""
     fmt = money_format(currency, 0)
-    base = alt.Chart(inline(data)).transform_calculate(
-        self_hosted_now=f"datum.fixed + datum.gpus * {HOURS_PER_MONTH} * {GPU_HOUR_PARAM}"
-    )
-    x = alt.X("images:Q", scale=alt.Scale(type="log"), title="Images per month")
-    y_title = money_title("Monthly cost", currency)
-    lines = (
+    lines: alt.Chart = (
         base.transform_fold(["hosted", "self_hosted_now"], as_=["option", "cost"])
         .transform_calculate(
             option="datum.option == 'hosted' ? 'hosted API' : 'self-hosted (dedicated)'"
         )
         .mark_line()
         .encode(
-            x=x,
+            x=alt.X("images:Q", scale=alt.Scale(type="log"), title="Images per month"),
             y=alt.Y(
-                "cost:Q", scale=alt.Scale(type="log"), title=y_title, axis=money_axis(currency)
+                "cost:Q",
+                scale=alt.Scale(type="log"),
+                title=money_title("Monthly cost", currency),
+                axis=money_axis(currency),
             ),
             color=alt.Color(
                 "option:N",
@@ -206,9 +258,13 @@ def break_even_chart(
                 alt.Tooltip("gpus:Q", title="GPUs"),
             ],
         )
-        .add_params(price, log_volume)
     )
-    crossing = (
+    return lines
+
+
+def _crossing_layers(base: alt.Chart) -> tuple[alt.Chart, alt.Chart]:
+    """The red rule at the smallest volume where self-hosting is cheaper, and its label."""
+    crossing: alt.Chart = (
         base.transform_filter("datum.self_hosted_now <= datum.hosted")
         .transform_aggregate(images="min(images)")
         .mark_rule(color="#d62728", strokeDash=[6, 3], size=2)
@@ -222,7 +278,12 @@ def break_even_chart(
     crossing_label = crossing.mark_text(
         align="left", dx=4, y=8, color="#d62728", fontWeight="bold"
     ).encode(text=alt.Text("images:Q", format=",.0f"))
-    marker = (
+    return crossing, crossing_label
+
+
+def _volume_marker() -> alt.Chart:
+    """A grey rule at the volume slider's value."""
+    marker: alt.Chart = (
         alt.Chart(inline([{}]))
         .transform_calculate(images=f"pow(10, {VOLUME_PARAM})")
         .mark_rule(color="#555", size=1)
@@ -231,14 +292,11 @@ def break_even_chart(
             tooltip=[alt.Tooltip("images:Q", title="your volume", format=",.0f")],
         )
     )
-    found = (
-        f"break-even {result.volume:,.0f} images/month at {gpu_hour:,.2f} {currency}/h"
-        if result.volume is not None
-        else "self-hosting never cheaper in the range"
-    )
-    return alt.LayerChart(layer=[lines, crossing, crossing_label, marker]).properties(
-        title=alt.Title(
-            f"Hosted versus self-hosted{': ' + label if label else ''}",
-            subtitle=f"{found}; drag the GPU price to move the red break-even line",
-        )
-    )
+    return marker
+
+
+def _break_even_found(result: BreakEven, gpu_hour: float, currency: str) -> str:
+    """What the solver found, for the subtitle."""
+    if result.volume is None:
+        return "self-hosting never cheaper in the range"
+    return f"break-even {result.volume:,.0f} images/month at {gpu_hour:,.2f} {currency}/h"

@@ -28,7 +28,7 @@ from pricing._queue.args import (
     whole,
 )
 from pricing._queue.model import FloatArray, erlang_c_values, response_quantile, wait_model
-from pricing._queue.sizing import IntArray, check_reachable, size_unique
+from pricing._queue.sizing import IntArray, SizingPolicy, check_reachable, size_unique
 from pricing.errors import PricingError
 
 
@@ -298,6 +298,7 @@ def size_fleet_array(
         first[1:] = np.any(ordered[:, 1:] != ordered[:, :-1], axis=0)
         group = np.cumsum(first) - 1
         unique = ordered[:, first]
-        sizes = size_unique(unique[0], unique[1], unique[2], q, scv, cap, least, most)
+        policy = SizingPolicy(q, scv, cap, least, most)
+        sizes = size_unique(unique[0], unique[1], unique[2], policy)
         out[busy[order]] = sizes[group]
     return out.reshape(lam_in.shape)

@@ -7,6 +7,7 @@ the response-time tail of :mod:`pricing._queue.model`.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -50,22 +51,52 @@ def check_reachable(s: FloatArray, target: FloatArray, q: float, scv: float) -> 
         )
 
 
+@dataclass(frozen=True)
+class SizingPolicy:
+    """What every fleet of a :func:`size_unique` call must satisfy, besides its target.
+
+    Attributes
+    ----------
+    q : float
+        The response-time quantile held to the target, e.g. 0.95 [-].
+    service_scv : float
+        Squared coefficient of variation of the service time [-].
+    max_utilisation : float
+        Highest busy share a/c of each GPU, in (0, 1] [-].
+    min_servers, max_servers : int
+        Fewest and most GPUs of a fleet [GPU].
+    """
+
+    q: float
+    service_scv: float
+    max_utilisation: float
+    min_servers: int
+    max_servers: int
+
+
 def size_unique(
-    lam: FloatArray,
-    s: FloatArray,
-    target: FloatArray,
-    q: float,
-    scv: float,
-    cap: float,
-    least: int,
-    most: int,
+    lam: FloatArray, s: FloatArray, target: FloatArray, policy: SizingPolicy
 ) -> IntArray:
     """Smallest c per element with P(R > target) <= 1 - q, a/c <= cap, a < c and c >= least."""
+    floor_ = _least_servers(lam, s, policy)
+    hi = floor_.copy()
+    search = np.flatnonzero(np.isfinite(target))
+    if len(search) == 0:
+        return np.asarray(hi, dtype=np.int64)
+    bracket = _Bracket(lam[search], s[search], target[search], floor_[search], policy)
+    bracket.gallop()
+    hi[search] = bracket.bisect()
+    return np.asarray(hi, dtype=np.int64)
+
+
+def _least_servers(lam: FloatArray, s: FloatArray, policy: SizingPolicy) -> FloatArray:
+    """The fewest GPUs without a target: a/c <= cap, a < c and c >= least; raise above most."""
+    cap, most = policy.max_utilisation, policy.max_servers
     a = lam * s
     util = np.maximum(np.ceil(a / cap), 1.0)
     util = np.where((util > 1) & (a / np.maximum(util - 1, 1.0) <= cap), util - 1, util)
     util = np.where(a / util > cap, util + 1, util)
-    floor_ = np.maximum(np.maximum(np.floor(a) + 1, util), float(least))
+    floor_: FloatArray = np.maximum(np.maximum(np.floor(a) + 1, util), float(policy.min_servers))
     if np.any(floor_ > most):
         i = int(np.argmax(floor_ > most))
         raise PricingError(
@@ -73,61 +104,92 @@ def size_unique(
             f"(λ = {lam[i]:g} requests/s, E[S] = {s[i]:g} s) needs at least {floor_[i]:.0f} at "
             f"max_utilisation = {cap:g}; raise max_servers"
         )
-    hi = floor_.copy()
-    search = np.flatnonzero(np.isfinite(target))
-    if len(search) == 0:
-        return np.asarray(hi, dtype=np.int64)
-    lam, s, target, floor_ = lam[search], s[search], target[search], floor_[search]
+    return floor_
 
-    def meets(idx: npt.NDArray[np.intp], c: FloatArray) -> npt.NDArray[np.bool_]:
-        sf = response_sf(target[idx], lam[idx], s[idx], c, scv)
-        return np.asarray(sf <= 1 - q)
 
-    everyone = np.arange(len(search))
-    guess = np.clip(_guess(lam * s, s, target, q, scv), floor_, float(most))
-    found = meets(everyone, guess)
-    upper = np.where(found, guess, np.nan)  # meets the target; nan: not known yet
-    lower = np.where(found, floor_ - 1, guess)  # does not (floor - 1 by definition)
-    descending = found & (guess > floor_)
-    step = np.ones_like(guess)
-    # gallop up from a guess that is too small, down from one that is large enough
-    while True:
-        up = np.flatnonzero(np.isnan(upper))
-        down = np.flatnonzero(descending)
-        if len(up) == 0 and len(down) == 0:
-            break
-        if len(up):
-            probe = np.minimum(lower[up] + step[up], float(most))
-            stuck = probe <= lower[up]
-            if stuck.any():
-                j = up[np.argmax(stuck)]
-                raise PricingError(
-                    f"max_servers = {most} GPUs are not enough to meet the latency target "
-                    f"{target[j]:g} s at λ = {lam[j]:g} requests/s, E[S] = {s[j]:g} s "
-                    f"(offered load {lam[j] * s[j]:g} Erlang); raise max_servers or the target"
-                )
-            ok = meets(up, probe)
-            upper[up[ok]] = probe[ok]
-            lower[up[~ok]] = probe[~ok]
-            step[up] *= 2
-        if len(down):
-            probe = np.maximum(upper[down] - step[down], floor_[down])
-            ok = meets(down, probe)
-            upper[down[ok]] = probe[ok]
-            lower[down[~ok]] = probe[~ok]
-            descending[down[~ok]] = False
-            descending[down[ok]] = probe[ok] > floor_[down[ok]]
-            step[down] *= 2
-    while True:
-        open_ = np.flatnonzero(upper - lower > 1)
-        if len(open_) == 0:
-            break
-        mid = np.floor((upper[open_] + lower[open_]) / 2)
-        ok = meets(open_, mid)
-        upper[open_[ok]] = mid[ok]
-        lower[open_[~ok]] = mid[~ok]
-    hi[search] = upper
-    return np.asarray(hi, dtype=np.int64)
+class _Bracket:
+    """Per element, a fleet ``upper`` that meets the target and ``lower`` = one that does not.
+
+    Starts from the square-root-rule guess, gallops (doubling steps) up from a guess that is
+    too small and down from one that is large enough, then bisects to ``upper - lower = 1``.
+    """
+
+    def __init__(
+        self,
+        lam: FloatArray,
+        s: FloatArray,
+        target: FloatArray,
+        floor_: FloatArray,
+        policy: SizingPolicy,
+    ) -> None:
+        self.lam, self.s, self.target, self.floor_ = lam, s, target, floor_
+        self.policy = policy
+        q, scv, most = policy.q, policy.service_scv, policy.max_servers
+        guess = np.clip(_guess(lam * s, s, target, q, scv), floor_, float(most))
+        found = self.meets(np.arange(len(lam)), guess)
+        # upper meets the target (nan: not known yet); lower does not (floor - 1 by definition)
+        self.upper: FloatArray = np.where(found, guess, np.nan)
+        self.lower: FloatArray = np.where(found, floor_ - 1, guess)
+        self.descending = found & (guess > floor_)
+        self.step = np.ones_like(guess)
+
+    def meets(self, idx: npt.NDArray[np.intp], c: FloatArray) -> npt.NDArray[np.bool_]:
+        """Whether ``c`` GPUs meet the target of elements ``idx``."""
+        p = self.policy
+        sf = response_sf(self.target[idx], self.lam[idx], self.s[idx], c, p.service_scv)
+        return np.asarray(sf <= 1 - p.q)
+
+    def gallop(self) -> None:
+        """Widen the steps until every element has a known ``upper`` and stops descending."""
+        while True:
+            up = np.flatnonzero(np.isnan(self.upper))
+            down = np.flatnonzero(self.descending)
+            if len(up) == 0 and len(down) == 0:
+                break
+            if len(up):
+                self._gallop_up(up)
+            if len(down):
+                self._gallop_down(down)
+
+    def _gallop_up(self, up: npt.NDArray[np.intp]) -> None:
+        upper, lower, step, most = self.upper, self.lower, self.step, self.policy.max_servers
+        probe = np.minimum(lower[up] + step[up], float(most))
+        stuck = probe <= lower[up]
+        if stuck.any():
+            j = up[np.argmax(stuck)]
+            lam, s, target = self.lam, self.s, self.target
+            raise PricingError(
+                f"max_servers = {most} GPUs are not enough to meet the latency target "
+                f"{target[j]:g} s at λ = {lam[j]:g} requests/s, E[S] = {s[j]:g} s "
+                f"(offered load {lam[j] * s[j]:g} Erlang); raise max_servers or the target"
+            )
+        ok = self.meets(up, probe)
+        upper[up[ok]] = probe[ok]
+        lower[up[~ok]] = probe[~ok]
+        step[up] *= 2
+
+    def _gallop_down(self, down: npt.NDArray[np.intp]) -> None:
+        upper, lower, step, floor_ = self.upper, self.lower, self.step, self.floor_
+        probe = np.maximum(upper[down] - step[down], floor_[down])
+        ok = self.meets(down, probe)
+        upper[down[ok]] = probe[ok]
+        lower[down[~ok]] = probe[~ok]
+        self.descending[down[~ok]] = False
+        self.descending[down[ok]] = probe[ok] > floor_[down[ok]]
+        step[down] *= 2
+
+    def bisect(self) -> FloatArray:
+        """Halve every bracket wider than one GPU; the smallest fleet meeting the target."""
+        upper, lower = self.upper, self.lower
+        while True:
+            open_ = np.flatnonzero(upper - lower > 1)
+            if len(open_) == 0:
+                break
+            mid = np.floor((upper[open_] + lower[open_]) / 2)
+            ok = self.meets(open_, mid)
+            upper[open_[ok]] = mid[ok]
+            lower[open_[~ok]] = mid[~ok]
+        return upper
 
 
 def _guess(a: FloatArray, s: FloatArray, target: FloatArray, q: float, scv: float) -> FloatArray:
