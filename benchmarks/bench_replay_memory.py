@@ -8,8 +8,10 @@ fresh subprocesses:
 
 1. ``replay(log, alternatives=False)``: peak resident memory (ru_maxrss) and time (with
    ``--alternatives``: ``replay``'s default, every row re-priced on the other offers of its
-   model too);
-2. the baseline: ``polars.read_parquet`` of the same file, i.e. just holding the log in memory.
+   model too; with ``--focus GRANULARITY``: the FOCUS dataset built while pricing);
+2. the baseline: ``polars.read_parquet`` of the same file, i.e. just holding the log in memory;
+3. with ``--focus``, the other way to a FOCUS dataset: ``to_focus`` of the whole log priced
+   in memory (``price_requests(log_requests(log).collect())``).
 
 The tiered offer's rows are replayed a month at a time (running volumes need a whole month);
 every other row is streamed in batches.
@@ -32,8 +34,18 @@ from bench_price_requests import bench_catalog, synthetic_log
 REPLAY = """
 import sys, pricing
 cat = pricing.load_catalog(sys.argv[1])
-r = pricing.replay(sys.argv[2], catalog=cat, alternatives=sys.argv[3] == "1")
+focus = sys.argv[4] or None
+r = pricing.replay(sys.argv[2], catalog=cat, alternatives=sys.argv[3] == "1", focus=focus)
 print(r.rows_read, r.rows_priced, r.rows_unpriced, r.rows_quarantined, r.total())
+if r.focus is not None:
+    print("FOCUS", r.focus.height, r.focus["BilledCost"].sum())
+"""
+WHOLE_FOCUS = """
+import sys, pricing
+cat = pricing.load_catalog(sys.argv[1])
+priced = pricing.price_requests(pricing.log_requests(sys.argv[2], catalog=cat).collect(), cat)
+focus = pricing.to_focus(priced, granularity=sys.argv[4])
+print("FOCUS", focus.height, focus["BilledCost"].sum())
 """
 READ = """
 import sys, polars as pl
@@ -63,6 +75,12 @@ def main() -> None:
         action="store_true",
         help="also re-price every row on the other offers of its model (replay's default)",
     )
+    parser.add_argument(
+        "--focus",
+        choices=["row", "hour", "day", "month"],
+        help="also build the FOCUS dataset at this granularity while replaying, and measure "
+        "to_focus of the whole log priced in memory beside it",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         cat = bench_catalog(Path(tmp))
@@ -80,8 +98,9 @@ def main() -> None:
         size = path.stat().st_size / 2**20
         print(f"log: {size:,.0f} MiB on disk")
         alternatives = "1" if args.alternatives else "0"
-        replay_peak, replay_s, replay_out = peak_of(REPLAY, str(cat.root), str(path), alternatives)
-        read_peak, read_s, _ = peak_of(READ, str(cat.root), str(path))
+        run = (str(cat.root), str(path), alternatives, args.focus or "")
+        replay_peak, replay_s, replay_out = peak_of(REPLAY, *run)
+        read_peak, read_s, _ = peak_of(READ, *run)
         what = "replay, alternatives   " if args.alternatives else "replay (streaming)     "
         print(
             f"{what} peak {replay_peak:>8,.0f} MiB  {replay_s:6.1f} s  "
@@ -89,7 +108,17 @@ def main() -> None:
         )
         print(f"read_parquet (baseline) peak {read_peak:>8,.0f} MiB  {read_s:6.1f} s")
         print(f"replay needs {replay_peak / read_peak:.2f}x the memory of holding the log")
-        print(f"replay result: rows read, priced, unpriced, quarantined, total = {replay_out}")
+        summary, *focus_out = replay_out.splitlines()
+        print(f"replay result: rows read, priced, unpriced, quarantined, total = {summary}")
+        if args.focus:
+            whole_peak, whole_s, whole_out = peak_of(WHOLE_FOCUS, *run)
+            print(
+                f"to_focus of the log priced whole peak {whole_peak:>8,.0f} MiB  {whole_s:6.1f} s"
+            )
+            print(
+                f"FOCUS ({args.focus}) rows, BilledCost: replay {focus_out[0][6:]}, whole "
+                f"{whole_out[6:]}"
+            )
 
 
 if __name__ == "__main__":

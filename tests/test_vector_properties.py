@@ -22,7 +22,7 @@ from polars.testing import assert_frame_equal
 
 import pricing
 from pricing import PricingError
-from pricing._cards.schema import OPERATIONS
+from pricing._cards.fields import OPERATIONS
 from pricing._vector.requests import price_requests
 from tests.conftest import offer, version, write_data
 from tests.test_properties import OFFERS

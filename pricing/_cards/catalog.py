@@ -6,7 +6,6 @@ import difflib
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
@@ -17,23 +16,13 @@ from pricing._base.money import QUOTE_MONEY
 from pricing._cards.loader import bundled_data_dir, load_data
 from pricing._cards.schema import (
     SOURCE_PRECEDENCE,
-    ComponentBase,
-    CreditPrice,
-    GpuSecondPrice,
     ImageModel,
-    ImagePrice,
-    InputImagePrice,
     Limits,
-    MegapixelPrice,
     Offer,
     PriceVersion,
     RateCard,
     SizeBracket,
     Source,
-    StepPrice,
-    SubscriptionPrice,
-    TokenPrice,
-    When,
 )
 from pricing.errors import PricingError
 
@@ -173,7 +162,7 @@ class Catalog:
                     "source_title": src.title,
                     "seen": src.seen,
                     "currency": v.currency,
-                    "components": "; ".join(describe_component(c, v) for c in v.components),
+                    "components": v.describe(),
                 }
             )
         return pl.DataFrame(rows, schema=_HISTORY_SCHEMA)
@@ -203,7 +192,7 @@ class Catalog:
                     "currency": v.currency,
                 }
                 for comp in v.components:
-                    for field_name, value, tier_start in _priced_fields(comp, v):
+                    for field_name, value, tier_start in comp.price_fields(v):
                         yield {
                             **base,
                             "unit": comp.unit,
@@ -274,39 +263,6 @@ def _latest_per_source(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.join(latest, on=["offer_id", "source_id", "effective_from"], how="semi")
 
 
-def _priced_fields(
-    comp: ComponentBase, version: PriceVersion
-) -> Iterator[tuple[str, Decimal, int | None]]:
-    names = (
-        "price",
-        "price_high",
-        "first",
-        "credits",
-        "text_input",
-        "image_input",
-        "image_output",
-        "monthly_fee",
-        "overage_per_image",
-        "overage_per_gpu_hour",
-    )
-    for name in names:
-        value = getattr(comp, name, None)
-        if value is not None:
-            yield name, Decimal(value), None
-    for tier in getattr(comp, "tiers", []):
-        yield "tier_price", tier.price, tier.start
-    if getattr(comp, "unit", "") == "credit" and version.credit_value is not None:
-        yield "credit_value", version.credit_value, None
-
-
-def describe_when(when: When) -> str:
-    """A condition in words, e.g. ``operation edit, size bracket 2K``; empty if none."""
-    words = {"operation": "operation", "bracket": "size bracket", "quality": "quality"}
-    return ", ".join(
-        f"{words.get(k, k)} {v}" for k, v in when.model_dump(exclude_none=True).items()
-    )
-
-
 #: How each limit reads, in the order shown.
 _LIMIT_WORDS = (
     ("max_megapixels", "at most {} MP"),
@@ -338,41 +294,6 @@ def describe_bracket(bracket: SizeBracket) -> str:
     if bracket.max_megapixels is not None:
         bounds.append(f"up to {bracket.max_megapixels} MP")
     return f"{bracket.name} ({', '.join(bounds)})"
-
-
-def describe_component(comp: ComponentBase, version: PriceVersion) -> str:
-    """A short human reading of a component, e.g. ``output first MP 0.03 + 0.015 USD/MP``."""
-    cur = version.currency
-    cond = describe_when(comp.when)
-    suffix = f" when {cond}" if cond else ""
-    if isinstance(comp, ImagePrice):
-        if comp.tiers:
-            tiers = ", ".join(f"{t.start}+: {t.price}" for t in comp.tiers)
-            text = f"{comp.tier_mode} tiers per image [{tiers}] {cur}"
-        else:
-            high = f" to {comp.price_high}" if comp.price_high is not None else ""
-            text = f"{comp.price}{high} {cur}/image"
-    elif isinstance(comp, MegapixelPrice):
-        head = f"first MP {comp.first} + " if comp.first is not None else ""
-        text = (
-            f"{comp.applies_to} {head}{comp.price} {cur}/MP "
-            f"({comp.rounding}, 1 MP = {version.megapixel:,} px)"
-        )
-    elif isinstance(comp, CreditPrice):
-        text = f"{comp.credits} credits/image x {version.credit_value} {cur}"
-    elif isinstance(comp, TokenPrice):
-        text = f"image out {comp.image_output} {cur}/1M tokens"
-    elif isinstance(comp, StepPrice):
-        text = f"{comp.price} {cur} per {comp.per_steps} step(s)"
-    elif isinstance(comp, GpuSecondPrice):
-        text = f"{comp.hardware} {comp.price} {cur}/s"
-    elif isinstance(comp, SubscriptionPrice):
-        text = f"{comp.monthly_fee} {cur}/month plan"
-    elif isinstance(comp, InputImagePrice):
-        text = f"{comp.price} {cur}/input image"
-    else:  # pragma: no cover - every unit is handled above
-        text = type(comp).__name__
-    return text + suffix
 
 
 _HISTORY_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {

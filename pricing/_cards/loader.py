@@ -16,15 +16,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from pricing._cards.schema import (
-    UNITS,
-    ImageModel,
-    ModelsFile,
-    Offer,
-    PriceVersion,
-    RateCard,
-    SourcesFile,
-)
+from pricing._cards.components import UNITS
+from pricing._cards.schema import ImageModel, ModelsFile, Offer, PriceVersion, RateCard, SourcesFile
 from pricing.errors import Problem, RateCardError
 
 SCHEMA_LINE = "#:schema ../schema/rate-card.json"

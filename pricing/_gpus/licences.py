@@ -11,8 +11,9 @@ from pathlib import Path
 
 from pydantic import Field, model_validator
 
+from pricing._cards.fields import Currency, Id, Money, Strict
 from pricing._cards.loader import bundled_data_dir, load_model, relative_path
-from pricing._cards.schema import Currency, Id, ModelsFile, Money, SourcesFile, Strict
+from pricing._cards.schema import ModelsFile, SourcesFile
 from pricing._gpus.entries import check_source, check_unique, read_entries
 from pricing.errors import PriceNotFound, Problem, RateCardError
 

@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from pricing._base.dates import HOURS_PER_MONTH
-from pricing._cards.schema import Currency, Id, Money, Strict
+from pricing._cards.fields import Currency, Id, Money, Strict
 from pricing.errors import PriceNotFound
 
 #: Hours in a billing month, the convention of the hyperscalers' monthly prices (8760 / 12).

@@ -17,8 +17,9 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from pricing._cards.fields import Id, Strict
 from pricing._cards.loader import bundled_data_dir, load_model, relative_path
-from pricing._cards.schema import Id, ModelsFile, SourcesFile, Strict
+from pricing._cards.schema import ModelsFile, SourcesFile
 from pricing._gpus.entries import check_gpu, check_source, check_unique, read_entries
 from pricing._gpus.offers import Confidence, GpusFile, GpuType
 from pricing.errors import Problem, RateCardError, ThroughputUnknown

@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from pricing._cards.schema import Limits, Offer, PriceVersion, When
+from pricing._cards.components import When
+from pricing._cards.schema import Limits, Offer, PriceVersion
 from pricing._quote.request import ImageRequest
 from pricing._quote.units import UNIT_PRICERS, LineItem, UnitContext, free_allowance, megapixels
 from pricing.errors import PriceNotFound, UnsupportedRequest

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from pricing._cards.schema import OPERATIONS
+from pricing._cards.fields import OPERATIONS
 
 
 class ImageRequest(BaseModel):

@@ -14,20 +14,19 @@ from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 from pricing._base.money import MILLION
-from pricing._cards.schema import (
+from pricing._cards.components import (
     Component,
     CreditPrice,
     GpuSecondPrice,
     ImagePrice,
     InputImagePrice,
     MegapixelPrice,
-    Offer,
-    PriceVersion,
     StepPrice,
     SubscriptionPrice,
     Tier,
     TokenPrice,
 )
+from pricing._cards.schema import Offer, PriceVersion
 from pricing._quote.request import ImageRequest
 from pricing.errors import PriceNotFound, UnsupportedRequest
 

@@ -30,16 +30,8 @@ from typing import Any
 import polars as pl
 from pydantic import ValidationError
 
-from pricing._cards.catalog import describe_component
 from pricing._cards.loader import LoadedData
-from pricing._cards.schema import (
-    SOURCE_PRECEDENCE,
-    ImagePrice,
-    Offer,
-    PriceVersion,
-    RateCard,
-    SourceKind,
-)
+from pricing._cards.schema import SOURCE_PRECEDENCE, Offer, PriceVersion, RateCard, SourceKind
 from pricing._gpus.gpus import GpuData
 from pricing._gpus.offers import GpuOffer
 from pricing.errors import RefreshError
@@ -147,21 +139,12 @@ def _content(v: PriceVersion) -> dict[str, Any]:
 def _headline(v: PriceVersion) -> tuple[str, Decimal | None]:
     """(unit, main price) of a version's first component, for the % change of the diff."""
     c = v.components[0]
-    value = None
-    for name in ("image_output", "monthly_fee", "first", "price"):
-        value = getattr(c, name, None)
-        if value is not None:
-            break
-    if isinstance(c, ImagePrice) and c.tiers:
-        value = c.tiers[0].price
-    if c.unit == "credit" and v.credit_value is not None:
-        value = getattr(c, "credits", Decimal(0)) * v.credit_value
-    return f"{c.unit}/{v.currency}", value
+    return f"{c.unit}/{v.currency}", c.headline_price(v)
 
 
 def describe_version(v: PriceVersion) -> str:
     """A version's components in words, ``; ``-separated (the diff's old and new columns)."""
-    return "; ".join(describe_component(c, v) for c in v.components)
+    return v.describe()
 
 
 def offer_update(

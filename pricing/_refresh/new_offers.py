@@ -25,16 +25,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from pricing._cards.components import TokenPrice
+from pricing._cards.fields import API_ID_PATTERN
 from pricing._cards.loader import LoadedData
-from pricing._cards.schema import (
-    API_ID_PATTERN,
-    SOURCE_PRECEDENCE,
-    ImageModel,
-    Offer,
-    PriceVersion,
-    RateCard,
-    TokenPrice,
-)
+from pricing._cards.schema import SOURCE_PRECEDENCE, ImageModel, Offer, PriceVersion, RateCard
 from pricing._refresh.additions import (
     Additions,
     Context,
@@ -114,7 +108,7 @@ def token_base(data: LoadedData, model_id: str, day: date) -> tuple[Offer, Price
         for o in card.offers
         if o.model == model_id
         for v in o.versions
-        if v.in_force(day) and any(isinstance(c, TokenPrice) for c in v.components)
+        if v.in_force(day) and v.components_of(TokenPrice)
     ]  # fmt: skip
     if not found:
         return None

@@ -15,7 +15,7 @@ from typing import Any
 import polars as pl
 
 from pricing._cards.catalog import Catalog
-from pricing._cards.schema import OPERATIONS
+from pricing._cards.fields import OPERATIONS
 from pricing.errors import PricingError
 
 #: Standard log columns: name -> (required, meaning). Map other names with ``mapping=``.

@@ -5,7 +5,8 @@ them all; the codes and their texts are in :mod:`pricing._vector.reasons`. Two c
 the money (:func:`no_overage`) and the currency conversion (:func:`no_fx`), so they run after.
 
 Columns read: the shape's parts (``_oi``, ``_state``, ``_op``, ``_width``...), the version's
-``v_*`` and the point's ``p_*`` parameters, and ``_bracket`` and ``_q`` (the point index's).
+``v_*`` and the point's parameters (the unit column groups of :mod:`pricing._vector.points`),
+and ``_bracket`` and ``_q`` (the point index's).
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from typing import Any
 import polars as pl
 from polars import col
 
-from pricing._cards.schema import OPERATIONS
+from pricing._cards.fields import OPERATIONS
 from pricing._vector.compiled import Compiled, gather
+from pricing._vector.points import GPU, MATCHED, STEPS, TOKENS
 from pricing._vector.reasons import CODE, MODEL_RETIRED, NO_VERSION, OFFER_RETIRED
 
 
@@ -97,21 +99,21 @@ def _offer_checks(c: Compiled) -> list[tuple[str, pl.Expr]]:
         ("bracket", col("_bracket").is_null()),
         ("quality_required", col("_q") == -2),
         ("quality_unknown", col("_q") == -1),
-        ("no_component", col("p_n") == 0),
+        ("no_component", MATCHED.col() == 0),
         (
             "no_seconds",
-            col("p_g") & col("_seconds").is_null() & col("p_g_est_s").is_null(),
+            GPU.col() & col("_seconds").is_null() & GPU.col("est_s").is_null(),
         ),
-        ("no_token_row", col("p_tk") & col("p_tk_tokens").is_null()),
+        ("no_token_row", TOKENS.col() & TOKENS.col("tokens").is_null()),
         (
             "no_text_price",
-            col("p_tk") & (col("_prompt_tokens") > 0) & col("p_tk_text").is_null(),
+            TOKENS.col() & (col("_prompt_tokens") > 0) & TOKENS.col("text").is_null(),
         ),
-        ("no_input_tokens", col("p_tk") & (k > 0) & col("_input_image_tokens").is_null()),
-        ("no_image_input_price", col("p_tk") & (k > 0) & col("p_tk_in").is_null()),
+        ("no_input_tokens", TOKENS.col() & (k > 0) & col("_input_image_tokens").is_null()),
+        ("no_image_input_price", TOKENS.col() & (k > 0) & TOKENS.col("in").is_null()),
         (
             "no_steps",
-            col("p_st") & pl.coalesce(steps, col("p_st_default")).is_null(),
+            STEPS.col() & pl.coalesce(steps, STEPS.col("default")).is_null(),
         ),
     ]
 

@@ -29,14 +29,8 @@ from typing import Any
 import polars as pl
 
 from pricing._cards.catalog import Catalog
-from pricing._cards.schema import (
-    OPERATIONS,
-    ImagePrice,
-    Offer,
-    PriceVersion,
-    SubscriptionPrice,
-    TokenPrice,
-)
+from pricing._cards.fields import OPERATIONS
+from pricing._cards.schema import Offer, PriceVersion
 from pricing._vector.points import point_table, to_float
 from pricing._vector.reasons import CODE, MODEL_RETIRED, NO_VERSION, OFFER_RETIRED, reason_texts
 
@@ -115,9 +109,7 @@ def _compile(cat: Catalog) -> Compiled:
     n_brackets = max([len(o.brackets) for o in offers] + [1])
     n_quality = max([len(o.qualities) for o in offers] + [1])
     n_special = max([len(s) for s in specials] + [0])
-    n_tiers = max(
-        [len(c.tiers) for _, v in pairs for c in v.components if isinstance(c, ImagePrice)] + [0]
-    )
+    n_tiers = max([len(c.volume_tiers()) for _, v in pairs for c in v.components] + [0])
     n_sizes = max(
         [len(lim.sizes) for o, v in pairs if (lim := v.limits or o.limits) and lim.sizes] + [0]
     )
@@ -164,20 +156,12 @@ def currency_list(pairs: Iterable[tuple[Offer, PriceVersion]]) -> list[str]:
 
 def needs_volume(v: PriceVersion) -> bool:
     """Whether a version's price depends on the month's running volume on its offer."""
-    return bool(v.free_images_per_month) or any(
-        (isinstance(c, ImagePrice) and c.tiers) or isinstance(c, SubscriptionPrice)
-        for c in v.components
-    )
+    return bool(v.free_images_per_month) or any(c.follows_volume() for c in v.components)
 
 
 def _special_sizes(v: PriceVersion) -> list[tuple[int, int]]:
     """Sizes a component is conditioned on, or a token table lists: priced as their own point."""
-    sizes: set[str] = set()
-    for c in v.components:
-        if c.when.size is not None:
-            sizes.add(c.when.size)
-        if isinstance(c, TokenPrice):
-            sizes |= {r.size for r in c.output_tokens}
+    sizes: set[str] = set().union(*(c.named_sizes() for c in v.components))
     return sorted((_wh(s) for s in sizes), key=lambda wh: (wh[0] * wh[1], wh))
 
 

@@ -8,7 +8,8 @@ per catalog (:func:`reason_texts`), so a row's reason costs one gather, not stri
 from __future__ import annotations
 
 from pricing._cards.catalog import Catalog
-from pricing._cards.schema import OPERATIONS, Offer, PriceVersion
+from pricing._cards.fields import OPERATIONS
+from pricing._cards.schema import Offer, PriceVersion
 
 # Codes of the grid of versions in force (negative: no version).
 NO_VERSION = -1

@@ -12,7 +12,7 @@ from __future__ import annotations
 import polars as pl
 from polars import col
 
-from pricing._cards.schema import OPERATIONS
+from pricing._cards.fields import OPERATIONS
 from pricing._vector.columns import text_column, typed_column
 from pricing._vector.compiled import Compiled
 

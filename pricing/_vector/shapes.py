@@ -14,7 +14,9 @@ follows the month's running volume. The money is split in two for that:
   same sum, in the same order, as a shape priced without volume.
 
 Parameters are the columns gathered from :mod:`pricing._vector.compiled` (``v_*`` per version,
-``p_*`` per price point); the request's are ``_count``, ``_width``, ``_height`` and the like.
+and per price point each unit's columns, read through its groups in
+:mod:`pricing._vector.points`); the request's are ``_count``, ``_width``, ``_height`` and the
+like.
 """
 
 from __future__ import annotations
@@ -25,9 +27,21 @@ import polars as pl
 from polars import col
 
 from pricing._base.money import MILLION
-from pricing._cards.schema import OPERATIONS
+from pricing._cards.fields import OPERATIONS
 from pricing._vector.checks import no_fx, no_overage, reason_code
 from pricing._vector.compiled import Compiled, FxGrid, gather
+from pricing._vector.points import (
+    CREDIT,
+    GPU,
+    IMAGE,
+    INPUT_IMAGE,
+    MP_INPUT,
+    MP_OUTPUT,
+    PLAN,
+    STEPS,
+    TOKENS,
+    tier_columns,
+)
 from pricing._vector.reasons import CODE, REASONS
 
 EPS = 1e-9  # guard for ceilings of float quotients that are whole numbers in exact arithmetic
@@ -185,20 +199,14 @@ FIXED = (
 
 def volume_inputs(c: Compiled, committed: bool) -> list[str]:
     """Columns :func:`volume_parts` reads besides ``_count`` and ``_prior``."""
-    tiers = [f"p_t{i}_{x}" for i in range(c.n_tiers) for x in ("start", "price")]
+    tiers = [tier_columns(i).name(x) for i in range(c.n_tiers) for x in ("start", "price")]
     return [
         *FIXED,
         "_m_high_extra",
         "_over_price",
-        "p_img",
-        "p_img_price",
-        "p_img_all_units",
+        *(IMAGE.name(part) for part in ("", "price", "all_units")),
         *tiers,
-        "p_sb",
-        "p_sb_fee",
-        "p_sb_images",
-        "p_sb_per_image_s",
-        "p_sb_seconds",
+        *(PLAN.name(part) for part in ("", "fee", "images", "per_image_s", "seconds")),
         "v_free",
         *(["v_discount"] if committed else []),
     ]
@@ -213,30 +221,30 @@ def fixed_parts() -> list[pl.Expr]:
     zero = pl.lit(0.0)
 
     high_extra = (
-        pl.when(col("p_img") & col("p_img_high").is_not_null())
-        .then((col("p_img_high") - col("p_img_price")) * n)
+        pl.when(IMAGE.col() & IMAGE.col("high").is_not_null())
+        .then((IMAGE.col("high") - IMAGE.col("price")) * n)
         .otherwise(zero)
     )
     input_image = (
-        pl.when(col("p_ii_price").is_not_null() & (k > 0))
-        .then(k * n * col("p_ii_price"))
+        pl.when(INPUT_IMAGE.col("price").is_not_null() & (k > 0))
+        .then(k * n * INPUT_IMAGE.col("price"))
         .otherwise(zero)
     )
     mp_output, mp_input = _megapixels(n, k)
     gpu = _gpu_seconds(n, px)
     credit = (
-        pl.when(col("p_cr").is_not_null()).then(col("p_cr") * n * col("v_credit")).otherwise(zero)
+        pl.when(CREDIT.col().is_not_null()).then(CREDIT.col() * n * col("v_credit")).otherwise(zero)
     )
     token = _tokens(n, k)
 
-    steps = pl.coalesce(col("_steps"), col("p_st_default")).cast(pl.Float64)
-    area = pl.when(col("p_st_ref_px").is_not_null()).then(px / col("p_st_ref_px")).otherwise(1.0)
-    step = pl.when(col("p_st")).then(steps * n * col("p_st_price") * area).otherwise(zero)
+    steps = pl.coalesce(col("_steps"), STEPS.col("default")).cast(pl.Float64)
+    area = pl.when(STEPS.col("ref_px").is_not_null()).then(px / STEPS.col("ref_px")).otherwise(1.0)
+    step = pl.when(STEPS.col()).then(steps * n * STEPS.col("price") * area).otherwise(zero)
 
     over_price = (
-        pl.when(col("p_sb_images").is_not_null())
-        .then(col("p_sb_over_image"))
-        .otherwise(col("p_sb_over_hour") / 3600.0)
+        pl.when(PLAN.col("images").is_not_null())
+        .then(PLAN.col("over_image"))
+        .otherwise(PLAN.col("over_hour") / 3600.0)
     )
     amounts = (input_image, mp_output, mp_input, gpu, credit, token, step)
     return [
@@ -262,37 +270,36 @@ def _megapixels(n: pl.Expr, k: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
         mp = pl.when(up).then(mp.ceil()).otherwise(mp)
         return pl.max_horizontal(mp, minimum)  # ignores a null minimum
 
-    mp_out = mp_round(px / col("v_mp_def"), col("p_mo_up"), col("p_mo_min"))
+    out, inp = MP_OUTPUT.col, MP_INPUT.col
+    mp_out = mp_round(px / col("v_mp_def"), out("up"), out("min"))
     per_out = (
-        pl.when(col("p_mo_first").is_not_null())
-        .then(col("p_mo_first") + pl.max_horizontal(mp_out - 1, zero) * col("p_mo_price"))
-        .otherwise(mp_out * col("p_mo_price"))
+        pl.when(out("first").is_not_null())
+        .then(out("first") + pl.max_horizontal(mp_out - 1, zero) * out("price"))
+        .otherwise(mp_out * out("price"))
     )
-    mp_output = pl.when(col("p_mo")).then(n * increment(per_out, col("p_mo_inc"))).otherwise(zero)
-    mp_in = mp_round(in_px / col("v_mp_def"), col("p_mi_up"), col("p_mi_min"))
-    per_in = k * mp_in * col("p_mi_price")
-    mp_input = (
-        pl.when(col("p_mi") & (k > 0)).then(n * increment(per_in, col("p_mi_inc"))).otherwise(zero)
-    )
+    mp_output = pl.when(out()).then(n * increment(per_out, out("inc"))).otherwise(zero)
+    mp_in = mp_round(in_px / col("v_mp_def"), inp("up"), inp("min"))
+    per_in = k * mp_in * inp("price")
+    mp_input = pl.when(inp() & (k > 0)).then(n * increment(per_in, inp("inc"))).otherwise(zero)
     return mp_output, mp_input
 
 
 def _gpu_seconds(n: pl.Expr, px: pl.Expr) -> pl.Expr:
     """GPU seconds: a call's run time, rounded to the granularity, at least the minimum."""
     step_scale = (
-        pl.when(col("_steps").is_not_null() & col("p_g_est_steps").is_not_null())
-        .then(col("_steps").cast(pl.Float64) / col("p_g_est_steps"))
+        pl.when(col("_steps").is_not_null() & GPU.col("est_steps").is_not_null())
+        .then(col("_steps").cast(pl.Float64) / GPU.col("est_steps"))
         .otherwise(1.0)
     )
-    estimate = col("p_g_est_s") * px / col("p_g_est_px") * step_scale
+    estimate = GPU.col("est_s") * px / GPU.col("est_px") * step_scale
     run = pl.coalesce(col("_seconds"), estimate) * n
     rounded = (
-        pl.when(col("p_g_gran").is_not_null())
-        .then(_ceil(run / col("p_g_gran")) * col("p_g_gran"))
+        pl.when(GPU.col("gran").is_not_null())
+        .then(_ceil(run / GPU.col("gran")) * GPU.col("gran"))
         .otherwise(run)
     )
-    billed = pl.max_horizontal(rounded, col("p_g_min"))
-    return pl.when(col("p_g")).then(billed * col("p_g_price")).otherwise(pl.lit(0.0))
+    billed = pl.max_horizontal(rounded, GPU.col("min"))
+    return pl.when(GPU.col()).then(billed * GPU.col("price")).otherwise(pl.lit(0.0))
 
 
 def _tokens(n: pl.Expr, k: pl.Expr) -> pl.Expr:
@@ -301,12 +308,12 @@ def _tokens(n: pl.Expr, k: pl.Expr) -> pl.Expr:
     million = float(MILLION)  # per-million token prices
     prompt = col("_prompt_tokens").cast(pl.Float64)
     return (
-        pl.when(col("p_tk"))
+        pl.when(TOKENS.col())
         .then(
-            col("p_tk_tokens") * n * col("p_tk_out") / million
-            + pl.when(prompt > 0).then(prompt * col("p_tk_text") / million).otherwise(zero)
+            TOKENS.col("tokens") * n * TOKENS.col("out") / million
+            + pl.when(prompt > 0).then(prompt * TOKENS.col("text") / million).otherwise(zero)
             + pl.when(k > 0)
-            .then(col("_input_image_tokens").cast(pl.Float64) * col("p_tk_in") / million)
+            .then(col("_input_image_tokens").cast(pl.Float64) * TOKENS.col("in") / million)
             .otherwise(zero)
         )
         .otherwise(zero)
@@ -358,10 +365,10 @@ def volume_parts(c: Compiled, committed: bool) -> list[pl.Expr]:
 def _per_image(c: Compiled, n: pl.Expr, prior: pl.Expr) -> pl.Expr:
     """Per-image prices of ``n`` images after ``prior`` ones: flat, or by volume tier."""
     zero = pl.lit(0.0)
-    image: Any = pl.when(col("p_img_price").is_not_null()).then(n * col("p_img_price"))
+    image: Any = pl.when(IMAGE.col("price").is_not_null()).then(n * IMAGE.col("price"))
     if c.n_tiers:
-        t_start = [col(f"p_t{i}_start") for i in range(c.n_tiers)]
-        t_price = [col(f"p_t{i}_price") for i in range(c.n_tiers)]
+        t_start = [tier_columns(i).col("start") for i in range(c.n_tiers)]
+        t_price = [tier_columns(i).col("price") for i in range(c.n_tiers)]
 
         def cumulative(x: pl.Expr) -> pl.Expr:
             terms = []
@@ -375,29 +382,29 @@ def _per_image(c: Compiled, n: pl.Expr, prior: pl.Expr) -> pl.Expr:
         unit = pl.lit(None, dtype=pl.Float64)
         for i in range(c.n_tiers):
             unit = pl.when(last >= t_start[i]).then(t_price[i]).otherwise(unit)
-        image = image.when(col("p_img_all_units")).then(n * unit)
+        image = image.when(IMAGE.col("all_units")).then(n * unit)
         image = image.otherwise(cumulative(prior + n) - cumulative(prior))
-    return pl.when(col("p_img")).then(image).otherwise(zero)
+    return pl.when(IMAGE.col()).then(image).otherwise(zero)
 
 
 def _plan(n: pl.Expr, prior: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     """A plan's fee (on the month's first call) and the usage of ``n`` images beyond its
     allowance of images or GPU time, after ``prior`` ones."""
     zero = pl.lit(0.0)
-    fee = pl.when(col("p_sb") & (prior == 0)).then(col("p_sb_fee")).otherwise(zero)
+    fee = pl.when(PLAN.col() & (prior == 0)).then(PLAN.col("fee")).otherwise(zero)
     over_images = pl.max_horizontal(
-        n - pl.max_horizontal(col("p_sb_images").cast(pl.Float64) - prior, zero), zero
+        n - pl.max_horizontal(PLAN.col("images").cast(pl.Float64) - prior, zero), zero
     )
-    per_s = col("p_sb_per_image_s")
+    per_s = PLAN.col("per_image_s")
     over_seconds = pl.max_horizontal(
-        per_s * n - pl.max_horizontal(col("p_sb_seconds") - per_s * prior, zero), zero
+        per_s * n - pl.max_horizontal(PLAN.col("seconds") - per_s * prior, zero), zero
     )
     over_qty = (
-        pl.when(~col("p_sb"))
+        pl.when(~PLAN.col())
         .then(zero)
-        .when(col("p_sb_images").is_not_null())
+        .when(PLAN.col("images").is_not_null())
         .then(over_images)
-        .when(col("p_sb_seconds").is_not_null())
+        .when(PLAN.col("seconds").is_not_null())
         .then(over_seconds)
         .otherwise(zero)
     )

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from pricing._cards.schema import Strict
+from pricing._cards.fields import Strict
 from pricing.errors import PricingError
 
 

@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from pricing._cards.catalog import close_model_ids
+from pricing._cards.fields import OPERATIONS
 from pricing._cards.loader import bundled_data_dir
-from pricing._cards.schema import OPERATIONS, ImageModel, ModelsFile
+from pricing._cards.schema import ImageModel, ModelsFile
 from pricing._workloads.model import (
     Workload,
 )

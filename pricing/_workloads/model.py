@@ -13,7 +13,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, ValidationError, field_validator, model_validator
 
-from pricing._cards.schema import Currency, Id, Operation, Strict
+from pricing._cards.fields import Currency, Id, Operation, Strict
 from pricing._gpus.offers import GpuCategory
 from pricing._workloads.distributions import (
     LogNormal,

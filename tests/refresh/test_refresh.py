@@ -17,7 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 import pricing
-from pricing._cards.schema import ImagePrice, MegapixelPrice, TokenPrice
+from pricing._cards.components import ImagePrice, MegapixelPrice, TokenPrice
 from pricing._refresh.http import FetchPolicy
 from pricing._refresh.pull import pull_cards, pull_fx, pull_gpus
 from pricing._refresh.run import refresh

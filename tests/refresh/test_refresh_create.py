@@ -21,8 +21,9 @@ import pytest
 from typer.testing import CliRunner
 
 import pricing
+from pricing._cards.components import ImagePrice, MegapixelPrice, TokenPrice
 from pricing._cards.loader import load_data
-from pricing._cards.schema import ImageModel, ImagePrice, MegapixelPrice, TokenPrice
+from pricing._cards.schema import ImageModel
 from pricing._refresh.http import FetchPolicy
 from pricing._refresh.new_offers import model_for
 from pricing.cli import app

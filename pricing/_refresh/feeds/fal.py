@@ -15,8 +15,9 @@ from urllib.parse import urlencode
 
 from pydantic import Field, ValidationError
 
+from pricing._cards.fields import OPERATIONS, Currency
 from pricing._cards.loader import LoadedData
-from pricing._cards.schema import OPERATIONS, Currency, ImageModel
+from pricing._cards.schema import ImageModel
 from pricing._refresh.additions import (
     Additions,
     Context,

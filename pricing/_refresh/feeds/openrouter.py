@@ -14,7 +14,8 @@ from typing import Any
 from pydantic import Field, ValidationError, field_validator
 
 from pricing._base.money import MILLION
-from pricing._cards.schema import SOURCE_PRECEDENCE, ImageModel, Offer, PriceVersion, TokenPrice
+from pricing._cards.components import TokenPrice
+from pricing._cards.schema import SOURCE_PRECEDENCE, ImageModel, Offer, PriceVersion
 from pricing._refresh.additions import (
     Additions,
     Context,
@@ -127,11 +128,7 @@ def plan_openrouter(
         if p.image_output is None:
             adds.skip(source, offer.id, "no image_output price")
             continue
-        bases = [
-            v
-            for v in offer.versions
-            if v.in_force(ctx.day) and any(isinstance(c, TokenPrice) for c in v.components)
-        ]
+        bases = [v for v in offer.versions if v.in_force(ctx.day) and v.components_of(TokenPrice)]
         if not bases:
             adds.skip(source, offer.id, "no token-priced version in force to update")
             continue
@@ -142,17 +139,17 @@ def plan_openrouter(
                 -v.effective_from.toordinal(),
             ),
         )
-        comps = []
-        for c in base.components:
-            if isinstance(c, TokenPrice):
-                c = c.model_copy(
-                    update={
-                        "image_output": p.image_output * MILLION,
-                        "text_input": c.text_input if p.prompt is None else p.prompt * MILLION,
-                        "image_input": c.image_input if p.image is None else p.image * MILLION,
-                    }
-                )
-            comps.append(c.model_dump())
+        repriced = {
+            id(c): c.model_copy(
+                update={
+                    "image_output": p.image_output * MILLION,
+                    "text_input": c.text_input if p.prompt is None else p.prompt * MILLION,
+                    "image_input": c.image_input if p.image is None else p.image * MILLION,
+                }
+            )
+            for c in base.components_of(TokenPrice)
+        }
+        comps = [repriced.get(id(c), c).model_dump() for c in base.components]
         raw = base.model_dump()
         raw.update(
             effective_from=ctx.day,
@@ -253,9 +250,7 @@ def _openrouter_components(
     out: list[dict[str, Any]] = []
     if p.image_output is None:
         return out
-    for c in base.components:
-        if not isinstance(c, TokenPrice):
-            continue
+    for c in base.components_of(TokenPrice):
         if c.when.operation is not None and c.when.operation not in operations:
             continue
         c = c.model_copy(
