@@ -1,8 +1,9 @@
 """Monthly budgets: month-to-date spend by day, run rate, forecast, run-out day and alerts.
 
 Every expectation is worked out here by hand from the synthetic rates (acme/m $0.04 per image;
-gamma/m $0.04 per image for the month's first 1,000 images, then $0.03), never read back
-from the code. March 2026 has 31 days.
+gamma/m $0.04 per image for the month's first 1,000 images, then $0.03; delta/m $0.05 per
+image with a $10.00 minimum monthly spend), never read back from the code. March 2026 has 31
+days. ``budget_status`` reads the replay's day sums: it never reads the log.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pricing import Budget, PricingError, budget_status, replay
 from pricing.cli import app
 from tests.conftest import offer, version, write_data
 
+D = Decimal
 PRICE = Decimal("0.04")  # acme/m, per image
 TIER_LOW, TIER_HIGH, TIER_AT = Decimal("0.04"), Decimal("0.03"), 1000  # gamma/m, graduated
 PER_DAY = 50  # images a day in the standard log: 50 x $0.04 = $2.00 a day
@@ -36,6 +38,11 @@ CARDS = {
             "{ start = 1000, price = 0.03 }] }"
         ),
         offer_id="gamma/m",
+        operations='["generate"]',
+    ),
+    "delta": offer(
+        version('{ unit = "image", price = 0.05 }', settings="  minimum_monthly_spend = 10"),
+        offer_id="delta/m",
         operations='["generate"]',
     ),
 }
@@ -75,7 +82,7 @@ def ten_days(tmp_path: Path) -> Path:
 def status(log: Path, cat: pricing.Catalog, monthly: Any, **kw: Any) -> pricing.BudgetStatus:
     alerts = kw.pop("alerts", (0.8, 1.0))
     result = replay(log, catalog=cat, alternatives=False)
-    return budget_status(result, Budget(monthly=monthly, alerts=alerts), catalog=cat, **kw)
+    return budget_status(result, Budget(monthly=monthly, alerts=alerts), **kw)
 
 
 def money(value: Decimal) -> Decimal:
@@ -192,7 +199,7 @@ def test_tiers_follow_the_month_day_by_day(tmp_path: Path, cat: pricing.Catalog)
         300 * TIER_HIGH,  # 1201-1500
     ]
     result = replay(log, catalog=cat, alternatives=False)
-    s = budget_status(result, Budget(monthly=100), catalog=cat)
+    s = budget_status(result, Budget(monthly=100))
     assert s.daily["cost"].to_list() == by_hand
     assert s.spent == sum(by_hand) == Decimal("55.00")
     # the days add up to the replay's month exactly
@@ -216,28 +223,103 @@ def test_unpriced_calls_are_counted_never_as_zero(tmp_path: Path, cat: pricing.C
     assert reasons["requests"].to_list() == [1]
 
 
-def test_a_different_log_does_not_reconcile(
-    ten_days: Path, tmp_path: Path, cat: pricing.Catalog
-) -> None:
-    result = replay(ten_days, catalog=cat, alternatives=False)
-    other = write_log(tmp_path / "other.csv", *day_rows(range(1, 4)))
-    with pytest.raises(PricingError, match="does not add up to the replay of 2026-03"):
-        budget_status(result, Budget(monthly=50), log=other, catalog=cat)
+#: A month of three offers, read in batches of two rows (by hand, USD):
+#:   Mar 1  acme 10 images 0.40; gamma 600 images 600 x 0.04 = 24.00     day 24.40
+#:   Mar 2  acme edit, 3 images: acme/m serves no edit, no price; gamma 600 images:
+#:          400 x 0.04 + 200 x 0.03 = 22.00 (the 1,000-image tier)         day 22.00
+#:   Mar 3  delta 20 images 1.00, the month's only delta call, so it carries the top-up to
+#:          the $10.00 minimum: 1.00 + 9.00                                 day 10.00
+#:   Mar 4  acme 5 images 0.20                                              day  0.20
+#: and a February call on acme (1,000 images) that no March budget counts.
+MIXED = (
+    "2026-02-27T09:00:00Z,acme,m,generate,1000",
+    "2026-03-01T08:00:00Z,acme,m,generate,10",
+    "2026-03-01T09:00:00Z,gamma,m,generate,600",
+    "2026-03-02T10:00:00Z,acme,m,edit,3",
+    "2026-03-02T11:00:00Z,gamma,m,generate,600",
+    "2026-03-03T12:00:00Z,delta,m,generate,20",
+    "2026-03-04T13:00:00Z,acme,m,generate,5",
+)
 
 
-def test_a_replayed_frame_needs_the_log(ten_days: Path, cat: pricing.Catalog) -> None:
+def test_a_month_of_several_offers_by_hand(tmp_path: Path, cat: pricing.Catalog) -> None:
+    log = write_log(tmp_path / "mixed.csv", *MIXED)
+    result = replay(log, catalog=cat, alternatives=False, batch_rows=2)
+    s = budget_status(result, Budget(monthly=100))
+    days = [D("24.40"), D("22.00"), D("10.00"), D("0.20")]
+    assert (s.month, s.as_of, s.days_elapsed) == (date(2026, 3, 1), date(2026, 3, 4), 4)
+    assert s.daily["cost"].to_list() == days
+    assert s.daily["cumulative"].to_list() == [D("24.40"), D("46.40"), D("56.40"), D("56.60")]
+    assert s.daily["requests"].to_list() == [2, 2, 1, 1]
+    assert s.daily["images"].to_list() == [610, 600, 20, 5]  # priced calls' images
+    assert s.daily["unpriced"].to_list() == [0, 1, 0, 0]
+    assert (s.requests, s.unpriced) == (6, 1)
+    assert s.spent == D("56.60")
+    assert s.run_rate == D("14.15")  # 56.60 / 4
+    assert s.forecast == D("438.65")  # 14.15 x 31
+    # $80 (80%) at 14.15 a day: 80 / 14.15 = 5.65 days, March 6; $100: 7.07 days, March 8
+    assert s.alerts["forecast_on"].to_list() == [date(2026, 3, 6), date(2026, 3, 8)]
+    assert s.run_out == date(2026, 3, 8)
+    assert s.crossed == ()
+    prices = s.prices.select("offer_id", "requests", "images", "cost").rows()
+    assert prices == [
+        ("acme/m", 1, 3, None),  # the edit: no price, never 0 (a reason sorts before none)
+        ("acme/m", 2, 15, D("0.60")),  # 10 + 5 images at 0.04
+        ("delta/m", 1, 20, D("10.00")),
+        ("gamma/m", 2, 1200, D("46.00")),
+    ]
+    assert s.prices["reason"].is_null().to_list() == [False, True, True, True]
+    assert s.notes == (
+        "a minimum-spend top-up is booked on the month's last priced call, as if the month "
+        "were complete",
+    )
+    # up to March 2: neither the delta call (and its top-up) nor the March 4 call
+    early = budget_status(result, Budget(monthly=100), as_of="2026-03-02")
+    assert (early.spent, early.requests, early.unpriced) == (D("46.40"), 4, 1)
+    assert early.run_rate == D("23.20")  # 46.40 / 2
+    assert early.forecast == D("719.20")  # 23.20 x 31
+    assert early.notes == ("2 call(s) after 2026-03-02 are not counted",)
+
+
+def test_the_log_is_not_read_again(tmp_path: Path, cat: pricing.Catalog) -> None:
+    log = write_log(tmp_path / "usage.csv", *day_rows(range(1, 11)))
+    result = replay(log, catalog=cat, alternatives=False)
+    log.unlink()  # the budget needs only the replay
+    s = budget_status(result, Budget(monthly=50))
+    assert s.spent == 10 * PER_DAY * PRICE == D("20.00")
+    assert s.source == str(log)
+
+
+def test_a_replayed_frame_needs_no_log(ten_days: Path, cat: pricing.Catalog) -> None:
     frame = pl.read_csv(ten_days, infer_schema=False)
     result = replay(frame, catalog=cat, alternatives=False)
-    with pytest.raises(PricingError, match="pass log="):
-        budget_status(result, Budget(monthly=50), catalog=cat)
-    s = budget_status(result, Budget(monthly=50), log=frame, catalog=cat)
-    assert s.spent == Decimal("20.00")
+    s = budget_status(result, Budget(monthly=50))
+    assert s.spent == D("20.00")
+    assert s.source == "DataFrame"
+
+
+def test_a_replay_of_one_month_budgets_only_that_month(
+    ten_days: Path, cat: pricing.Catalog
+) -> None:
+    result = replay(ten_days, catalog=cat, alternatives=False, month="2026-03")
+    assert budget_status(result, Budget(monthly=50)).spent == D("20.00")
+    # February has a call, but this replay did not read February: it cannot say what it cost
+    with pytest.raises(PricingError, match=r"covers 2026-03 only .* month='2026-02'"):
+        budget_status(result, Budget(monthly=50), as_of="2026-02-27")
+
+
+def test_a_month_without_calls_spends_nothing(ten_days: Path, cat: pricing.Catalog) -> None:
+    result = replay(ten_days, catalog=cat, alternatives=False)
+    s = budget_status(result, Budget(monthly=50), as_of="2026-04-03")
+    assert (s.spent, s.requests, s.days_elapsed) == (D(0), 0, 3)
+    assert s.daily["cost"].to_list() == [D(0)] * 3
+    assert s.notes == ("the log has no calls in 2026-04 up to 2026-04-03",)
 
 
 def test_a_budget_counts_one_currency(ten_days: Path, cat: pricing.Catalog) -> None:
     result = replay(ten_days, catalog=cat, alternatives=False)
     with pytest.raises(PricingError, match="priced in USD, and the budget is in EUR"):
-        budget_status(result, Budget(monthly=50, currency="EUR"), catalog=cat)
+        budget_status(result, Budget(monthly=50, currency="EUR"))
 
 
 # --------------------------------------------------------------------------- Budget

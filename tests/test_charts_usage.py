@@ -83,7 +83,7 @@ def result(usage: Path, cat: pricing.Catalog) -> Replay:
 
 def _status(result: Replay, cat: pricing.Catalog, monthly: Any, **kw: Any) -> Any:
     alerts = kw.pop("alerts", (0.8, 1.0))
-    return budget_status(result, Budget(monthly=monthly, alerts=alerts), catalog=cat, **kw)
+    return budget_status(result, Budget(monthly=monthly, alerts=alerts), **kw)
 
 
 Builder = Callable[[Replay, pricing.Catalog], Any]

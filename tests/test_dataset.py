@@ -98,3 +98,28 @@ def test_cli_commands_take_data(cheaper_gpu: Path) -> None:
     result = runner.invoke(app, [*args, "--data", str(cheaper_gpu)])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["volume"] == 58_400
+
+
+def test_replay_and_price_requests_price_with_the_data_set(tmp_path: Path) -> None:
+    # A copy of the data without BFL's FLUX.2 [pro] offer: the call cannot be priced there.
+    root = tmp_path / "data"
+    shutil.copytree(bundled_data_dir(), root)
+    card = root / "rate-cards" / "bfl.toml"
+    text = card.read_text(encoding="utf-8")
+    card.write_text(text.replace('id = "bfl/flux-2-pro"', 'id = "bfl/flux-2-pro-gone"', 1))
+    log = tmp_path / "usage.csv"
+    log.write_text(
+        "timestamp,offer_id,width,height\n2026-11-02T10:00:00Z,bfl/flux-2-pro,1024,1024\n",
+        encoding="utf-8",
+    )
+    # 1024 x 1024 = 1.048576 MP: $0.03 for the first MP + $0.015 x 0.048576 MP
+    bundled = pricing.replay(log, alternatives=False)
+    assert bundled.totals() == {"USD": Decimal("0.03072864")}
+    # Priced with the copy, the offer does not exist: the call is quarantined, never $0.
+    copy = pricing.replay(log, alternatives=False, data=pricing.load_data_set(root))
+    assert copy.totals() == {}
+    assert copy.quarantine["reason"].to_list() == ["unknown offer_id"]
+    frame = pricing.log_requests(log).collect()
+    priced = pricing.price_requests(frame, data=pricing.load_data_set(root))
+    assert priced["cost"].to_list() == [None]
+    assert priced["reason"][0] is not None

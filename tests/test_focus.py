@@ -18,8 +18,12 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+import pricing
+from pricing._usage import aggregates, focus_parts
 from pricing._usage.focus import focus_excluded, to_focus
 from pricing._usage.focus_columns import FOCUS_COLUMNS, FOCUS_VERSION
+from pricing.errors import FocusError
+from tests.conftest import offer, version, write_data
 
 SCHEMA: dict[str, pl.DataType] = {
     "timestamp": pl.Datetime("us", "UTC"),
@@ -512,3 +516,117 @@ def test_row_order_of_the_input_does_not_matter(granularity: Any) -> None:
     assert_frame_equal(
         to_focus(frame.reverse(), granularity=granularity), to_focus(frame, granularity=granularity)
     )
+
+
+# --------------------------------------------------------------------------- built by replay
+
+#: A flat offer, a plan with a monthly fee, a minimum monthly spend and volume tiers: the last
+#: three are priced a whole month (or group of accounts) at a time, the first in batches.
+REPLAY_CARDS = {
+    "acme": offer(
+        version(
+            '{ unit = "image", price = 0.04, when = { operation = "generate" } }, '
+            '{ unit = "image", price = 0.06, when = { operation = "edit" } }'
+        ),
+        offer_id="acme/m",
+    ),
+    "plan": offer(
+        version(
+            '{ unit = "subscription", monthly_fee = 10, included_images = 20, '
+            "overage_per_image = 0.05 }"
+        ),
+        offer_id="plan/m",
+    ),
+    "mini": offer(
+        version('{ unit = "image", price = 0.04 }', settings="  minimum_monthly_spend = 5"),
+        offer_id="mini/m",
+    ),
+    "gamma": offer(
+        version(
+            '{ unit = "image", tiers = [{ start = 0, price = 0.04 }, '
+            "{ start = 30, price = 0.03 }] }"
+        ),
+        offer_id="gamma/m",
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def replay_log(tmp_path_factory: pytest.TempPathFactory) -> tuple[pricing.Catalog, Path]:
+    """A catalog of :data:`REPLAY_CARDS` and a log of 120 calls on it over February to April:
+    three accounts, two sizes, two qualities, edits, and inpaints (no offer serves them:
+    unpriced), in no particular order."""
+    root = tmp_path_factory.mktemp("focus-replay")
+    cat = pricing.load_catalog(write_data(root / "data", REPLAY_CARDS))
+    lines = ["timestamp,provider,model,operation,width,height,count,quality,account"]
+    providers = ["acme", "plan", "mini", "gamma"]
+    operations = ["generate", "generate", "edit", "inpaint"]
+    for i in range(120):
+        when = datetime(2026, 2, 1, tzinfo=UTC) + timedelta(hours=(i * 37) % (80 * 24))
+        size = 1024 if i % 5 else 512
+        quality = "high" if i % 7 == 0 else ""
+        lines.append(
+            f"{when:%Y-%m-%dT%H:%M:%SZ},{providers[i % 4]},m,{operations[i // 4 % 4]},"
+            f"{size},{size},{1 + i % 3},{quality},team-{'abc'[i % 3]}"
+        )
+    log = root / "usage.csv"
+    log.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return cat, log
+
+
+@pytest.mark.parametrize("granularity", ["row", "hour", "day", "month"])
+def test_replay_builds_the_dataset_to_focus_makes_of_the_whole_log(
+    replay_log: tuple[pricing.Catalog, Path], granularity: Any
+) -> None:
+    cat, log = replay_log
+    steps: list[str] = []
+    result = pricing.replay(
+        log,
+        catalog=cat,
+        batch_rows=4,
+        alternatives=False,
+        focus=granularity,
+        progress=lambda done, total, label: steps.append(label),
+    )
+    # several streamed batches, and months priced whole (split into groups of accounts)
+    assert steps.count("rows") > 1
+    assert len([s for s in steps if s != "rows"]) > 3
+    whole = pricing.price_requests(pricing.log_requests(log, catalog=cat).collect(), cat)
+    assert result.focus is not None
+    assert_frame_equal(result.focus, to_focus(whole, granularity=granularity), check_exact=True)
+    # every kind of row is there, and the unpriced calls left out are the replay's unpriced
+    kinds = set(result.focus["ChargeCategory"].to_list())
+    assert kinds == {"Usage", "Purchase", "Adjustment"}
+    assert result.rows_unpriced == focus_excluded(whole) > 0
+    totals = result.focus.group_by("BillingCurrency").agg(pl.col("BilledCost").sum()).rows()
+    assert dict(totals) == result.total()
+
+
+@pytest.mark.parametrize("granularity", ["row", "day"])
+def test_sums_added_up_along_the_way_make_the_same_dataset(
+    replay_log: tuple[pricing.Catalog, Path], granularity: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # On a long log the batches' sums are added up as they come (to bound what is kept):
+    # here after every second batch, and the usage sums as soon as there are any.
+    cat, log = replay_log
+    whole = pricing.replay(log, catalog=cat, alternatives=False, focus=granularity)
+    monkeypatch.setattr(focus_parts, "FOLD_EVERY", 2)
+    monkeypatch.setattr(focus_parts, "_FOLD_ROWS", 1)
+    monkeypatch.setattr(aggregates, "FOLD_EVERY", 2)
+    folded = pricing.replay(log, catalog=cat, alternatives=False, focus=granularity, batch_rows=3)
+    assert whole.focus is not None
+    assert folded.focus is not None
+    assert_frame_equal(folded.focus, whole.focus, check_exact=True)
+    assert_frame_equal(folded.days, whole.days, check_exact=True)
+    assert_frame_equal(folded.costs, whole.costs, check_exact=True)
+
+
+def test_replay_without_focus_builds_none(replay_log: tuple[pricing.Catalog, Path]) -> None:
+    cat, log = replay_log
+    assert pricing.replay(log, catalog=cat, alternatives=False).focus is None
+
+
+def test_replay_refuses_an_unknown_granularity_before_reading(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-log.csv"  # not read: the granularity is checked first
+    with pytest.raises(FocusError, match="unknown granularity 'week'"):
+        pricing.replay(missing, focus="week")  # type: ignore[arg-type]

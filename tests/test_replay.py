@@ -15,10 +15,11 @@ from typing import Any
 
 import polars as pl
 import pytest
+from polars.io.plugins import register_io_source
 from polars.testing import assert_frame_equal
 
 import pricing
-from pricing import PricingError, Replay, replay
+from pricing import Budget, PricingError, Replay, budget_status, replay
 from tests.conftest import offer, version, write_data
 
 #: acme serves m (generate $0.04, edit $0.06) and n twice (n-a $0.02, n-b $0.025);
@@ -601,6 +602,7 @@ def frames(result: Replay) -> list[pl.DataFrame | None]:
         result.reconciliation,
         result.quarantine,
         result.unpriced,
+        result.days,
     ]
 
 
@@ -735,3 +737,110 @@ def test_logs_with_nothing_to_price(flat: pricing.Catalog, tmp_path: Path, body:
     assert result.rows_priced == 0
     assert result.rows_read == result.rows_quarantined == (1 if body else 0)
     assert calls == [(0, 0, "rows")]
+
+
+# --------------------------------------------------------------------------- days and summaries
+
+V, S = "2026-01-01/acme-docs", "acme-docs"  # every synthetic offer's price version, source
+
+
+def test_days_sum_each_day_and_price_and_make_the_months(
+    flat: pricing.Catalog, tmp_path: Path
+) -> None:
+    # GOOD, and a March 6 edit on beta/m, which serves generate only: no price
+    log = [*GOOD, call("2026-03-06T15:00:00Z", "beta", operation="edit", count=2)]
+    result = replay(write_log(tmp_path / "usage.csv", log), catalog=flat, batch_rows=2)
+    days = result.days.drop("reason").rows()
+    acme, beta, n_b = ("acme", "m"), ("beta", "m"), ("acme", "n")
+    assert days == [  # day, provider, model, operation, offer, version, source, currency, sums
+        (date(2026, 2, 10), *acme, "generate", "acme/m", V, S, "USD", 1, 2, D("0.08"), 0),
+        # 01:30 at +02:00 on March 1 is 23:30 UTC on February 28
+        (date(2026, 2, 28), *acme, "generate", "acme/m", V, S, "USD", 1, 1, D("0.04"), 0),
+        (date(2026, 3, 5), *acme, "edit", "acme/m", V, S, "USD", 1, 3, D("0.18"), 0),
+        (date(2026, 3, 6), *beta, "edit", "beta/m", V, S, "USD", 1, 2, None, 0),
+        (date(2026, 3, 6), *beta, "generate", "beta/m", V, S, "USD", 1, 5, D("0.15"), 0),
+        (date(2026, 3, 7), *acme, "generate", "acme/m", V, S, "USD", 1, 1, D("0.04"), 0),
+        (date(2026, 3, 31), *n_b, "generate", "acme/n-b", V, S, "USD", 1, 4, D("0.10"), 0),
+    ]
+    assert result.days["reason"].is_null().to_list() == [True] * 3 + [False] + [True] * 3
+    # the months are the days added up; the unpriced edit has no cost (never 0)
+    assert costs_table(result) == {
+        **GOOD_COSTS,
+        (MAR, "beta", "m", "edit", "beta/m", "USD"): (1, 0, None, 1),
+    }
+
+
+def test_summaries_of_a_replay(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> None:
+    cat = pricing.load_catalog(
+        write_data(tmp_path_factory.mktemp("replay-sums"), {**FLAT_CARDS, **TIER_CARDS})
+    )
+    log = [*MIXED_LOG, call("2026-03-09T10:00:00Z", "beta", operation="edit")]  # no price
+    result = replay(write_log(tmp_path / "usage.csv", log), catalog=cat, batch_rows=2)
+    # 64.00 + 24.00 (gamma) + 0.15 (beta) + 0.10 (acme/n-b); the beta edit is unpriced
+    assert result.totals() == {"USD": D("88.25")}
+    shown = result.costs_shown().filter(pl.col("operation") == "edit").row(0, named=True)
+    assert (shown["requests"], shown["unpriced"], shown["cost"]) == (1, 1, None)
+    # MIXED_LOG's alternatives (test_flat_and_tiered_offers_in_one_log) over March and April,
+    # with the 1-image edit of March 9 (after the 605 images of March 2 and 6). The saving is
+    # on the calls priced both as logged and on the offer: the edit is not one of them, so
+    # the actual cost is 64.15 + 24.00 = 88.15 everywhere. Cheapest first, beta/m last: it
+    # serves no edit and leaves that call unpriced.
+    by_model = result.alternatives_by_model()
+    rows = by_model.select("model", "offer_id", "cost", "unpriced", "actual_cost", "saving")
+    assert rows.rows() == [
+        # all-units: 600 x 0.04 + 5 x 0.04 + 1 x 0.04 + 600 x 0.03 x 2; April 600 x 0.04
+        ("m", "delta/m", D("84.24"), 0, D("88.15"), D("3.95")),  # 88.15 - (84.24 - 0.04)
+        # graduated: 24 + 0.20 + 0.04 + (394 x 0.04 + 206 x 0.03) + 18; April 24: the edit
+        # moved the tier boundary by one image, so the same other calls cost 88.14 here
+        ("m", "gamma/m", D("88.18"), 0, D("88.15"), D("0.01")),
+        # 1805 x 0.04 + 0.06 (the edit) + 24.00; without the edit 96.20
+        ("m", "acme/m", D("96.26"), 0, D("88.15"), D("-8.05")),
+        ("m", "beta/m", D("72.15"), 1, D("88.15"), D("16.00")),  # 1805 x 0.03 + 600 x 0.03
+        ("n", "acme/n-a", D("0.08"), 0, D("0.10"), D("0.02")),
+        ("n", "acme/n-b", D("0.10"), 0, D("0.10"), D(0)),
+    ]
+
+
+# --------------------------------------------------------------------------- one pass
+
+
+def counted(frame: pl.DataFrame) -> tuple[pl.LazyFrame, list[int]]:
+    """``frame`` as a LazyFrame whose every scan is counted (an IO source polars calls once
+    per read of the log), and the list that counts them."""
+    reads: list[int] = []
+
+    def source(
+        with_columns: list[str] | None,
+        predicate: pl.Expr | None,
+        n_rows: int | None,
+        batch_size: int | None,
+    ) -> Any:
+        reads.append(1)
+        out = frame if with_columns is None else frame.select(with_columns)
+        out = out if predicate is None else out.filter(predicate)
+        yield out if n_rows is None else out.head(n_rows)
+
+    return register_io_source(source, schema=frame.schema), reads
+
+
+def test_focus_and_budgets_price_the_log_in_one_pass(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    cat = pricing.load_catalog(
+        write_data(tmp_path_factory.mktemp("replay-once"), {**FLAT_CARDS, **TIER_CARDS})
+    )
+    frame = pl.DataFrame(MIXED_LOG).with_columns(pl.all().cast(pl.String))
+    log, reads = counted(frame)
+    replay(log, catalog=cat, batch_rows=2)
+    # one streaming pass counts rows per offer and day (to plan the months priced whole),
+    # one prices every batch
+    assert len(reads) == 2
+    reads.clear()
+    result = replay(log, catalog=cat, batch_rows=2, focus="day")
+    assert len(reads) == 2  # the FOCUS rows are built by the pass that prices
+    assert result.focus is not None
+    assert result.focus["BilledCost"].sum() == D("88.25")  # the total of MIXED_LOG
+    reads.clear()
+    status = budget_status(result, Budget(monthly=100), as_of="2026-03-31")
+    assert reads == []  # the budget reads the replay's days, not the log
+    assert status.spent == D("64.25")  # March: gamma 64.00, beta 0.15, acme/n-b 0.10

@@ -1,10 +1,11 @@
 """Per-batch sums of a priced usage log at ledger scale, and their sums over batches.
 
-A replay keeps only aggregates of each batch: cost by month, offer and currency
-(:func:`cost_sums`), unpriced calls by reason (:func:`unpriced_counts`) and billed against
-computed cost (:func:`billed_sums`). Every cost is rounded to :data:`LEDGER_PLACES` places per
-row before any sum (:func:`ledger_money`), so that sums are exact Decimals whatever the
-batches; :func:`summed` adds the batches' sums up.
+A replay keeps only aggregates of each batch: cost by day and price
+(:mod:`pricing._usage.days`), unpriced calls by reason (:func:`unpriced_counts`) and billed
+against computed cost (:func:`billed_sums`). Every cost is rounded to :data:`LEDGER_PLACES`
+places per row before any sum (:func:`ledger_money`), so that sums are exact Decimals whatever
+the batches; :func:`summed` adds the batches' sums up, and :func:`folded` keeps their number
+bounded on a long log.
 """
 
 from __future__ import annotations
@@ -22,33 +23,6 @@ def ledger_money(expr: pl.Expr) -> pl.Expr:
 def detached(frame: pl.DataFrame) -> pl.DataFrame:
     """A copy of a small frame that shares no memory with the batch it was computed from."""
     return pl.DataFrame(frame.rows(), schema=frame.schema, orient="row")
-
-
-def cost_sums(priced: pl.DataFrame) -> pl.DataFrame:
-    """Requests, images and cost by month, provider, model, operation, offer and currency.
-
-    Summed by day first (``priced_on`` is the row's UTC day, as replay gives no as_of), on
-    the categorical columns as they are: cheaper keys than a month and strings per row.
-    """
-    keys = ["provider", "model", "operation", "offer_id", "currency"]
-    texts = [pl.col(k).cast(pl.String) for k in keys]
-    return (
-        priced.lazy()
-        .group_by("priced_on", *keys)
-        .agg(
-            requests=pl.len(),
-            images=pl.col("count").filter(pl.col("reason").is_null()).sum(),
-            cost=priced_sum(pl.col("cost")),
-            unpriced=pl.col("reason").is_not_null().sum(),
-        )
-        .group_by(pl.col("priced_on").dt.truncate("1mo").alias("month"), *texts)
-        .agg(
-            pl.col("requests", "images", "unpriced").sum(),
-            cost=pl.when(pl.col("cost").is_not_null().any()).then(pl.col("cost").sum()),
-        )
-        .select("month", *keys, "requests", "images", "cost", "unpriced")
-        .collect()
-    )
 
 
 def priced_sum(cost: pl.Expr) -> pl.Expr:
@@ -70,7 +44,8 @@ def unpriced_counts(priced: pl.DataFrame) -> pl.DataFrame:
 def billed_sums(priced: pl.DataFrame) -> pl.DataFrame:
     """Billed against computed on the calls that have both; the others counted apart.
 
-    Summed by day first, on the categorical columns as they are (as :func:`cost_sums`)."""
+    Summed by day first, on the categorical columns as they are: cheaper keys than a month
+    and strings per row."""
     has_price = pl.col("reason").is_null()
     has_bill = pl.col("billed_cost").is_not_null()
     both = has_price & has_bill
@@ -120,21 +95,17 @@ def summed(parts: list[pl.DataFrame], keys: list[str]) -> pl.DataFrame:
     return frame.group_by(keys).agg(sums).sort(keys, nulls_last=True)
 
 
+#: Batches' sums kept apart before :func:`folded` adds them up into one frame.
+FOLD_EVERY = 32
+
+
+def folded(parts: list[pl.DataFrame], keys: list[str]) -> list[pl.DataFrame]:
+    """``parts``, or their :func:`summed` frame once they are :data:`FOLD_EVERY`: a long log's
+    batches then keep a few frames, not one per batch (exact sums add up in any order)."""
+    return [summed(parts, keys)] if len(parts) >= FOLD_EVERY else parts
+
+
 _EMPTY: dict[tuple[str, ...], pl.DataFrame] = {
-    ("month", "provider", "model", "operation", "offer_id", "currency"): pl.DataFrame(
-        schema={
-            "month": pl.Date,
-            "provider": pl.String,
-            "model": pl.String,
-            "operation": pl.String,
-            "offer_id": pl.String,
-            "currency": pl.String,
-            "requests": pl.UInt32,
-            "images": pl.Int64,
-            "cost": LEDGER_MONEY,
-            "unpriced": pl.UInt32,
-        }
-    ),
     ("reason",): pl.DataFrame(schema={"reason": pl.String, "rows": pl.UInt32}),
     ("month", "provider", "currency"): pl.DataFrame(
         schema={

@@ -1,9 +1,9 @@
 """Monthly budgets: month-to-date spend of a usage log, its run rate, forecast and alerts.
 
 A :class:`Budget` is an amount per calendar month (UTC) with alert thresholds.
-:func:`budget_status` takes a :class:`~pricing.Replay` (which sums by month only), prices the
-calls of one month again one by one to get the spend of each day, checks that those days add
-up exactly to the replay's month, and projects the month at the run rate so far::
+:func:`budget_status` reads the spend of each day of one month from a :class:`~pricing.Replay`
+(its day sums, which add up exactly to its months; the log is not read again) and projects
+the month at the run rate so far::
 
     run rate  = spent so far / days elapsed                      [currency/day]
     forecast  = run rate x days in the month                     [currency]
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import calendar
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Context, Decimal, InvalidOperation
@@ -27,8 +27,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 
 from pricing._base.dates import to_date
 from pricing._base.money import LEDGER_MONEY, LEDGER_PLACES
-from pricing._cards.catalog import Catalog, load_catalog
-from pricing._usage.month_calls import Log, by_day, by_price, month_calls
+from pricing._usage.days import by_day, by_price
 from pricing._usage.replay import Replay
 from pricing.errors import PricingError
 
@@ -148,7 +147,7 @@ class BudgetStatus:
         Where the month-to-date numbers come from: offer_id, provider, price_version,
         source_id, currency, reason (why calls have no price), requests, images, cost.
     source : str
-        The log priced.
+        The log replayed.
     notes : tuple of str
     """
 
@@ -200,68 +199,53 @@ def budget_status(
     budget: Budget,
     *,
     as_of: date | datetime | str | None = None,
-    log: Log | None = None,
-    mapping: Mapping[str, str] | None = None,
-    offer_map: Mapping[str, str] | None = None,
-    catalog: Catalog | None = None,
 ) -> BudgetStatus:
     """Month-to-date spend of a replayed log against a monthly budget, with a forecast.
 
     Parameters
     ----------
     result : Replay
-        From :func:`pricing.replay`; it names the months and holds the totals the day-level
-        pricing must match.
+        From :func:`pricing.replay`; its day sums (``Replay.days``) hold the spend of each
+        day, so the log is not read again.
     budget : Budget
     as_of : date, optional
         Count the month of this day up to this day (UTC). Default: the latest month of the
         log, up to its last day with a call.
-    log, mapping, offer_map, catalog : optional
-        What ``result`` was replayed from, with the same arguments (``replay`` keeps only
-        month totals, so the calls are priced again by day). Default ``log``: the file
-        ``result`` was read from; a replay of a DataFrame needs ``log=`` that frame.
 
     Raises
     ------
     PricingError
-        No month to budget, costs in another currency than the budget's, or day-level
-        costs that do not add up to the replay's month (a different log or arguments).
+        No month to budget, a month the replay did not cover (it was replayed with another
+        ``month=``), or costs in another currency than the budget's.
     """
-    cat = catalog if catalog is not None else load_catalog()
     start = _first_day(result, as_of)
     days_in_month = calendar.monthrange(start.year, start.month)[1]
-    calls = month_calls(result, log, start, mapping, offer_map, cat)
-    end = _last_day(calls, start, as_of)
-    elapsed = end.day
-    to_date_calls = calls.filter(pl.col("day") <= end)
-    notes = _notes(calls, to_date_calls, start, end)
-    _check_currency(to_date_calls, budget)
+    month_days = _month_days(result, start)
+    end = _last_day(month_days, start, as_of)
+    to_date_days = month_days.filter(pl.col("day") <= end)
+    _check_currency(to_date_days, budget)
 
-    daily = by_day(to_date_calls, start, end)
+    daily = by_day(to_date_days, start, end)
     spent = Decimal(daily["cumulative"][-1])
-    rate = Fraction(spent) / elapsed
-    projection = _projection(rate, start, elapsed, days_in_month)
-    alerts = _alerts(daily, budget, rate, start, days_in_month)
-    run_out = _reaches(daily, Fraction(budget.monthly), rate, start, days_in_month)
-    priced = pl.col("reason").is_null()
+    rate = Fraction(spent) / end.day
     return BudgetStatus(
         budget=budget,
         month=start,
         as_of=end,
         days_in_month=days_in_month,
-        days_elapsed=elapsed,
+        days_elapsed=end.day,
         spent=spent,
         run_rate=_money(rate),
         forecast=_money(rate * days_in_month),
-        run_out=run_out,
-        requests=to_date_calls.height,
-        unpriced=to_date_calls.filter(~priced).height,
+        run_out=_reaches(daily, Fraction(budget.monthly), rate, start, days_in_month),
+        requests=_calls(to_date_days),
+        unpriced=_calls(to_date_days.filter(pl.col("reason").is_not_null())),
         daily=daily,
-        projection=projection,
-        alerts=alerts,
-        prices=by_price(to_date_calls),
+        projection=_projection(rate, start, end.day, days_in_month),
+        alerts=_alerts(daily, budget, rate, start, days_in_month),
+        prices=by_price(to_date_days),
         source=result.source,
-        notes=tuple(notes),
+        notes=tuple(_notes(month_days, to_date_days, start, end)),
     )
 
 
@@ -281,35 +265,59 @@ def _first_day(result: Replay, as_of: date | datetime | str | None) -> date:
     return date(year, mon, 1)
 
 
-def _last_day(calls: pl.DataFrame, start: date, as_of: date | datetime | str | None) -> date:
+def _month_days(result: Replay, start: date) -> pl.DataFrame:
+    """The replay's day sums of the month from ``start``.
+
+    Raises
+    ------
+    PricingError
+        The replay covers another month only (``replay(..., month=)``).
+    """
+    month = f"{start:%Y-%m}"
+    if result.month is not None and result.month != month:
+        raise PricingError(
+            f"the replay covers {result.month} only (replay(..., month={result.month!r})), "
+            f"so it cannot tell the spend of {month}: replay the log with month={month!r}, "
+            "or without month"
+        )
+    return result.days.filter(pl.col("day").dt.truncate("1mo") == start)
+
+
+def _calls(days: pl.DataFrame) -> int:
+    """The calls the day sums ``days`` count [calls]."""
+    return int(days["requests"].sum())
+
+
+def _last_day(days: pl.DataFrame, start: date, as_of: date | datetime | str | None) -> date:
     """The last day counted: ``as_of``, else the month's last day with a call."""
     if as_of is not None:
         return to_date(as_of)
-    day = calls["day"].max()
-    if not isinstance(day, date):  # pragma: no cover - the reconcile found calls
+    day = days["day"].max()
+    if not isinstance(day, date):  # pragma: no cover - the month is one of the replay's
         raise PricingError(f"no calls in {start:%Y-%m} to budget")
     return day
 
 
-def _check_currency(calls: pl.DataFrame, budget: Budget) -> None:
-    other = calls.filter(pl.col("reason").is_null() & (pl.col("currency") != budget.currency))
+def _check_currency(days: pl.DataFrame, budget: Budget) -> None:
+    other = days.filter(pl.col("reason").is_null() & (pl.col("currency") != budget.currency))
     if other.height:
         found = ", ".join(sorted(set(other["currency"].to_list())))
         raise PricingError(
-            f"{other.height} call(s) of the month are priced in {found}, and the budget is in "
+            f"{_calls(other)} call(s) of the month are priced in {found}, and the budget is in "
             f"{budget.currency}: one budget counts one currency. Use "
             f"Budget(currency={found.split(', ')[0]!r}, ...) or a log of {budget.currency} calls"
         )
 
 
-def _notes(calls: pl.DataFrame, counted: pl.DataFrame, start: date, end: date) -> list[str]:
+def _notes(days: pl.DataFrame, counted: pl.DataFrame, start: date, end: date) -> list[str]:
+    """What a reader of the status must know: no calls, calls not counted, a top-up."""
     notes: list[str] = []
-    if counted.height == 0:
+    if _calls(counted) == 0:
         notes.append(f"the log has no calls in {start:%Y-%m} up to {end.isoformat()}")
-    later = calls.height - counted.height
+    later = _calls(days) - _calls(counted)
     if later:
         notes.append(f"{later} call(s) after {end.isoformat()} are not counted")
-    if counted["top_up"].fill_null(0).sum() > 0:
+    if counted["top_ups"].sum() > 0:
         notes.append(
             "a minimum-spend top-up is booked on the month's last priced call, as if the "
             "month were complete"

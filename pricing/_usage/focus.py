@@ -10,31 +10,47 @@ Money arrives as Float64 and leaves as ``Decimal(38, 10)``: every input amount i
 places *before* summing, so the dataset's totals equal a Decimal sum of the rounded inputs, to
 the last digit. The columns, their types and the input contract are in
 :mod:`pricing._usage.focus_columns`.
+
+It is made in two steps: :func:`focus_sums` groups the priced rows into the sums each FOCUS
+row is made of, and :func:`focus_dataset` maps those sums to FOCUS rows
+(:mod:`pricing._usage.focus_rows`). The sums add up across parts of a log, which is how
+``replay(..., focus=)`` builds the same dataset batch by batch
+(:mod:`pricing._usage.focus_parts`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 import polars as pl
 
-from pricing._base.money import LEDGER_MONEY
 from pricing._usage.aggregates import ledger_money
 from pricing._usage.focus_columns import (
     FOCUS_COLUMNS,
     OFFER_KEYS,
     PERIODS,
     QUANTITY,
-    UNIT_PRICE,
-    UTC_US,
     Granularity,
     contract_problems,
     normalised,
     problem_message,
 )
+from pricing._usage.focus_rows import fee_rows, top_up_rows, usage_rows
 from pricing.errors import FocusError
 
 __all__ = ["focus_excluded", "to_focus"]
+
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class FocusSums(Generic[_T]):
+    """One thing per kind of FOCUS row: usage, plan fees and minimum-spend top-ups."""
+
+    usage: _T
+    fees: _T
+    top_ups: _T
 
 
 def focus_excluded(priced: pl.DataFrame | pl.LazyFrame) -> int:
@@ -116,12 +132,66 @@ def to_focus(
         ``timestamp``; or a priced row that breaks the contract above (null ``list_cost``,
         ``count`` < 1, negative ``fee`` or ``top_up``, ``list_cost`` below ``cost - top_up``).
     """
+    check_granularity(granularity)
+    focus = focus_dataset(
+        focus_sums(normalised(priced), granularity),
+        billing_account_name=billing_account_name,
+        invoice_issuer=invoice_issuer,
+    )
+    problems, result = pl.collect_all([contract_problems(priced), focus])
+    if problems.height:
+        raise FocusError(problem_message(problems))
+    return result
+
+
+def check_granularity(granularity: str) -> None:
+    """Raise :class:`~pricing.errors.FocusError` unless ``granularity`` is a FOCUS one."""
     if granularity not in ("row", *PERIODS):
         raise FocusError(
             f"unknown granularity {granularity!r}; use one of 'row', 'hour', 'day', 'month'"
         )
-    rows = _charged_rows(normalised(priced), granularity)
-    parts = [_usage(rows, granularity), _fees(rows), _top_ups(rows)]
+
+
+def focus_sums(normal: pl.LazyFrame, granularity: Granularity) -> FocusSums[pl.LazyFrame]:
+    """The sums FOCUS rows are made of: usage, plan fees and top-ups, grouped by charge.
+
+    ``normal`` is priced requests brought to one set of types (:func:`normalised`). Every
+    column but the keys (:func:`sum_keys`) is a sum, so the sums of several parts of a log
+    add up to the sums of the whole log: group the parts' concatenation by the keys again
+    (under granularity "row", usage rows are per request and only concatenate).
+    """
+    rows = _charged_rows(normal, granularity)
+    return FocusSums(
+        usage=rows.group_by(_usage_keys(granularity)).agg(
+            _images=pl.col("count").sum().cast(QUANTITY),
+            _billed=pl.col("_usage_billed").sum(),
+            _listed=pl.col("_usage_list").sum(),
+        ),
+        # One fee per month is the rule; counting them keeps a repeated fee honest.
+        fees=rows.filter(pl.col("_fee") != 0)
+        .group_by(OFFER_KEYS)
+        .agg(_images=pl.len().cast(QUANTITY), _billed=pl.col("_fee").sum()),
+        top_ups=rows.filter(pl.col("_top_up") != 0)
+        .group_by(OFFER_KEYS)
+        .agg(_billed=pl.col("_top_up").sum()),
+    )
+
+
+def sum_keys(granularity: Granularity) -> FocusSums[list[str]]:
+    """The key columns of each of :func:`focus_sums`' frames (the other columns are sums)."""
+    offer = list(OFFER_KEYS)
+    return FocusSums(usage=_usage_keys(granularity), fees=offer, top_ups=offer)
+
+
+def focus_dataset(
+    sums: FocusSums[pl.LazyFrame],
+    *,
+    billing_account_name: str | None = None,
+    invoice_issuer: str | None = None,
+) -> pl.LazyFrame:
+    """The FOCUS dataset of :func:`focus_sums` (of a whole log, or of its parts added up):
+    columns :data:`FOCUS_COLUMNS`, rows sorted as :func:`to_focus` documents."""
+    parts = [usage_rows(sums.usage), fee_rows(sums.fees), top_up_rows(sums.top_ups)]
     focus = pl.concat(parts, how="vertical").with_columns(
         BillingAccountName=pl.col("BillingAccountId")
         if billing_account_name is None
@@ -130,7 +200,7 @@ def to_focus(
         if invoice_issuer is None
         else pl.lit(invoice_issuer, pl.String),
     )
-    focus = focus.select(FOCUS_COLUMNS).sort(
+    return focus.select(FOCUS_COLUMNS).sort(
         "BillingPeriodStart",
         "ChargePeriodStart",
         "BillingAccountId",
@@ -145,10 +215,6 @@ def to_focus(
         "PricingQuantity",
         nulls_last=True,
     )
-    problems, result = pl.collect_all([contract_problems(priced), focus])
-    if problems.height:
-        raise FocusError(problem_message(problems))
-    return result
 
 
 # --------------------------------------------------------------------------- input
@@ -185,11 +251,11 @@ def _charged_rows(lf: pl.LazyFrame, granularity: str) -> pl.LazyFrame:
     )
 
 
-# --------------------------------------------------------------------------- the three row kinds
+# --------------------------------------------------------------------------- keys
 
 
-def _usage(rows: pl.LazyFrame, granularity: str) -> pl.LazyFrame:
-    keys = [
+def _usage_keys(granularity: str) -> list[str]:
+    return [
         *OFFER_KEYS,
         "_start",
         "_end",
@@ -199,193 +265,3 @@ def _usage(rows: pl.LazyFrame, granularity: str) -> pl.LazyFrame:
         "quality",
         *(["_row"] if granularity == "row" else []),
     ]
-    grouped = rows.group_by(keys).agg(
-        _images=pl.col("count").sum().cast(QUANTITY),
-        _billed=pl.col("_usage_billed").sum(),
-        _listed=pl.col("_usage_list").sum(),
-    )
-    resolution = pl.format("{}x{}", pl.col("width"), pl.col("height"))
-    quality = pl.col("quality")
-    details = (
-        pl.when(quality.is_null())
-        .then(pl.struct(x_Resolution=resolution, x_Operation="operation").struct.json_encode())
-        .otherwise(
-            pl.struct(
-                x_Resolution=resolution, x_Operation="operation", x_Quality=quality
-            ).struct.json_encode()
-        )
-    )
-    # One SkuPriceId per unit price: FOCUS requires a SkuPriceId to define a single unit price
-    # and its SkuPriceDetails to be shared by all its charges, and both vary with the size,
-    # operation and quality inside one price version.
-    sku_price_id = pl.concat_str(
-        [
-            _version_key(),
-            pl.lit("#"),
-            pl.concat_str(["operation", resolution, quality], separator=":", ignore_nulls=True),
-        ]
-    )
-    description = pl.concat_str(
-        ["model", "operation", resolution, quality, pl.lit("on"), "offer_id"],
-        separator=" ",
-        ignore_nulls=True,
-    )
-    return _focus_rows(
-        grouped,
-        _Charge(
-            category="Usage",
-            frequency="Usage-Based",
-            start=pl.col("_start"),
-            end=pl.col("_end"),
-            quantity=pl.col("_images"),
-            pricing_unit="Images",
-            consumed=True,
-            sku_price_id=sku_price_id,
-            details=details,
-            description=description,
-        ),
-    )
-
-
-def _fees(rows: pl.LazyFrame) -> pl.LazyFrame:
-    grouped = (
-        rows.filter(pl.col("_fee") != 0)
-        .group_by(OFFER_KEYS)
-        .agg(
-            # One fee per month is the rule; counting them keeps a repeated fee honest.
-            _images=pl.len().cast(QUANTITY),
-            _billed=pl.col("_fee").sum(),
-        )
-        .with_columns(_listed=pl.col("_billed"))
-    )
-    return _focus_rows(
-        grouped,
-        _Charge(
-            category="Purchase",
-            frequency="Recurring",
-            start=pl.col("_month"),
-            end=pl.col("_month").dt.offset_by("1mo"),
-            quantity=pl.col("_images"),
-            pricing_unit="Months",
-            consumed=False,
-            sku_price_id=pl.concat_str([_version_key(), pl.lit("#monthly-fee")]),
-            details=pl.lit('{"x_Charge":"monthly plan fee"}', pl.String),
-            description=pl.format("{} monthly plan fee on {}", pl.col("model"), pl.col("offer_id")),
-        ),
-    )
-
-
-def _top_ups(rows: pl.LazyFrame) -> pl.LazyFrame:
-    grouped = (
-        rows.filter(pl.col("_top_up") != 0)
-        .group_by(OFFER_KEYS)
-        .agg(_billed=pl.col("_top_up").sum())
-        # The shortfall to a list-price minimum: FOCUS lets an Adjustment's ListCost equal its
-        # BilledCost when it has no unit price.
-        .with_columns(_listed=pl.col("_billed"))
-    )
-    return _focus_rows(
-        grouped,
-        _Charge(
-            category="Adjustment",
-            # The minimum applies every month, used or not (no use: the whole minimum is billed).
-            frequency="Recurring",
-            start=pl.col("_month"),
-            end=pl.col("_month").dt.offset_by("1mo"),
-            quantity=None,
-            pricing_unit=None,
-            consumed=False,
-            sku_price_id=None,
-            details=None,
-            description=pl.format(
-                "{} minimum monthly spend top-up on {}", pl.col("model"), pl.col("offer_id")
-            ),
-        ),
-    )
-
-
-def _version_key() -> pl.Expr:
-    return pl.concat_str(["offer_id", pl.lit("@"), "price_version"])
-
-
-@dataclass(frozen=True)
-class _Charge:
-    """What a kind of FOCUS row says beside its money: category, period, quantity and SKU."""
-
-    category: str
-    frequency: str
-    start: pl.Expr
-    end: pl.Expr
-    quantity: pl.Expr | None  # None: no quantity, unit or unit price (an adjustment)
-    pricing_unit: str | None
-    consumed: bool  # the quantity is also the consumed quantity
-    sku_price_id: pl.Expr | None
-    details: pl.Expr | None
-    description: pl.Expr
-
-
-def _focus_rows(grouped: pl.LazyFrame, charge: _Charge) -> pl.LazyFrame:
-    """Map grouped charges (``_billed``, ``_listed``, ``_images``) to the FOCUS columns.
-
-    BilledCost = EffectiveCost = ContractedCost: there is no prepaid commitment to amortize
-    (a plan fee pays for the month it is billed in) and no negotiated price below the card's.
-    """
-    null_str = pl.lit(None, pl.String)
-    quantity, pricing_unit, consumed = charge.quantity, charge.pricing_unit, charge.consumed
-    billed = pl.col("_billed").cast(LEDGER_MONEY)
-    listed = pl.col("_listed").cast(LEDGER_MONEY)
-    if quantity is None:
-        qty = pl.lit(None, QUANTITY)
-        list_unit = contracted_unit = pl.lit(None, UNIT_PRICE)
-    else:
-        qty = quantity.cast(QUANTITY)
-        # A zero quantity breaks the input contract and is reported as such, not as a
-        # division error: divide by null instead.
-        divisor = pl.when(qty != 0).then(qty)
-        list_unit = (listed.cast(UNIT_PRICE) / divisor).cast(UNIT_PRICE)
-        contracted_unit = (billed.cast(UNIT_PRICE) / divisor).cast(UNIT_PRICE)
-    return grouped.select(
-        BilledCost=billed,
-        BillingAccountId=pl.col("account"),
-        BillingAccountName=pl.col("account"),
-        BillingAccountType=null_str,
-        BillingCurrency=pl.col("currency"),
-        BillingPeriodEnd=pl.col("_month").dt.offset_by("1mo").cast(UTC_US),
-        BillingPeriodStart=pl.col("_month").cast(UTC_US),
-        ChargeCategory=pl.lit(charge.category, pl.String),
-        ChargeClass=null_str,
-        ChargeDescription=charge.description.cast(pl.String),
-        ChargeFrequency=pl.lit(charge.frequency, pl.String),
-        ChargePeriodEnd=charge.end.cast(UTC_US),
-        ChargePeriodStart=charge.start.cast(UTC_US),
-        ConsumedQuantity=qty if consumed else pl.lit(None, QUANTITY),
-        ConsumedUnit=pl.lit(pricing_unit if consumed else None, pl.String),
-        ContractedCost=billed,
-        ContractedUnitPrice=contracted_unit,
-        EffectiveCost=billed,
-        HostProviderName=pl.col("provider"),
-        InvoiceId=null_str,
-        InvoiceIssuerName=pl.col("provider"),
-        ListCost=listed,
-        ListUnitPrice=list_unit,
-        PricingCategory=pl.lit(None if quantity is None else "Standard", pl.String),
-        PricingQuantity=qty,
-        PricingUnit=pl.lit(pricing_unit, pl.String),
-        RegionId=null_str,
-        RegionName=null_str,
-        ResourceId=null_str,
-        ServiceCategory=pl.lit("AI and Machine Learning", pl.String),
-        ServiceName=pl.col("model"),
-        ServiceProviderName=pl.col("provider"),
-        ServiceSubcategory=pl.lit("Generative AI", pl.String),
-        SkuId=pl.col("offer_id"),
-        SkuMeter=pl.lit("Images", pl.String),
-        SkuPriceDetails=null_str if charge.details is None else charge.details.cast(pl.String),
-        SkuPriceId=null_str if charge.sku_price_id is None else charge.sku_price_id.cast(pl.String),
-        SubAccountId=null_str,
-        Tags=null_str,
-        x_OfferId=pl.col("offer_id"),
-        x_PriceVersion=pl.col("price_version"),
-        x_SourceId=pl.col("source_id"),
-        x_Model=pl.col("model"),
-    )

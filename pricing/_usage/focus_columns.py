@@ -141,6 +141,12 @@ def normalised(priced: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
 
 def contract_problems(priced: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
     """Priced rows that break the input contract, counted per problem (empty when none)."""
+    return contract_counts(priced).filter(pl.col("rows") > 0)
+
+
+def contract_counts(priced: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
+    """problem, rows: every check of the input contract with the rows that break it (0 when
+    none), always in the same order, so that the counts of parts of a log add up."""
     lf = normalised(priced).filter(pl.col("cost").is_not_null())
     cost, listed = pl.col("cost"), pl.col("list_cost")
     checks = {
@@ -152,13 +158,9 @@ def contract_problems(priced: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
         "list_cost is below cost - top_up": listed
         < cost - pl.col("top_up").fill_null(0.0) - 1e-9 * cost.abs().clip(lower_bound=1.0),
     }
-    return (
-        lf.select(
-            *(cond.fill_null(False).sum().alias(name) for name, cond in checks.items()),
-        )
-        .unpivot(variable_name="problem", value_name="rows")
-        .filter(pl.col("rows") > 0)
-    )
+    return lf.select(
+        *(cond.fill_null(False).sum().alias(name) for name, cond in checks.items()),
+    ).unpivot(variable_name="problem", value_name="rows")
 
 
 def problem_message(problems: pl.DataFrame) -> str:

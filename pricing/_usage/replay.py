@@ -8,8 +8,10 @@ rows_quarantined`` always holds.
 
 :func:`replay` runs in four phases: prepare (read, check, resolve offers), tally (rows per
 offer and month, and the quarantine), price the batches (:mod:`pricing._usage.batches`, keeping
-only their sums: :mod:`pricing._usage.aggregates`, :mod:`pricing._usage.alternatives`), and
-assemble the :class:`Replay`.
+only their sums: :mod:`pricing._usage.days`, :mod:`pricing._usage.aggregates`,
+:mod:`pricing._usage.alternatives` and, when asked, :mod:`pricing._usage.focus_parts`), and
+assemble the :class:`Replay`. The log is priced once: month costs, a budget's days and the
+FOCUS dataset all come from the sums of that one pass.
 """
 
 from __future__ import annotations
@@ -23,10 +25,15 @@ import polars as pl
 
 from pricing._base.dates import DAY_US
 from pricing._base.progress import Progress
-from pricing._cards.catalog import Catalog, load_catalog
-from pricing._usage.aggregates import billed_sums, cost_sums, detached, summed, unpriced_counts
+from pricing._cards.catalog import Catalog
+from pricing._dataset import DataSet, pick_catalog
+from pricing._usage.aggregates import billed_sums, detached, folded, summed, unpriced_counts
 from pricing._usage.alternatives import alternative_costs, alternative_pairs, alternatives_frame
 from pricing._usage.batches import log_chunks, month_offers
+from pricing._usage.days import DAY_KEYS, DAY_SCHEMA, day_sums, month_costs
+from pricing._usage.focus import check_granularity
+from pricing._usage.focus_columns import Granularity
+from pricing._usage.focus_parts import FocusParts
 from pricing._usage.log import Message, quarantine_reason
 from pricing._usage.offers import prepare_log, request_table
 from pricing._vector.requests import price_requests
@@ -56,6 +63,18 @@ class Replay:
         text.
     unpriced : DataFrame
         reason, rows: readable rows that no price applies to (never counted as 0).
+    days : DataFrame
+        The sums ``costs`` is made of, per UTC day and price: day, provider, model,
+        operation, offer_id, price_version, source_id, currency, reason (why the calls have
+        no price; null: priced), requests, images (made by the calls, priced or not), cost
+        [currency, Decimal] (null where no call has a price), top_ups (calls that carry a
+        minimum-spend top-up). A few thousand rows for a year; budgets read them.
+    focus : DataFrame or None
+        With ``replay(..., focus=granularity)``: the FOCUS 1.3 dataset of the priced calls,
+        as :func:`pricing.to_focus` makes it of the whole priced log (its unpriced calls, left
+        out, are ``rows_unpriced``).
+    month : str or None
+        "YYYY-MM" when only that month was replayed (``month=``); None: the whole log.
     """
 
     costs: pl.DataFrame
@@ -68,6 +87,9 @@ class Replay:
     months: tuple[str, ...]
     source: str
     notes: tuple[str, ...] = field(default=())
+    days: pl.DataFrame = field(kw_only=True)
+    focus: pl.DataFrame | None = field(default=None, kw_only=True)
+    month: str | None = field(default=None, kw_only=True)
 
     @property
     def rows_quarantined(self) -> int:
@@ -91,6 +113,46 @@ class Replay:
         priced = self.costs.filter(pl.col("cost").is_not_null())
         totals = priced.group_by("currency").agg(pl.col("cost").sum())
         return {row["currency"]: row["cost"] for row in totals.iter_rows(named=True)}
+
+    def totals(self) -> dict[str, Decimal]:
+        """:meth:`total` sorted by currency, for reports [currency, Decimal].
+
+        A group of wholly unpriced calls has no currency; it is counted as unpriced (see
+        ``rows_unpriced``), not as money.
+        """
+        return {
+            cur: value
+            for cur, value in sorted(self.total().items(), key=lambda kv: str(kv[0]))
+            if cur is not None or value != 0
+        }
+
+    def costs_shown(self) -> pl.DataFrame:
+        """``costs`` as reports show them: ``cost`` null where no call of the group has a
+        price (never 0)."""
+        return self.costs.with_columns(
+            cost=pl.when(pl.col("unpriced") < pl.col("requests")).then(pl.col("cost"))
+        )
+
+    def alternatives_by_model(self) -> pl.DataFrame:
+        """``alternatives`` summed over the months, per model and offer: cheapest first within
+        a model, offers that cannot price every call last; ``cost`` null where none of the
+        calls has a price on the offer, ``saving`` and ``saving_pct`` on the calls both price."""
+        summed_alt = self.alternatives.group_by("model", "offer_id", "provider", "currency").agg(
+            pl.col(
+                "requests", "images", "cost", "unpriced", "actual_cost", "alt_cost_same_rows"
+            ).sum()
+        )
+        saving = pl.col("actual_cost") - pl.col("alt_cost_same_rows")
+        return summed_alt.with_columns(
+            cost=pl.when(pl.col("unpriced") < pl.col("requests")).then(pl.col("cost")),
+            saving=saving,
+            saving_pct=pl.when(pl.col("actual_cost") != 0).then(
+                saving.cast(pl.Float64) / pl.col("actual_cost").cast(pl.Float64) * 100
+            ),
+        ).sort(
+            [pl.col("model"), pl.col("unpriced") > 0, "currency", "cost", "offer_id"],
+            nulls_last=True,
+        )
 
     def by(self, *keys: str) -> pl.DataFrame:
         """Cost summed by any of month, provider, model, operation, offer_id (and currency).
@@ -120,8 +182,14 @@ def replay(
     alternatives: bool = True,
     batch_rows: int = 1_000_000,
     progress: Progress | None = None,
+    focus: Granularity | None = None,
+    data: DataSet | None = None,
 ) -> Replay:
     """Price a usage log as logged, on alternative offers, and against what was billed.
+
+    The log is priced once, in batches, keeping only sums: by month (``costs``), by day
+    (``days``, which :func:`pricing.budget_status` reads) and, with ``focus``, the FOCUS
+    dataset, so each works on logs larger than memory.
 
     Parameters
     ----------
@@ -144,8 +212,23 @@ def replay(
         group of its accounts of about this many rows, at a time.
     progress : callable(done, total, label), optional
         Called after each batch or month; the CLI draws a progress bar with it.
+    focus : {"row", "hour", "day", "month"}, optional
+        Build ``Replay.focus`` at this charge-period granularity while pricing: the dataset
+        ``to_focus(price_requests(log_requests(log, ...).collect()), granularity=focus)``
+        would give, batch by batch. Under "row" it has a row per priced call.
+    data : DataSet, optional
+        The data set to price with (its rate cards and FX rates), instead of ``catalog``.
+
+    Raises
+    ------
+    PricingError
+        An unreadable log or a bad argument (an unknown offer, mapping or month).
+    FocusError
+        An unknown ``focus`` granularity.
     """
-    cat = catalog if catalog is not None else load_catalog()
+    if focus is not None:
+        check_granularity(focus)
+    cat = pick_catalog(catalog, data)
     source = str(log) if isinstance(log, str | Path) else type(log).__name__
     if against is not None:
         for offer_id in against:
@@ -160,8 +243,9 @@ def replay(
     whole_months = month_offers(cat, set(in_use.to_list()), pairs, against)
     chunks = log_chunks(requests, counts, whole_months, batch_rows)
     sums = _Sums(cat, pairs, substitute=against is not None, has_bills="billed_cost" in names)
+    sums.focus = None if focus is None else FocusParts(focus)  # built as the batches are priced
     rows_read = quarantine.height + sums.add(chunks, progress)
-    return sums.replay(quarantine, ambiguous, rows_read, source)
+    return sums.replay(quarantine, ambiguous, rows_read, source, month)
 
 
 def _tally(
@@ -212,7 +296,8 @@ class _Sums:
     pairs: pl.DataFrame | None  # (model, alternative offer) to re-price on; None: no re-pricing
     substitute: bool  # re-priced on offers given with ``against``, whatever their model
     has_bills: bool  # the log has a billed_cost column: reconcile
-    costs: list[pl.DataFrame] = field(default_factory=list)
+    focus: FocusParts | None = None  # the FOCUS sums, when asked for
+    days: list[pl.DataFrame] = field(default_factory=list)
     unpriced: list[pl.DataFrame] = field(default_factory=list)
     billed: list[pl.DataFrame] = field(default_factory=list)
     alternatives: list[pl.DataFrame] = field(default_factory=list)
@@ -226,7 +311,7 @@ class _Sums:
             rows += chunk.height
             priced = price_requests(chunk, self.cat)
             # Kept as fresh copies: a batch's small aggregates must not pin its big buffers.
-            self.costs.append(detached(cost_sums(priced)))
+            self.days = folded([*self.days, detached(day_sums(priced))], DAY_KEYS)
             self.unpriced.append(detached(unpriced_counts(priced)))
             if "billed_cost" in chunk.columns:
                 self.billed.append(detached(billed_sums(priced)))
@@ -236,17 +321,23 @@ class _Sums:
                         alternative_costs(chunk, priced, self.pairs, self.cat, self.substitute)
                     )
                 )
+            if self.focus is not None:
+                self.focus.add(priced)
             if progress is not None:
                 progress(done, total, label)
         return rows
 
     def replay(
-        self, quarantine: pl.DataFrame, ambiguous: dict[str, str], rows_read: int, source: str
+        self,
+        quarantine: pl.DataFrame,
+        ambiguous: dict[str, str],
+        rows_read: int,
+        source: str,
+        month: str | None,
     ) -> Replay:
         """The sums added up over the batches, with the quarantine and its notes."""
-        costs = summed(
-            self.costs, ["month", "provider", "model", "operation", "offer_id", "currency"]
-        )
+        days = summed(self.days, DAY_KEYS) if self.days else pl.DataFrame(schema=DAY_SCHEMA)
+        costs = month_costs(days)
         unpriced = summed(self.unpriced, ["reason"]).sort(
             ["rows", "reason"], descending=[True, False]
         )
@@ -264,6 +355,9 @@ class _Sums:
             months=months,
             source=source,
             notes=_notes(quarantine, ambiguous),
+            days=days,
+            focus=None if self.focus is None else self.focus.dataset(),
+            month=month,
         )
 
     def _reconciliation(self) -> pl.DataFrame | None:

@@ -232,10 +232,6 @@ class ProgressBar:
         text = self.describe(label) if self.describe is not None else label
         self.progress.update(self.task, description=text, completed=done, total=total or None)
 
-    def stage(self, description: str) -> None:
-        """Show the next step, ``description``, with no count yet."""
-        self.progress.update(self.task, description=description, completed=0, total=None)
-
 
 @contextmanager
 def progress_task(

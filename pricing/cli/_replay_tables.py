@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
@@ -21,42 +20,11 @@ def _month_text(value: object) -> str:
     return value.strftime("%Y-%m") if isinstance(value, date) else str(value)
 
 
-def totals(result: Replay) -> dict[str, Decimal]:
-    """The replay's total cost per currency, sorted by currency.
-
-    A group of wholly unpriced calls has no currency; it is counted as unpriced, not as money.
-    """
-    return {
-        cur: value
-        for cur, value in sorted(result.total().items(), key=lambda kv: str(kv[0]))
-        if cur is not None or value != 0
-    }
-
-
-def _alternatives_by_model(result: Replay) -> pl.DataFrame:
-    """Alternatives summed over months, per model and offer."""
-    alt = result.alternatives
-    summed = alt.group_by("model", "offer_id", "provider", "currency").agg(
-        pl.col("requests", "images", "cost", "unpriced", "actual_cost", "alt_cost_same_rows").sum()
-    )
-    saving = pl.col("actual_cost") - pl.col("alt_cost_same_rows")
-    return summed.with_columns(
-        cost=pl.when(pl.col("unpriced") < pl.col("requests")).then(pl.col("cost")),
-        saving=saving,
-        saving_pct=pl.when(pl.col("actual_cost") != 0).then(
-            saving.cast(pl.Float64) / pl.col("actual_cost").cast(pl.Float64) * 100
-        ),
-    ).sort(
-        [pl.col("model"), pl.col("unpriced") > 0, "currency", "cost", "offer_id"], nulls_last=True
-    )
-
-
 def print_replay(
     result: Replay,
     log: Path,
     month: str | None,
     outputs: dict[str, dict[str, object]],
-    notes: list[str],
     alternatives: bool,
 ) -> None:
     """The replay for people: every table, then its notes and the files written."""
@@ -67,7 +35,7 @@ def print_replay(
     if result.reconciliation is not None:
         _print_reconciliation(result.reconciliation)
     _print_problems(result, quarantine_written="quarantine" in outputs)
-    for note in notes:
+    for note in result.notes:
         out.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
     if "quarantine" in outputs:
         q = outputs["quarantine"]
@@ -93,7 +61,7 @@ def _print_summary(result: Replay, log: Path, month: str | None) -> None:
         f"unpriced + {result.rows_quarantined:,} quarantined",
     )
     grid.add_row("months", ", ".join(result.months) or "none")
-    by_currency = totals(result)
+    by_currency = result.totals()
     total_text = "\n".join(amount(v, k) for k, v in by_currency.items()) or "nothing priced"
     if result.rows_unpriced:
         total_text += f"\n[yellow]not counted: {result.rows_unpriced:,} unpriced call(s)[/]"
@@ -128,7 +96,7 @@ def _print_costs(result: Replay) -> None:
 def _print_alternatives(result: Replay) -> None:
     if result.alternatives.height == 0:
         return
-    per = _alternatives_by_model(result)
+    per = result.alternatives_by_model()
     in_use = set(result.costs["offer_id"].drop_nulls().to_list())
     for model in per["model"].unique(maintain_order=True).to_list():
         rows = per.filter(pl.col("model") == model)

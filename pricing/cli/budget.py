@@ -136,16 +136,7 @@ def budget_cmd(
                 alternatives=False,
                 progress=bar,
             )
-            bar.stage("pricing the month by day")
-            status = budget_status(
-                result,
-                budget,
-                as_of=day,
-                log=log,
-                mapping=mapping or None,
-                offer_map=offers or None,
-                catalog=cat,
-            )
+        status = budget_status(result, budget, as_of=day)
     except PricingError as exc:
         raise fail(str(exc)) from exc
     except (pl.exceptions.PolarsError, OSError, ValueError) as exc:

@@ -6,18 +6,15 @@ import textwrap
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, get_args
 
 import polars as pl
 import typer
 from rich.markup import escape
 
-from pricing._cards.catalog import Catalog
-from pricing._usage.focus import focus_excluded, to_focus
+from pricing._usage.focus_columns import Granularity
 from pricing._usage.log import LOG_COLUMNS
-from pricing._usage.offers import log_requests
 from pricing._usage.replay import Replay, replay
-from pricing._vector.requests import price_requests
 from pricing.cli._common import (
     HELP_WIDTH,
     DataOption,
@@ -33,17 +30,14 @@ from pricing.cli._common import (
     replay_label,
     write_atomically,
 )
-from pricing.cli._replay_tables import print_replay, totals
+from pricing.cli._replay_tables import print_replay
 from pricing.errors import PricingError
 
-
-class Granularity(StrEnum):
-    """Charge period of a FOCUS usage row."""
-
-    row = "row"
-    hour = "hour"
-    day = "day"
-    month = "month"
+#: The charge periods of a FOCUS usage row: ``Granularity``'s, the one definition.
+GRANULARITIES: tuple[Granularity, ...] = get_args(Granularity)
+#: The same as the Enum typer needs to offer them as ``--focus-granularity``'s choices.
+GranularityChoice = StrEnum("GranularityChoice", [(g, g) for g in GRANULARITIES])  # type: ignore[misc]
+_DAY = GranularityChoice("day")
 
 
 def _log_columns_help() -> str:
@@ -114,9 +108,9 @@ def replay_cmd(
         typer.Option("--focus", help="Write the priced calls as a FOCUS 1.3 Parquet file."),
     ] = None,
     focus_granularity: Annotated[
-        Granularity,
+        GranularityChoice,
         typer.Option("--focus-granularity", help="Charge period of a FOCUS usage row."),
-    ] = Granularity.day,
+    ] = _DAY,
     quarantine: Annotated[
         Path | None,
         typer.Option(
@@ -144,8 +138,6 @@ def replay_cmd(
             )
     _check_outputs(log, focus, quarantine)
     cat = load_catalog_or_fail(data)
-    priced: pl.DataFrame | None = None
-    focus_frame: pl.DataFrame | None = None
     try:
         with progress_task("reading the log", describe=replay_label, counts=True) as bar:
             result = replay(
@@ -157,11 +149,8 @@ def replay_cmd(
                 catalog=cat,
                 alternatives=alternatives,
                 progress=bar,
+                focus=None if focus is None else _granularity(focus_granularity.value),
             )
-            if focus is not None:
-                bar.stage("pricing calls for FOCUS")
-                priced = _priced_calls(log, mapping, offers, month, cat)
-                focus_frame = to_focus(priced, granularity=focus_granularity.value)
     except PricingError as exc:
         raise fail(str(exc)) from exc
     except (pl.exceptions.PolarsError, OSError) as exc:
@@ -171,25 +160,24 @@ def replay_cmd(
         raise fail(str(exc)) from exc
 
     outputs: Outputs = {}
-    notes = list(result.notes)
     files: list[tuple[Path, Callable[[Path], None]]] = []
     if quarantine is not None:
         frame = result.quarantine
         files.append((quarantine, lambda tmp: frame.write_csv(tmp)))
         outputs["quarantine"] = {"path": str(quarantine), "rows": frame.height}
-    if focus is not None and focus_frame is not None and priced is not None:
-        dataset = focus_frame
+    if focus is not None and result.focus is not None:
+        dataset = result.focus
         files.append((focus, lambda tmp: dataset.write_parquet(tmp)))
-        outputs["focus"] = _focus_output(result, focus, dataset, priced, focus_granularity, notes)
+        outputs["focus"] = _focus_output(result, focus, dataset, focus_granularity.value)
     try:
         write_atomically(files)
     except (OSError, pl.exceptions.PolarsError) as exc:
         raise fail(f"cannot write the output files: {exc}; no partial file was left") from exc
 
     if as_json:
-        print_json(_replay_json(result, log, month, outputs, notes))
+        print_json(_replay_json(result, log, month, outputs))
         return
-    print_replay(result, log, month, outputs, notes, alternatives)
+    print_replay(result, log, month, outputs, alternatives)
 
 
 def _check_outputs(log: Path, focus: Path | None, quarantine: Path | None) -> None:
@@ -201,58 +189,31 @@ def _check_outputs(log: Path, focus: Path | None, quarantine: Path | None) -> No
             raise fail("--focus and --quarantine name the same file; give two different files")
 
 
-def _priced_calls(
-    log: Path,
-    mapping: dict[str, str],
-    offer_map: dict[str, str],
-    month: str | None,
-    cat: Catalog,
-) -> pl.DataFrame:
-    """Every readable call of the log priced, one row per call, as ``replay`` prices them.
-
-    ``replay`` keeps only aggregates; FOCUS needs the rows.
-    """
-    requests = log_requests(
-        log, month=month, mapping=mapping or None, offer_map=offer_map or None, catalog=cat
-    )
-    return price_requests(requests.collect(engine="streaming"), cat)
+def _granularity(choice: str) -> Granularity:
+    """The ``--focus-granularity`` chosen (one of :data:`GRANULARITIES`: typer checks)."""
+    for granularity in GRANULARITIES:
+        if choice == granularity:
+            return granularity
+    raise fail(f"unknown --focus-granularity {choice!r}")  # pragma: no cover - typer checks
 
 
 def _focus_output(
-    result: Replay,
-    focus: Path,
-    dataset: pl.DataFrame,
-    priced: pl.DataFrame,
-    granularity: Granularity,
-    notes: list[str],
+    result: Replay, focus: Path, dataset: pl.DataFrame, granularity: str
 ) -> dict[str, object]:
-    """What the FOCUS file holds; a note in ``notes`` if its totals differ from the replay's."""
+    """What the FOCUS file holds: its rows, the unpriced calls it leaves out, its totals."""
     focus_totals = {
         r["BillingCurrency"]: r["BilledCost"]
         for r in dataset.group_by("BillingCurrency")
         .agg(pl.col("BilledCost").sum())
         .iter_rows(named=True)
     }
-    output: dict[str, object] = {
+    return {
         "path": str(focus),
         "rows": dataset.height,
-        "granularity": granularity.value,
-        "excluded_unpriced": focus_excluded(priced),
+        "granularity": granularity,
+        "excluded_unpriced": result.rows_unpriced,
         "billed_cost": {k: str(v) for k, v in sorted(focus_totals.items())},
     }
-    nonzero = {k: v for k, v in focus_totals.items() if v != 0}
-    if nonzero != {k: v for k, v in totals(result).items() if v != 0}:
-        notes.append(
-            "the FOCUS BilledCost totals differ from the replay totals; please report this"
-        )
-    return output
-
-
-def _costs(result: Replay) -> pl.DataFrame:
-    """Replay costs with ``cost`` null where no call of the group has a price (never 0)."""
-    return result.costs.with_columns(
-        cost=pl.when(pl.col("unpriced") < pl.col("requests")).then(pl.col("cost"))
-    )
 
 
 def _replay_json(
@@ -260,7 +221,6 @@ def _replay_json(
     log: Path,
     month: str | None,
     outputs: Outputs,
-    notes: list[str],
 ) -> dict[str, object]:
     return {
         "log": str(log),
@@ -270,12 +230,12 @@ def _replay_json(
         "rows_unpriced": result.rows_unpriced,
         "rows_quarantined": result.rows_quarantined,
         "months": list(result.months),
-        "totals": {str(k): str(v) for k, v in totals(result).items()},
-        "costs": records(_costs(result)),
+        "totals": {str(k): str(v) for k, v in result.totals().items()},
+        "costs": records(result.costs_shown()),
         "alternatives": records(result.alternatives),
         "reconciliation": None if result.reconciliation is None else records(result.reconciliation),
         "unpriced": records(result.unpriced),
         "quarantine_counts": records(result.quarantine_counts),
-        "notes": notes,
+        "notes": list(result.notes),
         "outputs": outputs,
     }
