@@ -17,9 +17,8 @@ from pricing.errors import PricingError
 
 THEME = "pricing"
 
-#: Colour per option kind and per line item, fixed so that the same thing has the same colour
+#: Colour per line item, fixed so that the same thing has the same colour
 #: on every chart of a dashboard.
-KIND_COLOURS = {"hosted": "#4c78a8", "self-hosted": "#f58518"}
 ITEM_COLOURS = {
     "API usage": "#4c78a8",
     "GPU busy": "#f58518",

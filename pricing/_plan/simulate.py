@@ -51,7 +51,7 @@ from pricing._plan.frames import (
 from pricing._plan.hosted import HostedOption, Shape, hosted_options, segment_request
 from pricing._plan.monte_carlo import monte_carlo, sample_inputs, sensitivity
 from pricing._plan.option_costs import Inputs, SegmentRun, evaluate
-from pricing._selfhost.setups import setups
+from pricing._selfhost.setups import DeploymentMode, setups
 from pricing._selfhost.terms import HOSTING_FIELDS, HostingTerms
 from pricing._workloads.distributions import latin_hypercube
 from pricing._workloads.inputs import uncertain_inputs
@@ -59,8 +59,7 @@ from pricing._workloads.load import load_workload
 from pricing._workloads.model import Segment, Workload
 from pricing.errors import PricingError
 
-Mode = Literal["api", "dedicated", "autoscaled", "serverless", "owned"]
-LINE_ITEMS = ("API usage", "GPU busy", "GPU idle", "licence", "operations", "storage", "egress")
+Mode = Literal["api", DeploymentMode]
 
 
 @dataclass(frozen=True)

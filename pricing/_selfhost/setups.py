@@ -25,7 +25,8 @@ from pricing._selfhost.fleet import Service
 from pricing._workloads.model import Segment, Workload, central
 from pricing.errors import PricingError
 
-SetupMode = Literal["dedicated", "autoscaled", "serverless", "owned"]
+#: How a self-hosted option runs; simulations add "api" for hosted offers.
+DeploymentMode = Literal["dedicated", "autoscaled", "serverless", "owned"]
 
 #: GPU pricing categories used when the workload does not choose: capacity that can serve
 #: production traffic on demand. Spot, marketplace statistics and capacity blocks are left
@@ -53,7 +54,7 @@ class Setup:
     """
 
     option: str
-    mode: SetupMode
+    mode: DeploymentMode
     model: str
     gpu: str
     offer_id: str
@@ -176,10 +177,10 @@ def _instance(o: GpuOffer) -> tuple[object, ...]:
     return (o.provider, o.sku, o.gpu, o.gpus, o.region, o.category)
 
 
-def _modes(offer: GpuOffer, modes: Sequence[str]) -> list[SetupMode]:
+def _modes(offer: GpuOffer, modes: Sequence[str]) -> list[DeploymentMode]:
     if offer.category in SERVERLESS:
         return ["serverless"] if "serverless" in modes else []
-    chosen: list[SetupMode] = []
+    chosen: list[DeploymentMode] = []
     if "dedicated" in modes:
         chosen.append("dedicated")
     if "autoscaled" in modes and offer.category != "serverless-active":
