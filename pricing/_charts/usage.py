@@ -98,8 +98,26 @@ def replay_chart(result: Replay, *, top: int = 5) -> alt.Chart:
     currency = _one_currency([result.costs, alts], "replay_chart")
     ordered = (
         alts.group_by("offer_id").agg(pl.col("cost").sum()).sort("cost", "offer_id")["offer_id"]
+    ).to_list()
+    models = actual["model"].drop_nulls().unique().sort().to_list()
+    chart = _replay_bars(_replay_data(actual, alts), [AS_LOGGED, *ordered], currency, models)
+    chart = chart.properties(
+        title=alt.Title(
+            "Usage replay: actual cost against the same usage on alternative offers, by month",
+            subtitle=_replay_notes(result, top, partial),
+        ),
+        width=520,
+        height=280 if len(models) < 2 else 200,
     )
-    series = [AS_LOGGED, *ordered.to_list()]
+    # Models differ in volume by orders of magnitude, and in their alternatives: each row of
+    # bars gets its own cost scale and its own slots.
+    if len(models) > 1:
+        chart = chart.resolve_scale(y="independent", xOffset="independent")
+    return chart
+
+
+def _replay_data(actual: pl.DataFrame, alts: pl.DataFrame) -> pl.DataFrame:
+    """One row per month, model and series (as logged, or an offer): cost and counts."""
     logged = actual.drop_nulls("cost").select(
         "month",
         "model",
@@ -120,15 +138,20 @@ def replay_chart(result: Replay, *, top: int = 5) -> alt.Chart:
         pl.col("saving").cast(pl.Float64),
         (pl.col("saving_pct") / 100).alias("saving_share"),
     )
-    data = rounded(
+    return rounded(
         pl.concat([logged.with_columns(pl.col("cost").cast(pl.Float64)), others], how="diagonal")
         .with_columns(pl.col("month").dt.strftime("%Y-%m"))
         .sort("month", "model", "series"),
         4,
     )
+
+
+def _replay_bars(
+    data: pl.DataFrame, series: list[str], currency: str, models: list[str]
+) -> alt.Chart:
+    """Grouped bars per month (a row of them per model when there are several)."""
     fmt = money_format(currency, 2)
-    colours = ["#555555", *(_ALT_COLOURS[i % len(_ALT_COLOURS)] for i in range(len(ordered)))]
-    models = actual["model"].drop_nulls().unique().sort().to_list()
+    colours = ["#555555", *(_ALT_COLOURS[i % len(_ALT_COLOURS)] for i in range(len(series) - 1))]
     encoding: dict[str, object] = {}
     if len(models) > 1:
         encoding["row"] = alt.Row("model:N", title="model")
@@ -159,6 +182,11 @@ def replay_chart(result: Replay, *, top: int = 5) -> alt.Chart:
             **encoding,
         )
     )
+    return chart
+
+
+def _replay_notes(result: Replay, top: int, partial: int) -> list[str]:
+    """The subtitle: what is compared, and what is left out and why."""
     notes = [
         f"as logged vs up to {top} cheapest alternative offer(s) per model; "
         "saving = as logged - offer, on the calls both price"
@@ -170,19 +198,7 @@ def replay_chart(result: Replay, *, top: int = 5) -> alt.Chart:
         notes.append(f"{partial} alternative(s) not drawn: some calls have no price there")
     if result.alternatives.height == 0:
         notes.append("no alternatives: the log was replayed with alternatives=False")
-    chart = chart.properties(
-        title=alt.Title(
-            "Usage replay: actual cost against the same usage on alternative offers, by month",
-            subtitle=notes,
-        ),
-        width=520,
-        height=280 if len(models) < 2 else 200,
-    )
-    # Models differ in volume by orders of magnitude, and in their alternatives: each row of
-    # bars gets its own cost scale and its own slots.
-    if len(models) > 1:
-        chart = chart.resolve_scale(y="independent", xOffset="independent")
-    return chart
+    return notes
 
 
 def budget_chart(status: BudgetStatus) -> alt.LayerChart:
@@ -198,26 +214,39 @@ def budget_chart(status: BudgetStatus) -> alt.LayerChart:
         From :func:`pricing.budget_status`.
     """
     require_rows(status.daily, "budget_chart", "the status counts no day of the month")
-    cur = status.currency
-    fmt = money_format(cur, 2)
     month = f"{status.month:%B %Y}"
-    x_scale = alt.Scale(domain=[1, status.days_in_month], nice=False)
     x = alt.X(
         "day_of_month:Q",
         title=f"Day of {month} (UTC)",
-        scale=x_scale,
+        scale=alt.Scale(domain=[1, status.days_in_month], nice=False),
         axis=alt.Axis(format="d", tickMinStep=1),
     )
-    y_title = _y_title(status)
+    layers: list[alt.Chart] = [_forecast_line(status, x), _spent_line(status, x)]
+    layers += _rules(status)
+    if status.run_out is not None:
+        layers.append(_run_out(status))
+    cur = status.currency
+    return alt.LayerChart(layer=layers).properties(
+        title=alt.Title(
+            f"Budget {month}: {status.spent:,.2f} of {status.budget.monthly:,.2f} {cur} spent "
+            f"({status.used:.0%})",
+            subtitle=_budget_subtitle(status),
+        )
+    )
+
+
+def _spent_line(status: BudgetStatus, x: alt.X) -> alt.Chart:
+    """The cumulative month-to-date spend, a point per day."""
+    fmt = money_format(status.currency, 2)
     daily = rounded(
         status.daily.with_columns(pl.col("day").dt.strftime("%a %Y-%m-%d").alias("date")), 4
     )
-    spent = (
+    chart: alt.Chart = (
         alt.Chart(inline(daily))
         .mark_line(color=ACTUAL_COLOUR, point=alt.OverlayMarkDef(color=ACTUAL_COLOUR))
         .encode(
             x=x,
-            y=alt.Y("cumulative:Q", title=y_title, axis=_money_axis(cur)),
+            y=alt.Y("cumulative:Q", title=_y_title(status), axis=_money_axis(status.currency)),
             tooltip=[
                 alt.Tooltip("date:N", title="day"),
                 alt.Tooltip("cost:Q", title="spent that day", format=fmt),
@@ -227,26 +256,37 @@ def budget_chart(status: BudgetStatus) -> alt.LayerChart:
             ],
         )
     )
+    return chart
+
+
+def _forecast_line(status: BudgetStatus, x: alt.X) -> alt.Chart:
+    """The forecast to month end at the run rate, dashed."""
     projection = rounded(
         status.projection.with_columns(pl.col("day").dt.strftime("%a %Y-%m-%d").alias("date")),
         4,
     )
-    forecast = (
+    chart: alt.Chart = (
         alt.Chart(inline(projection))
         .mark_line(color=ACTUAL_COLOUR, strokeDash=[6, 4], opacity=0.8)
         .encode(
             x=x,
-            y=alt.Y("cumulative:Q", title=y_title),
+            y=alt.Y("cumulative:Q", title=_y_title(status)),
             tooltip=[
                 alt.Tooltip("date:N", title="day"),
-                alt.Tooltip("cumulative:Q", title="forecast this month", format=fmt),
+                alt.Tooltip(
+                    "cumulative:Q",
+                    title="forecast this month",
+                    format=money_format(status.currency, 2),
+                ),
             ],
         )
     )
-    layers: list[alt.Chart] = [forecast, spent]
-    layers += _rules(status)
-    if status.run_out is not None:
-        layers.append(_run_out(status))
+    return chart
+
+
+def _budget_subtitle(status: BudgetStatus) -> list[str]:
+    """What is drawn, when the budget runs out, what is not counted, and the log."""
+    cur = status.currency
     day = status.run_out
     if day is None:
         run_out = "at this rate the budget lasts the month"
@@ -262,13 +302,7 @@ def budget_chart(status: BudgetStatus) -> alt.LayerChart:
     if status.unpriced:
         subtitle.append(f"{status.unpriced:,} call(s) have no price and are not counted")
     subtitle.append(f"log: {status.source}")
-    return alt.LayerChart(layer=layers).properties(
-        title=alt.Title(
-            f"Budget {month}: {status.spent:,.2f} of {status.budget.monthly:,.2f} {cur} spent "
-            f"({status.used:.0%})",
-            subtitle=subtitle,
-        )
-    )
+    return subtitle
 
 
 def _y_title(status: BudgetStatus) -> str:

@@ -193,8 +193,7 @@ def _status_json(status: BudgetStatus, log: Path, written: list[Path]) -> dict[s
 
 
 def _print_status(status: BudgetStatus, log: Path, written: list[Path]) -> None:
-    cur = status.currency
-    monthly = status.budget.monthly
+    """The status table, how its figures are computed, the prices behind them, and notes."""
     table = Table(
         title=f"budget for {status.month:%B %Y}, as of {status.as_of.isoformat()}",
         title_justify="left",
@@ -203,6 +202,26 @@ def _print_status(status: BudgetStatus, log: Path, written: list[Path]) -> None:
     table.add_column("", style="bold")
     table.add_column("", justify="right")
     table.add_column("")
+    for name, value, note in _status_rows(status):
+        table.add_row(name, value, note)
+    out.print(table, highlight=False)
+    # below the table (a caption would be wrapped to the table's width)
+    out.print(
+        f"[dim]  log {escape(str(log))}; run rate = spent / {status.days_elapsed} day(s) "
+        "elapsed; forecast = run rate x days in the month[/]",
+        highlight=False,
+    )
+    _print_prices(status)
+    for note in status.notes:
+        out.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
+    for path in written:
+        out.print(f"wrote {escape(str(path))}", highlight=False)
+
+
+def _status_rows(status: BudgetStatus) -> list[tuple[str, str, str]]:
+    """(what, figure, note) rows of the status table."""
+    cur = status.currency
+    monthly = status.budget.monthly
     share = f"{status.forecast / monthly:.1%} of the budget"
     day = status.run_out
     if day is None:
@@ -210,7 +229,7 @@ def _print_status(status: BudgetStatus, log: Path, written: list[Path]) -> None:
     else:
         run_out = f"{day:%a %Y-%m-%d}"
         how = "reached" if day <= status.as_of else "forecast at the run rate"
-    rows = [
+    return [
         ("budget", amount(monthly, cur), "per month"),
         (
             "spent so far",
@@ -231,20 +250,16 @@ def _print_status(status: BudgetStatus, log: Path, written: list[Path]) -> None:
             else "all priced",
         ),
     ]
-    for name, value, note in rows:
-        table.add_row(name, value, note)
-    out.print(table, highlight=False)
-    # below the table (a caption would be wrapped to the table's width)
-    out.print(
-        f"[dim]  log {escape(str(log))}; run rate = spent / {status.days_elapsed} day(s) "
-        "elapsed; forecast = run rate x days in the month[/]",
-        highlight=False,
-    )
+
+
+def _print_prices(status: BudgetStatus) -> None:
+    """One line per price the month was billed at, then the calls that had none."""
     priced = status.prices.filter(pl.col("reason").is_null())
     for r in priced.iter_rows(named=True):
         out.print(
             f"  prices: {escape(r['offer_id'])} version {escape(r['price_version'])}, source "
-            f"{escape(r['source_id'])}: {r['requests']:,} call(s), {amount(r['cost'], cur)}",
+            f"{escape(r['source_id'])}: {r['requests']:,} call(s), "
+            f"{amount(r['cost'], status.currency)}",
             highlight=False,
         )
     for r in status.prices.filter(pl.col("reason").is_not_null()).iter_rows(named=True):
@@ -253,10 +268,6 @@ def _print_status(status: BudgetStatus, log: Path, written: list[Path]) -> None:
             f"{escape(r['reason'])}",
             highlight=False,
         )
-    for note in status.notes:
-        out.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
-    for path in written:
-        out.print(f"wrote {escape(str(path))}", highlight=False)
 
 
 def _alerts(status: BudgetStatus, column: str) -> tuple[str, str]:
