@@ -1,4 +1,4 @@
-"""The floor: fields, data files, dates, money scales, atomic writes and progress.
+"""The floor: dates, money scales, the atomic writer and the progress protocol.
 
 May import only :mod:`pricing.errors`, the standard library, pydantic and polars.
 """
