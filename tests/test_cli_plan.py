@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from decimal import Decimal
 
 from typer.testing import CliRunner
 
@@ -101,8 +102,40 @@ def test_simulate_says_when_one_option_is_cheapest_every_month() -> None:
     assert len(options) == 1
     assert len(costs) == 1
     text = " ".join(runner.invoke(app, ["simulate", "small"], terminal_width=200).stdout.split())
-    assert f"the cheapest in every month is {options.pop()} (${costs.pop():,.0f}/month)" in text
+    cost = Decimal(costs.pop())  # money in --json is an exact decimal string
+    assert f"the cheapest in every month is {options.pop()} (${cost:,.0f}/month)" in text
     assert "the cheapest is" not in text  # no "from <month> the cheapest is" for the first month
+
+
+def test_json_money_is_exact_decimal_strings() -> None:
+    # One GPU at $2.69/h for 730 h: $1,963.70 a month (float arithmetic gives 1963.6999999999998)
+    args = ["breakeven", "--model", "flux-1-dev", "--gpu", "h100-sxm", "--gpu-hour", "2.69"]
+    payload = json.loads(runner.invoke(app, [*args, "--hosted", "0.025", "--json"]).stdout)
+    assert payload["self_cost"] == "1963.7"
+    assert payload["hosted_cost"] == "1963.7"  # 78,548 images x $0.025 = $1,963.70
+    assert payload["hosting"]["licence_per_month"] == "0"
+    sim = json.loads(runner.invoke(app, ["simulate", "ecommerce", "--json"]).stdout)
+    for row in sim["totals"]:
+        for key in ("horizon_cost", "idle", "per_image"):
+            assert row[key] is None or Decimal(row[key]) >= 0
+    for row in sim["cheapest"]:
+        assert isinstance(row["cost"], str)
+
+
+def test_an_option_that_cannot_serve_every_month_has_no_horizon_cost() -> None:
+    payload = json.loads(runner.invoke(app, ["simulate", "ecommerce", "--json"]).stdout)
+    partial = [r for r in payload["totals"] if not r["feasible"]]
+    assert partial, "ecommerce has options that cannot price some month"
+    for row in partial:
+        assert row["horizon_cost"] is None  # never a partial sum, never 0
+        assert row["per_image"] is None
+        assert row["reason"]
+    served = [r for r in payload["totals"] if r["feasible"]]
+    assert all(r["horizon_cost"] is not None for r in served)
+    # within each segment, options that serve every month are ranked before the others
+    for seg in {r["segment"] for r in payload["totals"]}:
+        flags = [r["feasible"] for r in payload["totals"] if r["segment"] == seg]
+        assert flags == sorted(flags, reverse=True)
 
 
 def test_simulate_sensitivity_lists_inputs_that_move_the_cost() -> None:

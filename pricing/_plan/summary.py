@@ -33,6 +33,35 @@ def plan_options(sim: Simulation) -> pl.DataFrame:
     )
 
 
+def option_totals(sim: Simulation) -> pl.DataFrame:
+    """One row per (segment, option) over the horizon, cheapest first within each segment.
+
+    ``horizon_cost`` [currency], ``idle`` (GPU time paid but not busy) [currency] and
+    ``per_image`` [currency/image] are null for an option that cannot serve every month: a
+    partial sum would rank it below options that serve the whole horizon, and a missing price
+    is never 0. ``reason`` says why (its first month without a price). Options that serve every
+    month come first.
+    """
+    every_month = pl.col("cost").is_not_null().all()
+    return (
+        sim.monthly.group_by("segment", "option", "kind", "mode", maintain_order=True)
+        .agg(
+            pl.when(every_month).then(pl.col("cost").sum()).alias("horizon_cost"),
+            pl.col("images").sum(),
+            (pl.col("feasible").all() & every_month).alias("feasible"),
+            pl.col("gpus").max().alias("peak_gpus"),
+            pl.col("utilisation").mean(),
+            pl.col("keys_needed").max(),
+            pl.col("reason").drop_nulls().first(),
+            pl.when(every_month)
+            .then(pl.col("cost").sum() - pl.col("cost_per_image_busy").mul(pl.col("images")).sum())
+            .alias("idle"),
+        )
+        .with_columns(per_image=pl.col("horizon_cost") / pl.col("images"))
+        .sort("segment", pl.col("feasible").not_(), "horizon_cost", "option", nulls_last=True)
+    )
+
+
 def main_segment(sim: Simulation, candidates: Iterable[str]) -> str | None:
     """The segment with the largest horizon spend among ``candidates``."""
     keep = list(candidates)

@@ -9,7 +9,7 @@ import json
 import os
 import sys
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -29,10 +29,13 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from pricing._base.money import LEDGER_PLACES
 from pricing._cards.catalog import Catalog, load_catalog
 from pricing.errors import PricingError, RateCardError
 
 # Wide enough for the comparison table when output goes to a file or a pipe.
+LEDGER_STEP = Decimal(1).scaleb(-LEDGER_PLACES)
+
 if TYPE_CHECKING:
     from pricing._dataset import DataSet
 
@@ -159,9 +162,28 @@ def _jsonable(key: str, value: object) -> object:
     return value
 
 
-def records(frame: pl.DataFrame) -> list[dict[str, object]]:
-    """The rows of ``frame`` as JSON-ready dicts (decimals as strings, months as YYYY-MM)."""
-    return [{k: _jsonable(k, v) for k, v in r.items()} for r in frame.iter_rows(named=True)]
+def money_text(value: float | Decimal | None) -> str | None:
+    """Money for ``--json``: an exact decimal string at ledger scale, without float noise.
+
+    Floats (simulations, break-evens) are read at their shortest exact repr and kept to
+    ``LEDGER_PLACES`` places (``1963.6999999999998`` -> ``"1963.7"``); ``None`` and non-finite
+    values (never money) become ``None``.
+    """
+    if value is None:
+        return None
+    exact = Decimal(repr(value)) if isinstance(value, float) else value
+    if not exact.is_finite():
+        return None
+    return format(exact.quantize(LEDGER_STEP).normalize(), "f")
+
+
+def records(frame: pl.DataFrame, money: Collection[str] = ()) -> list[dict[str, object]]:
+    """The rows of ``frame`` as JSON-ready dicts (decimals as strings, months as YYYY-MM);
+    the ``money`` columns as exact decimal strings (:func:`money_text`)."""
+    return [
+        {k: money_text(v) if k in money else _jsonable(k, v) for k, v in r.items()}
+        for r in frame.iter_rows(named=True)
+    ]
 
 
 # --------------------------------------------------------------------------- output files

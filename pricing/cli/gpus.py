@@ -57,7 +57,7 @@ def gpus_list(
     if category is not None:
         table = table.filter(pl.col("category") == category)
     if as_json:
-        print_json(records(table))
+        print_json(records(table, money=("price", "instance_hourly", "gpu_hourly")))
         return
     show = Table(title=f"{table.height} GPU offers", title_justify="left")
     width = max((len(i) for i in table["offer_id"].to_list()), default=5)

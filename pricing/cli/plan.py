@@ -16,12 +16,19 @@ from pricing.cli._common import (
     JsonOption,
     fail,
     load_data_or_fail,
+    money_text,
     out,
     print_json,
     progress_task,
     records,
 )
 from pricing.errors import PricingError
+
+#: Money columns of the JSON tables [currency], written as exact decimal strings.
+TOTAL_MONEY = ("horizon_cost", "idle", "per_image")
+CHEAPEST_MONEY = ("cost", "hosted_cost", "self_hosted_cost")
+BAND_MONEY = ("p10", "p50", "p90", "mean")
+SENSITIVITY_MONEY = ("cost_at_low", "cost_at_high", "base_cost", "swing")
 
 
 def _usd(value: float | None, places: int = 0) -> str:
@@ -67,6 +74,7 @@ def simulate_cmd(
 ) -> None:
     """Cost of a workload on every hosted offer and self-hosted set-up, month by month."""
     from pricing._plan.simulate import simulate
+    from pricing._plan.summary import option_totals
 
     dataset = load_data_or_fail(data)
 
@@ -91,13 +99,15 @@ def simulate_cmd(
                 "as_of": result.as_of.isoformat(),
                 "seed": result.seed,
                 "samples": result.samples,
-                "totals": records(_totals(result.monthly)),
-                "cheapest": records(result.cheapest),
-                "bands": None if result.bands is None else records(result.bands),
+                "totals": records(option_totals(result), money=TOTAL_MONEY),
+                "cheapest": records(result.cheapest, money=CHEAPEST_MONEY),
+                "bands": None if result.bands is None else records(result.bands, money=BAND_MONEY),
                 "self_hosting_cheaper": None
                 if result.self_hosting_cheaper is None
                 else records(result.self_hosting_cheaper),
-                "sensitivity": None if result.sensitivity is None else records(result.sensitivity),
+                "sensitivity": None
+                if result.sensitivity is None
+                else records(result.sensitivity, money=SENSITIVITY_MONEY),
                 "notes": list(result.notes),
             }
         )
@@ -107,31 +117,11 @@ def simulate_cmd(
         f"prices as of {result.as_of.isoformat()}"
         + (f", {result.samples:,} samples (seed {result.seed})" if result.samples else "")
     )
-    totals = _totals(result.monthly)
+    totals = option_totals(result)
     for segment in totals["segment"].unique(maintain_order=True):
         _print_segment(result, totals.filter(pl.col("segment") == segment), segment, top)
     for note in result.notes:
         out.print(f"[yellow]note:[/] {escape(note)}")
-
-
-def _totals(monthly: pl.DataFrame) -> pl.DataFrame:
-    return (
-        monthly.group_by("segment", "option", "kind", "mode", maintain_order=True)
-        .agg(
-            pl.col("cost").sum().alias("horizon_cost"),
-            pl.col("images").sum(),
-            pl.col("feasible").all(),
-            pl.col("gpus").max().alias("peak_gpus"),
-            pl.col("utilisation").mean(),
-            pl.col("keys_needed").max(),
-            pl.col("reason").drop_nulls().first(),
-            (
-                pl.col("cost").sum() - pl.col("cost_per_image_busy").mul(pl.col("images")).sum()
-            ).alias("idle"),
-        )
-        .with_columns(per_image=pl.col("horizon_cost") / pl.col("images"))
-        .sort("segment", pl.col("feasible").not_(), "horizon_cost", "option", nulls_last=True)
-    )
 
 
 def _print_segment(result: Any, totals: pl.DataFrame, segment: str, top: int) -> None:
@@ -310,11 +300,14 @@ def breakeven_cmd(
                 "margin": result.margin,
                 "margin_volume": result.margin_volume,
                 "crossings": list(result.crossings),
-                "self_cost": result.self_cost,
-                "hosted_cost": result.hosted_cost,
+                "self_cost": money_text(result.self_cost),
+                "hosted_cost": money_text(result.hosted_cost),
                 "gpus": result.gpus,
                 "notes": list(result.notes),
-                "hosting": dataclasses.asdict(result.hosting),
+                "hosting": {
+                    k: money_text(v) if k.endswith("_per_month") else v
+                    for k, v in dataclasses.asdict(result.hosting).items()
+                },
             }
         )
         return
