@@ -21,12 +21,30 @@ from pricing._workloads.model import Segment, Workload
 
 
 def plan_options(sim: Simulation) -> pl.DataFrame:
-    """segment, option: the option that is cheapest in most months of each segment."""
+    """segment, option: the option bought for each segment, one row per segment.
+
+    Of the options that serve every month of the horizon, the one that is the cheapest in
+    most months (ties: the lower cost in those months). A segment none of whose monthly
+    cheapest options serves every month takes its cheapest option over the horizon among those
+    that do; only a segment with no such option at all takes the option cheapest in most
+    months (its headline horizon cost is then null, never a partial sum).
+    """
+    full = option_totals(sim).filter(pl.col("feasible"))
+    keys = ["segment", "option"]
+    ranked = _most_months(sim.cheapest.join(full.select(keys), on=keys, how="semi"))
+    by_horizon = full.group_by("segment", maintain_order=True).first().select(keys)
+    plan = pl.concat([ranked, by_horizon.join(ranked, on="segment", how="anti")])
+    plan = pl.concat([plan, _most_months(sim.cheapest).join(plan, on="segment", how="anti")])
+    return plan.sort("segment")
+
+
+def _most_months(cheapest: pl.DataFrame) -> pl.DataFrame:
+    """segment, option: the option that is the cheapest in most of the months given."""
     return (
-        sim.cheapest.drop_nulls("option")
+        cheapest.drop_nulls("option")
         .group_by("segment", "option")
         .agg(months=pl.len(), cost=pl.col("cost").sum())
-        .sort(["segment", "months", "cost"], descending=[False, True, False])
+        .sort(["segment", "months", "cost", "option"], descending=[False, True, False, False])
         .group_by("segment", maintain_order=True)
         .first()
         .select("segment", "option")
@@ -167,7 +185,7 @@ def headline(sim: Simulation, break_evens: dict[str, BreakEven]) -> pl.DataFrame
         .group_by("segment", "option", maintain_order=True)
         .agg(
             first_month=pl.col("cost").first(),
-            horizon=pl.col("cost").sum(),
+            horizon=pl.when(pl.col("cost").is_not_null().all()).then(pl.col("cost").sum()),
             images=pl.col("images").sum(),
         )
     )
