@@ -47,6 +47,19 @@ def test_flux_2_flex_price_change_is_dated(cat: pricing.Catalog) -> None:
     assert flex["pct"].round(2).to_list() == [-16.67] * flex.height
 
 
+def test_flux_2_flex_in_january_is_the_6c_price_by_default(cat: pricing.Catalog) -> None:
+    # BFL's skills repository: 6c/MP from commit 99cc90a (2026-01-24), 5c/MP from 937fe03
+    # (2026-01-28). The undated docs page shows the 5c price, so it cannot apply before then.
+    req = ImageRequest(model="flux-2-flex")
+    extra_mp = Decimal(1024 * 1024) / 10**6 - 1
+    january = pricing.quote(req, "bfl/flux-2-flex", as_of="2026-01-25", catalog=cat)
+    assert january.total == Decimal("0.06") + extra_mp * Decimal("0.06")  # $0.06291456
+    assert "bfl-docs-pricing" not in {s.source_id for s in january.spread.by_source}
+    february = pricing.quote(req, "bfl/flux-2-flex", as_of="2026-02-02", catalog=cat)
+    assert february.total == Decimal("0.05") + extra_mp * Decimal("0.05")  # $0.0524288
+    assert "bfl-docs-pricing" in {s.source_id for s in february.spread.by_source}
+
+
 def test_gpt_image_1_tokens_match_official_per_image_prices(cat: pricing.Catalog) -> None:
     # high 1024x1024 = 4,160 output tokens x $40 / 1M = $0.1664; the page shows $0.167.
     cases = {
