@@ -194,13 +194,20 @@ def test_seed_003_cost_comparison(cat: pricing.Catalog, provider: str) -> None:
     assert total(cat, provider, "flux-2-pro", "seed-003", edit).total == 2 * rate
 
 
-@pytest.mark.parametrize(
-    ("provider", "model"),
-    [("bfl", "flux-2-pro"), ("openai", "dall-e-3"), ("midjourney", "midjourney-v6")],
-)
+@pytest.mark.parametrize(("provider", "model"), [("bfl", "flux-2-pro"), ("openai", "dall-e-3")])
 def test_seed_003_specs_price_per_image(cat: pricing.Catalog, provider: str, model: str) -> None:
     q = total(cat, provider, model, "seed-003-specs", ImageRequest(model=model))
     assert q.total == Decimal("0.04")
+
+
+def test_seed_003_midjourney_figure_is_not_a_product(cat: pricing.Catalog) -> None:
+    # Seed 003's spec table gives Midjourney V6 ~$0.04 an image, but Midjourney sells monthly
+    # plans with GPU hours, not per-image access: its own card holds subscriptions only.
+    offers = cat.offers(provider="midjourney")
+    assert len(offers) == 8  # basic, standard, pro, mega; monthly and annual billing
+    for offer in offers:
+        units = {c.unit for v in offer.versions for c in v.components}
+        assert units == {"subscription"}, offer.id
 
 
 # --------------------------------------------------------------------------- seed 004
