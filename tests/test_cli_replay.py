@@ -583,3 +583,39 @@ def test_amounts_under_a_cent_do_not_read_as_zero(tmp_path: Path) -> None:
         "price every call come last"
     )
     assert result.stdout.count(explained) == 1
+
+
+# --------------------------------------------------------------------------- column names
+
+
+def test_unknown_columns_and_default_sizes_are_reported(tmp_path: Path) -> None:
+    # OpenAI's n and size read as count, width and height; widht is a typo: its calls have no
+    # size. Bundled BFL FLUX.2 [pro]: 1536x1024 is $0.03859296 an image, 1024x1024 $0.03072864.
+    log = write_csv(
+        tmp_path / "openai.csv",
+        "2026-03-01T10:00:00Z,bfl,flux-2-pro,2,1536x1024,x",
+        "2026-03-01T11:00:00Z,bfl,flux-2-pro,1,auto,x",
+        "2026-03-01T12:00:00Z,bfl,flux-2-pro,1,big,x",
+        header="timestamp,provider,model,n,size,widht",
+    )
+    result = runner.invoke(app, ["replay", str(log), "--no-alternatives"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "did you mean width?" in result.stdout
+    assert "1 call(s) have no size" in result.stdout
+    assert "priced at 1024x1024" in result.stdout
+    payload = json.loads(
+        runner.invoke(app, ["replay", str(log), "--no-alternatives", "--json"]).stdout
+    )
+    assert payload["unknown_columns"] == {"widht": "width"}
+    assert payload["rows_default_size"] == 1
+    assert payload["rows_default_count"] == 0
+    total = Decimal(payload["totals"]["USD"])
+    assert total == 2 * Decimal("0.03859296") + Decimal("0.03072864")
+    assert payload["rows_quarantined"] == 1
+    assert_adds_up(payload)
+
+
+def test_help_lists_openai_names() -> None:
+    result = runner.invoke(app, ["replay", "--help"], env={"COLUMNS": "160"})
+    assert re.search(r"^\s+n\s+optional\s+OpenAI's name for count", result.stdout, re.MULTILINE)
+    assert re.search(r"^\s+size\s+optional\s+OpenAI's \"WIDTHxHEIGHT\"", result.stdout, re.M)

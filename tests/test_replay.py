@@ -844,3 +844,95 @@ def test_focus_and_budgets_price_the_log_in_one_pass(
     status = budget_status(result, Budget(monthly=100), as_of="2026-03-31")
     assert reads == []  # the budget reads the replay's days, not the log
     assert status.spent == D("64.25")  # March: gamma 64.00, beta 0.15, acme/n-b 0.10
+
+
+# --------------------------------------------------------------------------- column names
+
+#: BFL FLUX.2 [pro] (bundled, from 2026-01-24): $0.03 the first MP + $0.015 per further MP.
+#: 1536x1024 = 1.572864 MP: 0.03 + 0.572864 x 0.015 = $0.03859296 an image; 1024x1024 =
+#: 1.048576 MP: 0.03 + 0.048576 x 0.015 = $0.03072864.
+FLUX_1536x1024, FLUX_1024 = D("0.03859296"), D("0.03072864")
+
+
+def bfl_log(**columns: list[str | None]) -> pl.DataFrame:
+    rows = len(next(iter(columns.values())))
+    return pl.DataFrame(
+        {
+            "timestamp": ["2026-03-01T10:00:00Z"] * rows,
+            "provider": ["bfl"] * rows,
+            "model": ["flux-2-pro"] * rows,
+            **columns,
+        }
+    )
+
+
+def test_openai_request_names_price_like_standard_columns(tmp_path: Path) -> None:
+    openai = bfl_log(n=["2", "1"], size=["1536x1024", "1536 X 1024"], quality=["high", "high"])
+    standard = bfl_log(count=["2", "1"], width=["1536", "1536"], height=["1024", "1024"])
+    a = replay(openai, alternatives=False)
+    b = replay(write_log(tmp_path / "usage.csv", standard.to_dicts()), alternatives=False)
+    assert a.total() == b.total() == {"USD": 3 * FLUX_1536x1024}
+    assert a.unknown_columns == b.unknown_columns == {}
+    assert (a.rows_default_size, a.rows_default_count) == (0, 0)
+    assert a.notes == b.notes == ()
+
+
+def test_auto_or_empty_size_is_priced_at_the_default_and_said(tmp_path: Path) -> None:
+    log = bfl_log(n=["1", "1", "1"], size=["auto", "1536x1024", None])
+    result = replay(log, alternatives=False)
+    assert result.total() == {"USD": 2 * FLUX_1024 + FLUX_1536x1024}
+    assert result.rows_default_size == 2
+    assert result.rows_default_count == 0
+    assert result.notes == (
+        '2 call(s) have no size (no width and height or size column, or size "auto" or '
+        "empty): priced at 1024x1024",
+    )
+
+
+def test_malformed_size_is_quarantined_with_its_line() -> None:
+    log = bfl_log(size=["1536x1024", "big", "0x5", "1024x", "1536x1024"])
+    result = replay(log, alternatives=False)
+    assert why(result) == [
+        (2, 'size is not "WIDTHxHEIGHT" or "auto"', "big"),
+        (3, "zero or negative size", "0x5"),
+        (4, 'size is not "WIDTHxHEIGHT" or "auto"', "1024x"),
+    ]
+    assert result.total() == {"USD": 2 * FLUX_1536x1024}
+    assert result.rows_default_count == 2  # no count or n column: one image each
+    balanced(result)
+
+
+def test_typo_is_reported_with_a_hint_and_its_rows_priced_at_the_default() -> None:
+    log = bfl_log(widht=["1536", "1536"], height=["1024", "1024"], request_id=["r1", "r2"])
+    result = replay(log, alternatives=False)
+    assert result.unknown_columns == {"widht": "width", "request_id": None}
+    assert result.rows_default_size == 2  # a height without a width is no size
+    assert result.total() == {"USD": 2 * FLUX_1024}
+    assert result.notes[:2] == (
+        "column 'widht' is not a log column and is not read; did you mean width? "
+        "(map it: --map widht=width, or mapping={'widht': 'width'})",
+        "column 'request_id' is not a log column and is not read",
+    )
+    mapped = replay(log, mapping={"widht": "width"}, alternatives=False)
+    assert mapped.unknown_columns == {"request_id": None}
+    assert mapped.total() == {"USD": 2 * FLUX_1536x1024}
+
+
+def test_standard_columns_win_over_openai_names() -> None:
+    # count and n disagree: count is read, n is reported, never summed or guessed between
+    log = bfl_log(count=["1"], n=["3"], width=["1536"], height=["1024"], size=["1024x1024"])
+    result = replay(log, alternatives=False)
+    assert result.total() == {"USD": FLUX_1536x1024}
+    assert result.unknown_columns == {"n": "count", "size": "width"}
+    assert "column 'n' is not read: the log's count column is read instead" in result.notes
+
+
+def test_log_without_size_or_count_says_so() -> None:
+    result = replay(bfl_log(operation=["generate"] * 3), alternatives=False)
+    assert (result.rows_default_size, result.rows_default_count) == (3, 3)
+    assert result.total() == {"USD": 3 * FLUX_1024}
+    assert result.notes == (
+        '3 call(s) have no size (no width and height or size column, or size "auto" or '
+        "empty): priced at 1024x1024",
+        "3 call(s) have no image count (no count or n column): priced as 1 image each",
+    )

@@ -8,7 +8,10 @@ marks each row that cannot be read with the first check it fails, whose reason
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import difflib
+from collections.abc import Mapping, Sequence
+from functools import reduce
+from operator import or_
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +40,9 @@ LOG_COLUMNS: dict[str, tuple[bool, str]] = {
     "account": (False, 'billing account; default "default"'),
     "billed_cost": (False, "what the provider billed for the call, for reconciliation"),
 }
+#: OpenAI's request names, read as the standard columns when the log has none of those:
+#: ``n`` is ``count``, ``size`` ("1536x1024", or "auto": unknown) gives ``width`` and ``height``.
+LOG_ALIASES: dict[str, tuple[str, ...]] = {"n": ("count",), "size": ("width", "height")}
 #: The log's number columns and their types (each typed as ``_<name>`` by :func:`checked_log`).
 NUMERIC_COLUMNS = {
     "width": pl.Int64,
@@ -58,6 +64,9 @@ def scan_log(
 ) -> pl.LazyFrame:
     """The log as a LazyFrame with standard column names (``mapping``: log name -> standard).
 
+    OpenAI's ``n`` is read as ``count`` when the log has no ``count`` column, and ``size`` is
+    kept for :func:`checked_log` (see :data:`LOG_ALIASES`); other columns are kept as they are
+    (:func:`unknown_columns` names them).
     CSV is read as text, so a malformed value reaches the quarantine rather than failing the
     whole read; Parquet and NDJSON keep their types.
     """
@@ -70,14 +79,17 @@ def scan_log(
                 f"mapping names columns the log does not have: {', '.join(missing)}; "
                 f"its columns are {', '.join(names)}"
             )
-        unknown = [v for v in mapping.values() if v not in LOG_COLUMNS]
+        unknown = [v for v in mapping.values() if v not in LOG_COLUMNS and v not in LOG_ALIASES]
         if unknown:
             raise PricingError(
                 f"mapping targets {', '.join(unknown)} are not log columns; "
-                f"use {', '.join(LOG_COLUMNS)}"
+                f"use {', '.join([*LOG_COLUMNS, *LOG_ALIASES])}"
             )
         lf = lf.rename(dict(mapping))
     names = lf.collect_schema().names()
+    if "n" in names and "count" not in names:
+        lf = lf.rename({"n": "count"})  # OpenAI's name; read like a mapping
+        names = lf.collect_schema().names()
     has_offer = "offer_id" in names
     missing = [
         n
@@ -178,6 +190,8 @@ def checked_log(lf: pl.LazyFrame, cat: Catalog) -> tuple[pl.LazyFrame, list[Mess
     for name in ("provider", "model", "offer_id", "operation", "quality", "account"):
         if name in names:
             typed.append(pl.col(name).cast(pl.String).str.strip_chars().alias(f"_{name}"))
+    if _reads_size(names):
+        typed.extend(_size(i).alias(f"_{name}") for i, name in ((1, "width"), (2, "height")))
     lf = lf.with_columns(typed)
 
     checks: list[tuple[pl.Expr, Message]] = [
@@ -187,6 +201,7 @@ def checked_log(lf: pl.LazyFrame, cat: Catalog) -> tuple[pl.LazyFrame, list[Mess
         ),
         *_identity_checks(names, cat),
         *_number_checks(schema),
+        *_size_checks(names),
     ]
     code: Any = pl.when(checks[0][0]).then(pl.lit(0, dtype=pl.Int32))
     for i, (cond, _) in enumerate(checks[1:], start=1):
@@ -266,6 +281,68 @@ def _number_checks(schema: pl.Schema) -> list[tuple[pl.Expr, Message]]:
             )
         )
     return checks
+
+
+def _reads_size(names: Sequence[str]) -> bool:
+    """Whether the size of a call comes from a ``size`` column (no width or height column)."""
+    return "size" in names and "width" not in names and "height" not in names
+
+
+def _size_text() -> pl.Expr:
+    return pl.col("size").cast(pl.String).str.strip_chars().str.to_lowercase()
+
+
+def _size(group: int) -> pl.Expr:
+    """Width (``group`` 1) or height (2) [px] of a "WIDTHxHEIGHT" size; null otherwise."""
+    pattern = r"^(\d+)\s*x\s*(\d+)$"
+    return _size_text().str.extract(pattern, group).cast(pl.Int64, strict=False)
+
+
+def _size_checks(names: Sequence[str]) -> list[tuple[pl.Expr, Message]]:
+    """Checks that a ``size`` read as width and height is "WIDTHxHEIGHT" of positive sizes
+    [px], or "auto" or empty (the default size, counted by :func:`defaulted`)."""
+    if not _reads_size(names):
+        return []
+    text = _size_text()
+    unsized = text.is_null() | text.is_in(["", "auto"])
+    width, height = pl.col("_width"), pl.col("_height")
+    return [
+        (
+            ~unsized & (width.is_null() | height.is_null()),
+            (pl.lit('size is not "WIDTHxHEIGHT" or "auto"'), _text("size")),
+        ),
+        ((width <= 0) | (height <= 0), (pl.lit("zero or negative size"), _text("size"))),
+    ]
+
+
+def defaulted(checked: Sequence[str], columns: Sequence[str]) -> pl.Expr:
+    """Whether a checked row (of columns ``checked``) has none of its value of any of
+    ``columns`` (e.g. width, height) and is priced at the default."""
+    every_row = pl.col("_line").is_not_null()
+    return reduce(
+        or_,
+        [pl.col(f"_{c}").is_null() if f"_{c}" in checked else every_row for c in columns],
+    )
+
+
+def unknown_columns(names: Sequence[str]) -> dict[str, str | None]:
+    """The columns of a log (read by :func:`scan_log`) that are not read, each with the
+    standard column it is likely meant to be, or None.
+
+    ``n`` or ``size`` beside the standard column(s) they stand for are not read either: the
+    standard column wins, and the hint names it.
+    """
+    known = [*LOG_COLUMNS, *LOG_ALIASES]
+    unknown: dict[str, str | None] = {}
+    for name in names:
+        if name in LOG_COLUMNS or (name == "size" and _reads_size(names)):
+            continue
+        if name in LOG_ALIASES:
+            unknown[name] = next((c for c in LOG_ALIASES[name] if c in names), None)
+            continue
+        close = difflib.get_close_matches(name.strip().lower(), known, n=1)
+        unknown[name] = close[0] if close else None
+    return unknown
 
 
 def quarantine_reason(messages: list[Message]) -> tuple[pl.Expr, pl.Expr]:

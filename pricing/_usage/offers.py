@@ -16,6 +16,7 @@ import polars as pl
 from pricing._base.dates import month_window
 from pricing._cards.catalog import Catalog, load_catalog
 from pricing._usage.log import NUMERIC_COLUMNS, Message, checked_log, scan_log
+from pricing._vector.columns import REQUEST_COLUMNS
 from pricing.errors import PricingError
 
 
@@ -162,9 +163,13 @@ def request_table(good: pl.LazyFrame, names: list[str]) -> pl.LazyFrame:
     for name in ("operation", "quality", "account"):
         if name in names:
             cols.append(pl.col(f"_{name}").alias(name))
+    typed = good.collect_schema().names()  # width and height may come from a size column
     for name in NUMERIC_COLUMNS:
-        if name in names:
-            cols.append(pl.col(f"_{name}").alias(name))
+        if f"_{name}" in typed:
+            value = pl.col(f"_{name}")
+            if name in ("width", "height"):  # null only where a size is "auto" or empty
+                value = value.fill_null(REQUEST_COLUMNS[name][1])
+            cols.append(value.alias(name))
     frame = good.select(cols)
     fill = {"operation": "generate", "account": "default"}
     return frame.with_columns(

@@ -34,8 +34,9 @@ from pricing._usage.days import DAY_KEYS, DAY_SCHEMA, day_sums, month_costs
 from pricing._usage.focus import check_granularity
 from pricing._usage.focus_columns import Granularity
 from pricing._usage.focus_parts import FocusParts
-from pricing._usage.log import Message, quarantine_reason
+from pricing._usage.log import Message, defaulted, quarantine_reason, unknown_columns
 from pricing._usage.offers import prepare_log, request_table
+from pricing._usage.reading import LogReading
 from pricing._vector.requests import price_requests
 
 
@@ -75,6 +76,13 @@ class Replay:
         out, are ``rows_unpriced``).
     month : str or None
         "YYYY-MM" when only that month was replayed (``month=``); None: the whole log.
+    unknown_columns : dict
+        Columns of the log that are not read (neither standard, mapped nor OpenAI's ``n`` and
+        ``size``) -> the standard column each is likely meant to be, or None. Each has a note.
+    rows_default_size : int
+        Readable calls without a size, priced at 1024x1024 [calls]; said in ``notes``.
+    rows_default_count : int
+        Readable calls without an image count, priced as one image [calls]; said in ``notes``.
     """
 
     costs: pl.DataFrame
@@ -90,6 +98,9 @@ class Replay:
     days: pl.DataFrame = field(kw_only=True)
     focus: pl.DataFrame | None = field(default=None, kw_only=True)
     month: str | None = field(default=None, kw_only=True)
+    unknown_columns: dict[str, str | None] = field(default_factory=dict, kw_only=True)
+    rows_default_size: int = field(default=0, kw_only=True)
+    rows_default_count: int = field(default=0, kw_only=True)
 
     @property
     def rows_quarantined(self) -> int:
@@ -234,7 +245,8 @@ def replay(
         for offer_id in against:
             cat.offer(offer_id)
     resolved, messages, names, ambiguous = prepare_log(log, cat, month, mapping, offer_map)
-    quarantine, counts = _tally(resolved, messages, names)
+    quarantine, counts, defaults = _tally(resolved, messages, names)
+    reading = LogReading(unknown_columns(names), *defaults)
     requests = request_table(resolved.filter(pl.col("_bad").is_null()), names)
 
     # Offers in use decide whether months must be replayed whole (running volumes).
@@ -245,14 +257,15 @@ def replay(
     sums = _Sums(cat, pairs, substitute=against is not None, has_bills="billed_cost" in names)
     sums.focus = None if focus is None else FocusParts(focus)  # built as the batches are priced
     rows_read = quarantine.height + sums.add(chunks, progress)
-    return sums.replay(quarantine, ambiguous, rows_read, source, month)
+    return sums.replay(quarantine, (ambiguous, reading), rows_read, source, month)
 
 
 def _tally(
     resolved: pl.LazyFrame, messages: list[Message], names: list[str]
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The quarantine (the rows that cannot be read), and the readable rows per offer_id and
-    month: in one pass over the log, and the bad rows in a second only if there are any."""
+) -> tuple[pl.DataFrame, pl.DataFrame, tuple[int, int]]:
+    """The quarantine (the rows that cannot be read), the readable rows per offer_id and
+    month, and how many of them have a default size and count [rows]: in one pass over the
+    log, and the bad rows in a second only if there are any."""
     reason, value = quarantine_reason(messages)
     bad = resolved.filter(pl.col("_bad").is_not_null()).select(
         pl.col("_line").alias("line"),
@@ -261,9 +274,14 @@ def _tally(
         *[pl.col(n).cast(pl.String) for n in names],
     )
     day = (pl.col("_ts").dt.cast_time_unit("us").to_physical() // DAY_US).alias("day")
+    typed = resolved.collect_schema().names()
     tally = (
         resolved.group_by(pl.col("_bad").is_not_null().alias("bad"), "_offer", day)
-        .agg(rows=pl.len())
+        .agg(
+            pl.len().alias("rows"),
+            defaulted(typed, ("width", "height")).sum().alias("default_size"),
+            defaulted(typed, ("count",)).sum().alias("default_count"),
+        )
         .collect(engine="streaming")
     )
     quarantine = (
@@ -285,7 +303,8 @@ def _tally(
         )
         .agg(pl.col("rows").sum())
     )
-    return quarantine, counts
+    good = tally.filter(~pl.col("bad"))
+    return quarantine, counts, (int(good["default_size"].sum()), int(good["default_count"].sum()))
 
 
 @dataclass
@@ -330,12 +349,14 @@ class _Sums:
     def replay(
         self,
         quarantine: pl.DataFrame,
-        ambiguous: dict[str, str],
+        read: tuple[dict[str, str], LogReading],
         rows_read: int,
         source: str,
         month: str | None,
     ) -> Replay:
-        """The sums added up over the batches, with the quarantine and its notes."""
+        """The sums added up over the batches, with the quarantine and the notes on how the
+        log was ``read`` (its ambiguous providers, its unread columns and defaults)."""
+        ambiguous, reading = read
         days = summed(self.days, DAY_KEYS) if self.days else pl.DataFrame(schema=DAY_SCHEMA)
         costs = month_costs(days)
         unpriced = summed(self.unpriced, ["reason"]).sort(
@@ -354,10 +375,13 @@ class _Sums:
             rows_priced=rows_priced,
             months=months,
             source=source,
-            notes=_notes(quarantine, ambiguous),
+            notes=(*reading.notes(), *_notes(quarantine, ambiguous)),
             days=days,
             focus=None if self.focus is None else self.focus.dataset(),
             month=month,
+            unknown_columns=reading.unknown_columns,
+            rows_default_size=reading.rows_default_size,
+            rows_default_count=reading.rows_default_count,
         )
 
     def _reconciliation(self) -> pl.DataFrame | None:

@@ -144,9 +144,11 @@ def budget_cmd(
         raise fail(f"cannot read {log}: {first}. Check that it is a valid log file.") from exc
     written = _write_chart(status, paths)
     if as_json:
-        print_json(_status_json(status, log, written))
+        print_json({**_status_json(status, log, written), "log_notes": list(result.notes)})
     else:
         _print_status(status, log, written)
+        for note in result.notes:  # how the log was read: unread columns, defaults
+            out.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
     if status.over_budget:
         raise typer.Exit(1)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import polars as pl
 import typer
@@ -23,6 +23,9 @@ from pricing.cli._common import (
     records,
 )
 from pricing.errors import PricingError
+
+if TYPE_CHECKING:
+    from pricing._plan.breakeven import BreakEven
 
 #: Money columns of the JSON tables [currency], written as exact decimal strings.
 TOTAL_MONEY = ("horizon_cost", "idle", "per_image")
@@ -294,29 +297,37 @@ def breakeven_cmd(
     except (PricingError, KeyError, ValueError) as exc:
         raise fail(str(exc).strip('"')) from exc
     if as_json:
-        print_json(
-            {
-                "volume": result.volume,
-                "margin": result.margin,
-                "margin_volume": result.margin_volume,
-                "crossings": list(result.crossings),
-                "self_cost": money_text(result.self_cost),
-                "hosted_cost": money_text(result.hosted_cost),
-                "gpus": result.gpus,
-                "notes": list(result.notes),
-                "hosting": {
-                    k: money_text(v) if k.endswith("_per_month") else v
-                    for k, v in dataclasses.asdict(result.hosting).items()
-                },
-            }
-        )
-        return
+        print_json(_break_even_json(result))
+    else:
+        _print_break_even(result, f"{model} on {gpu}", hosted, margin)
+
+
+def _break_even_json(result: BreakEven) -> dict[str, object]:
+    """The break-even for ``--json``: volumes [images/month], money as exact strings."""
+    return {
+        "volume": result.volume,
+        "margin": result.margin,
+        "margin_volume": result.margin_volume,
+        "crossings": list(result.crossings),
+        "self_cost": money_text(result.self_cost),
+        "hosted_cost": money_text(result.hosted_cost),
+        "gpus": result.gpus,
+        "notes": list(result.notes),
+        "hosting": {
+            k: money_text(v) if k.endswith("_per_month") else v
+            for k, v in dataclasses.asdict(result.hosting).items()
+        },
+    }
+
+
+def _print_break_even(result: BreakEven, setup: str, hosted: str, margin: float) -> None:
+    """The break-even in words, then the assumptions it was computed under."""
     if result.volume is None:
         out.print(f"[yellow]{escape(result.notes[0])}[/]")
         out.print(escape(result.notes[-1]))
         return
     out.print(
-        f"Self-hosting {escape(model)} on {escape(gpu)} costs the same as {escape(hosted)} at "
+        f"Self-hosting {escape(setup)} costs the same as {escape(hosted)} at "
         f"[bold]{result.volume:,.0f} images/month[/] ({_usd(result.self_cost, 2)}/month, "
         f"{result.gpus} GPU(s)); above that it is cheaper."
     )

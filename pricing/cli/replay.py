@@ -13,7 +13,7 @@ import typer
 from rich.markup import escape
 
 from pricing._usage.focus_columns import Granularity
-from pricing._usage.log import LOG_COLUMNS
+from pricing._usage.log import LOG_ALIASES, LOG_COLUMNS
 from pricing._usage.replay import Replay, replay
 from pricing.cli._common import (
     HELP_WIDTH,
@@ -40,8 +40,17 @@ GranularityChoice = StrEnum("GranularityChoice", [(g, g) for g in GRANULARITIES]
 _DAY = GranularityChoice("day")
 
 
+#: OpenAI's request names a log may use (``LOG_ALIASES``), as the help explains them.
+_ALIASES_HELP = {
+    "n": "OpenAI's name for count, read where there is no count column",
+    "size": 'OpenAI\'s "WIDTHxHEIGHT", e.g. "1536x1024", read where there is no width or '
+    'height column; "auto": the default size',
+}
+
+
 def _log_columns_help() -> str:
-    width = max(len(name) for name in LOG_COLUMNS)
+    rows = [*LOG_COLUMNS.items(), *((n, (False, _ALIASES_HELP[n])) for n in LOG_ALIASES)]
+    width = max(len(name) for name, _ in rows)
     indent = " " * (2 + width + 2 + len("required") + 2)
     return "\n".join(
         textwrap.fill(
@@ -51,7 +60,7 @@ def _log_columns_help() -> str:
             subsequent_indent=indent,
             break_on_hyphens=False,
         )
-        for name, (required, meaning) in LOG_COLUMNS.items()
+        for name, (required, meaning) in rows
     )
 
 
@@ -66,6 +75,9 @@ Log columns (rename yours with --map yourname=column; an offer_id column can sta
 provider and model):
 
 {_log_columns_help()}
+
+Other columns are not read; the report names them (with a did-you-mean hint), and says how
+many calls were priced at a default size or count.
 
 Example: pricing replay usage.csv --month 2026-03 --map ts=timestamp --quarantine bad.csv
 """
@@ -236,6 +248,9 @@ def _replay_json(
         "reconciliation": None if result.reconciliation is None else records(result.reconciliation),
         "unpriced": records(result.unpriced),
         "quarantine_counts": records(result.quarantine_counts),
+        "unknown_columns": result.unknown_columns,
+        "rows_default_size": result.rows_default_size,
+        "rows_default_count": result.rows_default_count,
         "notes": list(result.notes),
         "outputs": outputs,
     }
