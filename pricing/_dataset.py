@@ -4,8 +4,9 @@ data directory, loaded and checked together.
 Every entry point that reads more than the rate cards takes ``data=`` (``simulate``,
 ``break_even``, ``build_dashboard``, ``load_workload``, ``list_workloads``, ``price_requests``,
 ``replay``); the command line's ``--data DIR`` builds one with :func:`load_data_set`. Without
-it, each reads the bundled ``data/``. A data set never mixes directories: the catalog, the GPU
-data and the FX rates of one answer come from the same place.
+it, each reads the bundled ``data/``. A data set never mixes directories: its catalog, GPU
+data and FX rates come from the same place, and a call given ``catalog=`` and ``data=`` from
+two different directories is refused.
 """
 
 from __future__ import annotations
