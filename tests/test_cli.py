@@ -15,6 +15,7 @@ from typing import Any
 import typer.main
 from typer.testing import CliRunner
 
+import pricing
 from pricing._cards.loader import bundled_data_dir
 from pricing.cli import app
 from pricing.cli._common import HELP_WIDTH
@@ -199,3 +200,25 @@ def test_replay_help_fits_an_80_column_terminal() -> None:
     first = lines[at].index("optional") + len("optional  ")
     assert lines[at + 1][:first].strip() == ""
     assert lines[at + 1][first:].strip()
+
+
+def test_a_source_without_a_date_is_shown_as_undated() -> None:
+    # data/sources.toml: BFL's skills repository dates its commits (published 2026-01-28); the
+    # docs pricing page shows no date, so its read date must not pass for a price date.
+    req = pricing.ImageRequest(model="flux-2-flex")
+    dated = pricing.quote(req, "bfl/flux-2-flex", as_of="2026-02-02", source="bfl-skills")
+    assert dated.published is not None
+    assert dated.published.isoformat() == "2026-01-28"
+    undated = pricing.quote(req, "bfl/flux-2-flex", as_of="2026-02-02", source="bfl-docs-pricing")
+    assert undated.published is None
+    assert undated.to_dict()["published"] is None
+    frame = pricing.compare(req, as_of="2026-02-02")
+    row = frame.filter(frame["offer_id"] == "bfl/flux-2-flex").row(0, named=True)
+    assert row["published"].isoformat() == "2026-01-28"
+
+    args = ["quote", "--model", "flux-2-flex", "--offer", "bfl/flux-2-flex"]
+    shown = runner.invoke(app, [*args, "--as-of", "2026-02-02"], terminal_width=200)
+    assert "source bfl-skills (official), 2026-01-28:" in shown.stdout
+    table = runner.invoke(app, ["quote", "--model", "flux-2-pro"], terminal_width=240)
+    assert "source date" in table.stdout
+    assert "undated, read 2026-11-15" in table.stdout

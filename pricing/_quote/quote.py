@@ -56,6 +56,9 @@ class Quote:
         Upper end when the chosen source states a price range.
     spread : Spread
         Totals under every source in force (the chosen one included).
+    seen, published : date, date or None
+        When the figure was read from its source, and the date the source itself shows
+        (``None``: the page is undated, so ``seen`` is not a date of the price).
     """
 
     request: ImageRequest
@@ -77,6 +80,7 @@ class Quote:
     spread: Spread
     images: int
     notes: tuple[str, ...] = ()
+    published: date | None = None
 
     @property
     def per_image(self) -> Decimal:
@@ -102,6 +106,7 @@ class Quote:
             "source_kind": self.source_kind,
             "source_title": self.source_title,
             "seen": self.seen.isoformat(),
+            "published": None if self.published is None else self.published.isoformat(),
             "as_of": self.as_of.isoformat(),
             "line_items": [
                 {
@@ -270,6 +275,7 @@ def _quote(
         source_kind=src.kind,
         source_title=src.title,
         seen=src.seen,
+        published=src.published,
         as_of=day,
         spread=Spread(min(totals), max(totals), tuple(by_source)),
         images=request.count * calls,
@@ -349,6 +355,7 @@ COMPARE_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "source_id": pl.String,
     "source_kind": pl.String,
     "seen": pl.Date,
+    "published": pl.Date,
     "price_version": pl.String,
     "reason": pl.String,
 }
@@ -366,7 +373,8 @@ def compare(
 
     Columns: offer_id, provider, model, operation, per_image [currency/image], total
     [currency], total_high, currency, min_total / max_total (across sources in force),
-    sources (how many), source_id, source_kind, seen, price_version, reason.
+    sources (how many), source_id, source_kind, seen, published (None: the source shows no
+    date), price_version, reason.
     With ``include_unavailable=True`` offers of the model that cannot price the request are
     listed last with a null total and the ``reason`` (a missing price is never shown as 0).
     """
@@ -397,6 +405,7 @@ def compare(
                 "source_id": q.source_id,
                 "source_kind": q.source_kind,
                 "seen": q.seen,
+                "published": q.published,
                 "price_version": q.price_version,
                 "reason": None,
             }
@@ -423,6 +432,7 @@ def _unavailable_row(
         "source_id": None,
         "source_kind": None,
         "seen": None,
+        "published": None,
         "price_version": None,
         "reason": reason,
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from decimal import Decimal
 from typing import Annotated
 
@@ -137,7 +138,7 @@ def _print_compare(
         ("range across sources", "right"),
         ("source", "left"),
         ("kind", "left"),
-        ("seen", "left"),
+        ("source date", "left"),
     ):
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for r in priced.iter_rows(named=True):
@@ -156,7 +157,7 @@ def _print_compare(
             spread,
             escape(r["source_id"]),
             r["source_kind"],
-            str(r["seen"]),
+            source_date(r["published"], r["seen"]),
         )
     out.print(table)
     if skipped.height:
@@ -191,7 +192,7 @@ def _print_quote(q: Quote) -> None:
     )
     out.print(
         f"price version {q.price_version} · source {q.source_id} ({q.source_kind}), "
-        f"seen {q.seen}: {escape(q.source_title)}",
+        f"{source_date(q.published, q.seen)}: {escape(q.source_title)}",
         highlight=False,
     )
     if q.spread.sources > 1:
@@ -202,3 +203,8 @@ def _print_quote(q: Quote) -> None:
         )
     for note in q.notes:
         out.print(f"[dim]note: {escape(note)}[/]", highlight=False)
+
+
+def source_date(published: date | None, seen: date) -> str:
+    """The date a source shows ("2026-01-28"), or that it shows none ("undated, read ...")."""
+    return published.isoformat() if published is not None else f"undated, read {seen.isoformat()}"
