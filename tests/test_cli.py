@@ -222,3 +222,11 @@ def test_a_source_without_a_date_is_shown_as_undated() -> None:
     table = runner.invoke(app, ["quote", "--model", "flux-2-pro"], terminal_width=240)
     assert "source date" in table.stdout
     assert "undated, read 2026-11-15" in table.stdout
+    history = pricing.load_catalog().history("bfl/flux-2-flex")
+    dates = dict(zip(history["source_id"], history["published"], strict=True))
+    assert dates["bfl-docs-pricing"] is None
+    assert dates["bfl-skills"].isoformat() == "2026-01-28"
+    shown = runner.invoke(app, ["cards", "history", "bfl/flux-2-flex"], terminal_width=240)
+    assert "source date" in shown.stdout
+    assert "undated" in shown.stdout
+    assert "2026-11-15" not in shown.stdout  # a read date is not shown as the price's date

@@ -145,7 +145,8 @@ class Catalog:
         """Every price version of an offer over time, oldest first, with its source.
 
         Columns: offer_id, version, effective_from, effective_to, source_id, source_kind,
-        source_title, seen, currency, components (readable summary).
+        source_title, seen, published (the date the source shows; null when undated),
+        currency, components (readable summary).
         """
         offer = self.offer(offer_id)
         rows = []
@@ -161,6 +162,7 @@ class Catalog:
                     "source_kind": src.kind,
                     "source_title": src.title,
                     "seen": src.seen,
+                    "published": src.published,
                     "currency": v.currency,
                     "components": v.describe(),
                 }
@@ -305,6 +307,7 @@ _HISTORY_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "source_kind": pl.String,
     "source_title": pl.String,
     "seen": pl.Date,
+    "published": pl.Date,
     "currency": pl.String,
     "components": pl.String,
 }

@@ -271,3 +271,11 @@ def progress_task(
 def replay_label(label: str) -> str:
     """What a replay is doing, from its progress label (``rows`` or a month)."""
     return "pricing calls" if label == "rows" else f"pricing month {label}"
+
+
+def source_date(published: date | None, seen: date | None = None) -> str:
+    """The date a source shows ("2026-01-28"), or that it shows none: "undated", with the day
+    it was read when ``seen`` is given ("undated, read 2026-11-15")."""
+    if published is not None:
+        return published.isoformat()
+    return "undated" if seen is None else f"undated, read {seen.isoformat()}"

@@ -22,6 +22,7 @@ from pricing.cli._common import (
     load_catalog_or_fail,
     out,
     print_json,
+    source_date,
 )
 from pricing.cli._fetch import (
     AllowHttpOption,
@@ -117,7 +118,7 @@ def cards_show(
 def _history_table(cat: Catalog, offer_id: str) -> None:
     frame = cat.history(offer_id)
     table = Table(title=f"price versions of {offer_id}")
-    for col in ("from", "to", "source", "kind", "seen", "price"):
+    for col in ("from", "to", "source", "kind", "source date", "price"):
         table.add_column(col)
     for r in frame.iter_rows(named=True):
         table.add_row(
@@ -125,7 +126,7 @@ def _history_table(cat: Catalog, offer_id: str) -> None:
             str(r["effective_to"] or ""),
             escape(r["source_id"]),
             r["source_kind"],
-            str(r["seen"]),
+            source_date(r["published"]),  # narrow: the price column keeps its width
             escape(r["components"]),
         )
     out.print(table)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import date
 from decimal import Decimal
 from typing import Annotated
 
@@ -24,6 +23,7 @@ from pricing.cli._common import (
     money,
     out,
     print_json,
+    source_date,
 )
 from pricing.errors import PricingError
 
@@ -203,8 +203,3 @@ def _print_quote(q: Quote) -> None:
         )
     for note in q.notes:
         out.print(f"[dim]note: {escape(note)}[/]", highlight=False)
-
-
-def source_date(published: date | None, seen: date) -> str:
-    """The date a source shows ("2026-01-28"), or that it shows none ("undated, read ...")."""
-    return published.isoformat() if published is not None else f"undated, read {seen.isoformat()}"
