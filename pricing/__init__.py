@@ -17,6 +17,9 @@ import typing as _typing
 from pricing._cards.catalog import Catalog, load_catalog
 from pricing._cards.schema import ImageModel, Offer, PriceVersion, RateCard, Source
 from pricing._dataset import DataSet, load_data_set
+from pricing._evidence.grades import Evidence, Flag, TrustPolicy
+from pricing._evidence.table import evidence_frame
+from pricing._evidence.trust import Trusted, trusted
 from pricing._fx.ecb import parse_ecb_xml
 from pricing._fx.rates import fx_rate
 from pricing._fx.store import load_fx
@@ -29,11 +32,12 @@ from pricing._json_schemas import schema_documents, write_schemas
 from pricing._plan.breakeven import BreakEven, break_even
 from pricing._plan.simulate import Simulation, simulate
 from pricing._plan.summary import plan_options
+from pricing._price.request import ImageRequest
+from pricing._price.units import LineItem
 from pricing._queue.mgc import FleetSize, erlang_c, latency_quantile, size_fleet, size_fleet_array
 from pricing._queue.simulation import simulate_queue
-from pricing._quote.quote import Quote, SourcePrice, Spread, compare, monthly_cost, quote
-from pricing._quote.request import ImageRequest
-from pricing._quote.units import LineItem
+from pricing._quote.compare import compare
+from pricing._quote.quote import Quote, SourcePrice, Spread, monthly_cost, quote
 from pricing._refresh.http import FetchPolicy
 from pricing._refresh.pull import pull_cards, pull_fx, pull_gpus
 from pricing._refresh.run import RefreshReport, refresh
@@ -53,6 +57,7 @@ from pricing._workloads.load import list_workloads, load_workload
 from pricing._workloads.model import Workload
 from pricing.errors import (
     FxError,
+    PriceExcluded,
     PriceNotFound,
     PricingError,
     Problem,
@@ -75,7 +80,9 @@ __all__ = [
     "BudgetStatus",
     "Catalog",
     "DataSet",
+    "Evidence",
     "FetchPolicy",
+    "Flag",
     "FleetSize",
     "FxError",
     "GpuOffer",
@@ -85,6 +92,7 @@ __all__ = [
     "LineItem",
     "Offer",
     "OwnedHardware",
+    "PriceExcluded",
     "PriceNotFound",
     "PriceVersion",
     "PricingError",
@@ -101,6 +109,8 @@ __all__ = [
     "SourcePrice",
     "Spread",
     "ThroughputUnknown",
+    "TrustPolicy",
+    "Trusted",
     "UnsupportedRequest",
     "Workload",
     "WorkloadError",
@@ -108,6 +118,7 @@ __all__ = [
     "budget_status",
     "compare",
     "erlang_c",
+    "evidence_frame",
     "fits",
     "focus_excluded",
     "fx_rate",
@@ -145,6 +156,7 @@ __all__ = [
     "throughput_table",
     "to_focus",
     "traffic_profile",
+    "trusted",
     "uncertain_inputs",
     "with_values",
     "write_schemas",

@@ -153,3 +153,11 @@ class RefreshError(PricingError):
         self.report: Any = None
         where = f" ({url})" if url and url != source else ""
         super().__init__(f"{source}{where}: {reason}")
+
+
+class PriceExcluded(PriceNotFound):
+    """The offer has prices in force, but the trust policy excludes every one of them.
+
+    A :class:`PriceNotFound`, so code that skips unpriceable offers skips these too; the
+    message names each excluded price with its grade or flag and how to widen the policy.
+    """

@@ -23,14 +23,14 @@ from pricing._cards.components import (
     TokenPrice,
 )
 from pricing._cards.schema import PriceVersion
-from pricing._quote.units import UNIT_PRICERS
+from pricing._price.units import UNIT_PRICERS
 from pricing._vector.points import MATCHED, UNIT_COLUMNS, UNIT_POINTS
 
 CLASSES: tuple[type[ComponentBase], ...] = get_args(get_args(Component)[0])
 
 #: Each table keyed by component class, by name.
 PER_UNIT_TABLES: dict[str, dict[type[Component], object]] = {
-    "pricing._quote.units.UNIT_PRICERS": dict(UNIT_PRICERS),
+    "pricing._price.units.UNIT_PRICERS": dict(UNIT_PRICERS),
     "pricing._vector.points.UNIT_POINTS": dict(UNIT_POINTS),
 }
 

@@ -43,9 +43,10 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("dash")
-    board = build_dashboard("ecommerce", samples=200, seed=0, as_of="2026-11-21", budget=800)
+    # consumer-app: its main request has offers from more than one provider (bfl and fal)
+    board = build_dashboard("consumer-app", samples=200, seed=0, as_of="2026-11-21", budget=8000)
     export_dashboard(board, out, ["html"])
-    return out / "ecommerce" / "index.html"
+    return out / "consumer-app" / "index.html"
 
 
 class Page:
@@ -95,7 +96,13 @@ def test_page_draws_without_errors_or_network(page: Page, exported: Path) -> Non
     assert page.count("#vis svg .mark-line path") >= 5
     assert page.count("#vis svg .mark-area path") >= 1
     assert "Monthly spend by line item" in page.svg()
-    assert "product edits" in page.page.inner_text("table.headline")
+    headline = page.page.inner_text("table.headline")
+    assert "avatar restyle" in headline
+    assert "official (bfl-skills)" in headline  # the evidence the headline rests on
+    # BFL's free FLUX.1 [schnell] tier is shown as an unverified lead, with its reason
+    leads = page.page.inner_text("table.leads")
+    assert "bfl/flux-1-schnell" in leads
+    assert "free-tier" in leads
 
 
 def test_gpu_price_slider_redraws_the_break_even_chart(page: Page) -> None:

@@ -40,7 +40,14 @@ def _simulation(a_costs: list[float | None]) -> Simulation:
     rows = [_row("api:a", m, c) for m, c in zip(MONTHS, a_costs, strict=True)]
     rows += [_row("api:b", m, 10.0) for m in MONTHS]
     monthly = pl.DataFrame(rows, schema=MONTHLY_SCHEMA)
-    options = pl.DataFrame({"segment": ["s", "s"], "option": ["api:a", "api:b"]})
+    options = pl.DataFrame(
+        {
+            "segment": ["s", "s"],
+            "option": ["api:a", "api:b"],
+            "grade": ["official", "third-party"],
+            "source_id": ["a-docs", "b-aggregator"],
+        }
+    )
     return Simulation(
         workload="hand",
         currency="USD",
@@ -65,6 +72,8 @@ def test_the_plan_serves_every_month() -> None:
     ]
     row = headline(sim, {}).row(0, named=True)
     assert (row["option"], row["horizon"], row["first_month"]) == ("api:b", 30.0, 10.0)
+    # the headline names the grade and source of the price it rests on
+    assert (row["grade"], row["source_id"]) == ("third-party", "b-aggregator")
 
 
 def test_an_option_serving_every_month_keeps_its_months() -> None:

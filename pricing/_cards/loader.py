@@ -222,6 +222,7 @@ def _cross_check(
     source_ids = {s.id for s in sources.source}
     model_by_id = {m.id: m for m in models.model}
     yield from _check_model_sources(models, source_ids)
+    yield from _check_evidence_links(root, sources, models, cards, card_files)
     offer_owner: dict[str, str] = {}
     for provider, card in cards.items():
         rel = relative_path(card_files[provider], root)
@@ -237,6 +238,34 @@ def _cross_check(
             offer_owner[offer.id] = rel
             yield from _check_offer(rel, provider, offer, model_by_id, source_ids)
             yield from _check_versions(rel, offer, source_ids)
+
+
+def _check_evidence_links(
+    root: Path,
+    sources: SourcesFile,
+    models: ModelsFile,
+    cards: dict[str, RateCard],
+    card_files: dict[str, Path],
+) -> Iterable[Problem]:
+    """A source's ``provider`` and a card's ``vendor`` name things that exist: grades and the
+    ``below-upstream`` check read them."""
+    for src in sources.source:
+        if src.provider is not None and src.provider not in cards:
+            yield Problem(
+                "data/sources.toml",
+                f"source {src.id!r} names unknown provider {src.provider!r}",
+                f"use a rate card's provider id ({', '.join(sorted(cards)[:6])}, ...)",
+                field="provider",
+            )
+    vendors = sorted({m.vendor for m in models.model})
+    for provider, card in cards.items():
+        if card.vendor is not None and card.vendor not in vendors:
+            yield Problem(
+                relative_path(card_files[provider], root),
+                f"vendor {card.vendor!r} is no model's vendor in models.toml",
+                f"write it as models.toml does ({', '.join(vendors)})",
+                field="vendor",
+            )
 
 
 def _check_model_sources(models: ModelsFile, source_ids: set[str]) -> Iterable[Problem]:

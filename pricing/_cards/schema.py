@@ -40,6 +40,13 @@ SourceKind = Literal["official", "provider-reseller", "third-party", "seed"]
 #: Default precedence of source kinds: a quote uses the highest-ranked kind in force.
 SOURCE_PRECEDENCE: tuple[SourceKind, ...] = ("official", "provider-reseller", "third-party", "seed")
 
+#: How far a price can be trusted, from what its page is (DESIGN.md, "Evidence"), best first.
+Grade = Literal["official", "provider", "third-party", "claim"]
+GRADES: tuple[Grade, ...] = ("official", "provider", "third-party", "claim")
+
+#: Flags a data file states (a reader's judgement of its source); the others are computed.
+DataFlagName = Literal["unit-ambiguous", "retirement-undated"]
+
 C = TypeVar("C", bound=ComponentBase)
 
 
@@ -57,7 +64,24 @@ class Source(Strict):
     published: date | None = Field(default=None, description="date the source itself shows")
     seen: date = Field(description="date the figure was read from the source")
     locator: str | None = Field(default=None, description="table or section within the source")
+    provider: Id | None = Field(
+        default=None,
+        description="the provider whose own price page this is (a seed article that is a "
+        "reseller's page): its offers grade `provider`, others it quotes `third-party`",
+    )
+    grade: Grade | None = Field(
+        default=None,
+        description="set only to grade the page below what its kind implies (`claim`: "
+        "marketing copy, a page that contradicts itself); needs `grade_reason`",
+    )
+    grade_reason: str | None = Field(default=None, min_length=1)
     notes: str | None = None
+
+    @model_validator(mode="after")
+    def _graded(self) -> Source:
+        if (self.grade is None) != (self.grade_reason is None):
+            raise ValueError("`grade` and `grade_reason` go together: give both or neither")
+        return self
 
 
 class SourcesFile(Strict):
@@ -150,6 +174,13 @@ class RateLimit(Strict):
     source: Id | None = None
 
 
+class DataFlag(Strict):
+    """A flag a reader set on a price version, with the reason (see DESIGN.md, "Evidence")."""
+
+    flag: DataFlagName
+    reason: str = Field(min_length=1, description="what in the source makes the flag apply")
+
+
 class PriceVersion(Strict):
     """The price of an offer from one source over a period; components are summed."""
 
@@ -167,6 +198,11 @@ class PriceVersion(Strict):
     minimum_monthly_spend: Money | None = Field(default=None, description="[currency/month]")
     committed_use_discount: Fraction | None = Field(
         default=None, description="fraction off with a spend commitment"
+    )
+    flags: list[DataFlag] = Field(
+        default_factory=list,
+        description="`unit-ambiguous` (the source contradicts its own units) or "
+        "`retirement-undated` (the source calls it legacy but dates no end)",
     )
     notes: str | None = None
 
@@ -231,6 +267,11 @@ class RateCard(Strict):
     provider: Id
     name: str
     url: str | None = Field(default=None, pattern=r"^https?://")
+    vendor: str | None = Field(
+        default=None,
+        description="the model vendor (as in models.toml) when the provider sells its own "
+        "models: its official prices are the upstream that resold prices are checked against",
+    )
     notes: str | None = None
     offers: list[Offer] = Field(default_factory=list)
 

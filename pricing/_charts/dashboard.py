@@ -32,6 +32,7 @@ from pricing._charts.prices import (
 )
 from pricing._charts.selfhost import break_even_chart, fleet_chart
 from pricing._dataset import DataSet, load_data_set, pick_catalog
+from pricing._evidence.grades import TrustPolicy
 from pricing._plan.breakeven import BreakEven
 from pricing._plan.simulate import Simulation, simulate
 from pricing._plan.summary import (
@@ -41,8 +42,8 @@ from pricing._plan.summary import (
     segment_break_evens,
     self_hosted_segments,
 )
-from pricing._quote.quote import compare
-from pricing._quote.request import ImageRequest
+from pricing._price.request import ImageRequest
+from pricing._quote.compare import compare
 from pricing._workloads.load import DEFAULT_WORKLOAD, load_workload
 from pricing._workloads.model import Workload
 
@@ -108,6 +109,7 @@ def build_dashboard(
     budget: float | None = None,
     progress: Progress | None = None,
     data: DataSet | None = None,
+    evidence: TrustPolicy | str | None = None,
 ) -> Dashboard:
     """Simulate a workload and build every chart of its dashboard.
 
@@ -127,6 +129,9 @@ def build_dashboard(
     data : DataSet, optional
         Where prices, GPU offers, throughput, licences and workload names come from (default:
         the bundled ``data/``).
+    evidence : TrustPolicy or str, optional
+        Which prices may set the figures (default: the workload's ``evidence``); the rest are
+        listed under the headline as unverified leads, with their reasons.
     """
     target = workload if workload is not None else DEFAULT_WORKLOAD
     cat = pick_catalog(catalog, data)
@@ -136,7 +141,11 @@ def build_dashboard(
         Path(target).stem if isinstance(target, str | Path) else work.name.lower().replace(" ", "-")
     )
     day = to_date(as_of)
-    sim = simulate(work, cat, samples=samples, seed=seed, as_of=day, progress=progress, data=data)
+    sim = simulate(
+        work, cat, samples=samples, seed=seed, as_of=day, progress=progress, data=data,
+        evidence=evidence,
+    )  # fmt: skip
+    policy = TrustPolicy.parse(evidence if evidence is not None else work.evidence)
     segments = {s.name: s for s in work.segments}
     found = segment_break_evens(work, sim, cat, ds)
     break_evens = {name: f.result for name, f in found.items()}
@@ -159,7 +168,7 @@ def build_dashboard(
         )
     else:
         notes.append("no segment has a feasible self-hosted option: no fleet chart")
-    _price_charts(planned_request(sim, segments[main]), cat, day, charts, linked)
+    _price_charts(planned_request(sim, segments[main]), cat, day, charts, linked, policy)
     return Dashboard(
         name=name,
         title=work.name,
@@ -199,10 +208,12 @@ def _price_charts(
     day: date,
     charts: dict[str, ChartLike],
     linked: dict[str, ChartLike],
+    policy: TrustPolicy,
 ) -> None:
     """Cost per image, heatmap and price history of the main segment's planned request."""
-    # Priced once; the page's copy highlights the provider clicked on the heatmap.
-    offers = compare(request, cat, as_of=day)
+    # Priced once; the page's copy highlights the provider clicked on the heatmap. Leads
+    # (offers only excluded prices can price) are not drawn: they are listed on the page.
+    offers = compare(request, cat, as_of=day, evidence=policy).filter(pl.col("lead").is_null())
     title = request_title(request)
     charts["cost-per-image"] = cost_per_image_chart(offers, title=title)
     linked["cost-per-image"] = cost_per_image_chart(offers, title=title, linked_heatmap=True)
@@ -214,7 +225,7 @@ def headline_html(board: Dashboard) -> str:
     """The headline table as HTML (escaped)."""
     cur = board.simulation.currency
     head = (
-        "<tr><th>Segment</th><th>Cheapest option</th><th>First month</th>"
+        "<tr><th>Segment</th><th>Cheapest option</th><th>Evidence</th><th>First month</th>"
         f"<th>Horizon ({board.simulation.monthly['month'].n_unique()} months)</th>"
         "<th>Best hosted, horizon</th><th>Best self-hosted, horizon</th>"
         "<th>P(self-hosting cheaper), last month</th><th>Break-even [images/month]</th></tr>"
@@ -226,6 +237,7 @@ def headline_html(board: Dashboard) -> str:
         cells = [
             html.escape(str(r["segment"])),
             html.escape(str(r["option"])),
+            html.escape(f"{r['grade'] or 'n/a'} ({r['source_id'] or 'no source'})"),
             _money(r["first_month"], cur),
             _money(r["horizon"], cur),
             _money(r["hosted_horizon"], cur),
@@ -238,12 +250,44 @@ def headline_html(board: Dashboard) -> str:
         rows.append(
             "<tr>"
             + "".join(
-                f"<td class='num'>{c}</td>" if i >= 2 else f"<td>{c}</td>"
+                f"<td class='num'>{c}</td>" if i >= 3 else f"<td>{c}</td>"
                 for i, c in enumerate(cells)
             )
             + "</tr>"
         )
-    return f"<table class='headline'>{head}{''.join(rows)}</table>"
+    table = f"<table class='headline'>{head}{''.join(rows)}</table>"
+    sim = board.simulation
+    return f"<p class='evidence'>Prices: {html.escape(sim.evidence)}.</p>{table}{leads_html(sim)}"
+
+
+def leads_html(sim: Simulation) -> str:
+    """The unverified leads as HTML: offers the trust policy left without a price, with their
+    figure and reason, so that nothing is excluded in silence."""
+    if sim.leads.height == 0:
+        return "<p class='leads'>No hosted offer was excluded by the evidence policy.</p>"
+    rows = "".join(
+        "<tr>"
+        f"<td>{html.escape(r['segment'])}</td><td>{html.escape(r['offer_id'])}</td>"
+        f"<td>{html.escape(r['grade'])}</td>"
+        f"<td class='num'>{_per_image(r['cost_per_image'], sim.currency)}</td>"
+        f"<td class='num'>{_money(r['cost'], sim.currency)}</td>"
+        f"<td>{html.escape(r['reason'] or '')}</td>"
+        "</tr>"
+        for r in sim.leads.iter_rows(named=True)
+    )
+    return (
+        "<h2>Unverified leads: excluded from every figure above</h2>"
+        "<table class='leads'><tr><th>Segment</th><th>Offer</th><th>Grade</th>"
+        "<th>Per image</th><th>First month</th><th>Why excluded</th></tr>"
+        f"{rows}</table>"
+    )
+
+
+def _per_image(value: object, currency: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    amount = float(value)  # type: ignore[arg-type]
+    return f"${amount:,.4f}" if currency == "USD" else f"{amount:,.4f} {currency}"
 
 
 def export_dashboard(
@@ -261,7 +305,8 @@ def export_dashboard(
     sim = board.simulation
     spec = board.spec()
     meta = (
-        f"Workload {board.name} · prices as of {sim.as_of.isoformat()} · {sim.samples:,} "
+        f"Workload {board.name} · prices as of {sim.as_of.isoformat()} ({sim.evidence}) · "
+        f"{sim.samples:,} "
         f"samples, seed {sim.seed} · currency {sim.currency} · built by `pricing dashboard`"
     )
     files: list[tuple[Path, bytes | str]] = []

@@ -23,8 +23,9 @@ from pricing._charts.theme import (
     require_rows,
     rounded,
 )
-from pricing._quote.quote import compare, quote
-from pricing._quote.request import ImageRequest
+from pricing._price.request import ImageRequest
+from pricing._quote.compare import compare
+from pricing._quote.quote import quote
 from pricing.errors import PriceNotFound, PricingError, UnsupportedRequest
 
 #: Name of the dropdown parameter that picks a provider on the cost-per-image chart.

@@ -20,9 +20,10 @@ import polars as pl
 from pricing._base.dates import to_date
 from pricing._cards.catalog import Catalog
 from pricing._dataset import DataSet, load_data_set, pick_catalog
+from pricing._evidence.grades import TrustPolicy
 from pricing._gpus.throughput import seconds_per_image
 from pricing._plan.hosted import Shape, hosted_options
-from pricing._quote.request import ImageRequest
+from pricing._price.request import ImageRequest
 from pricing._selfhost.fleet import Fleet, Service
 from pricing._selfhost.gpu_cost import dedicated
 from pricing._selfhost.terms import HostingTerms
@@ -170,6 +171,7 @@ def break_even(
     catalog: Catalog | None = None,
     data: DataSet | None = None,
     max_volume: float = 1e9,
+    evidence: TrustPolicy | str | None = None,
 ) -> BreakEven:
     """Monthly volume at which a dedicated self-hosted fleet costs the same as a hosted offer.
 
@@ -196,6 +198,10 @@ def break_even(
     catalog, data : optional
         The rate cards, and the data set the GPU offers and throughput profiles come from
         (default: the bundled ``data/``); give one, or both from the same directory.
+    evidence : TrustPolicy or str, optional
+        Which prices of the hosted offer may be used (default: official, provider and
+        third-party prices with no excluding flag); an offer priced only by excluded prices
+        is refused with the reason (``"all"`` admits it).
 
     The fleet is billed 730 h a month (8,760 h / 12). Example: one GPU at $2.69/h costs
     $1,963.70 a month, the price of 78,548 images at $0.025.
@@ -207,14 +213,15 @@ def break_even(
     gpu_type, price = _gpu_price(gpu, gpu_hour, ds)
     self_cost, gpus = _fleet_curves(req, gpu_type, price, terms, ds)
     day = to_date(as_of) if as_of is not None else to_date(None)
-    hosted_cost = _hosted_curve(hosted, req, day, cat)
+    policy = TrustPolicy.parse(evidence)
+    hosted_cost, priced_by = _hosted_curve(hosted, req, day, cat, policy)
     result = solve_break_even(
         self_cost, hosted_cost, gpus=gpus, margin=margin, max_volume=max_volume
     )
     said = describe_terms(terms)
     if hosting is None:
         said += " (defaults: pass hosting=HostingTerms(...) to state them)"
-    return replace(result, hosting=terms, notes=(*result.notes, said))
+    return replace(result, hosting=terms, notes=(*result.notes, priced_by, said))
 
 
 def _gpu_price(gpu: str, gpu_hour: float | None, data: DataSet) -> tuple[str, float]:
@@ -266,29 +273,39 @@ def _fleet_curves(
     return self_cost, lambda v: fleet_cost(v)[1]
 
 
-def _hosted_curve(hosted: str | float, req: ImageRequest, day: date, cat: Catalog) -> CostCurve:
+def _hosted_curve(
+    hosted: str | float, req: ImageRequest, day: date, cat: Catalog, policy: TrustPolicy
+) -> tuple[CostCurve, str]:
     """Monthly cost of the hosted side [currency/month] by volume [images]: an offer's exact
     prices for the same request on the offer's model (volume rules included), or a flat
-    price per image."""
+    price per image; and where that price comes from, in words."""
     if not isinstance(hosted, str):
         per_image = float(hosted)
         if not math.isfinite(per_image) or per_image < 0:
             raise PricingError(
                 f"hosted price per image must be a number of 0 or more, got {hosted}"
             )
-        return lambda v: np.asarray(v, dtype=np.float64) * per_image
+        said = f"hosted side: {per_image:g} per image, as given (no source)"
+        return (lambda v: np.asarray(v, dtype=np.float64) * per_image), said
     offer_model = cat.offer(hosted).model
     on_offer = req.model_copy(update={"model": offer_model})
-    options = [
-        o
-        for o in hosted_options([Shape(on_offer, 1.0)], [offer_model], req.operation, [day], cat)
-        if o.offer_id == hosted
-    ]
+    every_kind = ("api", "subscription", "hardware-time")  # the offer was named
+    shape = [Shape(on_offer, 1.0)]
+    options = hosted_options(
+        shape, [offer_model], req.operation, [day], cat, policy, only={hosted}, kinds=every_kind
+    )
     if not options or math.isnan(options[0].unit[0]):
         why = options[0].reason[0] if options else f"{hosted} does not serve {req.operation}"
         raise PricingError(f"cannot price {hosted}: {why}")
     option = options[0]
-    return lambda v: option.costs(np.asarray(v, dtype=np.float64).reshape(1, -1, 1))[0, :, 0]
+    said = (
+        f"hosted side: {hosted} priced by source {option.source[0]} (graded {option.grade}) "
+        f"under the {policy.name} evidence policy"
+    )
+    curve: CostCurve = lambda v: option.costs(  # noqa: E731 - a curve is a function of volume
+        np.asarray(v, dtype=np.float64).reshape(1, -1, 1)
+    )[0, :, 0]
+    return curve, said
 
 
 def describe_terms(terms: HostingTerms) -> str:

@@ -28,6 +28,7 @@ OPTION_SCHEMA: dict[str, Any] = {
     "category": pl.String,
     "precision": pl.String,
     "source_id": pl.String,
+    "grade": pl.String,
 }
 MONTHLY_SCHEMA: dict[str, Any] = {
     "segment": pl.String,
@@ -71,6 +72,7 @@ def option_rows(run: SegmentRun) -> list[dict[str, Any]]:
                 "category": None,
                 "precision": None,
                 "source_id": next((s for s in h.source if s), None),
+                "grade": h.grade,
             }
         )
     for s in run.selfhosted:
@@ -87,6 +89,7 @@ def option_rows(run: SegmentRun) -> list[dict[str, Any]]:
                 "category": s.category,
                 "precision": s.precision,
                 "source_id": s.source,
+                "grade": s.grade,
             }
         )
     return rows

@@ -10,7 +10,7 @@ price depends on the month's volume (tiers, allowances, plans, minimum spend) ar
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -18,9 +18,12 @@ from decimal import Decimal
 import numpy as np
 
 from pricing._cards.catalog import Catalog
+from pricing._cards.components import GpuSecondPrice, SubscriptionPrice
 from pricing._cards.schema import Offer
+from pricing._evidence.flags import evidence_on
+from pricing._evidence.grades import TrustPolicy
+from pricing._price.request import ImageRequest
 from pricing._quote.quote import monthly_cost, quote, versions_in_force
-from pricing._quote.request import ImageRequest
 from pricing._vector.compiled import needs_volume
 from pricing._workloads.model import Resolution, Segment
 from pricing.errors import PricingError
@@ -77,6 +80,8 @@ class HostedOption:
     source: list[str | None]
     volume_priced: bool = False
     rate_limit: tuple[int, float | None, str] | None = None  # (requests, per seconds, scope)
+    grade: str | None = None  # evidence grade of the first priced month's source
+    evidence: TrustPolicy = field(default_factory=TrustPolicy)
     _shapes: tuple[Shape, ...] = ()
     _days: tuple[date, ...] = ()
     _catalog: Catalog | None = field(default=None, repr=False)
@@ -98,6 +103,7 @@ class HostedOption:
                 requests=calls,
                 as_of=self._days[month],
                 catalog=self._catalog,
+                evidence=self.evidence,
             )
             total += q.total
         return float(total)
@@ -138,25 +144,47 @@ class HostedOption:
         return max(1, math.ceil(peak_requests_per_s * per_seconds / requests - 1e-9))
 
 
+def offer_kind(offer: Offer) -> str:
+    """``hardware-time`` (billed per second of a named GPU: bought as a private deployment
+    that also bills set-up and idle time), ``subscription`` (a monthly plan) or ``api``."""
+    components = [c for v in offer.versions for c in v.components]
+    if any(isinstance(c, GpuSecondPrice) for c in components):
+        return "hardware-time"
+    if any(isinstance(c, SubscriptionPrice) for c in components):
+        return "subscription"
+    return "api"
+
+
 def hosted_options(
     shapes: Sequence[Shape],
     models: Sequence[str],
     operation: str,
     days: Sequence[date],
     catalog: Catalog,
+    evidence: TrustPolicy | None = None,
+    only: set[str] | None = None,
+    kinds: Collection[str] = ("api",),
 ) -> list[HostedOption]:
-    """Every offer serving one of ``models`` for ``operation``, priced for each month."""
+    """Every offer of ``kinds`` (see :func:`offer_kind`) serving one of ``models`` for
+    ``operation`` (of ``only``, when given), priced for each month with the prices
+    ``evidence`` allows (default policy)."""
+    policy = evidence if evidence is not None else TrustPolicy()
     out = []
     for model in models:
         if model not in catalog.models:
             continue
         for offer in catalog.offers(model=model, operation=operation):
-            out.append(_price_offer(offer, shapes, days, catalog))
+            if (only is None or offer.id in only) and offer_kind(offer) in kinds:
+                out.append(_price_offer(offer, shapes, days, catalog, policy))
     return out
 
 
 def _price_offer(
-    offer: Offer, shapes: Sequence[Shape], days: Sequence[date], catalog: Catalog
+    offer: Offer,
+    shapes: Sequence[Shape],
+    days: Sequence[date],
+    catalog: Catalog,
+    policy: TrustPolicy,
 ) -> HostedOption:
     months = len(days)
     unit = np.full(months, np.nan)
@@ -172,7 +200,7 @@ def _price_offer(
         in_force = versions_in_force(offer, day, catalog)
         key = tuple(f"{v.effective_from}:{v.source}" for v in in_force) or (f"none:{day}",)
         if key not in cache:
-            cache[key] = _mix_price(offer, shapes, day, catalog)
+            cache[key] = _mix_price(offer, shapes, day, catalog, policy)
         got = cache[key]
         if isinstance(got, str):
             reason[m] = got
@@ -202,21 +230,37 @@ def _price_offer(
             None if limit.per_seconds is None else float(limit.per_seconds),
             limit.scope,
         ),
+        grade=_grade(catalog, offer, version, source, days),
+        evidence=policy,
         _shapes=tuple(shapes),
         _days=tuple(days),
         _catalog=catalog,
     )
 
 
+def _grade(
+    catalog: Catalog,
+    offer: Offer,
+    version: list[str | None],
+    source: list[str | None],
+    days: Sequence[date],
+) -> str | None:
+    """The evidence grade of the first priced month's source (None: no month is priced)."""
+    first = next((m for m, v in enumerate(version) if v is not None), None)
+    if first is None:
+        return None
+    return evidence_on(catalog, offer.id, f"{version[first]}/{source[first]}", days[first]).grade
+
+
 def _mix_price(
-    offer: Offer, shapes: Sequence[Shape], day: date, catalog: Catalog
+    offer: Offer, shapes: Sequence[Shape], day: date, catalog: Catalog, policy: TrustPolicy
 ) -> tuple[float, float, float, str, str, str] | str:
     """(price, low, high per image, version, source, currency) of the mix, or why not."""
     unit = low = high = 0.0
     version = source = currency = ""
     for shape in shapes:
         try:
-            q = quote(shape.request, offer, as_of=day, catalog=catalog)
+            q = quote(shape.request, offer, as_of=day, catalog=catalog, evidence=policy)
         except PricingError as exc:
             return str(exc)
         per = shape.share / q.images

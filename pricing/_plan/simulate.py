@@ -36,6 +36,8 @@ from pricing._base.dates import to_date
 from pricing._base.progress import Progress
 from pricing._cards.catalog import Catalog
 from pricing._dataset import DataSet, load_data_set, pick_catalog
+from pricing._evidence.grades import TrustPolicy
+from pricing._evidence.trust import trusted
 from pricing._plan.frames import (
     ITEM_SCHEMA,
     MONTHLY_SCHEMA,
@@ -48,7 +50,14 @@ from pricing._plan.frames import (
     segments_frame,
     top_options,
 )
-from pricing._plan.hosted import HostedOption, Shape, hosted_options, segment_request
+from pricing._plan.hosted import (
+    HostedOption,
+    Shape,
+    hosted_options,
+    offer_kind,
+    segment_request,
+)
+from pricing._plan.leads import LEAD_SCHEMA, lead_frame
 from pricing._plan.monte_carlo import monte_carlo, sample_inputs, sensitivity
 from pricing._plan.option_costs import Inputs, SegmentRun, evaluate
 from pricing._selfhost.setups import DeploymentMode, setups
@@ -91,6 +100,13 @@ class Simulation:
     sensitivity : DataFrame or None
         With uncertain inputs: per (segment, option, input), the horizon cost with the input
         at its P10 and at its P90, every other input at its centre (for tornado charts).
+    evidence : str
+        The trust policy the hosted prices were chosen under, in words.
+    leads : DataFrame
+        Hosted offers of the workload's models that the trust policy left without a price,
+        priced anyway as unverified leads (never an answer): segment, option, offer_id,
+        provider, model, grade, flags, reason, month (the first month the offer can price),
+        images, cost_per_image [currency/image] and cost [currency] for that month.
     segments : DataFrame
         What was resolved per segment: the main request (operation, width, height,
         images_per_request, input_images, quality, steps) and the hosting terms
@@ -112,6 +128,8 @@ class Simulation:
     sensitivity: pl.DataFrame | None = None
     notes: tuple[str, ...] = ()
     segments: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=SEGMENT_SCHEMA))
+    evidence: str = ""
+    leads: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=LEAD_SCHEMA))
 
     def hosting_terms(self, segment: str) -> HostingTerms:
         """The hosting terms the simulation used for ``segment``."""
@@ -139,6 +157,7 @@ def simulate(
     as_of: date | str | None = None,
     progress: Progress | None = None,
     data: DataSet | None = None,
+    evidence: TrustPolicy | str | None = None,
 ) -> Simulation:
     """Monthly cost of a workload on every hosted and self-hosted option.
 
@@ -176,6 +195,10 @@ def simulate(
     data : DataSet, optional
         The data set GPU offers, throughput, licences, workload names and (without
         ``catalog``) prices come from (default: the bundled ``data/``).
+    evidence : TrustPolicy or str, optional
+        Which hosted prices may set the answer (default: the workload's ``evidence``, else
+        official, provider and third-party prices with no excluding flag). Offers left
+        without a price are in ``leads``, priced anyway, with the reason.
     """
     cat = pick_catalog(catalog, data)
     selfhost = data if data is not None else load_data_set()
@@ -188,14 +211,17 @@ def simulate(
     notes: list[str] = []
     _check_currency(wl)
 
+    policy = TrustPolicy.parse(evidence if evidence is not None else wl.evidence)
+    trust = trusted(cat, policy, day)
     runs: list[SegmentRun] = []
     for i, seg in enumerate(wl.segments):
         report(f"options for {seg.name}", i / max(len(wl.segments), 1) * 0.2)
-        hosted = _hosted(seg, days, cat) if "api" in modes else []
+        hosted = _hosted(seg, days, trust.catalog, policy, wl, notes) if "api" in modes else []
         selfh = setups(wl, seg, selfhost, cat, gpus=gpus, modes=modes, notes=notes)
         runs.append(SegmentRun(i, seg, hosted, selfh))
 
     options, monthly, items = _base_case(runs, wl, days)
+    leads = lead_frame(runs, trust, days, monthly) if "api" in modes else None
     spread = price_spread if price_spread is not None else wl.prices is not None
     how = _Sampling(samples, seed, spread, sample_options)
     bands, prob, sens = _uncertainty(runs, wl, days, monthly, how, notes, report)
@@ -215,6 +241,8 @@ def simulate(
         sensitivity=sens,
         notes=tuple(dict.fromkeys(notes)),
         segments=segments_frame(wl),
+        evidence=f"{policy.name} evidence policy: {policy.describe()}",
+        leads=leads if leads is not None else pl.DataFrame(schema=LEAD_SCHEMA),
     )
 
 
@@ -298,7 +326,32 @@ def _check_currency(wl: Workload) -> None:
         )
 
 
-def _hosted(seg: Segment, days: list[date], cat: Catalog) -> list[HostedOption]:
+def _hosted(
+    seg: Segment,
+    days: list[date],
+    cat: Catalog,
+    policy: TrustPolicy,
+    wl: Workload,
+    notes: list[str],
+) -> list[HostedOption]:
+    """The segment's hosted options; hardware-time offers and (unless the workload allows
+    them) subscriptions are left out, with a note naming them."""
+    kinds = ("api", "subscription") if wl.subscriptions else ("api",)
+    left: dict[str, list[str]] = {}
+    for m in seg.models:
+        for o in cat.offers(model=m, operation=seg.operation) if m in cat.models else []:
+            if offer_kind(o) not in kinds:
+                left.setdefault(offer_kind(o), []).append(o.id)
+    for kind, ids in sorted(left.items()):
+        shown = ", ".join(sorted(ids)[:3]) + (f" and {len(ids) - 3} more" if len(ids) > 3 else "")
+        why = (
+            "they bill seconds of a named GPU, bought as a private deployment that also bills "
+            "set-up and idle time"
+            if kind == "hardware-time"
+            else "a plan's images are made in its app; set `subscriptions = true` to include them"
+        )
+        notes.append(f"{seg.name}: {len(ids)} {kind} offer(s) left out of the hosted options "
+                     f"({shown}): {why}")  # fmt: skip
     out = []
     for model in seg.models:
         shapes = [
@@ -308,7 +361,7 @@ def _hosted(seg: Segment, days: list[date], cat: Catalog) -> list[HostedOption]:
             )
             for r in seg.resolutions
         ]
-        out += hosted_options(shapes, [model], seg.operation, days, cat)
+        out += hosted_options(shapes, [model], seg.operation, days, cat, policy, kinds=kinds)
     return out
 
 

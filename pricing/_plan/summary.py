@@ -16,7 +16,7 @@ from pricing._dataset import DataSet
 from pricing._plan.breakeven import BreakEven, break_even
 from pricing._plan.hosted import segment_request
 from pricing._plan.simulate import Simulation
-from pricing._quote.request import ImageRequest
+from pricing._price.request import ImageRequest
 from pricing._workloads.model import Segment, Workload
 
 
@@ -57,8 +57,9 @@ def option_totals(sim: Simulation) -> pl.DataFrame:
     ``horizon_cost`` [currency], ``idle`` (GPU time paid but not busy) [currency] and
     ``per_image`` [currency/image] are null for an option that cannot serve every month: a
     partial sum would rank it below options that serve the whole horizon, and a missing price
-    is never 0. ``reason`` says why (its first month without a price). Options that serve every
-    month come first.
+    is never 0. ``reason`` says why (its first month without a price). ``grade`` is the
+    evidence grade of the option's price (hosted: its source's; self-hosted: the GPU price's).
+    Options that serve every month come first.
     """
     every_month = pl.col("cost").is_not_null().all()
     return (
@@ -76,6 +77,12 @@ def option_totals(sim: Simulation) -> pl.DataFrame:
             .alias("idle"),
         )
         .with_columns(per_image=pl.col("horizon_cost") / pl.col("images"))
+        .join(
+            sim.options.select("segment", "option", "grade"),
+            on=["segment", "option"],
+            how="left",
+            maintain_order="left",
+        )
         .sort("segment", pl.col("feasible").not_(), "horizon_cost", "option", nulls_last=True)
     )
 
@@ -175,14 +182,18 @@ def segment_break_evens(
 
 
 def headline(sim: Simulation, break_evens: dict[str, BreakEven]) -> pl.DataFrame:
-    """One row per segment: its planned option, first-month and horizon cost, images, the
-    cheapest hosted and self-hosted horizon costs, P(self-hosting is cheaper) in the last month
-    and the break-even volume [images/month]."""
-    plan = plan_options(sim)
+    """One row per segment: its planned option, the evidence grade of its price, first-month
+    and horizon cost, images, the cheapest hosted and self-hosted horizon costs, P(self-hosting
+    is cheaper) in the last month and the break-even volume [images/month]."""
+    plan = plan_options(sim).join(
+        sim.options.select("segment", "option", "grade", "source_id"),
+        on=["segment", "option"],
+        how="left",
+    )
     costs = (
         sim.monthly.join(plan, on=["segment", "option"])
         .sort("month")
-        .group_by("segment", "option", maintain_order=True)
+        .group_by("segment", "option", "grade", "source_id", maintain_order=True)
         .agg(
             first_month=pl.col("cost").first(),
             horizon=pl.when(pl.col("cost").is_not_null().all()).then(pl.col("cost").sum()),

@@ -1,5 +1,5 @@
-"""The exact Decimal path, the reference: one request on one offer, line by line.
+"""Exact quotes and comparisons: the price version a request gets on an offer under the trust
+policy, its line items (from :mod:`pricing._price`), the spread across sources and the evidence.
 
-May import the data rooms (:mod:`pricing._gpus`, :mod:`pricing._fx`, :mod:`pricing._cards`)
-and below.
+May import :mod:`pricing._evidence`, :mod:`pricing._price` and the data rooms below them.
 """

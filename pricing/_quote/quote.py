@@ -8,16 +8,16 @@ from datetime import date, datetime
 from decimal import Decimal
 from functools import partial
 
-import polars as pl
-
 from pricing._base.dates import to_date
-from pricing._base.money import QUOTE_MONEY
-from pricing._cards.catalog import Catalog, load_catalog, unknown_model
+from pricing._cards.catalog import Catalog, load_catalog
 from pricing._cards.schema import Offer, PriceVersion
-from pricing._quote.line_items import Priced, price_version
-from pricing._quote.request import ImageRequest
-from pricing._quote.units import LineItem
-from pricing.errors import PriceNotFound, PricingError, UnsupportedRequest
+from pricing._evidence.flags import evidence_on
+from pricing._evidence.grades import Evidence, TrustPolicy
+from pricing._evidence.trust import narrowing_of
+from pricing._price.line_items import Priced, price_version
+from pricing._price.request import ImageRequest
+from pricing._price.units import LineItem
+from pricing.errors import PriceExcluded, PriceNotFound, PricingError, UnsupportedRequest
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,7 @@ class SourcePrice:
     version: str
     total: Decimal
     total_high: Decimal | None
+    grade: str = "official"
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,12 @@ class Quote:
     seen, published : date, date or None
         When the figure was read from its source, and the date the source itself shows
         (``None``: the page is undated, so ``seen`` is not a date of the price).
+    grade : str
+        Evidence grade of the chosen source: official, provider, third-party or claim.
+    flags : tuple of str
+        The chosen version's flags, each ``name: reason``.
+    evidence : str
+        The trust policy the quote was made under, in words.
     """
 
     request: ImageRequest
@@ -81,6 +88,9 @@ class Quote:
     images: int
     notes: tuple[str, ...] = ()
     published: date | None = None
+    grade: str = "official"
+    flags: tuple[str, ...] = ()
+    evidence: str = ""
 
     @property
     def per_image(self) -> Decimal:
@@ -108,6 +118,9 @@ class Quote:
             "seen": self.seen.isoformat(),
             "published": None if self.published is None else self.published.isoformat(),
             "as_of": self.as_of.isoformat(),
+            "grade": self.grade,
+            "flags": list(self.flags),
+            "evidence": self.evidence,
             "line_items": [
                 {
                     "description": i.description,
@@ -125,6 +138,7 @@ class Quote:
                     {
                         "source_id": s.source_id,
                         "source_kind": s.source_kind,
+                        "grade": s.grade,
                         "version": s.version,
                         "total": str(s.total),
                         "total_high": None if s.total_high is None else str(s.total_high),
@@ -157,6 +171,7 @@ def quote(
     monthly_volume: int | None = None,
     committed: bool = False,
     catalog: Catalog | None = None,
+    evidence: TrustPolicy | str | None = None,
 ) -> Quote:
     """Price ``request`` on ``offer`` exactly.
 
@@ -175,11 +190,18 @@ def quote(
         so a subscription's monthly fee is charged).
     committed : bool
         Apply the version's committed-use discount, if it has one.
+    evidence : TrustPolicy or str, optional
+        Which prices may answer (default: official, provider and third-party prices with no
+        excluding flag; ``"all"`` lets claims and flagged prices in). A named ``source`` is
+        used whatever its grade; the quote still carries its grade and flags.
 
     Raises
     ------
     UnsupportedRequest
         The offer cannot serve the request (model, operation, size, quality, retired...).
+    PriceExcluded
+        The offer has prices in force, but the evidence policy excludes every one; the
+        message gives each with its reason.
     PriceNotFound
         No price applies on that day (never priced as zero).
     """
@@ -192,6 +214,7 @@ def quote(
         calls=1,
         committed=committed,
         catalog=catalog,
+        evidence=evidence,
     )
 
 
@@ -204,11 +227,12 @@ def monthly_cost(
     source: str | None = None,
     committed: bool = False,
     catalog: Catalog | None = None,
+    evidence: TrustPolicy | str | None = None,
 ) -> Quote:
     """Price a month of ``requests`` identical requests, from the start of the month.
 
-    Applies everything a single quote does, plus the version's minimum monthly spend as a
-    top-up line item. ``requests`` [calls/month].
+    Applies everything a single quote does (under the same ``evidence`` policy), plus the
+    version's minimum monthly spend as a top-up line item. ``requests`` [calls/month].
     """
     if requests < 1:
         raise PricingError(f"requests must be at least 1, got {requests}")
@@ -222,6 +246,7 @@ def monthly_cost(
         committed=committed,
         catalog=catalog,
         minimum_spend=True,
+        evidence=evidence,
     )
 
 
@@ -236,29 +261,30 @@ def _quote(
     committed: bool,
     catalog: Catalog | None,
     minimum_spend: bool = False,
+    evidence: TrustPolicy | str | None = None,
 ) -> Quote:
     off, cat = _resolve(offer, catalog)
+    policy = TrustPolicy.parse(evidence)
     day = to_date(as_of) if as_of is not None else (cat.snapshot or to_date(None))
-    if prior < 0:
-        raise PricingError(f"monthly_volume cannot be negative, got {prior}")
-    if off.model != request.model:
-        raise UnsupportedRequest(f"{off.id} serves model {off.model!r}, not {request.model!r}")
-    model = cat.models.get(off.model)
-    if model is not None and model.retired is not None and day >= model.retired:
-        raise UnsupportedRequest(
-            f"model {model.id!r} was retired on {model.retired.isoformat()}; "
-            f"as_of {day.isoformat()} is after that (pass an earlier as_of to price past usage)"
-        )
-    candidates = versions_in_force(off, day, cat)
+    _check_request(request, off, cat, day, prior)
+    in_force = versions_in_force(off, day, cat)
+    if not in_force:
+        _narrowed_out(cat, off, day)
+    judged = _judgement_day(cat, day)
+    grades = {(off.id, v.version_id): evidence_on(cat, off.id, v.version_id, judged)
+              for v in in_force}  # fmt: skip
+    candidates = _allowed(off, day, in_force, source, policy, grades)
     primary = _primary(off, day, candidates, source)
     price = partial(
         price_version, request, off, prior=prior, calls=calls, committed=committed,
         minimum_spend=minimum_spend,
     )  # fmt: skip
     priced = price(primary)
-    by_source = _by_source(cat, primary, priced, candidates, price)
+    by_source = _by_source(cat, primary, priced, candidates, price, grades, off.id)
     totals = [s.total for s in by_source] + [s.total_high for s in by_source if s.total_high]
     src = cat.source(primary.source)
+    ev = grades[(off.id, primary.version_id)]
+    notes = priced.notes + _named_source_note(policy, ev)
     return Quote(
         request=request,
         offer_id=off.id,
@@ -279,8 +305,84 @@ def _quote(
         as_of=day,
         spread=Spread(min(totals), max(totals), tuple(by_source)),
         images=request.count * calls,
-        notes=priced.notes,
+        notes=notes,
+        grade=ev.grade,
+        flags=tuple(str(f) for f in ev.flags),
+        evidence=policy.describe(),
     )
+
+
+def _named_source_note(policy: TrustPolicy, ev: Evidence) -> tuple[str, ...]:
+    """A note when a named source prices a quote although the policy excludes it."""
+    if policy.allows(ev):
+        return ()
+    return (
+        f"source {ev.source_id} was named, so it prices this request although the evidence "
+        f"policy excludes it: {policy.why_not(ev)}",
+    )
+
+
+def _check_request(request: ImageRequest, off: Offer, cat: Catalog, day: date, prior: int) -> None:
+    """Refuse a request the offer cannot take whatever its prices: another model, a retired
+    model, a negative running volume."""
+    if prior < 0:
+        raise PricingError(f"monthly_volume cannot be negative, got {prior}")
+    if off.model != request.model:
+        raise UnsupportedRequest(f"{off.id} serves model {off.model!r}, not {request.model!r}")
+    model = cat.models.get(off.model)
+    if model is not None and model.retired is not None and day >= model.retired:
+        raise UnsupportedRequest(
+            f"model {model.id!r} was retired on {model.retired.isoformat()}; "
+            f"as_of {day.isoformat()} is after that (pass an earlier as_of to price past usage)"
+        )
+
+
+def _judgement_day(cat: Catalog, day: date) -> date:
+    """The day a quote's evidence is judged on: its own day, or, on a catalog a trust policy
+    narrowed, the day that policy judged (so the months of a plan are not judged again)."""
+    narrowing = narrowing_of(cat)
+    return day if narrowing is None else narrowing.day
+
+
+def _narrowed_out(cat: Catalog, off: Offer, day: date) -> None:
+    """Raise :class:`PriceExcluded` when ``cat`` was narrowed by a trust policy that took out
+    every price of ``off`` in force on ``day``."""
+    narrowing = narrowing_of(cat)
+    if narrowing is None:
+        return
+    full = narrowing.full.offer(off.id)
+    if any(v.in_force(day) for v in full.versions):
+        raise PriceExcluded(
+            f"{off.id} has no trusted price in force on {day.isoformat()}: "
+            f"{narrowing.why_excluded(off.id)}"
+        )
+
+
+def _allowed(
+    off: Offer,
+    day: date,
+    in_force: list[PriceVersion],
+    source: str | None,
+    policy: TrustPolicy,
+    grades: dict[tuple[str, str], Evidence],
+) -> list[PriceVersion]:
+    """The versions in force that ``policy`` allows (a named ``source`` is kept whatever its
+    grade); when it allows none of them, why, as :class:`PriceExcluded`."""
+    allowed = [
+        v for v in in_force
+        if v.source == source or policy.allows(grades[(off.id, v.version_id)])
+    ]  # fmt: skip
+    if in_force and not allowed:
+        why = "; ".join(
+            f"{v.version_id} ({policy.why_not(grades[(off.id, v.version_id)])})" for v in in_force
+        )
+        raise PriceExcluded(
+            f"{off.id}: no price in force on {day.isoformat()} passes the {policy.name} evidence "
+            f"policy ({policy.describe()}). "
+            f"Excluded: {why}. Pass evidence='all' (command line: --evidence all) to price it "
+            "anyway as an unverified lead, or source=... to use one source"
+        )
+    return allowed
 
 
 def _primary(
@@ -317,10 +419,16 @@ def _by_source(
     priced: Priced,
     candidates: list[PriceVersion],
     price: Callable[[PriceVersion], Priced],
+    grades: dict[tuple[str, str], Evidence],
+    offer_id: str,
 ) -> list[SourcePrice]:
-    """The primary version's price, then the first version of each other source in force in
-    the same currency (one that cannot price the request is left out)."""
-    by_source = [_source_price(cat, primary, priced.total, priced.total_high)]
+    """The primary version's price, then the first version of each other allowed source in
+    force in the same currency (one that cannot price the request is left out)."""
+
+    def grade(v: PriceVersion) -> str:
+        return grades[(offer_id, v.version_id)].grade
+
+    by_source = [_source_price(cat, primary, priced.total, priced.total_high, grade(primary))]
     seen_sources = {primary.source}
     for v in candidates:
         if v.source in seen_sources or v.currency != primary.currency:
@@ -330,109 +438,11 @@ def _by_source(
             alt = price(v)
         except (PriceNotFound, UnsupportedRequest):
             continue
-        by_source.append(_source_price(cat, v, alt.total, alt.total_high))
+        by_source.append(_source_price(cat, v, alt.total, alt.total_high, grade(v)))
     return by_source
 
 
 def _source_price(
-    cat: Catalog, v: PriceVersion, total: Decimal, high: Decimal | None
+    cat: Catalog, v: PriceVersion, total: Decimal, high: Decimal | None, grade: str
 ) -> SourcePrice:
-    return SourcePrice(v.source, cat.source(v.source).kind, v.version_id, total, high)
-
-
-COMPARE_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
-    "offer_id": pl.String,
-    "provider": pl.String,
-    "model": pl.String,
-    "operation": pl.String,
-    "per_image": QUOTE_MONEY,
-    "total": QUOTE_MONEY,
-    "total_high": QUOTE_MONEY,
-    "currency": pl.String,
-    "min_total": QUOTE_MONEY,
-    "max_total": QUOTE_MONEY,
-    "sources": pl.Int64,
-    "source_id": pl.String,
-    "source_kind": pl.String,
-    "seen": pl.Date,
-    "published": pl.Date,
-    "price_version": pl.String,
-    "reason": pl.String,
-}
-
-
-def compare(
-    request: ImageRequest,
-    catalog: Catalog | None = None,
-    *,
-    as_of: date | datetime | str | None = None,
-    monthly_volume: int | None = None,
-    include_unavailable: bool = False,
-) -> pl.DataFrame:
-    """Every offer that can serve ``request``, cheapest first.
-
-    Columns: offer_id, provider, model, operation, per_image [currency/image], total
-    [currency], total_high, currency, min_total / max_total (across sources in force),
-    sources (how many), source_id, source_kind, seen, published (None: the source shows no
-    date), price_version, reason.
-    With ``include_unavailable=True`` offers of the model that cannot price the request are
-    listed last with a null total and the ``reason`` (a missing price is never shown as 0).
-    """
-    cat = catalog if catalog is not None else load_catalog()
-    if request.model not in cat.models:
-        raise PricingError(unknown_model(request.model, cat.models))
-    rows: list[dict[str, object]] = []
-    for offer in cat.offers(model=request.model):
-        try:
-            q = quote(request, offer, as_of=as_of, monthly_volume=monthly_volume, catalog=cat)
-        except (PriceNotFound, UnsupportedRequest) as exc:
-            if include_unavailable:
-                rows.append(_unavailable_row(cat, offer, request, str(exc)))
-            continue
-        rows.append(
-            {
-                "offer_id": q.offer_id,
-                "provider": q.provider,
-                "model": q.model,
-                "operation": request.operation,
-                "per_image": q.per_image,
-                "total": q.total,
-                "total_high": q.total_high,
-                "currency": q.currency,
-                "min_total": q.spread.low,
-                "max_total": q.spread.high,
-                "sources": q.spread.sources,
-                "source_id": q.source_id,
-                "source_kind": q.source_kind,
-                "seen": q.seen,
-                "published": q.published,
-                "price_version": q.price_version,
-                "reason": None,
-            }
-        )
-    frame = pl.DataFrame(rows, schema=COMPARE_SCHEMA)
-    return frame.sort(["total", "offer_id"], nulls_last=True)
-
-
-def _unavailable_row(
-    cat: Catalog, offer: Offer, request: ImageRequest, reason: str
-) -> dict[str, object]:
-    return {
-        "offer_id": offer.id,
-        "provider": cat.provider_of(offer),
-        "model": offer.model,
-        "operation": request.operation,
-        "per_image": None,
-        "total": None,
-        "total_high": None,
-        "currency": None,
-        "min_total": None,
-        "max_total": None,
-        "sources": 0,
-        "source_id": None,
-        "source_kind": None,
-        "seen": None,
-        "published": None,
-        "price_version": None,
-        "reason": reason,
-    }
+    return SourcePrice(v.source, cat.source(v.source).kind, v.version_id, total, high, grade)

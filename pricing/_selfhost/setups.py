@@ -17,6 +17,7 @@ from typing import Literal
 
 from pricing._cards.catalog import Catalog
 from pricing._dataset import DataSet
+from pricing._evidence.grades import grade_of
 from pricing._gpus.gpus import GpuData
 from pricing._gpus.licences import ModelLicence
 from pricing._gpus.offers import GpuOffer
@@ -73,6 +74,8 @@ class Setup:
     #: (:func:`source_range`); both ``gpu_hour`` when the sources agree or there is one.
     gpu_hour_low: float | None = None
     gpu_hour_high: float | None = None
+    #: evidence grade of the GPU price's source (None: owned hardware, a stated assumption)
+    grade: str | None = None
 
     @property
     def gpu_hour_range(self) -> tuple[float, float]:
@@ -134,6 +137,7 @@ def setups(
                             licence_reason=reason,
                             gpu_hour_low=low,
                             gpu_hour_high=high,
+                            grade=_grade(catalog, offer.source, offer.provider),
                         )
                     )
             if "owned" in modes and (wanted is None or gpu in wanted):
@@ -296,3 +300,9 @@ def _owned(
             )
         )
     return out
+
+
+def _grade(catalog: Catalog, source_id: str, provider: str) -> str | None:
+    """The evidence grade of a GPU offer's source (None: the source is not in sources.toml)."""
+    source = catalog.sources.get(source_id)
+    return None if source is None else grade_of(source, provider)[0]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pricing._cards.catalog import Catalog
 from pricing._cards.fields import OPERATIONS
 from pricing._cards.schema import Offer, PriceVersion
+from pricing._evidence.trust import narrowing_of
 
 # Codes of the grid of versions in force (negative: no version).
 NO_VERSION = -1
@@ -90,6 +91,19 @@ _GLOBAL_TEXT = {
 
 
 def _offer_text(cat: Catalog, name: str, o: Offer) -> str:
+    """The reason of an offer-wide code; on a catalog narrowed by a trust policy, the prices
+    it took out of the offer follow (they may be why no price is in force)."""
+    narrowing = narrowing_of(cat)
+    if name not in ("offer_retired", "no_version") or narrowing is None:
+        return _plain_offer_text(cat, name, o)
+    why = narrowing.why_excluded(o.id)
+    full = narrowing.full.offer(o.id)
+    if why is None:
+        return _plain_offer_text(cat, name, o)
+    return f"{_plain_offer_text(narrowing.full, 'no_version', full)} ({why})"
+
+
+def _plain_offer_text(cat: Catalog, name: str, o: Offer) -> str:
     model = cat.models.get(o.model)
     if name == "model_mismatch":
         return f"{o.id} serves model {o.model!r}, not the row's model"

@@ -31,6 +31,8 @@ from polars import col
 from pricing._base.dates import day_of, to_date
 from pricing._cards.catalog import Catalog
 from pricing._dataset import DataSet, pick_catalog
+from pricing._evidence.grades import TrustPolicy
+from pricing._evidence.trust import Trusted, trusted
 from pricing._vector.columns import (
     FILLED_COLUMNS,
     PRICED_COLUMNS,
@@ -61,6 +63,7 @@ def price_requests(
     fx: pl.DataFrame | None = ...,
     max_fx_age_days: int = ...,
     data: DataSet | None = ...,
+    evidence: TrustPolicy | str | None = ...,
 ) -> pl.DataFrame: ...
 @overload
 def price_requests(
@@ -75,6 +78,7 @@ def price_requests(
     fx: pl.DataFrame | None = ...,
     max_fx_age_days: int = ...,
     data: DataSet | None = ...,
+    evidence: TrustPolicy | str | None = ...,
 ) -> pl.LazyFrame: ...
 def price_requests(
     requests: pl.DataFrame | pl.LazyFrame,
@@ -88,6 +92,7 @@ def price_requests(
     fx: pl.DataFrame | None = None,
     max_fx_age_days: int = 7,
     data: DataSet | None = None,
+    evidence: TrustPolicy | str | None = None,
 ) -> pl.DataFrame | pl.LazyFrame:
     """Price every row of a request table; a LazyFrame in gives a LazyFrame out.
 
@@ -119,6 +124,11 @@ def price_requests(
         Oldest rate accepted for a row's day.
     data : DataSet, optional
         The data set to price with: its catalog and FX rates (instead of ``catalog``/``fx``).
+    evidence : TrustPolicy or str, optional
+        Which prices may be used (default: official, provider and third-party prices with no
+        excluding flag; a price stale on ``as_of`` (default today) prices the days before it
+        turned stale only; ``"all"``: every price). A row whose offer has no trusted price
+        that day is left unpriced, with the excluded prices and their reasons in ``reason``.
 
     Returns
     -------
@@ -132,20 +142,23 @@ def price_requests(
     Money columns are float [currency], unrounded. Where no price applies, the money columns
     are null and ``reason`` says why; a missing price is never 0.
     """
-    cat = pick_catalog(catalog, data)
+    full = pick_catalog(catalog, data)
     if fx is None and data is not None:
         fx = data.fx
+    day = to_date(as_of) if as_of is not None else None
+    trust = trusted(full, evidence, day)
+    cat = trust.catalog
     compiled = compile_catalog(cat)
     if offers is not None:
         offers = list(offers)
         for offer_id in offers:
-            cat.offer(offer_id)  # raises with close-match hints
-    day = to_date(as_of) if as_of is not None else None
+            full.offer(offer_id)  # raises with close-match hints
     if currency is not None and not (len(currency) == 3 and currency.isupper()):
         raise PricingError(f"currency {currency!r} is not an ISO 4217 code such as 'USD'")
     grid = fx_grid(cat, compiled, currency, fx, max_fx_age_days) if currency else None
     engine = _Engine(
         compiled,
+        dropped=_dropped(trust),
         offers=offers,
         day=day,
         currency=currency,
@@ -161,6 +174,16 @@ def price_requests(
     return engine.price(requests)
 
 
+def _dropped(trust: Trusted) -> dict[str, str]:
+    """Offers the trust policy left no price at all, and why (their rows are unpriced)."""
+    kept = {o.id for _, o in trust.catalog.all_offers()}
+    out = {}
+    for _, offer in trust.full.all_offers():
+        if offer.id not in kept:
+            out[offer.id] = f"{offer.id} has no trusted price: {trust.why_excluded(offer.id)}"
+    return out
+
+
 # --------------------------------------------------------------------------- the engine
 
 
@@ -169,6 +192,7 @@ class _Engine:
     """The terms of one ``price_requests`` call, and the pricing of a table on them."""
 
     compiled: Compiled
+    dropped: dict[str, str]
     offers: list[str] | None
     day: date | None
     currency: str | None
@@ -230,8 +254,18 @@ class _Engine:
             for n in added
             for dtype, default, _ in [REQUEST_COLUMNS[n]]
         )
-        return out.with_columns(
+        out = out.with_columns(
             rows["_day"].alias(n) if n == "priced_on" else priced[n] for n in PRICED_COLUMNS
+        )
+        return self._say_dropped(out)
+
+    def _say_dropped(self, out: pl.DataFrame) -> pl.DataFrame:
+        """Rows on offers the trust policy left no price: why, instead of "unknown offer"."""
+        if not self.dropped or "offer_id" not in out.columns:
+            return out
+        why = pl.col("offer_id").cast(pl.String).replace_strict(self.dropped, default=None)
+        return out.with_columns(
+            reason=pl.coalesce(why, pl.col("reason").cast(pl.String)).cast(out.schema["reason"])
         )
 
     def _to_rows(

@@ -14,6 +14,7 @@ from typing import Annotated
 from pydantic import AfterValidator, Field, ValidationError, field_validator, model_validator
 
 from pricing._cards.fields import Currency, Id, Operation, Strict
+from pricing._evidence.grades import TrustPolicy
 from pricing._gpus.offers import GpuCategory
 from pricing._workloads.distributions import (
     LogNormal,
@@ -284,6 +285,29 @@ class Workload(Strict):
         "price uniformly between its cheapest and dearest source (as simulate(price_spread=True)"
         " does); absent: each price is its preferred source's figure",
     )
+
+    evidence: str = Field(
+        default="default",
+        description="which prices may set this workload's answers: `default` (official, "
+        "provider and third-party prices with no excluding flag), `official`, `provider`, "
+        "`all`, or grades separated by commas (`official,third-party`; add `+flagged` to "
+        "let flagged prices in). Excluded prices are listed as unverified leads.",
+    )
+
+    subscriptions: bool = Field(
+        default=False,
+        description="let subscription plans with no API (Midjourney) be options: a plan's "
+        "images are made by hand in its app, not by your service",
+    )
+
+    @field_validator("evidence")
+    @classmethod
+    def _known_policy(cls, evidence: str) -> str:
+        try:
+            TrustPolicy.parse(evidence)
+        except PricingError as exc:
+            raise invalid(str(exc), 'write evidence = "default" or remove it') from None
+        return evidence
 
     @field_validator("prices", mode="before")
     @classmethod

@@ -31,6 +31,7 @@ from rich.progress import (
 
 from pricing._base.money import LEDGER_PLACES
 from pricing._cards.catalog import Catalog, load_catalog
+from pricing._evidence.grades import TrustPolicy
 from pricing.errors import PricingError, RateCardError
 
 # Wide enough for the comparison table when output goes to a file or a pipe.
@@ -49,6 +50,25 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts
 AsOfOption = Annotated[
     str | None, typer.Option("--as-of", help="Price date YYYY-MM-DD (default: today, UTC).")
 ]
+EvidenceOption = Annotated[
+    str | None,
+    typer.Option(
+        "--evidence",
+        help="Which prices may answer: default (official, provider and third-party prices "
+        "with no excluding flag), official, provider, all, or grades such as "
+        "official,third-party (+flagged lets flagged prices in). Excluded prices are listed "
+        "as unverified leads.",
+    ),
+]
+
+
+def evidence_or_fail(text: str | None) -> TrustPolicy:
+    """The trust policy ``--evidence`` names, or a clean exit saying what is known."""
+    try:
+        return TrustPolicy.parse(text)
+    except PricingError as exc:
+        raise fail(str(exc)) from exc
+
 
 #: Widest line of a help text's table: rich keeps a table's line breaks, so a longer line
 #: would wrap to the left margin in an 80-column terminal.

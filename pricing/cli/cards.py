@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+import polars as pl
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from pricing._cards.catalog import Catalog, describe_bracket, describe_limits, load_catalog
 from pricing._cards.schema import SOURCE_PRECEDENCE
+from pricing._evidence.table import evidence_frame
 from pricing._json_schemas import write_schemas
 from pricing._refresh.pull import pull_cards
 from pricing.cli._common import (
@@ -22,6 +24,7 @@ from pricing.cli._common import (
     load_catalog_or_fail,
     out,
     print_json,
+    records,
     source_date,
 )
 from pricing.cli._fetch import (
@@ -96,8 +99,11 @@ def cards_show(
         o = cat.offer(offer)
     except PricingError as exc:
         raise fail(str(exc)) from exc
+    evidence = evidence_frame(cat, offer=o.id)
     if as_json:
-        print_json(o.model_dump(mode="json", exclude_none=True))
+        payload = o.model_dump(mode="json", exclude_none=True)
+        payload["evidence"] = records(evidence)
+        print_json(payload)
         return
     ops = ", ".join(o.operations)
     out.print(f"[bold]{escape(o.id)}[/]  model [cyan]{escape(o.model)}[/]  operations {ops}")
@@ -113,6 +119,22 @@ def cards_show(
     if o.notes:
         out.print(f"notes: {escape(o.notes)}")
     _history_table(cat, o.id)
+    _evidence_table(evidence)
+
+
+def _evidence_table(evidence: pl.DataFrame) -> None:
+    """Grade and flags of each version, and whether the default policy lets it answer."""
+    table = Table(title="evidence (judged today; default policy)")
+    for col in ("version", "grade", "answers?", "flags and reasons"):
+        table.add_column(col)
+    for r in evidence.iter_rows(named=True):
+        table.add_row(
+            escape(r["price_version"]),
+            escape(f"{r['grade']}: {r['grade_reason']}"),
+            "yes" if r["allowed"] else "[yellow]no: unverified lead[/]",
+            escape(r["flag_reasons"] or "-"),
+        )
+    out.print(table)
 
 
 def _history_table(cat: Catalog, offer_id: str) -> None:
@@ -169,6 +191,22 @@ def cards_validate(
     out.print(
         f"[green]ok[/]: {len(cat.cards)} rate cards, {n_offers} offers, {n_versions} price "
         f"versions, {len(cat.sources)} sources, {len(cat.models)} models"
+    )
+    _print_evidence_summary(evidence_frame(cat))
+
+
+def _print_evidence_summary(evidence: pl.DataFrame) -> None:
+    """Versions by grade and by flag, and how many the default policy keeps out."""
+    grades = evidence.group_by("grade").len().sort("grade")
+    flags = evidence.explode("flags").drop_nulls("flags").group_by("flags").len().sort("flags")
+    out.print(
+        "evidence: "
+        + ", ".join(f"{n} {g}" for g, n in grades.iter_rows())
+        + "; flagged: "
+        + (", ".join(f"{n} {f}" for f, n in flags.iter_rows()) or "none")
+        + f"; {evidence.filter(~pl.col('allowed')).height} version(s) the default policy keeps "
+        "out of answers (`pricing cards show OFFER` says why)",
+        highlight=False,
     )
 
 

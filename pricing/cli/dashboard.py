@@ -9,7 +9,16 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from pricing.cli._common import DataOption, fail, help_text, load_data_or_fail, out, progress_task
+from pricing.cli._common import (
+    DataOption,
+    EvidenceOption,
+    evidence_or_fail,
+    fail,
+    help_text,
+    load_data_or_fail,
+    out,
+    progress_task,
+)
 from pricing.errors import PricingError
 
 if TYPE_CHECKING:
@@ -20,7 +29,9 @@ _HELP = """Build the dashboard of a workload: simulate it, draw every chart, wri
 Writes OUT/<workload>/index.html (one self-contained page: scripts inlined, no network
 request when opened, what-if sliders computed in the browser), dashboard.json (its Vega-Lite
 spec) and per chart <chart>.png, .svg and .json. With no WORKLOAD it builds the bundled
-default workload (ecommerce) into dashboards/.
+default workload (ecommerce) into dashboards/. Figures use only the prices the evidence
+policy trusts (default: the workload's `evidence`); the rest are listed under the headline
+as unverified leads, with their figure and reason.
 
 Examples:
 
@@ -61,6 +72,7 @@ def dashboard_cmd(
     ] = None,
     every: Annotated[bool, typer.Option("--all", help="Build every bundled workload.")] = False,
     data: DataOption = None,
+    evidence: EvidenceOption = None,
 ) -> None:
     """Build and export the dashboards of workloads (help: :data:`HELP`)."""
     from pricing._charts.dashboard import build_dashboard, export_dashboard
@@ -73,6 +85,8 @@ def dashboard_cmd(
         raise fail(str(exc)) from None
     if every and workloads:
         raise fail("give workload names or --all, not both")
+    if evidence is not None:
+        evidence_or_fail(evidence)
     dataset = load_data_or_fail(data)
     names = list(list_workloads(dataset)) if every else (workloads or [DEFAULT_WORKLOAD])
     if samples < 0:
@@ -84,8 +98,9 @@ def dashboard_cmd(
             bar(i, len(names), f"{name}: simulating")
             try:
                 board = build_dashboard(
-                    name, samples=samples, seed=seed, as_of=as_of, budget=budget, data=dataset
-                )
+                    name, samples=samples, seed=seed, as_of=as_of, budget=budget, data=dataset,
+                    evidence=evidence,
+                )  # fmt: skip
                 bar(i, len(names), f"{name}: drawing")
                 files = export_dashboard(board, out_dir, chosen_formats)
             except (PricingError, ValueError) as exc:
@@ -115,9 +130,9 @@ def _print_headline(board: Dashboard) -> None:
         title=f"{board.title} ({board.name}) · prices as of {sim.as_of} · {sim.currency}",
         title_justify="left",
     )
-    for col in ("segment", "cheapest option", "first month", "horizon", "P(self cheaper)"):
+    for col in ("segment", "cheapest option", "grade", "first month", "horizon", "P(self cheaper)"):
         table.add_column(
-            col, justify="right" if col not in ("segment", "cheapest option") else "left"
+            col, justify="right" if col not in ("segment", "cheapest option", "grade") else "left"
         )
     table.add_column("break-even [img/month]", justify="right")
     for r in board.headline.iter_rows(named=True):
@@ -126,11 +141,23 @@ def _print_headline(board: Dashboard) -> None:
         table.add_row(
             escape(str(r["segment"])),
             escape(str(r["option"])),
-            f"{r['first_month']:,.0f}",
-            f"{r['horizon']:,.0f}",
+            r["grade"] or "-",
+            "-" if r["first_month"] is None else f"{r['first_month']:,.0f}",
+            "-" if r["horizon"] is None else f"{r['horizon']:,.0f}",
             "-" if p is None else f"{p:.0%}",
             "-" if be is None else f"{be:,.0f}",
         )
     out.print(table)
+    out.print(f"[dim]prices: {escape(sim.evidence)}[/dim]", highlight=False)
+    if sim.leads.height:
+        leads = ", ".join(
+            f"{r['offer_id']} ({r['grade']}, ${r['cost_per_image']:.4f}/image)"
+            for r in sim.leads.unique(["offer_id"], maintain_order=True).iter_rows(named=True)
+        )
+        out.print(
+            f"[yellow]unverified leads, excluded from these figures:[/] {escape(leads)}; "
+            "the page lists each with its reason",
+            highlight=False,
+        )
     for note in board.notes:
         out.print(f"[dim]note: {escape(note)}[/dim]")

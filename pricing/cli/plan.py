@@ -13,7 +13,9 @@ from rich.table import Table
 
 from pricing.cli._common import (
     DataOption,
+    EvidenceOption,
     JsonOption,
+    evidence_or_fail,
     fail,
     load_data_or_fail,
     money_text,
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
 TOTAL_MONEY = ("horizon_cost", "idle", "per_image")
 CHEAPEST_MONEY = ("cost", "hosted_cost", "self_hosted_cost")
 BAND_MONEY = ("p10", "p50", "p90", "mean")
+LEAD_MONEY = ("cost_per_image", "cost")
 SENSITIVITY_MONEY = ("cost_at_low", "cost_at_high", "base_cost", "swing")
 
 
@@ -73,6 +76,7 @@ def simulate_cmd(
         ),
     ] = None,
     data: DataOption = None,
+    evidence: EvidenceOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Cost of a workload on every hosted offer and self-hosted set-up, month by month."""
@@ -80,6 +84,8 @@ def simulate_cmd(
     from pricing._plan.summary import option_totals
 
     dataset = load_data_or_fail(data)
+    if evidence is not None:
+        evidence_or_fail(evidence)
 
     try:
         with progress_task("simulating") as bar:
@@ -91,6 +97,7 @@ def simulate_cmd(
                 price_spread=price_spread,
                 progress=bar,
                 data=dataset,
+                evidence=evidence,
             )
     except PricingError as exc:
         raise fail(str(exc)) from exc
@@ -102,7 +109,9 @@ def simulate_cmd(
                 "as_of": result.as_of.isoformat(),
                 "seed": result.seed,
                 "samples": result.samples,
+                "evidence": result.evidence,
                 "totals": records(option_totals(result), money=TOTAL_MONEY),
+                "leads": records(result.leads, money=LEAD_MONEY),
                 "cheapest": records(result.cheapest, money=CHEAPEST_MONEY),
                 "bands": None if result.bands is None else records(result.bands, money=BAND_MONEY),
                 "self_hosting_cheaper": None
@@ -120,6 +129,7 @@ def simulate_cmd(
         f"prices as of {result.as_of.isoformat()}"
         + (f", {result.samples:,} samples (seed {result.seed})" if result.samples else "")
     )
+    out.print(f"[dim]prices: {escape(result.evidence)}[/]", highlight=False)
     totals = option_totals(result)
     for segment in totals["segment"].unique(maintain_order=True):
         _print_segment(result, totals.filter(pl.col("segment") == segment), segment, top)
@@ -136,6 +146,28 @@ def _print_segment(result: Any, totals: pl.DataFrame, segment: str, top: int) ->
     _print_cheapest(result.cheapest.filter(pl.col("segment") == segment))
     if result.sensitivity is not None:
         _print_sensitivity(result.sensitivity, ok, segment)
+    _print_leads(result.leads.filter(pl.col("segment") == segment), segment)
+
+
+def _print_leads(leads: pl.DataFrame, segment: str) -> None:
+    """Offers the evidence policy left without a price: figure and reason, never an answer."""
+    if leads.height == 0:
+        return
+    table = Table(
+        title=f"{segment}: unverified leads, not ranked (--evidence all admits them)",
+        title_justify="left",
+    )
+    for col in ("offer", "grade", "$/image", "first month", "why excluded"):
+        table.add_column(col, justify="right" if col in ("$/image", "first month") else "left")
+    for r in leads.iter_rows(named=True):
+        table.add_row(
+            escape(r["offer_id"]),
+            r["grade"],
+            _usd(r["cost_per_image"], 4),
+            _usd(r["cost"]),
+            escape(r["reason"] or ""),
+        )
+    out.print(table)
 
 
 def _print_options(ok: pl.DataFrame, options: int, segment: str, top: int) -> None:
@@ -147,6 +179,7 @@ def _print_options(ok: pl.DataFrame, options: int, segment: str, top: int) -> No
     for col, just in (
         ("option", "left"),
         ("kind", "left"),
+        ("grade", "left"),
         ("total", "right"),
         ("$/image", "right"),
         ("peak GPUs", "right"),
@@ -157,6 +190,7 @@ def _print_options(ok: pl.DataFrame, options: int, segment: str, top: int) -> No
         table.add_row(
             escape(r["option"]),
             r["kind"] if r["kind"] == "hosted" else f"{r['mode']}",
+            r["grade"] or "-",
             _usd(r["horizon_cost"]),
             _usd(r["per_image"], 4),
             "-" if r["peak_gpus"] is None else str(r["peak_gpus"]),
@@ -270,7 +304,7 @@ def breakeven_cmd(
 ) -> None:
     """Monthly volume at which a dedicated GPU fleet costs the same as a hosted offer."""
     from pricing._plan.breakeven import break_even
-    from pricing._quote.request import ImageRequest
+    from pricing._price.request import ImageRequest
     from pricing._selfhost.terms import HostingTerms
 
     try:

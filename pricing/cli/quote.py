@@ -12,12 +12,16 @@ from rich.markup import escape
 from rich.table import Table
 
 from pricing._base.dates import to_date
-from pricing._quote.quote import Quote, compare, quote
-from pricing._quote.request import ImageRequest
+from pricing._evidence.grades import TrustPolicy
+from pricing._price.request import ImageRequest
+from pricing._quote.compare import compare
+from pricing._quote.quote import Quote, quote
 from pricing.cli._common import (
     AsOfOption,
     DataOption,
+    EvidenceOption,
     JsonOption,
+    evidence_or_fail,
     fail,
     load_catalog_or_fail,
     money,
@@ -61,12 +65,14 @@ def quote_cmd(
         bool, typer.Option("--all", help="Also list offers that cannot price the request.")
     ] = False,
     data: DataOption = None,
+    evidence: EvidenceOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Price a request on every provider, cheapest first (or one offer with --offer)."""
+    """Price a request on every provider, cheapest first; unverified leads follow."""
     m = _SIZE.match(size)
     if m is None:
         raise fail(f"--size {size!r} must look like 1024x1024")
+    policy = evidence_or_fail(evidence)
     cat = load_catalog_or_fail(data)
     try:
         day = to_date(as_of)
@@ -83,26 +89,31 @@ def quote_cmd(
         )
         if offer is not None:
             q = quote(
-                request, offer, as_of=day, source=source, monthly_volume=monthly_volume, catalog=cat
-            )
+                request, offer, as_of=day, source=source, monthly_volume=monthly_volume,
+                catalog=cat, evidence=policy,
+            )  # fmt: skip
             if as_json:
                 print_json(q.to_dict())
             else:
                 _print_quote(q)
             return
         frame = compare(
-            request, cat, as_of=day, monthly_volume=monthly_volume, include_unavailable=True
-        )
+            request, cat, as_of=day, monthly_volume=monthly_volume, include_unavailable=True,
+            evidence=policy,
+        )  # fmt: skip
     except (PricingError, ValueError) as exc:
         raise fail(str(exc)) from exc
-    priced = frame.filter(pl.col("total").is_not_null())
+    priced = frame.filter(pl.col("total").is_not_null() & pl.col("lead").is_null())
+    leads = frame.filter(pl.col("lead").is_not_null())
     skipped = frame.filter(pl.col("total").is_null())
     if as_json:
         print_json(
             {
                 "request": request.model_dump(mode="json"),
                 "as_of": day.isoformat(),
+                "evidence": f"{policy.name}: {policy.describe()}",
                 "offers": [_json_row(r) for r in priced.iter_rows(named=True)],
+                "leads": [_json_row(r) for r in leads.iter_rows(named=True)],
                 "unavailable": [
                     {"offer_id": r["offer_id"], "reason": r["reason"]}
                     for r in skipped.iter_rows(named=True)
@@ -111,6 +122,7 @@ def quote_cmd(
         )
         return
     _print_compare(request, day.isoformat(), priced, skipped, show_skipped=all_offers)
+    _print_leads(leads, policy)
 
 
 def _json_row(row: dict[str, object]) -> dict[str, object]:
@@ -137,7 +149,7 @@ def _print_compare(
         ("total", "right"),
         ("range across sources", "right"),
         ("source", "left"),
-        ("kind", "left"),
+        ("grade", "left"),
         ("source date", "left"),
     ):
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
@@ -156,10 +168,12 @@ def _print_compare(
             f"${total}",
             spread,
             escape(r["source_id"]),
-            r["source_kind"],
+            r["grade"] + (" [yellow]*[/]" if r["flags"] else ""),
             source_date(r["published"], r["seen"]),
         )
     out.print(table)
+    if priced.filter(pl.col("flags").is_not_null()).height:
+        out.print("[dim]* flagged, but not excluded: `pricing cards show OFFER` says why[/]")
     if skipped.height:
         if show_skipped:
             for r in skipped.iter_rows(named=True):
@@ -170,6 +184,25 @@ def _print_compare(
             out.print(f"[dim]{n} offer(s) cannot price this request; --all lists why[/]")
     if priced.height == 0:
         out.print("[yellow]no offer can price this request[/]")
+
+
+def _print_leads(leads: pl.DataFrame, policy: TrustPolicy) -> None:
+    """The offers only excluded prices can price: their figure and why they do not answer."""
+    if leads.height == 0:
+        return
+    table = Table(title=f"Unverified leads: priced only by prices the {policy.name} evidence "
+                  "policy excludes (never an answer; --evidence all admits them)")  # fmt: skip
+    for col in ("offer", "per image", "source", "grade", "why excluded"):
+        table.add_column(col, justify="right" if col == "per image" else "left")
+    for r in leads.iter_rows(named=True):
+        table.add_row(
+            escape(r["offer_id"]),
+            f"${money(r['per_image'])}",
+            escape(r["source_id"]),
+            r["grade"],
+            escape(r["lead"].removeprefix("unverified lead: ")),
+        )
+    out.print(table)
 
 
 def _print_quote(q: Quote) -> None:
@@ -195,6 +228,9 @@ def _print_quote(q: Quote) -> None:
         f"{source_date(q.published, q.seen)}: {escape(q.source_title)}",
         highlight=False,
     )
+    out.print(f"evidence: graded {q.grade}; policy {escape(q.evidence)}", highlight=False)
+    for flag in q.flags:
+        out.print(f"[yellow]flag {escape(flag)}[/]", highlight=False)
     if q.spread.sources > 1:
         parts = ", ".join(f"{s.source_id} {money(s.total, 6)}" for s in q.spread.by_source)
         out.print(

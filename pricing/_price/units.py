@@ -27,7 +27,7 @@ from pricing._cards.components import (
     TokenPrice,
 )
 from pricing._cards.schema import Offer, PriceVersion
-from pricing._quote.request import ImageRequest
+from pricing._price.request import ImageRequest
 from pricing.errors import PriceNotFound, UnsupportedRequest
 
 HOUR = Decimal(3600)  # [s/h]

@@ -3,7 +3,7 @@
 This is the reference computation: every other path (the vectorised engine, simulations)
 must agree with it. The request is checked against the offer's limits and placed in its size
 bracket and quality; each matching component is priced by its billing unit
-(:data:`pricing._quote.units.UNIT_PRICERS`), then the free allowance, committed-use discount and
+(:data:`pricing._price.units.UNIT_PRICERS`), then the free allowance, committed-use discount and
 minimum monthly spend apply.
 """
 
@@ -14,8 +14,8 @@ from decimal import Decimal
 
 from pricing._cards.components import When
 from pricing._cards.schema import Limits, Offer, PriceVersion
-from pricing._quote.request import ImageRequest
-from pricing._quote.units import UNIT_PRICERS, LineItem, UnitContext, free_allowance, megapixels
+from pricing._price.request import ImageRequest
+from pricing._price.units import UNIT_PRICERS, LineItem, UnitContext, free_allowance, megapixels
 from pricing.errors import PriceNotFound, UnsupportedRequest
 
 

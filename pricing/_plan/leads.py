@@ -1,0 +1,89 @@
+"""Unverified leads of a simulation: hosted offers the trust policy left without a price,
+priced anyway so that a reader sees what was set aside, for how much, and why."""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from typing import Any
+
+import polars as pl
+
+from pricing._evidence.flags import evidence_on
+from pricing._evidence.grades import TrustPolicy
+from pricing._evidence.trust import Trusted
+from pricing._plan.hosted import Shape, hosted_options, segment_request
+from pricing._plan.option_costs import SegmentRun
+
+LEAD_SCHEMA: dict[str, Any] = {
+    "segment": pl.String,
+    "option": pl.String,
+    "offer_id": pl.String,
+    "provider": pl.String,
+    "model": pl.String,
+    "grade": pl.String,
+    "flags": pl.String,
+    "reason": pl.String,
+    "month": pl.Date,
+    "images": pl.Float64,
+    "cost_per_image": pl.Float64,
+    "cost": pl.Float64,
+}
+
+_ALL = TrustPolicy.parse("all")
+
+
+def lead_frame(
+    runs: list[SegmentRun], trust: Trusted, days: list[date], monthly: pl.DataFrame
+) -> pl.DataFrame:
+    """One row per (segment, offer) the policy left without a price in any month, priced in
+    its first month with a price under every grade and flag."""
+    rows: list[dict[str, Any]] = []
+    for run in runs:
+        seg = run.segment
+        priced = {h.offer_id for h in run.hosted if any(not math.isnan(u) for u in h.unit)}
+        images = _images(monthly, seg.name, len(days))
+        for model in seg.models:
+            if model not in trust.full.models:
+                continue
+            candidates = {
+                o.id for o in trust.full.offers(model=model, operation=seg.operation)
+            } - priced
+            if not candidates:
+                continue
+            shapes = [Shape(segment_request(seg, model, r), r.share) for r in seg.resolutions]
+            for h in hosted_options(
+                shapes, [model], seg.operation, days, trust.full, _ALL, only=candidates
+            ):
+                m = next((i for i, u in enumerate(h.unit) if not math.isnan(u)), None)
+                if m is None or trust.why_excluded(h.offer_id) is None:
+                    continue  # it cannot serve the segment at all: not a lead
+                version = f"{h.version[m]}/{h.source[m]}"
+                ev = evidence_on(trust.full, h.offer_id, version, days[m])
+                rows.append(
+                    {
+                        "segment": seg.name,
+                        "option": h.option,
+                        "offer_id": h.offer_id,
+                        "provider": h.provider,
+                        "model": h.model,
+                        "grade": ev.grade,
+                        "flags": "; ".join(str(f) for f in ev.flags) or None,
+                        "reason": trust.policy.why_not(ev) or trust.why_excluded(h.offer_id),
+                        "month": days[m],
+                        "images": images[m],
+                        "cost_per_image": float(h.unit[m]),
+                        "cost": h.month_cost(m, images[m]) if images[m] == images[m] else None,
+                    }
+                )
+    frame = pl.DataFrame(rows, schema=LEAD_SCHEMA)
+    return frame.sort(["segment", "cost_per_image", "offer_id"], nulls_last=True)
+
+
+def _images(monthly: pl.DataFrame, segment: str, months: int) -> list[float]:
+    """The segment's images per month (the same for every option), NaN when unknown."""
+    seg = monthly.filter(pl.col("segment") == segment)
+    if seg.height == 0:
+        return [math.nan] * months
+    first = seg.filter(pl.col("option") == seg["option"][0]).sort("month")
+    return [float(x) if x is not None else math.nan for x in first["images"].to_list()]

@@ -1,0 +1,143 @@
+"""Every offer of a model priced for one request, cheapest first, with the excluded prices
+listed after them as unverified leads."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from functools import partial
+
+import polars as pl
+
+from pricing._base.money import QUOTE_MONEY
+from pricing._cards.catalog import Catalog, load_catalog, unknown_model
+from pricing._cards.schema import Offer
+from pricing._evidence.flags import evidence_on
+from pricing._evidence.grades import TrustPolicy
+from pricing._price.request import ImageRequest
+from pricing._quote.quote import Quote, quote
+from pricing.errors import PriceExcluded, PriceNotFound, PricingError, UnsupportedRequest
+
+COMPARE_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
+    "offer_id": pl.String,
+    "provider": pl.String,
+    "model": pl.String,
+    "operation": pl.String,
+    "per_image": QUOTE_MONEY,
+    "total": QUOTE_MONEY,
+    "total_high": QUOTE_MONEY,
+    "currency": pl.String,
+    "min_total": QUOTE_MONEY,
+    "max_total": QUOTE_MONEY,
+    "sources": pl.Int64,
+    "source_id": pl.String,
+    "source_kind": pl.String,
+    "seen": pl.Date,
+    "published": pl.Date,
+    "price_version": pl.String,
+    "grade": pl.String,
+    "flags": pl.String,
+    "lead": pl.String,
+    "reason": pl.String,
+}
+
+
+def compare(
+    request: ImageRequest,
+    catalog: Catalog | None = None,
+    *,
+    as_of: date | datetime | str | None = None,
+    monthly_volume: int | None = None,
+    include_unavailable: bool = False,
+    evidence: TrustPolicy | str | None = None,
+) -> pl.DataFrame:
+    """Every offer that can serve ``request``, cheapest first.
+
+    Columns: offer_id, provider, model, operation, per_image [currency/image], total
+    [currency], total_high, currency, min_total / max_total (across sources in force),
+    sources (how many), source_id, source_kind, seen, published (None: the source shows no
+    date), price_version, grade, flags (each ``name: reason``), lead, reason.
+
+    Offers whose every price in force the ``evidence`` policy excludes come after the
+    others, priced anyway, with ``lead`` saying why they are only unverified leads: they
+    are never the answer, and never hidden. With ``include_unavailable=True`` offers of the
+    model that cannot price the request are listed last with a null total and the
+    ``reason`` (a missing price is never shown as 0).
+    """
+    cat = catalog if catalog is not None else load_catalog()
+    if request.model not in cat.models:
+        raise PricingError(unknown_model(request.model, cat.models))
+    policy = TrustPolicy.parse(evidence)
+    rows: list[dict[str, object]] = []
+    for offer in cat.offers(model=request.model):
+        ask = partial(quote, request, offer, as_of=as_of, monthly_volume=monthly_volume,
+                      catalog=cat)  # fmt: skip
+        lead = None
+        try:
+            try:
+                q = ask(evidence=policy)
+            except PriceExcluded:
+                q = ask(evidence="all")
+                lead = _lead_reason(cat, q, policy)
+        except (PriceNotFound, UnsupportedRequest) as exc:
+            if include_unavailable:
+                rows.append(_unavailable_row(cat, offer, request, str(exc)))
+            continue
+        rows.append(
+            {
+                "offer_id": q.offer_id,
+                "provider": q.provider,
+                "model": q.model,
+                "operation": request.operation,
+                "per_image": q.per_image,
+                "total": q.total,
+                "total_high": q.total_high,
+                "currency": q.currency,
+                "min_total": q.spread.low,
+                "max_total": q.spread.high,
+                "sources": q.spread.sources,
+                "source_id": q.source_id,
+                "source_kind": q.source_kind,
+                "seen": q.seen,
+                "published": q.published,
+                "price_version": q.price_version,
+                "grade": q.grade,
+                "flags": "; ".join(q.flags) or None,
+                "lead": lead,
+                "reason": None,
+            }
+        )
+    frame = pl.DataFrame(rows, schema=COMPARE_SCHEMA)
+    order = [pl.col("total").is_null(), pl.col("lead").is_not_null(), "total", "offer_id"]
+    return frame.sort(order, nulls_last=True)
+
+
+def _lead_reason(cat: Catalog, q: Quote, policy: TrustPolicy) -> str:
+    ev = evidence_on(cat, q.offer_id, q.price_version, q.as_of)
+    return f"unverified lead: {policy.why_not(ev)}"
+
+
+def _unavailable_row(
+    cat: Catalog, offer: Offer, request: ImageRequest, reason: str
+) -> dict[str, object]:
+    return {
+        "offer_id": offer.id,
+        "provider": cat.provider_of(offer),
+        "model": offer.model,
+        "operation": request.operation,
+        "per_image": None,
+        "total": None,
+        "total_high": None,
+        "currency": None,
+        "min_total": None,
+        "max_total": None,
+        "sources": 0,
+        "source_id": None,
+        "source_kind": None,
+        "seen": None,
+        "published": None,
+        "price_version": None,
+        "grade": None,
+        "flags": None,
+        "lead": None,
+        "reason": reason,
+    }

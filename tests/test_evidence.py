@@ -1,0 +1,319 @@
+"""Evidence grades, flags and the trust policy, on hand-built cards: one card per flag.
+
+The vendor of model ``m`` is Acme, whose own card (``acme``) states the official price
+($0.04 an image); resellers ``beta`` and ``gamma`` resell it. Expected shares and dates are
+worked by hand from those prices and the sources' dates.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+import pricing
+from pricing import PriceExcluded, PricingError, RateCardError, TrustPolicy
+from tests.conftest import MODELS, SOURCES, offer, request, version, write_data
+
+#: Sources beyond the shared ones: a reseller's own page, an undated aggregator, a page
+#: graded claim, a seed article that is beta's own page, and a dated official page.
+MORE_SOURCES = """
+[[source]]
+id = "beta-page"
+title = "Beta pricing"
+publisher = "Beta"
+kind = "provider-reseller"
+published = 2026-05-01
+seen = 2026-05-20
+
+[[source]]
+id = "aggregator"
+title = "Price aggregator"
+publisher = "Agg"
+kind = "third-party"
+seen = 2026-05-20
+
+[[source]]
+id = "hype"
+title = "Cheapest API ever"
+publisher = "Hype"
+kind = "third-party"
+seen = 2026-05-20
+grade = "claim"
+grade_reason = "marketing copy with no unit"
+
+[[source]]
+id = "seed-beta"
+title = "Beta's own article"
+publisher = "Beta"
+url = "shared/seeds/b.txt"
+kind = "seed"
+seen = 2026-05-20
+provider = "beta"
+
+[[source]]
+id = "acme-dated"
+title = "Acme pricing (dated)"
+publisher = "Acme"
+kind = "official"
+published = 2026-05-01
+seen = 2026-05-20
+"""
+
+VENDOR = 'vendor = "Acme"\n'
+#: The vendor's own price: $0.04 an image, from a dated official page.
+ACME = VENDOR + offer(version('{ unit = "image", price = 0.04 }', source="acme-dated"))
+DAY = date(2026, 6, 1)
+
+
+def build(tmp_path: Path, cards: dict[str, str]) -> pricing.Catalog:
+    root = write_data(tmp_path, {"acme": ACME, **cards}, sources=SOURCES + MORE_SOURCES)
+    return pricing.load_catalog(root)
+
+
+def evidence_of(cat: pricing.Catalog, offer_id: str, day: date = DAY) -> dict[str, object]:
+    frame = pricing.evidence_frame(cat, as_of=day, offer=offer_id)
+    assert frame.height == 1
+    return frame.row(0, named=True)
+
+
+def beta(price: str, source: str = "beta-page", settings: str = "") -> str:
+    return offer(
+        version(f'{{ unit = "image", price = {price} }}', source=source, settings=settings),
+        offer_id="beta/m",
+    )
+
+
+# --------------------------------------------------------------------------- grades
+
+
+@pytest.mark.parametrize(
+    ("source", "grade"),
+    [
+        ("acme-docs", "official"),  # kind official
+        ("beta-page", "provider"),  # a reseller's own page for its own offer
+        ("aggregator", "third-party"),
+        ("seed-beta", "provider"),  # a seed article that is beta's own page, on beta's offer
+        ("seed-a", "third-party"),  # a seed article quoting someone else
+        ("hype", "claim"),  # graded down in sources.toml, with a reason
+    ],
+)
+def test_grade_follows_what_the_page_is(tmp_path: Path, source: str, grade: str) -> None:
+    cat = build(tmp_path, {"beta": beta("0.035", source)})
+    assert evidence_of(cat, "beta/m")["grade"] == grade
+
+
+def test_a_seed_article_grades_third_party_for_another_providers_offer(tmp_path: Path) -> None:
+    gamma = offer(
+        version('{ unit = "image", price = 0.035 }', source="seed-beta"), offer_id="gamma/m"
+    )
+    cat = build(tmp_path, {"beta": beta("0.035"), "gamma": gamma})
+    assert evidence_of(cat, "gamma/m")["grade"] == "third-party"
+
+
+# --------------------------------------------------------------------------- flags
+
+
+def test_below_upstream_flags_a_resold_price_far_below_the_vendors(tmp_path: Path) -> None:
+    # $0.01 is 25% of Acme's official $0.04: below half, so flagged with both figures.
+    cat = build(tmp_path, {"beta": beta("0.01")})
+    row = evidence_of(cat, "beta/m")
+    assert row["flags"] == ["below-upstream"]
+    assert "0.01 USD, 25% of the vendor's official 0.04 on acme/m" in str(row["flag_reasons"])
+    assert row["allowed"] is False
+    # the vendor's own price is never checked against itself
+    assert evidence_of(cat, "acme/m")["flags"] == []
+
+
+def test_a_discount_above_half_the_vendors_price_is_not_flagged(tmp_path: Path) -> None:
+    cat = build(tmp_path, {"beta": beta("0.021")})  # 52.5% of $0.04
+    assert evidence_of(cat, "beta/m")["flags"] == []
+
+
+def test_free_tier_flags_a_zero_price_but_not_a_paid_price_with_an_allowance(
+    tmp_path: Path,
+) -> None:
+    cat = build(tmp_path, {"beta": beta("0")})
+    row = evidence_of(cat, "beta/m")
+    assert "free-tier" in row["flags"]  # type: ignore[operator]
+    assert row["allowed"] is False
+    allowance = beta("0.03", settings="  free_images_per_month = 100")
+    cat = build(tmp_path / "b", {"beta": allowance})
+    assert evidence_of(cat, "beta/m")["flags"] == []  # priced past the 100 free images
+
+
+def test_undated_is_shown_but_does_not_exclude(tmp_path: Path) -> None:
+    cat = build(tmp_path, {"beta": beta("0.035", "aggregator")})
+    row = evidence_of(cat, "beta/m")
+    assert row["flags"] == ["undated"]
+    assert row["flag_reasons"] == "undated: aggregator shows no date; read 2026-05-20"
+    assert row["allowed"] is True
+
+
+def test_stale_starts_181_days_after_the_newest_date(tmp_path: Path) -> None:
+    # acme-docs: seen 2026-01-15. 2026-07-14 is 180 days later (16 + 28 + 31 + 30 + 31 + 30
+    # + 14), still fresh; 2026-07-15 is 181 days later: stale.
+    cat = build(tmp_path, {"beta": beta("0.035", "acme-docs")})
+    assert "stale" not in evidence_of(cat, "beta/m", date(2026, 7, 14))["flags"]  # type: ignore[operator]
+    row = evidence_of(cat, "beta/m", date(2026, 7, 15))
+    assert "stale" in row["flags"]  # type: ignore[operator]
+    assert "181 days before 2026-07-15" in str(row["flag_reasons"])
+    assert row["allowed"] is False
+
+
+@pytest.mark.parametrize(
+    ("flag", "excludes"), [("unit-ambiguous", True), ("retirement-undated", False)]
+)
+def test_flags_stated_in_the_data_carry_their_reason(
+    tmp_path: Path, flag: str, excludes: bool
+) -> None:
+    settings = f'  flags = [{{ flag = "{flag}", reason = "the page says so" }}]'
+    cat = build(tmp_path, {"beta": beta("0.035", settings=settings)})
+    row = evidence_of(cat, "beta/m")
+    assert row["flags"] == [flag]
+    assert row["flag_reasons"] == f"{flag}: the page says so"
+    assert row["allowed"] is not excludes
+
+
+# --------------------------------------------------------------------------- the policy
+
+
+def test_a_claim_never_answers_by_default_and_says_why(tmp_path: Path) -> None:
+    cat = build(tmp_path, {"beta": beta("0.035", "hype")})
+    with pytest.raises(PriceExcluded, match=r"graded claim \(marketing copy with no unit\)"):
+        pricing.quote(request(), "beta/m", catalog=cat, as_of=DAY)
+    q = pricing.quote(request(), "beta/m", catalog=cat, as_of=DAY, evidence="all")
+    assert (q.total, q.grade) == (Decimal("0.035"), "claim")
+    named = pricing.quote(request(), "beta/m", catalog=cat, as_of=DAY, source="hype")
+    assert named.grade == "claim"
+    assert any("was named" in n for n in named.notes)
+
+
+def test_compare_ranks_trusted_offers_and_lists_leads_after_them(tmp_path: Path) -> None:
+    cat = build(tmp_path, {"beta": beta("0.01")})  # below upstream: cheapest, but a lead
+    frame = pricing.compare(request(), cat, as_of=DAY)
+    assert frame["offer_id"].to_list() == ["acme/m", "beta/m"]
+    assert frame["lead"][0] is None
+    assert frame["lead"][1].startswith("unverified lead: below-upstream")
+    assert frame["grade"].to_list() == ["official", "provider"]
+
+
+def test_price_requests_leaves_excluded_offers_unpriced_with_the_reason(tmp_path: Path) -> None:
+    cat = build(tmp_path, {"beta": beta("0.035", "hype")})
+    rows = pl.DataFrame(
+        {"offer_id": ["beta/m", "acme/m"], "model": ["m", "m"], "timestamp": [DAY, DAY]}
+    )
+    out = pricing.price_requests(rows, cat, as_of=DAY)
+    assert out["cost"].to_list() == [None, pytest.approx(0.04)]
+    assert "graded claim" in str(out["reason"][0])
+    everything = pricing.price_requests(rows, cat, as_of=DAY, evidence="all")
+    assert everything["cost"].to_list() == [pytest.approx(0.035), pytest.approx(0.04)]
+
+
+def test_a_stale_price_still_prices_the_days_it_was_fresh(tmp_path: Path) -> None:
+    # acme-docs (seen 2026-01-15) turns stale on 2026-07-15: judged on 2026-08-01, a row
+    # of 2026-03-01 is priced by it, a row of 2026-08-01 is not.
+    cat = build(tmp_path, {"beta": beta("0.035", "acme-docs")})
+    days = [date(2026, 3, 1), date(2026, 8, 1)]
+    rows = pl.DataFrame({"offer_id": ["beta/m"] * 2, "model": ["m"] * 2, "timestamp": days})
+    trust = pricing.trusted(cat, None, date(2026, 8, 1))
+    out = pricing.price_requests(rows, trust.catalog)
+    assert out["cost"][0] == pytest.approx(0.035)
+    assert out["cost"][1] is None
+    assert "stale from 2026-07-15" in str(out["reason"][1])
+
+
+@pytest.mark.parametrize(
+    ("text", "grades", "flagged"),
+    [
+        (None, {"official", "provider", "third-party"}, False),
+        ("official", {"official"}, False),
+        ("provider", {"official", "provider"}, False),
+        ("all", {"official", "provider", "third-party", "claim"}, True),
+        ("official,third-party", {"official", "third-party"}, False),
+        ("third-party+flagged", {"third-party"}, True),
+    ],
+)
+def test_policies_by_name(text: str | None, grades: set[str], flagged: bool) -> None:
+    policy = TrustPolicy.parse(text)
+    assert set(policy.grades) == grades
+    assert (not policy.excluding) is flagged
+
+
+def test_an_unknown_policy_names_the_known_ones() -> None:
+    with pytest.raises(PricingError, match=r"unknown evidence policy 'trusted'.*default, official"):
+        TrustPolicy.parse("trusted")
+
+
+# --------------------------------------------------------------------------- the data files
+
+
+def test_a_grade_needs_its_reason(tmp_path: Path) -> None:
+    bad = SOURCES + '\n[[source]]\nid = "x"\ntitle = "X"\npublisher = "X"\nkind = "third-party"\n'
+    bad += 'seen = 2026-05-20\ngrade = "claim"\n'
+    root = write_data(tmp_path, {"acme": ACME}, sources=bad)
+    with pytest.raises(RateCardError, match="`grade` and `grade_reason` go together"):
+        pricing.load_catalog(root)
+
+
+def test_a_sources_provider_and_a_cards_vendor_must_exist(tmp_path: Path) -> None:
+    sources = SOURCES + MORE_SOURCES.replace('provider = "beta"', 'provider = "betta"')
+    root = write_data(
+        tmp_path,
+        {"acme": 'vendor = "Acme Inc"\n' + offer(version('{ unit = "image", price = 0.04 }'))},
+        sources=sources,
+        models=MODELS,
+    )
+    with pytest.raises(RateCardError) as err:
+        pricing.load_catalog(root)
+    text = str(err.value)
+    assert "names unknown provider 'betta'" in text
+    assert "vendor 'Acme Inc' is no model's vendor" in text
+
+
+# --------------------------------------------------------------------------- the bundled data
+
+AS_OF = date(2026, 12, 7)
+
+
+def test_the_llmapi_figure_is_a_claim_below_bfls_own_price() -> None:
+    # BFL FLUX.2 [pro] (bfl-skills): 3 cents for the first MP and 1.5 cents for each further
+    # MP; 1024x1024 is 1.048576 MP, so 0.03 + 0.048576 x 0.015 = 0.03072864, and LLM API's
+    # $0.001 is 3% of it.
+    row = pricing.evidence_frame(as_of=AS_OF, offer="llmapi/flux-2-pro").row(0, named=True)
+    assert row["grade"] == "claim"
+    assert {"unit-ambiguous", "below-upstream"} <= set(row["flags"])
+    assert "3% of the vendor's official 0.03072864 on bfl/flux-2-pro" in row["flag_reasons"]
+    assert row["allowed"] is False
+
+
+@pytest.mark.parametrize(
+    "workload", ["ecommerce", "agency", "consumer-app", "small", "medium", "large"]
+)
+def test_no_default_headline_rests_on_a_claim_or_a_zero(workload: str) -> None:
+    sim = pricing.simulate(workload, as_of=AS_OF)
+    plan = pricing.plan_options(sim).join(sim.options, on=["segment", "option"])
+    assert plan.height == len(sim.segments)
+    for row in plan.iter_rows(named=True):
+        if row["kind"] == "hosted":
+            assert row["grade"] in ("official", "provider", "third-party"), row
+        costs = sim.monthly.filter(
+            (pl.col("segment") == row["segment"]) & (pl.col("option") == row["option"])
+        )["cost"]
+        assert costs.null_count() == 0, row
+        assert costs.min() > 0, row  # type: ignore[operator]
+    # every lead is shown with its reason, and none of them is bought
+    assert sim.leads["reason"].null_count() == 0
+    assert not set(plan["offer_id"].to_list()) & set(sim.leads["offer_id"].to_list())
+    assert sim.evidence.startswith("default evidence policy")
+
+
+def test_the_free_schnell_tier_is_a_lead_not_a_zero_headline() -> None:
+    sim = pricing.simulate("consumer-app", as_of=AS_OF)
+    leads = sim.leads.filter(pl.col("offer_id") == "bfl/flux-1-schnell")
+    assert leads.height == 1
+    assert "free-tier" in leads["reason"][0]
+    assert leads["cost_per_image"][0] == 0.0  # shown with its figure, never used
