@@ -25,7 +25,14 @@ def test_flux_2_pro_formula_at_bfl(cat: pricing.Catalog) -> None:
     in_mp = Decimal(1024 * 1024) / 10**6
     assert q.total == Decimal("0.03") + (out_mp - 1) * Decimal("0.015") + in_mp * Decimal("0.015")
     assert q.source_kind == "official"
-    assert q.spread.sources >= 3  # seed articles disagree and are kept
+    # Disagreeing sources are kept where they can price the request: seed 000's flat $0.03
+    # covers the 1024x1024 class only, and seed 003's figures are a claim, so at 1.5 MP out
+    # the spread is BFL's formula and basedlabs' linear restatement (0.045 x 1.572864 MP).
+    assert [s.source_id for s in q.spread.by_source] == [
+        "bfl-skills",
+        "basedlabs-flux-pro-pricing",
+    ]
+    assert q.spread.high == Decimal("0.045") * out_mp  # basedlabs: $0.045 per output MP
 
 
 def test_flux_2_flex_price_change_is_dated(cat: pricing.Catalog) -> None:

@@ -317,3 +317,93 @@ def test_the_free_schnell_tier_is_a_lead_not_a_zero_headline() -> None:
     assert leads.height == 1
     assert "free-tier" in leads["reason"][0]
     assert leads["cost_per_image"][0] == 0.0  # shown with its figure, never used
+
+
+def test_replay_prices_neither_calls_nor_alternatives_on_a_claim(tmp_path: Path) -> None:
+    cat = build(tmp_path, {"beta": beta("0.01", "hype")})  # a claim, and below upstream
+    log = pl.DataFrame(
+        {
+            "timestamp": ["2026-05-04T10:00:00Z", "2026-05-04T11:00:00Z"],
+            "provider": ["beta", "acme"],
+            "model": ["m", "m"],
+        }
+    )
+    result = pricing.replay(log, catalog=cat)
+    costs = dict(result.costs.select("offer_id", "cost").iter_rows())
+    assert costs == {"acme/m": Decimal("0.04"), "beta/m": None}  # never its claimed $0.01
+    assert "graded claim" in result.unpriced["reason"][0]
+    # the claim is no alternative and promises no saving; it is listed as a lead
+    assert set(result.alternatives["offer_id"].to_list()) == {"acme/m"}
+    lead = result.leads.filter(pl.col("offer_id") == "beta/m").row(0, named=True)
+    assert lead["grade"] == "claim"
+    assert lead["reference_price"] == Decimal("0.01")
+    assert result.evidence.startswith("default evidence policy")
+    status = pricing.budget_status(result, pricing.Budget(monthly=100))
+    assert status.evidence.startswith("default evidence policy")
+
+
+@pytest.mark.parametrize(
+    ("workload", "segment", "option", "grade", "first_month"),
+    [
+        # bfl-skills (official): FLUX.2 [klein] 4B costs 1.4c for the first output MP and
+        # 0.1c per input MP. A 768x768 edit with one 768x768 input: 0.014 + 0.589824 x 0.001
+        # = 0.014589824 per image; 300,000 edits in the first month (the volume's mode).
+        ("consumer-app", "avatar restyle", "api:bfl/flux-2-klein-4b", "official", 4376.9472),
+        # deepinfra-flux-dev-api (official): $0.009 x (w/1024)(h/1024) x steps/25. 28 steps:
+        # 1024x1024 0.01008, 1024x1536 0.01512; mix 0.6/0.4 = 0.012096; 40,000 images.
+        ("ecommerce", "lifestyle shots", "api:deepinfra/flux-1-dev", "official", 483.84),
+    ],
+)
+def test_headlines_typed_from_official_prices(
+    workload: str, segment: str, option: str, grade: str, first_month: float
+) -> None:
+    sim = pricing.simulate(workload, as_of=AS_OF)
+    row = pricing.plan_options(sim).filter(pl.col("segment") == segment).row(0, named=True)
+    assert row["option"] == option
+    month = sim.monthly.filter((pl.col("segment") == segment) & (pl.col("option") == option)).sort(
+        "month"
+    )
+    assert month["cost"][0] == pytest.approx(first_month, rel=1e-9)
+    graded = sim.options.filter((pl.col("segment") == segment) & (pl.col("option") == option))
+    assert graded["grade"][0] == grade
+
+
+FREE_WORKLOAD = """
+name = "free tier"
+currency = "USD"
+start = 2027-01-01
+months = 1
+evidence = "all"
+
+[traffic]
+peak_to_mean = 1.0
+
+[[segments]]
+name = "gen"
+operation = "generate"
+models = ["m"]
+volume = {{ base = {images}, growth = 0.0 }}
+resolutions = [{{ width = 1024, height = 1024, share = 1.0 }}]
+"""
+
+
+@pytest.mark.parametrize(("images", "feasible"), [(10_000, True), (1_000_000, False)])
+def test_a_free_tier_serves_only_what_its_rate_limit_allows(
+    tmp_path: Path, images: int, feasible: bool
+) -> None:
+    # 10 requests a minute per key. Flat traffic over 730 h: 1,000,000 images a month is
+    # 0.3805 requests/s, 22.8 a minute: 3 keys; 10,000 images is 0.23 a minute: 1 key.
+    free = offer(
+        version('{ unit = "image", price = 0 }', source="beta-page"),
+        offer_id="beta/m",
+        settings='rate_limit = { requests = 10, per_seconds = 60, source = "beta-page" }',
+    )
+    cat = build(tmp_path, {"beta": free})
+    path = tmp_path / "w.toml"
+    path.write_text(FREE_WORKLOAD.format(images=images), encoding="utf-8")
+    sim = pricing.simulate(path, cat, modes=("api",), as_of=DAY)
+    row = sim.monthly.filter(pl.col("option") == "api:beta/m").row(0, named=True)
+    assert row["feasible"] is feasible
+    assert row["keys_needed"] == (1 if feasible else 3)
+    if not feasible:
+        assert "free tier" in row["reason"]

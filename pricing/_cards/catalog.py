@@ -355,9 +355,49 @@ def _stamp(root: Path) -> tuple[tuple[str, int, int], ...]:
 @lru_cache(maxsize=8)
 def _load_cached(root: Path, stamp: tuple[tuple[str, int, int], ...]) -> Catalog:
     data = load_data(root)
+    models = {m.id: m for m in data.models.model}
     return Catalog(
         root=root,
         sources={s.id: s for s in data.sources.source},
-        models={m.id: m for m in data.models.model},
-        cards=dict(sorted(data.cards.items())),
+        models=models,
+        cards={pid: _with_model_limits(card, models) for pid, card in sorted(data.cards.items())},
     )
+
+
+def _with_model_limits(card: RateCard, models: dict[str, ImageModel]) -> RateCard:
+    """The card with each model's own limits (largest output, most reference images) added
+    to every offer of it: a reseller cannot make more than the model makes. An offer's own,
+    stricter limit stays."""
+    offers = []
+    for offer in card.offers:
+        model = models.get(offer.model)
+        if model is None or (model.max_megapixels is None and model.max_reference_images is None):
+            offers.append(offer)
+            continue
+        versions = [
+            v
+            if v.limits is None
+            else v.model_copy(update={"limits": model_limits(v.limits, model)})
+            for v in offer.versions
+        ]
+        offers.append(
+            offer.model_copy(
+                update={"limits": model_limits(offer.limits, model), "versions": versions}
+            )
+        )
+    return card.model_copy(update={"offers": offers})
+
+
+def model_limits(limits: Limits | None, model: ImageModel) -> Limits:
+    """``limits`` with ``model``'s largest output and reference-image count where they are
+    absent or looser."""
+    base = limits if limits is not None else Limits()
+    update: dict[str, object] = {}
+    if model.max_megapixels is not None and base.max_megapixels is None:
+        update["max_megapixels"] = model.max_megapixels
+        update["megapixel"] = model.megapixel
+    if model.max_reference_images is not None and (
+        base.max_input_images is None or base.max_input_images > model.max_reference_images
+    ):
+        update["max_input_images"] = model.max_reference_images
+    return base.model_copy(update=update) if update else base

@@ -22,6 +22,8 @@ from pricing._cards.components import (
     Component,
     ComponentBase,
     CreditPrice,
+    GpuSecondPrice,
+    SubscriptionPrice,
 )
 from pricing._cards.fields import (
     ApiId,
@@ -43,6 +45,10 @@ SOURCE_PRECEDENCE: tuple[SourceKind, ...] = ("official", "provider-reseller", "t
 #: How far a price can be trusted, from what its page is (DESIGN.md, "Evidence"), best first.
 Grade = Literal["official", "provider", "third-party", "claim"]
 GRADES: tuple[Grade, ...] = ("official", "provider", "third-party", "claim")
+
+#: Provider-neutral quality words: an offer maps them to its own (``quality_scale``), so one
+#: workload segment can price offers that name their qualities differently.
+QUALITY_SCALE: tuple[str, ...] = ("low", "medium", "high", "max")
 
 #: Flags a data file states (a reader's judgement of its source); the others are computed.
 DataFlagName = Literal["unit-ambiguous", "retirement-undated"]
@@ -109,8 +115,17 @@ class ImageModel(Strict):
         description="ids that API catalogs serve this model under (OpenRouter model ids, fal "
         "endpoint ids); `pricing refresh` creates offers for them",
     )
-    max_megapixels: Decimal | None = Field(default=None, gt=0, description="[MP, 10^6 px]")
-    max_reference_images: int | None = Field(default=None, ge=0)
+    max_megapixels: Decimal | None = Field(
+        default=None,
+        gt=0,
+        description="[MP] largest output the model makes; applies to every offer of it",
+    )
+    megapixel: Literal[1000000, 1048576] = Field(
+        default=1000000, description="pixels in one megapixel of `max_megapixels` [px]"
+    )
+    max_reference_images: int | None = Field(
+        default=None, ge=0, description="most input images a call takes; applies to every offer"
+    )
     licence: str | None = Field(default=None, description="terms for self-hosting the weights")
     released: date | None = None
     retired: date | None = Field(
@@ -139,9 +154,14 @@ class ModelsFile(Strict):
 
 
 class Limits(Strict):
-    """What requests an offer accepts; megapixels use the version's MP definition."""
+    """What requests an offer accepts; megapixels use ``megapixel`` if given, else the
+    version's MP definition."""
 
     max_megapixels: Decimal | None = Field(default=None, gt=0, description="[MP]")
+    megapixel: Literal[1000000, 1048576] | None = Field(
+        default=None,
+        description="pixels in one megapixel of `max_megapixels` [px] (default: the version's)",
+    )
     min_side: int | None = Field(default=None, gt=0, description="[px]")
     max_side: int | None = Field(default=None, gt=0, description="[px]")
     multiple_of: int | None = Field(default=None, gt=0, description="[px]")
@@ -249,14 +269,49 @@ class Offer(Strict):
     brackets: list[SizeBracket] = Field(default_factory=list)
     qualities: list[str] = Field(default_factory=list)
     default_quality: str | None = None
+    quality_scale: dict[str, str] = Field(
+        default_factory=dict,
+        description="provider-neutral quality word (low, medium, high, max) -> this offer's "
+        'own quality word, e.g. { low = "turbo", medium = "default", high = "quality" }',
+    )
     rate_limit: RateLimit | None = None
     notes: str | None = None
     versions: list[PriceVersion] = Field(min_length=1)
+
+    def own_quality(self, word: str) -> str | None:
+        """This offer's quality word for ``word`` (its own, or a mapped neutral one)."""
+        if word in self.qualities:
+            return word
+        return self.quality_scale.get(word)
+
+    def quality_words(self) -> str:
+        """The words this offer takes, for errors: its own, then the neutral ones it maps."""
+        mapped = [f"{k} (= {v})" for k, v in self.quality_scale.items()]
+        return ", ".join([*self.qualities, *mapped])
+
+    @property
+    def kind(self) -> Literal["api", "hardware-time", "subscription"]:
+        """``hardware-time`` (billed per second of a named GPU: bought as a private deployment
+        that also bills set-up and idle time), ``subscription`` (a monthly plan) or ``api``."""
+        components = [c for v in self.versions for c in v.components]
+        if any(isinstance(c, GpuSecondPrice) for c in components):
+            return "hardware-time"
+        if any(isinstance(c, SubscriptionPrice) for c in components):
+            return "subscription"
+        return "api"
 
     @model_validator(mode="after")
     def _consistent(self) -> Offer:
         if self.default_quality is not None and self.default_quality not in self.qualities:
             raise ValueError(f"`default_quality` {self.default_quality!r} is not in `qualities`")
+        for word, own in self.quality_scale.items():
+            if word not in QUALITY_SCALE:
+                raise ValueError(
+                    f"`quality_scale` key {word!r} is not a neutral quality word; use "
+                    f"{', '.join(QUALITY_SCALE)}"
+                )
+            if own not in self.qualities:
+                raise ValueError(f"`quality_scale` maps {word!r} to {own!r}, not in `qualities`")
         require_unique([b.name for b in self.brackets], "bracket name")
         return self
 

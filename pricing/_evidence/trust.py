@@ -206,6 +206,13 @@ def judgement_day(catalog: Catalog) -> date:
     return catalog.snapshot if catalog.snapshot is not None else to_date(None)
 
 
+def whole(catalog: Catalog) -> Catalog:
+    """The catalog a trust policy narrowed ``catalog`` from (itself, when not narrowed): for
+    reading offers the policy left no price, e.g. the offer a usage log names."""
+    narrowing = narrowing_of(catalog)
+    return catalog if narrowing is None else narrowing.full
+
+
 def _trim(
     catalog: Catalog, version: PriceVersion, policy: TrustPolicy, day: date
 ) -> PriceVersion | None:

@@ -18,10 +18,9 @@ from decimal import Decimal
 import numpy as np
 
 from pricing._cards.catalog import Catalog
-from pricing._cards.components import GpuSecondPrice, SubscriptionPrice
 from pricing._cards.schema import Offer
 from pricing._evidence.flags import evidence_on
-from pricing._evidence.grades import TrustPolicy
+from pricing._evidence.grades import Evidence, TrustPolicy
 from pricing._price.request import ImageRequest
 from pricing._quote.quote import monthly_cost, quote, versions_in_force
 from pricing._vector.compiled import needs_volume
@@ -81,6 +80,7 @@ class HostedOption:
     volume_priced: bool = False
     rate_limit: tuple[int, float | None, str] | None = None  # (requests, per seconds, scope)
     grade: str | None = None  # evidence grade of the first priced month's source
+    free_tier: bool = False  # that price is a free allowance (flag free-tier)
     evidence: TrustPolicy = field(default_factory=TrustPolicy)
     _shapes: tuple[Shape, ...] = ()
     _days: tuple[date, ...] = ()
@@ -145,14 +145,8 @@ class HostedOption:
 
 
 def offer_kind(offer: Offer) -> str:
-    """``hardware-time`` (billed per second of a named GPU: bought as a private deployment
-    that also bills set-up and idle time), ``subscription`` (a monthly plan) or ``api``."""
-    components = [c for v in offer.versions for c in v.components]
-    if any(isinstance(c, GpuSecondPrice) for c in components):
-        return "hardware-time"
-    if any(isinstance(c, SubscriptionPrice) for c in components):
-        return "subscription"
-    return "api"
+    """What ``offer`` sells (see :attr:`pricing.Offer.kind`)."""
+    return offer.kind
 
 
 def hosted_options(
@@ -210,6 +204,7 @@ def _price_offer(
             needs_volume(v) or v.minimum_monthly_spend for v in in_force
         )
     limit = offer.rate_limit
+    ev = _evidence(catalog, offer, version, source, days)
     return HostedOption(
         option=f"api:{offer.id}",
         offer_id=offer.id,
@@ -230,7 +225,8 @@ def _price_offer(
             None if limit.per_seconds is None else float(limit.per_seconds),
             limit.scope,
         ),
-        grade=_grade(catalog, offer, version, source, days),
+        grade=None if ev is None else ev.grade,
+        free_tier=ev is not None and "free-tier" in ev.flag_names,
         evidence=policy,
         _shapes=tuple(shapes),
         _days=tuple(days),
@@ -238,18 +234,18 @@ def _price_offer(
     )
 
 
-def _grade(
+def _evidence(
     catalog: Catalog,
     offer: Offer,
     version: list[str | None],
     source: list[str | None],
     days: Sequence[date],
-) -> str | None:
-    """The evidence grade of the first priced month's source (None: no month is priced)."""
+) -> Evidence | None:
+    """The evidence of the first priced month's version (None: no month is priced)."""
     first = next((m for m, v in enumerate(version) if v is not None), None)
     if first is None:
         return None
-    return evidence_on(catalog, offer.id, f"{version[first]}/{source[first]}", days[first]).grade
+    return evidence_on(catalog, offer.id, f"{version[first]}/{source[first]}", days[first])
 
 
 def _mix_price(

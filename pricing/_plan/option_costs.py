@@ -160,14 +160,21 @@ def evaluate(
         if cost is None:
             cost = h.costs(images)
         feasible = np.broadcast_to(~np.isnan(h.unit), cost.shape)
+        keys = h.keys_needed(peak_rate, latency)
+        reasons = list(h.reason)
+        if h.free_tier and keys is not None and keys > 1:
+            # a free allowance is one account's, not a fleet of keys
+            feasible = np.zeros(cost.shape, dtype=bool)
+            reasons = [f"a free tier under its rate limit serves one key; the peak needs {keys}"]
+            reasons *= months
         out[h.option] = Costs(
             kind="hosted",
             mode="api",
             images=images,
             items={"API usage": np.nan_to_num(cost)},
             feasible=feasible,
-            reasons=list(h.reason),
-            keys=[h.keys_needed(peak_rate, latency)] * months,
+            reasons=reasons,
+            keys=[keys] * months,
         )
     sh = wl.self_hosting
     util = inputs.get(("self_hosting", "max_utilisation"), sh.max_utilisation) if sh else 1.0

@@ -111,7 +111,7 @@ def check_limits(request: ImageRequest, offer: Offer, version: PriceVersion) -> 
     if limits is None:
         return
     w, h = request.width, request.height
-    mp = megapixels(w, h, version.megapixel)
+    mp = megapixels(w, h, limits.megapixel or version.megapixel)
     if limits.sizes is not None and request.size not in limits.sizes:
         raise UnsupportedRequest(
             f"{offer.id} accepts only sizes {', '.join(limits.sizes)}; got {request.size}"
@@ -161,13 +161,14 @@ def _quality(request: ImageRequest, offer: Offer) -> str | None:
     quality = request.quality or offer.default_quality
     if quality is None:
         raise UnsupportedRequest(
-            f"{offer.id} prices by quality; pass quality= one of {', '.join(offer.qualities)}"
+            f"{offer.id} prices by quality; pass quality= one of {offer.quality_words()}"
         )
-    if quality not in offer.qualities:
+    own = offer.own_quality(quality)
+    if own is None:
         raise UnsupportedRequest(
-            f"{offer.id} has no quality {quality!r}; use one of {', '.join(offer.qualities)}"
+            f"{offer.id} has no quality {quality!r}; use one of {offer.quality_words()}"
         )
-    return quality
+    return own
 
 
 def _matches(when: When, ctx: UnitContext) -> bool:

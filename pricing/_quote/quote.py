@@ -11,13 +11,17 @@ from functools import partial
 from pricing._base.dates import to_date
 from pricing._cards.catalog import Catalog, load_catalog
 from pricing._cards.schema import Offer, PriceVersion
-from pricing._evidence.flags import evidence_on
 from pricing._evidence.grades import Evidence, TrustPolicy
-from pricing._evidence.trust import narrowing_of
 from pricing._price.line_items import Priced, price_version
 from pricing._price.request import ImageRequest
 from pricing._price.units import LineItem
-from pricing.errors import PriceExcluded, PriceNotFound, PricingError, UnsupportedRequest
+from pricing._quote.choice import (
+    check_request,
+    choose_version,
+    named_source_note,
+    with_edit_input,
+)
+from pricing.errors import PriceNotFound, PricingError, UnsupportedRequest
 
 
 @dataclass(frozen=True)
@@ -265,16 +269,10 @@ def _quote(
 ) -> Quote:
     off, cat = _resolve(offer, catalog)
     policy = TrustPolicy.parse(evidence)
+    request, said = with_edit_input(request)
     day = to_date(as_of) if as_of is not None else (cat.snapshot or to_date(None))
-    _check_request(request, off, cat, day, prior)
-    in_force = versions_in_force(off, day, cat)
-    if not in_force:
-        _narrowed_out(cat, off, day)
-    judged = _judgement_day(cat, day)
-    grades = {(off.id, v.version_id): evidence_on(cat, off.id, v.version_id, judged)
-              for v in in_force}  # fmt: skip
-    candidates = _allowed(off, day, in_force, source, policy, grades)
-    primary = _primary(off, day, candidates, source)
+    check_request(request, off, cat, day, prior)
+    primary, candidates, grades, moved = choose_version(request, off, cat, day, source, policy)
     price = partial(
         price_version, request, off, prior=prior, calls=calls, committed=committed,
         minimum_spend=minimum_spend,
@@ -284,7 +282,7 @@ def _quote(
     totals = [s.total for s in by_source] + [s.total_high for s in by_source if s.total_high]
     src = cat.source(primary.source)
     ev = grades[(off.id, primary.version_id)]
-    notes = priced.notes + _named_source_note(policy, ev)
+    notes = said + moved + priced.notes + named_source_note(policy, ev)
     return Quote(
         request=request,
         offer_id=off.id,
@@ -310,107 +308,6 @@ def _quote(
         flags=tuple(str(f) for f in ev.flags),
         evidence=policy.describe(),
     )
-
-
-def _named_source_note(policy: TrustPolicy, ev: Evidence) -> tuple[str, ...]:
-    """A note when a named source prices a quote although the policy excludes it."""
-    if policy.allows(ev):
-        return ()
-    return (
-        f"source {ev.source_id} was named, so it prices this request although the evidence "
-        f"policy excludes it: {policy.why_not(ev)}",
-    )
-
-
-def _check_request(request: ImageRequest, off: Offer, cat: Catalog, day: date, prior: int) -> None:
-    """Refuse a request the offer cannot take whatever its prices: another model, a retired
-    model, a negative running volume."""
-    if prior < 0:
-        raise PricingError(f"monthly_volume cannot be negative, got {prior}")
-    if off.model != request.model:
-        raise UnsupportedRequest(f"{off.id} serves model {off.model!r}, not {request.model!r}")
-    model = cat.models.get(off.model)
-    if model is not None and model.retired is not None and day >= model.retired:
-        raise UnsupportedRequest(
-            f"model {model.id!r} was retired on {model.retired.isoformat()}; "
-            f"as_of {day.isoformat()} is after that (pass an earlier as_of to price past usage)"
-        )
-
-
-def _judgement_day(cat: Catalog, day: date) -> date:
-    """The day a quote's evidence is judged on: its own day, or, on a catalog a trust policy
-    narrowed, the day that policy judged (so the months of a plan are not judged again)."""
-    narrowing = narrowing_of(cat)
-    return day if narrowing is None else narrowing.day
-
-
-def _narrowed_out(cat: Catalog, off: Offer, day: date) -> None:
-    """Raise :class:`PriceExcluded` when ``cat`` was narrowed by a trust policy that took out
-    every price of ``off`` in force on ``day``."""
-    narrowing = narrowing_of(cat)
-    if narrowing is None:
-        return
-    full = narrowing.full.offer(off.id)
-    if any(v.in_force(day) for v in full.versions):
-        raise PriceExcluded(
-            f"{off.id} has no trusted price in force on {day.isoformat()}: "
-            f"{narrowing.why_excluded(off.id)}"
-        )
-
-
-def _allowed(
-    off: Offer,
-    day: date,
-    in_force: list[PriceVersion],
-    source: str | None,
-    policy: TrustPolicy,
-    grades: dict[tuple[str, str], Evidence],
-) -> list[PriceVersion]:
-    """The versions in force that ``policy`` allows (a named ``source`` is kept whatever its
-    grade); when it allows none of them, why, as :class:`PriceExcluded`."""
-    allowed = [
-        v for v in in_force
-        if v.source == source or policy.allows(grades[(off.id, v.version_id)])
-    ]  # fmt: skip
-    if in_force and not allowed:
-        why = "; ".join(
-            f"{v.version_id} ({policy.why_not(grades[(off.id, v.version_id)])})" for v in in_force
-        )
-        raise PriceExcluded(
-            f"{off.id}: no price in force on {day.isoformat()} passes the {policy.name} evidence "
-            f"policy ({policy.describe()}). "
-            f"Excluded: {why}. Pass evidence='all' (command line: --evidence all) to price it "
-            "anyway as an unverified lead, or source=... to use one source"
-        )
-    return allowed
-
-
-def _primary(
-    off: Offer, day: date, candidates: list[PriceVersion], source: str | None
-) -> PriceVersion:
-    """The version a quote uses: the first in force (from ``source``, when given), or why none."""
-    if not candidates:
-        ends = [v.effective_to for v in off.versions]
-        if all(e is not None and e <= day for e in ends):
-            last = max(e for e in ends if e is not None)
-            raise UnsupportedRequest(f"{off.id} was retired on {last.isoformat()}")
-        periods = ", ".join(
-            f"{v.effective_from} to {v.effective_to or 'now'}"
-            for v in sorted(off.versions, key=lambda v: v.effective_from)
-        )
-        raise PriceNotFound(
-            f"{off.id} has no price in force on {day.isoformat()}; its prices cover {periods}"
-        )
-    if source is None:
-        return candidates[0]
-    chosen = [v for v in candidates if v.source == source]
-    if not chosen:
-        known = ", ".join(sorted({v.source for v in candidates}))
-        raise PriceNotFound(
-            f"{off.id} has no price from source {source!r} on {day.isoformat()}; "
-            f"sources in force: {known}"
-        )
-    return chosen[0]
 
 
 def _by_source(

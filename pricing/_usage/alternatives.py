@@ -1,7 +1,9 @@
 """A usage log re-priced on alternative offers, beside what the same calls cost as logged.
 
-By default every call is re-priced on each offer that serves its model; with ``against`` on
-the offers given, whatever model they serve (substitutes). Each batch's re-priced rows are
+By default every call is re-priced on each offer that serves its model with a price the trust
+policy allows (hardware-time offers, billed per GPU-second of a private deployment, are not
+API alternatives); with ``against`` on the offers given, whatever model they serve
+(substitutes). Each batch's re-priced rows are
 summed by month, model and offer (:func:`alternative_costs`) and the batches' sums added up
 with the saving against the logged cost (:func:`alternatives_frame`).
 """
@@ -14,6 +16,7 @@ import polars as pl
 
 from pricing._base.money import LEDGER_MONEY
 from pricing._cards.catalog import Catalog
+from pricing._evidence.trust import whole
 from pricing._usage.aggregates import ledger_money, priced_sum, summed
 from pricing._vector.requests import price_requests
 
@@ -21,12 +24,18 @@ from pricing._vector.requests import price_requests
 def alternative_pairs(
     cat: Catalog, in_use: pl.Series, against: Sequence[str] | None
 ) -> pl.DataFrame:
-    """(model, alt_offer) pairs to re-price on, for the models of the offers ``in_use``."""
-    model_of = {o.id: o.model for _, o in cat.all_offers()}
+    """(model, alt_offer) pairs to re-price on, for the models of the offers ``in_use`` (an
+    offer the trust policy left no price still names its model)."""
+    model_of = {o.id: o.model for _, o in whole(cat).all_offers()}
     used_models = sorted({model_of[o] for o in in_use.to_list() if o in model_of})
     rows: list[tuple[str, str]] = []
     for m in used_models:
-        targets = list(against) if against is not None else [o.id for o in cat.offers(model=m)]
+        # hardware-time offers (per GPU-second) are deployments, not API alternatives
+        targets = (
+            list(against)
+            if against is not None
+            else [o.id for o in cat.offers(model=m) if o.kind != "hardware-time"]
+        )
         rows += [(m, t) for t in targets]
     return pl.DataFrame(rows, schema={"_model": pl.String, "alt_offer": pl.String}, orient="row")
 
@@ -45,7 +54,7 @@ def alternative_costs(
     and models are coded as enums, each re-priced row takes its logged cost by position,
     and sums run by day on the coded keys before months and text.
     """
-    offers = [o for _, o in cat.all_offers()]
+    offers = [o for _, o in whole(cat).all_offers()]  # logged offers may be left unpriced
     offer_type = pl.Enum([o.id for o in offers])
     model_type = pl.Enum(sorted({o.model for o in offers}))
     model_of = pl.Series([o.model for o in offers], dtype=model_type)  # by offer position

@@ -149,6 +149,8 @@ class BudgetStatus:
     source : str
         The log replayed.
     notes : tuple of str
+    evidence : str
+        The trust policy the spend and forecast were priced under (the replay's).
     """
 
     budget: Budget
@@ -168,6 +170,7 @@ class BudgetStatus:
     prices: pl.DataFrame
     source: str
     notes: tuple[str, ...] = ()
+    evidence: str = ""
 
     @property
     def currency(self) -> str:
@@ -246,6 +249,7 @@ def budget_status(
         prices=by_price(to_date_days),
         source=result.source,
         notes=tuple(_notes(month_days, to_date_days, start, end)),
+        evidence=result.evidence,
     )
 
 

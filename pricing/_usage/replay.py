@@ -17,7 +17,8 @@ FOCUS dataset all come from the sums of that one pass.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -27,6 +28,8 @@ from pricing._base.dates import DAY_US
 from pricing._base.progress import Progress
 from pricing._cards.catalog import Catalog
 from pricing._dataset import DataSet, pick_catalog
+from pricing._evidence.grades import TrustPolicy
+from pricing._evidence.trust import LEADS_SCHEMA, trusted
 from pricing._usage.aggregates import billed_sums, detached, folded, summed, unpriced_counts
 from pricing._usage.alternatives import alternative_costs, alternative_pairs, alternatives_frame
 from pricing._usage.batches import log_chunks, month_offers
@@ -83,6 +86,12 @@ class Replay:
         Readable calls without a size, priced at 1024x1024 [calls]; said in ``notes``.
     rows_default_count : int
         Readable calls without an image count, priced as one image [calls]; said in ``notes``.
+    evidence : str
+        The trust policy the log was priced under, in words.
+    leads : DataFrame
+        Prices of the log's models that the policy excluded on the log's last day (see
+        :meth:`pricing.Trusted.leads`): never an alternative or a saving, listed with their
+        figure and reason.
     """
 
     costs: pl.DataFrame
@@ -101,6 +110,10 @@ class Replay:
     unknown_columns: dict[str, str | None] = field(default_factory=dict, kw_only=True)
     rows_default_size: int = field(default=0, kw_only=True)
     rows_default_count: int = field(default=0, kw_only=True)
+    evidence: str = field(default="", kw_only=True)
+    leads: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(schema=LEADS_SCHEMA), kw_only=True
+    )
 
     @property
     def rows_quarantined(self) -> int:
@@ -195,6 +208,7 @@ def replay(
     progress: Progress | None = None,
     focus: Granularity | None = None,
     data: DataSet | None = None,
+    evidence: TrustPolicy | str | None = None,
 ) -> Replay:
     """Price a usage log as logged, on alternative offers, and against what was billed.
 
@@ -229,6 +243,11 @@ def replay(
         would give, batch by batch. Under "row" it has a row per priced call.
     data : DataSet, optional
         The data set to price with (its rate cards and FX rates), instead of ``catalog``.
+    evidence : TrustPolicy or str, optional
+        Which prices may price the log and its alternatives (default: official, provider and
+        third-party prices with no excluding flag, judged today). Calls on an offer it leaves
+        without a price are unpriced, with the reason; such offers of the log's models are
+        in ``leads``, never among the alternatives or savings.
 
     Raises
     ------
@@ -239,12 +258,14 @@ def replay(
     """
     if focus is not None:
         check_granularity(focus)
-    cat = pick_catalog(catalog, data)
+    full = pick_catalog(catalog, data)
+    trust = trusted(full, evidence)
+    cat = trust.catalog
     source = str(log) if isinstance(log, str | Path) else type(log).__name__
     if against is not None:
         for offer_id in against:
-            cat.offer(offer_id)
-    resolved, messages, names, ambiguous = prepare_log(log, cat, month, mapping, offer_map)
+            full.offer(offer_id)
+    resolved, messages, names, ambiguous = prepare_log(log, full, month, mapping, offer_map)
     quarantine, counts, defaults = _tally(resolved, messages, names)
     reading = LogReading(unknown_columns(names), *defaults)
     requests = request_table(resolved.filter(pl.col("_bad").is_null()), names)
@@ -257,7 +278,16 @@ def replay(
     sums = _Sums(cat, pairs, substitute=against is not None, has_bills="billed_cost" in names)
     sums.focus = None if focus is None else FocusParts(focus)  # built as the batches are priced
     rows_read = quarantine.height + sums.add(chunks, progress)
-    return sums.replay(quarantine, (ambiguous, reading), rows_read, source, month)
+    result = sums.replay(quarantine, (ambiguous, reading), rows_read, source, month)
+    model_of = {o.id: o.model for _, o in full.all_offers()}
+    models = {model_of[o] for o in in_use.to_list() if o in model_of}
+    last = result.days["day"].max() if result.days.height else None
+    return replace(
+        result,
+        # judged on the log's last day: a price that turned stale since priced the log fairly
+        leads=trust.leads(last if isinstance(last, date) else trust.day, models),
+        evidence=f"{trust.policy.name} evidence policy: {trust.policy.describe()}",
+    )
 
 
 def _tally(

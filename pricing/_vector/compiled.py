@@ -55,6 +55,9 @@ class Compiled:
     day0: int  # days since 1970-01-01 of grid position 1
     n_days: int  # grid positions per offer; 0 = before day0, last = every later day
     grid: pl.Series  # Int32, offer * n_days + position
+    #: the 2nd, 3rd... version in force by precedence, like ``grid`` (NO_VERSION: none): tried
+    #: in turn where the one before cannot price a shape (``quote()`` does the same)
+    fallbacks: tuple[pl.Series, ...]
     versions: pl.DataFrame  # one row per version key
     points: pl.DataFrame  # one row per point index
     quality_index: pl.Series  # Int32, offer * (len(qualities) + 2) + global quality
@@ -102,7 +105,7 @@ def compile_catalog(catalog: Catalog) -> Compiled:
 def _compile(cat: Catalog) -> Compiled:
     offers = [o for _, o in cat.all_offers()]
     model_ids = tuple(sorted(cat.models))
-    qualities = tuple(sorted({q for o in offers for q in o.qualities}))
+    qualities = tuple(sorted({q for o in offers for q in (*o.qualities, *o.quality_scale)}))
     pairs: list[tuple[Offer, PriceVersion]] = [(o, v) for o in offers for v in o.versions]
 
     specials = [_special_sizes(v) for _, v in pairs]
@@ -113,7 +116,7 @@ def _compile(cat: Catalog) -> Compiled:
     n_sizes = max(
         [len(lim.sizes) for o, v in pairs if (lim := v.limits or o.limits) and lim.sizes] + [0]
     )
-    first, n_days, grid = _version_grid(cat, offers, pairs)
+    first, n_days, grids = _version_grid(cat, offers, pairs)
     versions = _version_table(pairs, offers, specials, n_brackets, n_sizes, n_special)
     points = point_table(pairs, specials, n_brackets, n_quality, n_special, n_tiers)
     offsets, texts = reason_texts(cat, offers, pairs)
@@ -133,7 +136,8 @@ def _compile(cat: Catalog) -> Compiled:
         qualities=qualities,
         day0=(first - EPOCH).days,
         n_days=n_days,
-        grid=pl.Series("grid", grid, dtype=pl.Int32),
+        grid=pl.Series("grid", grids[0], dtype=pl.Int32),
+        fallbacks=tuple(pl.Series("grid", g, dtype=pl.Int32) for g in grids[1:]),
         versions=versions,
         points=points,
         quality_index=pl.Series("quality_index", _quality_index(offers, qualities), dtype=pl.Int32),
@@ -175,9 +179,9 @@ def _wh(size: str) -> tuple[int, int]:
 
 def _version_grid(
     cat: Catalog, offers: list[Offer], pairs: list[tuple[Offer, PriceVersion]]
-) -> tuple[date, int, list[int]]:
-    """Offer x day -> primary version key or a negative code: the first day, the positions
-    per offer and the grid (see :func:`_offer_timeline`)."""
+) -> tuple[date, int, list[list[int]]]:
+    """Offer x day -> version key or a negative code: the first day, the positions per offer
+    and one grid per rank of precedence (the primary first; see :func:`_offer_timeline`)."""
     vkey = {id(v): i for i, (_, v) in enumerate(pairs)}
     bounds: set[date] = set()
     for o in offers:
@@ -190,10 +194,18 @@ def _version_grid(
             bounds.add(model.retired)
     first, last = (min(bounds), max(bounds)) if bounds else (EPOCH, EPOCH)
     n_days = (last - first).days + 2
-    grid: list[int] = []
+    ranks = max([_most_in_force(o) for o in offers] + [1])
+    grids: list[list[int]] = [[] for _ in range(ranks)]
     for o in offers:
-        grid += _offer_timeline(cat, o, first, n_days, vkey)
-    return first, n_days, grid
+        for rank in range(ranks):
+            grids[rank] += _offer_timeline(cat, o, first, n_days, vkey, rank)
+    return first, n_days, grids
+
+
+def _most_in_force(offer: Offer) -> int:
+    """The most versions of ``offer`` in force on one day."""
+    starts = {v.effective_from for v in offer.versions}
+    return max((sum(v.in_force(d) for v in offer.versions) for d in starts), default=1)
 
 
 def _quality_index(offers: list[Offer], qualities: tuple[str, ...]) -> list[int]:
@@ -202,7 +214,8 @@ def _quality_index(offers: list[Offer], qualities: tuple[str, ...]) -> list[int]
     qindex: list[int] = []
     for o in offers:
         local = {q: i for i, q in enumerate(o.qualities)}
-        row = [local.get(q, -1) if o.qualities else 0 for q in qualities]
+        own = [o.own_quality(q) for q in qualities]
+        row = [local.get(w, -1) if w is not None else -1 for w in own] if o.qualities else [0] * nq
         default = o.qualities.index(o.default_quality) if o.default_quality else -2
         row.append(default if o.qualities else 0)  # no quality given
         row.append(-1 if o.qualities else 0)  # a quality no offer knows
@@ -212,9 +225,10 @@ def _quality_index(offers: list[Offer], qualities: tuple[str, ...]) -> list[int]
 
 
 def _offer_timeline(
-    cat: Catalog, offer: Offer, first: date, n_days: int, vkey: dict[int, int]
+    cat: Catalog, offer: Offer, first: date, n_days: int, vkey: dict[int, int], rank: int = 0
 ) -> list[int]:
-    """Position 0: before ``first``; position i: day first + i - 1; the last repeats forever."""
+    """Position 0: before ``first``; position i: day first + i - 1; the last repeats forever.
+    ``rank`` 0 is the primary version; 1, 2... the ones after it by precedence."""
     model = cat.models.get(offer.model)
     retired = model.retired if model is not None else None
     ends = [v.effective_to for v in offer.versions]
@@ -229,7 +243,7 @@ def _offer_timeline(
     for i in range(1, n_days):
         day = first + timedelta(days=i - 1)
         if i == 1 or day in changes:
-            state = _state_on(cat, offer, day, retired, all_end, vkey)
+            state = _state_on(cat, offer, day, retired, all_end, vkey, rank)
         out.append(state)
     return out
 
@@ -241,10 +255,13 @@ def _state_on(
     retired: date | None,
     all_end: date | None,
     vkey: dict[int, int],
+    rank: int = 0,
 ) -> int:
     if retired is not None and day >= retired:
-        return MODEL_RETIRED
+        return MODEL_RETIRED if rank == 0 else NO_VERSION
     in_force = sorted((v for v in offer.versions if v.in_force(day)), key=cat.precedence)
+    if rank > 0:
+        return vkey[id(in_force[rank])] if len(in_force) > rank else NO_VERSION
     if in_force:
         return vkey[id(in_force[0])]
     if all_end is not None and day >= all_end:
@@ -331,7 +348,9 @@ def _version_table(
         row["v_min_steps"] = lim.min_steps if lim else None
         row["v_max_steps"] = lim.max_steps if lim else None
         row["v_max_px"] = (
-            to_float(lim.max_megapixels * mpdef) if lim and lim.max_megapixels else None
+            to_float(lim.max_megapixels * Decimal(lim.megapixel or v.megapixel))
+            if lim and lim.max_megapixels
+            else None
         )
         for i in range(n_sizes):
             wh = _wh(lim.sizes[i]) if lim and lim.sizes and i < len(lim.sizes) else None

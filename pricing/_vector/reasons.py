@@ -145,9 +145,9 @@ def _version_text(name: str, o: Offer, v: PriceVersion) -> str:
         names = ", ".join(b.name for b in o.brackets)
         return f"the size is larger than every size bracket of {o.id} ({names})"
     if name == "quality_required":
-        return f"{o.id} prices by quality; give a quality, one of {', '.join(o.qualities)}"
+        return f"{o.id} prices by quality; give a quality, one of {o.quality_words()}"
     if name == "quality_unknown":
-        return f"{o.id} has no such quality; use one of {', '.join(o.qualities)}"
+        return f"{o.id} has no such quality; use one of {o.quality_words()}"
     if name == "no_component":
         return f"no price component of {vid} applies to that operation, size and quality"
     if name == "no_seconds":

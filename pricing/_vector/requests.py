@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 from typing import overload
 
 import polars as pl
@@ -41,8 +42,15 @@ from pricing._vector.columns import (
     utc_timestamps,
 )
 from pricing._vector.compiled import Compiled, FxGrid, compile_catalog, fx_grid, gather
+from pricing._vector.fallback import with_fallbacks
 from pricing._vector.monthly import MonthlyRows, monthly_offers, monthly_rows
-from pricing._vector.shape_keys import shape_domains, shape_index, shape_key, shape_parts
+from pricing._vector.shape_keys import (
+    edit_inputs,
+    shape_domains,
+    shape_index,
+    shape_key,
+    shape_parts,
+)
 from pricing._vector.shapes import price_shapes
 from pricing.errors import PricingError
 
@@ -228,21 +236,16 @@ class _Engine:
 
         # 2. per shape: reasons and money, the running volume taken as zero
         out_names = [*_SHAPE_OUTPUTS, *([] if "model" in names else ["model"])]
-        shapes = price_shapes(
+        shape_in = (
             df.gather(first)
             .lazy()
             .with_columns(**base)
             .select(*parts, *constant)
+            .with_columns(edit_inputs())
             .with_columns(_lookups(c, self.fx_grid))
-            .collect(),
-            c,
-            names=out_names,
-            has_model="model" in names,
-            committed=self.committed,
-            currency=self.currency,
-            fx_grid=self.fx_grid,
-            monthly_offers=monthly_offers(c, self.minimum_spend),
+            .collect()
         )
+        shapes = self._price_shapes(shape_in, out_names, has_model="model" in names)
 
         # 3. back to the rows; rows on offers with running volumes are priced again in order
         shape = shape_index(distinct, span, rows.height)
@@ -267,6 +270,23 @@ class _Engine:
         return out.with_columns(
             reason=pl.coalesce(why, pl.col("reason").cast(pl.String)).cast(out.schema["reason"])
         )
+
+    def _price_shapes(
+        self, shape_in: pl.DataFrame, out_names: list[str], *, has_model: bool
+    ) -> pl.DataFrame:
+        """Each shape priced on its primary version, or the next one that can price it."""
+        c = self.compiled
+        price = partial(
+            price_shapes,
+            c=c,
+            names=out_names,
+            has_model=has_model,
+            committed=self.committed,
+            currency=self.currency,
+            fx_grid=self.fx_grid,
+            monthly_offers=monthly_offers(c, self.minimum_spend),
+        )
+        return with_fallbacks(shape_in, c, price)
 
     def _to_rows(
         self,

@@ -178,3 +178,18 @@ def _dense(values: pl.Series) -> tuple[pl.Series, int]:
     if (codes == 0).sum() != values.null_count():  # pragma: no cover - a value without code
         return pl.int_range(1, values.len() + 1, dtype=pl.Int64, eager=True), values.len() + 1
     return codes, distinct.len() + 1
+
+
+_EDIT = OPERATIONS.index("edit")
+
+
+def edit_inputs() -> list[pl.Expr]:
+    """``_input_images`` (and its size) with the default of an edit that states none: one
+    input image of the output's size (an edit always sends an image; :func:`pricing.quote`
+    does the same)."""
+    k = col("_input_images")
+    unstated = (col("_op") == _EDIT) & (k.is_null() | (k == 0))
+    return [
+        pl.when(unstated).then(pl.lit(1, dtype=pl.Int64)).otherwise(k).alias("_input_images"),
+        *(pl.when(~unstated).then(col(n)).alias(n) for n in ("_input_width", "_input_height")),
+    ]

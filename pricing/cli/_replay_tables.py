@@ -32,6 +32,7 @@ def print_replay(
     _print_costs(result)
     if alternatives:
         _print_alternatives(result)
+    _print_leads(result)
     if result.reconciliation is not None:
         _print_reconciliation(result.reconciliation)
     _print_problems(result, quarantine_written="quarantine" in outputs)
@@ -48,6 +49,29 @@ def print_replay(
         )
 
 
+def _print_leads(result: Replay) -> None:
+    """Prices of the log's models the evidence policy excluded: never an alternative."""
+    leads = result.leads.unique(["offer_id", "price_version"], maintain_order=True)
+    if leads.height == 0:
+        return
+    table = Table(
+        title="Unverified leads: excluded from the costs and alternatives above "
+        "(--evidence all admits them)",
+        title_justify="left",
+    )
+    for col in ("offer", "grade", "1024x1024 image", "why excluded"):
+        table.add_column(col, justify="right" if col == "1024x1024 image" else "left")
+    for r in leads.iter_rows(named=True):
+        price = r["reference_price"]
+        table.add_row(
+            escape(r["offer_id"]),
+            r["grade"],
+            "-" if price is None else f"{price:.4f} {r['currency']}",
+            escape(r["reason"]),
+        )
+    out.print(table)
+
+
 def _print_summary(result: Replay, log: Path, month: str | None) -> None:
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold")
@@ -61,6 +85,7 @@ def _print_summary(result: Replay, log: Path, month: str | None) -> None:
         f"unpriced + {result.rows_quarantined:,} quarantined",
     )
     grid.add_row("months", ", ".join(result.months) or "none")
+    grid.add_row("prices", escape(result.evidence))
     by_currency = result.totals()
     total_text = "\n".join(amount(v, k) for k, v in by_currency.items()) or "nothing priced"
     if result.rows_unpriced:

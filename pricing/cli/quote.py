@@ -44,7 +44,25 @@ def quote_cmd(
         "generate"
     ),
     input_images: Annotated[
-        int, typer.Option("--input-images", help="Reference images (output-sized).")
+        int,
+        typer.Option(
+            "--input-images",
+            help="Reference images (of --input-size; an edit states at least one).",
+        ),
+    ] = 0,
+    input_size: Annotated[
+        str | None,
+        typer.Option("--input-size", help="Size of each reference image (default: --size)."),
+    ] = None,
+    input_image_tokens: Annotated[
+        int | None,
+        typer.Option(
+            "--input-image-tokens",
+            help="Image-input tokens of the whole call, for token-priced edits (GPT Image).",
+        ),
+    ] = None,
+    prompt_tokens: Annotated[
+        int, typer.Option("--prompt-tokens", help="Text tokens of the prompt (token offers).")
     ] = 0,
     quality: Annotated[str | None, typer.Option(help="Quality level, e.g. low, hd.")] = None,
     steps: Annotated[int | None, typer.Option(help="Inference steps.")] = None,
@@ -84,7 +102,9 @@ def quote_cmd(
             count=count,
             quality=quality,
             steps=steps,
-            input_images=input_images,
+            input_images=_inputs(input_images, input_size, int(m.group(1)), int(m.group(2))),
+            input_image_tokens=input_image_tokens,
+            prompt_tokens=prompt_tokens,
             seconds=None if seconds is None else Decimal(str(seconds)),
         )
         if offer is not None:
@@ -123,6 +143,16 @@ def quote_cmd(
         return
     _print_compare(request, day.isoformat(), priced, skipped, show_skipped=all_offers)
     _print_leads(leads, policy)
+
+
+def _inputs(count: int, size: str | None, width: int, height: int) -> list[tuple[int, int]]:
+    """``count`` reference images of ``size`` (default: the output's)."""
+    if size is None:
+        return [(width, height)] * count
+    m = _SIZE.match(size)
+    if m is None:
+        raise fail(f"--input-size {size!r} must look like 1024x1024")
+    return [(int(m.group(1)), int(m.group(2)))] * count
 
 
 def _json_row(row: dict[str, object]) -> dict[str, object]:

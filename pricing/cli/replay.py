@@ -18,8 +18,10 @@ from pricing._usage.replay import Replay, replay
 from pricing.cli._common import (
     HELP_WIDTH,
     DataOption,
+    EvidenceOption,
     JsonOption,
     check_output,
+    evidence_or_fail,
     fail,
     help_text,
     load_catalog_or_fail,
@@ -137,6 +139,7 @@ def replay_cmd(
         ),
     ] = True,
     data: DataOption = None,
+    evidence: EvidenceOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Replay a usage log (help: :data:`HELP`)."""
@@ -149,6 +152,7 @@ def replay_cmd(
                 "bfl/flux-2-pro"
             )
     _check_outputs(log, focus, quarantine)
+    policy = evidence_or_fail(evidence)
     cat = load_catalog_or_fail(data)
     try:
         with progress_task("reading the log", describe=replay_label, counts=True) as bar:
@@ -162,6 +166,7 @@ def replay_cmd(
                 alternatives=alternatives,
                 progress=bar,
                 focus=None if focus is None else _granularity(focus_granularity.value),
+                evidence=policy,
             )
     except PricingError as exc:
         raise fail(str(exc)) from exc
@@ -245,6 +250,8 @@ def _replay_json(
         "totals": {str(k): str(v) for k, v in result.totals().items()},
         "costs": records(result.costs_shown()),
         "alternatives": records(result.alternatives),
+        "evidence": result.evidence,
+        "leads": records(result.leads),
         "reconciliation": None if result.reconciliation is None else records(result.reconciliation),
         "unpriced": records(result.unpriced),
         "quarantine_counts": records(result.quarantine_counts),
