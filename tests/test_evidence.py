@@ -352,6 +352,18 @@ def test_replay_prices_neither_calls_nor_alternatives_on_a_claim(tmp_path: Path)
         # deepinfra-flux-dev-api (official): $0.009 x (w/1024)(h/1024) x steps/25. 28 steps:
         # 1024x1024 0.01008, 1024x1536 0.01512; mix 0.6/0.4 = 0.012096; 40,000 images.
         ("ecommerce", "lifestyle shots", "api:deepinfra/flux-1-dev", "official", 483.84),
+        # The same formula at 1024x1024, 28 steps: 0.01008 per image, for 10k, 250k and 5M.
+        ("small", "generation", "api:deepinfra/flux-1-dev", "official", 100.8),
+        ("medium", "generation", "api:deepinfra/flux-1-dev", "official", 2520.0),
+        ("large", "generation", "api:deepinfra/flux-1-dev", "official", 50400.0),
+        # deepinfra-flux-schnell-api (official): $0.0005 x (w/1024)(h/1024) x 4 steps: 512x512
+        # 0.0005, 768x768 0.001125, 1024x1024 0.002; mix 0.4/0.35/0.25 = 0.00109375 per image;
+        # 2,000,000 images (the volume's median).
+        ("consumer-app", "prompt to image", "api:deepinfra/flux-1-schnell", "official", 2187.5),
+        # seed-001, AI Generate's own page (provider): FLUX.2 [pro] 2K = 7 credits x $0.007 =
+        # $0.049 an image, text-to-image and edit alike; 3,000 and 1,500 images at 2048x2048.
+        ("agency", "key visuals", "api:aigenerate/flux-2-pro", "provider", 147.0),
+        ("agency", "client revisions", "api:aigenerate/flux-2-pro", "provider", 73.5),
     ],
 )
 def test_headlines_typed_from_official_prices(
@@ -407,3 +419,27 @@ def test_a_free_tier_serves_only_what_its_rate_limit_allows(
     assert row["keys_needed"] == (1 if feasible else 3)
     if not feasible:
         assert "free tier" in row["reason"]
+
+
+def test_gpu_offers_join_the_scheme() -> None:
+    data = pricing.load_data_set()
+    from pricing._evidence.gpus import gpu_offer_evidence
+
+    def evidence(offer_id: str) -> pricing.Evidence:
+        offer = data.gpus.offer(offer_id)
+        return gpu_offer_evidence(offer, data.catalog.sources.get(offer.source), AS_OF)
+
+    # data/gpus/offers.toml marks gridstackhub's CoreWeave figure low confidence: "Third-party
+    # claim that conflicts with CoreWeave's $49.24 per 8-GPU instance": a claim.
+    claim = evidence("coreweave/h100-sxm-on-demand.gridstackhub")
+    assert claim.grade == "claim"
+    assert "conflicts with CoreWeave" in claim.grade_reason
+    # AWS capacity blocks were seen 2024-12-31: 706 days before 2026-12-07, stale.
+    stale = evidence("aws/p5.48xlarge-capacity-block")
+    assert "stale" in stale.flag_names
+    # simulate never costs a set-up on either; it lists the claim with its GPU-hour price
+    sim = pricing.simulate("ecommerce", as_of=AS_OF)
+    assert not sim.options["offer_id"].str.contains("gridstackhub").any()
+    lead = sim.leads.filter(pl.col("offer_id") == "coreweave/h100-sxm-on-demand.gridstackhub")
+    assert lead["gpu_hour"][0] == pytest.approx(2.23)  # offers.toml: $2.23 per GPU-hour
+    assert lead["grade"][0] == "claim"

@@ -168,3 +168,44 @@ def test_when_the_preferred_source_cannot_price_the_next_one_does(tmp_path: Path
     out = pricing.price_requests(rows, cat, evidence="all")
     assert out["cost"].to_list() == [pytest.approx(0.04), pytest.approx(0.05)]
     assert out["source_id"].to_list() == ["acme-docs", "blog"]
+
+
+EDIT_WORKLOAD = """
+name = "edits"
+currency = "USD"
+start = 2027-01-01
+months = 1
+
+[traffic]
+peak_to_mean = 1.0
+
+[[segments]]
+name = "edit"
+operation = "edit"
+models = ["m"]
+volume = {{ base = 1000, growth = 0.0 }}
+resolutions = [{{ width = 1024, height = 1024, share = 1.0 }}]
+{inputs}
+"""
+
+
+@pytest.mark.parametrize(
+    ("inputs", "per_image"),
+    [
+        # none stated: one input of the output's size, 1.048576 MP x 0.015 = 0.01572864
+        ("", Decimal("0.03145728") + Decimal("0.01572864")),
+        # two inputs of 512x512: 2 x 0.262144 MP x 0.015 = 0.00786432
+        ('input_images = 2\ninput_size = "512x512"', Decimal("0.03145728") + Decimal("0.00786432")),
+    ],
+)
+def test_a_workload_states_its_edit_inputs(tmp_path: Path, inputs: str, per_image: Decimal) -> None:
+    components = (
+        '{ unit = "megapixel", applies_to = "output", price = 0.03 }, '
+        '{ unit = "megapixel", applies_to = "input", price = 0.015 }'
+    )
+    cat = catalog(tmp_path, {"acme": offer(version(components))})
+    path = tmp_path / "w.toml"
+    path.write_text(EDIT_WORKLOAD.format(inputs=inputs), encoding="utf-8")
+    sim = pricing.simulate(path, cat, modes=("api",), as_of=DAY, evidence="all")
+    cost = sim.monthly.filter(pl.col("option") == "api:acme/m")["cost"][0]
+    assert cost == pytest.approx(float(per_image * 1000))

@@ -269,7 +269,7 @@ def leads_html(sim: Simulation) -> str:
         "<tr>"
         f"<td>{html.escape(r['segment'])}</td><td>{html.escape(r['offer_id'])}</td>"
         f"<td>{html.escape(r['grade'])}</td>"
-        f"<td class='num'>{_per_image(r['cost_per_image'], sim.currency)}</td>"
+        f"<td class='num'>{_lead_figure(r, sim.currency)}</td>"
         f"<td class='num'>{_money(r['cost'], sim.currency)}</td>"
         f"<td>{html.escape(r['reason'] or '')}</td>"
         "</tr>"
@@ -278,9 +278,16 @@ def leads_html(sim: Simulation) -> str:
     return (
         "<h2>Unverified leads: excluded from every figure above</h2>"
         "<table class='leads'><tr><th>Segment</th><th>Offer</th><th>Grade</th>"
-        "<th>Per image</th><th>First month</th><th>Why excluded</th></tr>"
+        "<th>Price</th><th>First month</th><th>Why excluded</th></tr>"
         f"{rows}</table>"
     )
+
+
+def _lead_figure(row: dict[str, object], currency: str) -> str:
+    """A lead's figure: its price per image, or a GPU offer's price per GPU-hour."""
+    if row["gpu_hour"] is not None:
+        return f"{_per_image(row['gpu_hour'], currency)}/GPU-h"
+    return _per_image(row["cost_per_image"], currency)
 
 
 def _per_image(value: object, currency: str) -> str:

@@ -113,8 +113,7 @@ def _below_upstream(catalog: Catalog, offer: Offer, version: PriceVersion) -> Fl
         "below-upstream",
         f"prices a 1024x1024 {op} at {ref.price.normalize():f} {ref.currency}, "
         f"{share:.0f}% of the vendor's official {low.price.normalize():f} on {up_offer.id} "
-        f"({up_version.source}); a resold price that far below the vendor's own is more "
-        "likely a misread than a deal",
+        f"({up_version.source})",
     )
 
 

@@ -53,8 +53,16 @@ def segment_request(
         count=segment.images_per_request,
         quality=segment.quality,
         steps=segment.steps,
-        input_images=segment.input_images,
+        input_images=_inputs(segment, size.width, size.height),
     )
+
+
+def _inputs(segment: Segment, width: int, height: int) -> list[tuple[int, int]]:
+    """The segment's reference images: ``input_size`` each, default the output's size."""
+    if segment.input_size is None:
+        return [(width, height)] * segment.input_images
+    w, h = (int(x) for x in segment.input_size.split("x"))
+    return [(w, h)] * segment.input_images
 
 
 @dataclass

@@ -14,6 +14,7 @@ from pricing._evidence.grades import TrustPolicy
 from pricing._evidence.trust import Trusted
 from pricing._plan.hosted import Shape, hosted_options, segment_request
 from pricing._plan.option_costs import SegmentRun
+from pricing._selfhost.setups import GpuTrust
 
 LEAD_SCHEMA: dict[str, Any] = {
     "segment": pl.String,
@@ -28,18 +29,25 @@ LEAD_SCHEMA: dict[str, Any] = {
     "images": pl.Float64,
     "cost_per_image": pl.Float64,
     "cost": pl.Float64,
+    "gpu_hour": pl.Float64,
 }
 
 _ALL = TrustPolicy.parse("all")
 
 
 def lead_frame(
-    runs: list[SegmentRun], trust: Trusted, days: list[date], monthly: pl.DataFrame
+    runs: list[SegmentRun],
+    trust: Trusted,
+    days: list[date],
+    monthly: pl.DataFrame,
+    gpu_trusts: dict[str, GpuTrust],
+    hosted: bool = True,
 ) -> pl.DataFrame:
     """One row per (segment, offer) the policy left without a price in any month, priced in
-    its first month with a price under every grade and flag."""
+    its first month with a price under every grade and flag; then the GPU offers it left out
+    of each segment's self-hosted set-ups, with their GPU-hour price."""
     rows: list[dict[str, Any]] = []
-    for run in runs:
+    for run in runs if hosted else []:
         seg = run.segment
         priced = {h.offer_id for h in run.hosted if any(not math.isnan(u) for u in h.unit)}
         images = _images(monthly, seg.name, len(days))
@@ -74,10 +82,36 @@ def lead_frame(
                         "images": images[m],
                         "cost_per_image": float(h.unit[m]),
                         "cost": h.month_cost(m, images[m]) if images[m] == images[m] else None,
+                        "gpu_hour": None,
                     }
                 )
+    for segment, trust_gpu in gpu_trusts.items():
+        rows += gpu_lead_rows(segment, trust_gpu)
     frame = pl.DataFrame(rows, schema=LEAD_SCHEMA)
-    return frame.sort(["segment", "cost_per_image", "offer_id"], nulls_last=True)
+    return frame.sort(["segment", "cost_per_image", "gpu_hour", "offer_id"], nulls_last=True)
+
+
+def gpu_lead_rows(segment: str, trust: GpuTrust) -> list[dict[str, Any]]:
+    """GPU offers the policy left out of a segment's self-hosted set-ups: their GPU-hour
+    price and why (a set-up on them is never costed, so it is never an answer)."""
+    return [
+        {
+            "segment": segment,
+            "option": f"self-hosted:{offer.id}:{model}",
+            "offer_id": offer.id,
+            "provider": offer.provider,
+            "model": model,
+            "grade": ev.grade,
+            "flags": "; ".join(str(f) for f in ev.flags) or None,
+            "reason": trust.policy.why_not(ev),
+            "month": None,
+            "images": None,
+            "cost_per_image": None,
+            "cost": None,
+            "gpu_hour": float(offer.gpu_hourly_price),
+        }
+        for offer, model, ev in trust.left_out
+    ]
 
 
 def _images(monthly: pl.DataFrame, segment: str, months: int) -> list[float]:

@@ -60,7 +60,7 @@ from pricing._plan.hosted import (
 from pricing._plan.leads import LEAD_SCHEMA, lead_frame
 from pricing._plan.monte_carlo import monte_carlo, sample_inputs, sensitivity
 from pricing._plan.option_costs import Inputs, SegmentRun, evaluate
-from pricing._selfhost.setups import DeploymentMode, setups
+from pricing._selfhost.setups import DeploymentMode, GpuTrust, setups
 from pricing._selfhost.terms import HOSTING_FIELDS, HostingTerms
 from pricing._workloads.distributions import latin_hypercube
 from pricing._workloads.inputs import uncertain_inputs
@@ -214,14 +214,18 @@ def simulate(
     policy = TrustPolicy.parse(evidence if evidence is not None else wl.evidence)
     trust = trusted(cat, policy, day)
     runs: list[SegmentRun] = []
+    gpu_trusts: dict[str, GpuTrust] = {}
     for i, seg in enumerate(wl.segments):
         report(f"options for {seg.name}", i / max(len(wl.segments), 1) * 0.2)
         hosted = _hosted(seg, days, trust.catalog, policy, wl, notes) if "api" in modes else []
-        selfh = setups(wl, seg, selfhost, cat, gpus=gpus, modes=modes, notes=notes)
+        gpu_trusts[seg.name] = GpuTrust(policy, day)
+        selfh = setups(
+            wl, seg, selfhost, cat, gpus=gpus, modes=modes, notes=notes, trust=gpu_trusts[seg.name]
+        )
         runs.append(SegmentRun(i, seg, hosted, selfh))
 
     options, monthly, items = _base_case(runs, wl, days)
-    leads = lead_frame(runs, trust, days, monthly) if "api" in modes else None
+    leads = lead_frame(runs, trust, days, monthly, gpu_trusts, hosted="api" in modes)
     spread = price_spread if price_spread is not None else wl.prices is not None
     how = _Sampling(samples, seed, spread, sample_options)
     bands, prob, sens = _uncertainty(runs, wl, days, monthly, how, notes, report)

@@ -11,13 +11,15 @@ cost, which no source gives).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from typing import Literal
 
 from pricing._cards.catalog import Catalog
 from pricing._dataset import DataSet
-from pricing._evidence.grades import grade_of
+from pricing._evidence.gpus import gpu_offer_evidence
+from pricing._evidence.grades import Evidence, TrustPolicy
 from pricing._gpus.gpus import GpuData
 from pricing._gpus.licences import ModelLicence
 from pricing._gpus.offers import GpuOffer
@@ -94,8 +96,10 @@ def setups(
     gpus: Sequence[str] | None = None,
     modes: Sequence[str] = ("dedicated", "autoscaled", "serverless", "owned"),
     notes: list[str] | None = None,
+    trust: GpuTrust | None = None,
 ) -> list[Setup]:
-    """Every self-hosted set-up of ``seg`` (see the module docstring)."""
+    """Every self-hosted set-up of ``seg`` (see the module docstring); with ``trust``, only on
+    GPU offers its policy allows (the others are recorded in ``trust.left_out``)."""
     notes = notes if notes is not None else []
     sh = wl.self_hosting
     wanted = list(gpus) if gpus is not None else (sh.gpus if sh and sh.gpus else None)
@@ -114,7 +118,7 @@ def setups(
                 and o.category in categories
                 and (wanted is None or gpu in wanted or o.id in wanted)
             ]
-            for offer in offers:
+            for offer in _trusted_offers(offers, catalog, trust, model):
                 low, high = source_range(data.gpus, offer)
                 for mode in _modes(offer, modes):
                     out.append(
@@ -137,7 +141,7 @@ def setups(
                             licence_reason=reason,
                             gpu_hour_low=low,
                             gpu_hour_high=high,
-                            grade=_grade(catalog, offer.source, offer.provider),
+                            grade=_grade(catalog, offer, trust),
                         )
                     )
             if "owned" in modes and (wanted is None or gpu in wanted):
@@ -302,7 +306,33 @@ def _owned(
     return out
 
 
-def _grade(catalog: Catalog, source_id: str, provider: str) -> str | None:
-    """The evidence grade of a GPU offer's source (None: the source is not in sources.toml)."""
-    source = catalog.sources.get(source_id)
-    return None if source is None else grade_of(source, provider)[0]
+@dataclass
+class GpuTrust:
+    """The trust policy GPU prices are chosen under, the day it judges on, and the GPU offers
+    it left out (with the model they would have served and why)."""
+
+    policy: TrustPolicy
+    day: date
+    left_out: list[tuple[GpuOffer, str, Evidence]] = field(default_factory=list)
+
+
+def _trusted_offers(
+    offers: list[GpuOffer], catalog: Catalog, trust: GpuTrust | None, model: str
+) -> list[GpuOffer]:
+    """``offers`` the policy allows; the rest go to ``trust.left_out`` (once per model)."""
+    if trust is None:
+        return offers
+    kept = []
+    for o in offers:
+        ev = gpu_offer_evidence(o, catalog.sources.get(o.source), trust.day)
+        if trust.policy.allows(ev):
+            kept.append(o)
+        elif not any(x.id == o.id and m == model for x, m, _ in trust.left_out):
+            trust.left_out.append((o, model, ev))
+    return kept
+
+
+def _grade(catalog: Catalog, offer: GpuOffer, trust: GpuTrust | None) -> str:
+    """The evidence grade of a GPU offer's price."""
+    day = trust.day if trust is not None else offer.effective
+    return gpu_offer_evidence(offer, catalog.sources.get(offer.source), day).grade

@@ -13,7 +13,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, ValidationError, field_validator, model_validator
 
-from pricing._cards.fields import Currency, Id, Operation, Strict
+from pricing._cards.fields import Currency, Id, Operation, Size, Strict
 from pricing._evidence.grades import TrustPolicy
 from pricing._gpus.offers import GpuCategory
 from pricing._workloads.distributions import (
@@ -186,8 +186,19 @@ class Segment(Strict):
     images_per_request: int = Field(default=1, gt=0, description="[images/request]")
     resolutions: list[Resolution] = Field(min_length=1)
     steps: int | None = Field(default=None, gt=0, description="sampling steps; None = default")
-    input_images: int = Field(default=0, ge=0, description="reference images per request")
-    quality: str | None = Field(default=None, description='quality level, e.g. "medium"')
+    input_images: int = Field(
+        default=0,
+        ge=0,
+        description="reference images per request; an edit that states none is priced with "
+        "one of the output's size",
+    )
+    input_size: Size | None = Field(
+        default=None, description="WIDTHxHEIGHT of each reference image; default the output's"
+    )
+    quality: str | None = Field(
+        default=None,
+        description="quality level: an offer's own word or a neutral one (low, medium, high, max)",
+    )
     p95_latency_s: Positive | None = Field(
         default=None, description="95th-percentile latency target [s]; None = no target"
     )

@@ -15,9 +15,11 @@ from pricing._usage.budget import Budget, BudgetStatus, budget_status
 from pricing._usage.replay import replay
 from pricing.cli._common import (
     DataOption,
+    EvidenceOption,
     JsonOption,
     amount,
     check_output,
+    evidence_or_fail,
     fail,
     load_catalog_or_fail,
     out,
@@ -111,6 +113,7 @@ def budget_cmd(
         typer.Option("--offer-map", help="PROVIDER/MODEL=OFFER, for providers with several."),
     ] = None,
     data: DataOption = None,
+    evidence: EvidenceOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """A usage log's month against a monthly budget (help: :data:`HELP`)."""
@@ -124,6 +127,7 @@ def budget_cmd(
     mapping = pairs(column_map, "--map", "LOGCOL=COLUMN", "ts=timestamp")
     offers = pairs(offer_map, "--offer-map", "PROVIDER/MODEL=OFFER", "acme/m=acme/m-fast")
     paths = _outputs(out_path, formats, log)
+    policy = evidence_or_fail(evidence)
     cat = load_catalog_or_fail(data)
     try:
         with progress_task("reading the log", describe=replay_label, counts=True) as bar:
@@ -135,6 +139,7 @@ def budget_cmd(
                 catalog=cat,
                 alternatives=False,
                 progress=bar,
+                evidence=policy,
             )
         status = budget_status(result, budget, as_of=day)
     except PricingError as exc:
@@ -190,6 +195,7 @@ def _status_json(status: BudgetStatus, log: Path, written: list[Path]) -> dict[s
         "daily": records(status.daily),
         "prices": records(status.prices),
         "notes": list(status.notes),
+        "evidence": status.evidence,
         "outputs": [str(p) for p in written],
     }
 
@@ -213,6 +219,8 @@ def _print_status(status: BudgetStatus, log: Path, written: list[Path]) -> None:
         "elapsed; forecast = run rate x days in the month[/]",
         highlight=False,
     )
+    if status.evidence:
+        out.print(f"[dim]  prices: {escape(status.evidence)}[/]", highlight=False)
     _print_prices(status)
     for note in status.notes:
         out.print(f"[yellow]note:[/] {escape(note)}", highlight=False)

@@ -151,7 +151,12 @@ def _print_headline(board: Dashboard) -> None:
     out.print(f"[dim]prices: {escape(sim.evidence)}[/dim]", highlight=False)
     if sim.leads.height:
         leads = ", ".join(
-            f"{r['offer_id']} ({r['grade']}, ${r['cost_per_image']:.4f}/image)"
+            f"{r['offer_id']} ({r['grade']}, "
+            + (
+                f"${r['gpu_hour']:.2f}/GPU-h)"
+                if r["gpu_hour"] is not None
+                else f"${r['cost_per_image']:.4f}/image)"
+            )
             for r in sim.leads.unique(["offer_id"], maintain_order=True).iter_rows(named=True)
         )
         out.print(

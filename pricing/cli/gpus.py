@@ -9,6 +9,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from pricing._base.dates import to_date
+from pricing._dataset import DataSet
 from pricing._refresh.pull import pull_gpus
 from pricing._refresh.registry import SKYPILOT_CLOUDS
 from pricing.cli._common import (
@@ -48,7 +50,8 @@ def gpus_list(
     """GPU offers with their price per GPU-hour, billing granularity and source."""
     from pricing._gpus.gpus import gpu_offers_table
 
-    table = gpu_offers_table(load_data_or_fail(data).gpus)
+    dataset = load_data_or_fail(data)
+    table = _with_evidence(gpu_offers_table(dataset.gpus), dataset)
     if gpu is not None:
         needle = gpu.lower()
         table = table.filter(pl.col("gpu").str.contains(needle, literal=True))
@@ -61,7 +64,9 @@ def gpus_list(
         return
     show = Table(title=f"{table.height} GPU offers", title_justify="left")
     width = max((len(i) for i in table["offer_id"].to_list()), default=5)
-    for col in ("offer", "gpu", "gpus", "category", "$/GPU-h", "billed per", "source", "seen"):
+    for col in (
+        "offer", "gpu", "gpus", "category", "$/GPU-h", "billed per", "source", "seen", "grade"
+    ):  # fmt: skip
         show.add_column(
             col,
             justify="right" if col in ("gpus", "$/GPU-h") else "left",
@@ -80,8 +85,36 @@ def gpus_list(
             granularity,
             escape(r["source"]),
             r["effective"].isoformat(),
+            r["grade"] + ("" if r["answers"] else " [yellow](lead)[/]"),
         )
     out.print(show)
+    leads = table.filter(~pl.col("answers")).height
+    if leads:
+        out.print(
+            f"[dim]{leads} offer(s) marked (lead): the default evidence policy keeps them out of "
+            "simulations (a claim or a stale figure); --json gives each reason[/]"
+        )
+
+
+def _with_evidence(table: pl.DataFrame, dataset: DataSet) -> pl.DataFrame:
+    """Each GPU offer's evidence grade, flags and whether the default policy lets it answer."""
+    from pricing._evidence.gpus import gpu_offer_evidence
+    from pricing._evidence.grades import TrustPolicy
+
+    policy, day = TrustPolicy(), to_date(None)
+    offers = {o.id: o for o in dataset.gpus.offers}
+    evidence = [
+        gpu_offer_evidence(offers[i], dataset.catalog.sources.get(offers[i].source), day)
+        for i in table["offer_id"].to_list()
+    ]
+    return table.with_columns(
+        grade=pl.Series([e.grade for e in evidence], dtype=pl.String),
+        flags=pl.Series(
+            ["; ".join(str(f) for f in e.flags) or None for e in evidence], dtype=pl.String
+        ),
+        answers=pl.Series([policy.allows(e) for e in evidence], dtype=pl.Boolean),
+        excluded_because=pl.Series([policy.why_not(e) or None for e in evidence], dtype=pl.String),
+    )
 
 
 @app.command("pull")

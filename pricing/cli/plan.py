@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 TOTAL_MONEY = ("horizon_cost", "idle", "per_image")
 CHEAPEST_MONEY = ("cost", "hosted_cost", "self_hosted_cost")
 BAND_MONEY = ("p10", "p50", "p90", "mean")
-LEAD_MONEY = ("cost_per_image", "cost")
+LEAD_MONEY = ("cost_per_image", "cost", "gpu_hour")
 SENSITIVITY_MONEY = ("cost_at_low", "cost_at_high", "base_cost", "swing")
 
 
@@ -157,13 +157,14 @@ def _print_leads(leads: pl.DataFrame, segment: str) -> None:
         title=f"{segment}: unverified leads, not ranked (--evidence all admits them)",
         title_justify="left",
     )
-    for col in ("offer", "grade", "$/image", "first month", "why excluded"):
-        table.add_column(col, justify="right" if col in ("$/image", "first month") else "left")
+    for col in ("offer", "grade", "price", "first month", "why excluded"):
+        table.add_column(col, justify="right" if col in ("price", "first month") else "left")
     for r in leads.iter_rows(named=True):
+        gpu = r["gpu_hour"] is not None
         table.add_row(
             escape(r["offer_id"]),
             r["grade"],
-            _usd(r["cost_per_image"], 4),
+            f"{_usd(r['gpu_hour'], 2)}/GPU-h" if gpu else f"{_usd(r['cost_per_image'], 4)}/image",
             _usd(r["cost"]),
             escape(r["reason"] or ""),
         )
@@ -300,6 +301,7 @@ def breakeven_cmd(
         float, typer.Option("--margin", help="Also find where self-hosting is this much cheaper.")
     ] = 0.0,
     data: DataOption = None,
+    evidence: EvidenceOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Monthly volume at which a dedicated GPU fleet costs the same as a hosted offer."""
@@ -327,6 +329,7 @@ def breakeven_cmd(
             hosting=terms,
             margin=margin,
             data=load_data_or_fail(data),
+            evidence=evidence_or_fail(evidence),
         )
     except (PricingError, KeyError, ValueError) as exc:
         raise fail(str(exc).strip('"')) from exc
