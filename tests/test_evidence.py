@@ -443,3 +443,19 @@ def test_gpu_offers_join_the_scheme() -> None:
     lead = sim.leads.filter(pl.col("offer_id") == "coreweave/h100-sxm-on-demand.gridstackhub")
     assert lead["gpu_hour"][0] == pytest.approx(2.23)  # offers.toml: $2.23 per GPU-hour
     assert lead["grade"][0] == "claim"
+
+
+def test_charts_draw_no_unverified_lead() -> None:
+    import json
+
+    from pricing._charts.export import spec_of
+
+    req = pricing.ImageRequest(model="flux-2-pro")
+    bars = json.dumps(spec_of(pricing.cost_per_image_chart(req, as_of=AS_OF)))
+    assert "llmapi" not in bars  # its only price is a claim
+    assert "bfl/flux-2-pro" in bars  # the official offer is drawn
+    heat = spec_of(pricing.cost_heatmap("flux-2-pro", as_of=AS_OF))
+    values = heat["data"]["values"]  # type: ignore[index]
+    cells = [row for row in values if row["provider"] == "llmapi"]
+    assert cells
+    assert all(c["per_image"] is None and c["label"] == "lead only" for c in cells)

@@ -118,6 +118,8 @@ def _offer_prices(frame: pl.DataFrame, top: int) -> tuple[pl.DataFrame, str]:
         "cost_per_image_chart",
     )
     frame = frame.filter(pl.col("per_image").is_not_null())
+    if "lead" in frame.columns:  # unverified leads are listed, never drawn as a price
+        frame = frame.filter(pl.col("lead").is_null())
     require_rows(frame, "cost_per_image_chart", "no offer prices this request")
     currency = _one_currency(frame, "cost_per_image_chart")
     images = pl.col("total") / pl.col("per_image")
@@ -330,7 +332,8 @@ def cost_heatmap(
     return alt.LayerChart(layer=_heatmap_layers(data, currency, sizes)).properties(
         title=alt.Title(
             f"Cheapest cost per image: {model} {operation}",
-            subtitle="Provider x output size; grey = no price in force",
+            subtitle="Provider x output size; grey = no trusted price in force "
+            "(lead only: only an excluded price, a claim or a flagged figure)",
         ),
         height=alt.Step(22),
         width=alt.Step(90),
@@ -346,7 +349,10 @@ def _heatmap_cells(
 ) -> tuple[list[dict[str, object]], str]:
     """One size's column: each provider's cheapest offer (or no price), and the currency of
     the last priced cell (``currency`` if none is priced)."""
-    frame = compare(req, cat, as_of=as_of).filter(pl.col("per_image").is_not_null())
+    # unverified leads (offers only excluded prices can price) are no price of the heatmap
+    priced = compare(req, cat, as_of=as_of).filter(pl.col("per_image").is_not_null())
+    leads = set(priced.filter(pl.col("lead").is_not_null())["provider"].to_list())
+    frame = priced.filter(pl.col("lead").is_null())
     best = frame.sort("per_image").group_by("provider", maintain_order=True).first()
     found = {r["provider"]: r for r in best.iter_rows(named=True)}
     rows: list[dict[str, object]] = []
@@ -361,7 +367,9 @@ def _heatmap_cells(
                 "megapixels": round(req.width * req.height / 1e6, 3),
                 "per_image": None if r is None else float(r["per_image"]),
                 "offer_id": None if r is None else r["offer_id"],
-                "label": "no price" if r is None else None,
+                "label": None
+                if r is not None
+                else ("lead only" if provider in leads else "no price"),
             }
         )
     return rows, currency
