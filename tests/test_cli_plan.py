@@ -14,7 +14,8 @@ runner = CliRunner()
 
 
 def test_breakeven_prints_the_hand_calculated_volume() -> None:
-    args = ["breakeven", "--model", "flux-1-dev", "--gpu", "h100-sxm", "--gpu-hour", "2.69"]
+    # FLUX.1 [schnell] is Apache-2.0: no licence to state
+    args = ["breakeven", "--model", "flux-1-schnell", "--gpu", "h100-sxm", "--gpu-hour", "2.69"]
     result = runner.invoke(app, [*args, "--hosted", "0.025", "--json"])
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
@@ -26,10 +27,26 @@ def test_breakeven_prints_the_hand_calculated_volume() -> None:
 
 def test_breakeven_explains_a_missing_gpu_price() -> None:
     result = runner.invoke(
-        app, ["breakeven", "--model", "flux-1-dev", "--gpu", "h100-sxm", "--hosted", "0.025"]
+        app, ["breakeven", "--model", "flux-1-schnell", "--gpu", "h100-sxm", "--hosted", "0.025"]
     )
     assert result.exit_code == 2
     assert "gpu_hour" in result.output
+
+
+def test_breakeven_asks_for_a_licence_no_source_prices() -> None:
+    args = ["breakeven", "--model", "flux-1-dev", "--gpu", "h100-sxm", "--gpu-hour", "2.69"]
+    result = runner.invoke(app, [*args, "--hosted", "0.025"])
+    assert result.exit_code == 2
+    assert "FLUX non-commercial licence" in result.output
+    assert "--licence" in result.output
+    # stated terms: $1,000 a month and 100,000 images included, $0.01 beyond; by hand:
+    # 1963.70 + 1000 + 0.01 (V - 100,000) = 0.025 V  ->  V = 1,963.70 / 0.015 = 130,913.3
+    terms = ["--licence", "1000", "--included-images", "100000", "--overage", "0.01"]
+    stated = runner.invoke(app, [*args, "--hosted", "0.025", *terms])
+    assert stated.exit_code == 0, stated.output
+    assert "130,914 images/month" in stated.stdout
+    assert "0.01/image beyond 100,000 images a month" in stated.stdout
+    assert "GPU: h100-sxm at 2.69/GPU-hour" in stated.stdout
 
 
 def test_simulate_json_has_totals_cheapest_and_bands() -> None:
@@ -109,7 +126,7 @@ def test_simulate_says_when_one_option_is_cheapest_every_month() -> None:
 
 def test_json_money_is_exact_decimal_strings() -> None:
     # One GPU at $2.69/h for 730 h: $1,963.70 a month (float arithmetic gives 1963.6999999999998)
-    args = ["breakeven", "--model", "flux-1-dev", "--gpu", "h100-sxm", "--gpu-hour", "2.69"]
+    args = ["breakeven", "--model", "flux-1-schnell", "--gpu", "h100-sxm", "--gpu-hour", "2.69"]
     payload = json.loads(runner.invoke(app, [*args, "--hosted", "0.025", "--json"]).stdout)
     assert payload["self_cost"] == "1963.7"
     assert payload["hosted_cost"] == "1963.7"  # 78,548 images x $0.025 = $1,963.70

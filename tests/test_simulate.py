@@ -395,19 +395,20 @@ def test_dedicated_cost_never_falls_with_volume(volumes: list[float]) -> None:
 
 
 def test_break_even_one_gpu_against_an_api_by_hand() -> None:
-    # $2.69/h x 730 h = $1,963.70 = 78,548 images at $0.025
-    result = break_even("flux-1-dev", "h100-sxm", 0.025, gpu_hour=2.69)
+    # $2.69/h x 730 h = $1,963.70 = 78,548 images at $0.025. FLUX.1 [schnell] is Apache-2.0
+    # (data/licences.toml), so its licence costs nothing and the default terms hold.
+    result = break_even("flux-1-schnell", "h100-sxm", 0.025, gpu_hour=2.69)
     assert result.volume == 78_548
     assert result.gpus == 1  # one GPU's capacity covers it
     assert result.self_cost == pytest.approx(GPU_MONTH)
     assert result.hosted_cost == pytest.approx(0.025 * 78_548)
-    same = break_even("flux-1-dev", "runpod/h100-sxm-community", 0.025)
+    same = break_even("flux-1-schnell", "runpod/h100-sxm-community", 0.025)
     assert same.volume == 78_548
 
 
 def test_break_even_margin_and_fixed_costs_by_hand() -> None:
     # 10% cheaper: 1963.70 <= 0.9 x 0.025 V  ->  V >= 87,275.6
-    r = break_even("flux-1-dev", "h100-sxm", 0.025, gpu_hour=2.69, margin=0.1)
+    r = break_even("flux-1-schnell", "h100-sxm", 0.025, gpu_hour=2.69, margin=0.1)
     assert r.margin_volume == 87_276
     # plus $1,000 licence and $500 ops a month: (1963.70 + 1500) / 0.025 = 138,548
     terms = HostingTerms(licence_per_month=1000, ops_per_month=500)
@@ -420,11 +421,12 @@ def test_break_even_margin_and_fixed_costs_by_hand() -> None:
     assert r.hosting == HostingTerms()
     assert "defaults: pass hosting=HostingTerms(...)" in r.notes[-1]
     assert "licence 0.00/month" in r.notes[-1]
+    assert any("licence: Apache-2.0, free for commercial use" in n for n in r.notes)
 
 
 def test_break_even_takes_the_request_of_a_call() -> None:
     # 4 images a call, each as one 1024x1024 image: the same per-image crossing, 78,548
-    req = ImageRequest(model="flux-1-dev", count=4)
+    req = ImageRequest(model="flux-1-schnell", count=4)
     assert break_even(req, "h100-sxm", 0.025, gpu_hour=2.69).volume == 78_548
 
 
@@ -447,11 +449,36 @@ def test_hosting_terms_refuse_values_no_fleet_has(field: str, value: float) -> N
 
 def test_break_even_against_a_hosted_offer_and_never() -> None:
     # FLUX.1 Kontext [pro] at $0.04 on BFL: 1963.70 / 0.04 = 49,092.5 -> 49,093 images
-    r = break_even("flux-1-dev", "h100-sxm", "bfl/flux-1-kontext-pro", gpu_hour=2.69)
+    free = HostingTerms()  # stated: the [dev] licence taken as costing nothing
+    r = break_even("flux-1-dev", "h100-sxm", "bfl/flux-1-kontext-pro", gpu_hour=2.69, hosting=free)
     assert r.volume == 49_093
-    never = break_even("flux-1-dev", "h100-sxm", 0.00001, gpu_hour=2.69)
+    never = break_even("flux-1-dev", "h100-sxm", 0.00001, gpu_hour=2.69, hosting=free)
     assert never.volume is None
     assert "never" in never.notes[0]
+
+
+def test_break_even_asks_for_licence_terms_no_source_prices() -> None:
+    # FLUX.1 [dev]: FLUX non-commercial licence, fee in no source: asked for, never $0
+    with pytest.raises(PricingError, match=r"non-commercial licence.*--licence"):
+        break_even("flux-1-dev", "h100-sxm", 0.025, gpu_hour=2.69)
+
+
+def test_break_even_with_included_images_and_overage_by_hand() -> None:
+    # $1,000 a month with 100,000 images included, $0.01 each beyond. One GPU ($1,963.70) +
+    # $1,000 = $2,963.70 against $0.025 V: 118,548 images, above the 100,000 included, so
+    # overage: 2963.70 + 0.01 (V - 100,000) = 0.025 V  ->  V = 1,963.70 / 0.015 = 130,913.3.
+    # The fleet: FLUX.1 [dev] at 3.7067 s on one H100 serves 730 x 3600 / 3.7067 = 708,990
+    # images a month, so one GPU still covers it.
+    terms = HostingTerms(
+        licence_per_month=1000, licence_included_images=100_000, licence_overage_per_image=0.01
+    )
+    r = break_even("flux-1-dev", "h100-sxm", 0.025, gpu_hour=2.69, hosting=terms)
+    assert r.volume == 130_914
+    assert any("0.01/image beyond 100,000 images a month" in n for n in r.notes)
+    # At $0.008 hosted the overage alone is dearer: never, and the note names why
+    never = break_even("flux-1-dev", "h100-sxm", 0.008, gpu_hour=2.69, hosting=terms)
+    assert never.volume is None
+    assert any("the licence overage alone" in n for n in never.notes)
 
 
 def test_solve_finds_every_crossing_of_a_step_curve() -> None:
@@ -481,10 +508,10 @@ def test_break_even_refuses_prices_no_one_charges(
     hosted: float, gpu_hour: float, message: str
 ) -> None:
     with pytest.raises(PricingError, match=message):
-        break_even("flux-1-dev", "h100-sxm", hosted, gpu_hour=gpu_hour)
+        break_even("flux-1-schnell", "h100-sxm", hosted, gpu_hour=gpu_hour)
 
 
 def test_break_even_needs_a_price_for_a_gpu_type() -> None:
     with pytest.raises(PricingError, match="gpu_hour"):
-        break_even("flux-1-dev", "h100-sxm", 0.025)
+        break_even("flux-1-schnell", "h100-sxm", 0.025)
     assert HOURS_PER_MONTH == 730

@@ -242,7 +242,7 @@ def headline_html(board: Dashboard) -> str:
             _money(r["horizon"], cur),
             _money(r["hosted_horizon"], cur),
             _money(r["self_hosted_horizon"], cur),
-            "n/a" if p is None else f"{p:.0%}",
+            _probability(p, r["no_self_hosting"]),
             "never in range"
             if be is None and r["segment"] in board.break_evens
             else ("n/a" if be is None else f"{be:,.0f}"),
@@ -258,6 +258,13 @@ def headline_html(board: Dashboard) -> str:
     table = f"<table class='headline'>{head}{''.join(rows)}</table>"
     sim = board.simulation
     return f"<p class='evidence'>Prices: {html.escape(sim.evidence)}.</p>{table}{leads_html(sim)}"
+
+
+def _probability(p: float | None, why: str | None) -> str:
+    """P(self-hosting is cheaper), or why no self-hosted option was evaluated (never 0%)."""
+    if why is not None:
+        return html.escape(f"no self-hosted option evaluated: {why}")
+    return "n/a" if p is None else f"{p:.0%}"
 
 
 def leads_html(sim: Simulation) -> str:

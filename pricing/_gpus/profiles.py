@@ -2,14 +2,24 @@
 
 A profile covers one model x GPU x precision and is fitted on published benchmarks (the
 formula is in :mod:`pricing._gpus.throughput`, which answers questions from the profiles).
-:func:`load_throughput` checks every profile against the models, GPUs and sources.
+:func:`load_throughput` checks every profile against the models, GPUs and sources, and against
+physics (:func:`physics_problems`): at its reference point (``ref_tokens``, ``default_steps``,
+its fastest published batch) a profile with ``flops_per_step`` implies
+
+    FLOP/s = flops_per_step * default_steps / seconds per image
+
+which must not exceed the GPU's dense peak for the profile's precision (``[[peak]]`` entries),
+nor :data:`MAX_UNSOURCED_PEAK_FRACTION` of it unless ``peak_fraction_source`` cites a source
+that confirms so fast a run; and a ``memory_gb`` above the GPU's memory needs an ``offload`` or
+``multi-gpu`` ``layout``. A profile without ``flops_per_step``, a GPU without a peak for the
+precision class, or a GPU or profile without memory skips that part of the check.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -35,6 +45,19 @@ Precision = Literal[
     "fp32", "fp16", "bf16", "bf16-compiled", "fp8", "fp8-compiled", "int8-compiled", "fp4"
 ]
 PRECISIONS: tuple[str, ...] = Precision.__args__  # type: ignore[attr-defined]
+#: Precision class whose dense peak bounds a precision (fp16, fp32 and int8: no peak recorded).
+PeakClass = Literal["bf16", "fp8", "fp4"]
+PEAK_CLASS: dict[str, PeakClass] = {
+    "bf16": "bf16",
+    "bf16-compiled": "bf16",
+    "fp8": "fp8",
+    "fp8-compiled": "fp8",
+    "fp4": "fp4",
+}
+#: Above this share of the dense peak a profile must cite ``peak_fraction_source``.
+MAX_UNSOURCED_PEAK_FRACTION = 0.70
+#: How the model is laid out: whole on one GPU, partly offloaded to CPU memory, or sharded.
+Layout = Literal["single-gpu", "offload", "multi-gpu"]
 #: Pixels per image token along each side (FLUX packs 2 x 2 patches of the 8x-downsampled latent).
 TOKEN_PX = 16
 
@@ -93,6 +116,25 @@ class ThroughputProfile(Strict):
     )
     memory_source: Id | None = None
     memory_batch: list[MemoryPoint] = Field(default_factory=list)
+    layout: Layout = Field(
+        default="single-gpu",
+        description="single-gpu: the whole model in one GPU's memory; offload: part of it in CPU "
+        "memory; multi-gpu: sharded over several GPUs (memory_gb may then exceed one GPU's)",
+    )
+    flops_per_step: Decimal | None = Field(
+        default=None, gt=0, description="model FLOPs per denoising step at ref_tokens [FLOP]"
+    )
+    flops_source: Id | None = None
+    peak_fraction_source: Id | None = Field(
+        default=None,
+        description="source confirming a run above 70% of the GPU's dense peak (physics check)",
+    )
+    stack: str | None = Field(
+        default=None, min_length=1, description="software stack of the timing (e.g. TensorRT)"
+    )
+    year: int | None = Field(
+        default=None, ge=2015, le=2100, description="year of the benchmark (software vintage)"
+    )
     points: list[PublishedPoint] = Field(min_length=1)
     sources: list[Id] = Field(min_length=1, description="sources of the fitted parameters")
     confidence: Confidence
@@ -117,7 +159,20 @@ class ThroughputProfile(Strict):
             raise ValueError("give `memory_gb` and `memory_source` together")
         if self.memory_batch and self.memory_gb is None:
             raise ValueError("`memory_batch` needs `memory_gb` (batch 1)")
+        if (self.flops_per_step is None) != (self.flops_source is None):
+            raise ValueError("give `flops_per_step` and `flops_source` together")
         return self
+
+    def reference_seconds(self) -> float:
+        """Fastest published per-image time at ref_tokens and default_steps [s/image]."""
+        best = min([1.0] + [self.batch_factor(b.batch) for b in self.batch])
+        return (float(self.overhead_s) + float(self.step_s) * self.default_steps) * best
+
+    def implied_flops(self) -> float | None:
+        """Model FLOP/s the reference point implies [FLOP/s]; None without flops_per_step."""
+        if self.flops_per_step is None:
+            return None
+        return float(self.flops_per_step) * self.default_steps / self.reference_seconds()
 
     def step_seconds(self, tokens: int) -> float:
         """Time of one denoising step at ``tokens`` image tokens [s]."""
@@ -166,9 +221,21 @@ def interpolate(xs: list[int], ys: list[float], x: int, *, extrapolate: bool) ->
     return ys[-1]
 
 
+class GpuPeak(Strict):
+    """Dense (no sparsity) peak tensor throughput of a GPU type per precision class."""
+
+    gpu: Id
+    tflops: dict[PeakClass, Decimal] = Field(
+        min_length=1, description="dense peak per precision class [TFLOP/s]"
+    )
+    source: Id
+    notes: str | None = None
+
+
 class ThroughputFile(Strict):
     """``data/throughput.toml``."""
 
+    peak: list[GpuPeak] = Field(default_factory=list)
     profile: list[ThroughputProfile]
 
 
@@ -179,13 +246,14 @@ class ThroughputData:
     root: Path
     profiles: tuple[ThroughputProfile, ...]
     gpus: dict[str, GpuType]
+    peaks: dict[str, GpuPeak] = field(default_factory=dict)
 
     def for_model(self, model: str) -> list[ThroughputProfile]:
         return [p for p in self.profiles if p.model == model]
 
 
 def load_throughput(root: Path | None = None) -> ThroughputData:
-    """Load and check ``data/throughput.toml`` (models, GPUs and sources must exist).
+    """Load and check ``data/throughput.toml`` (models, GPUs, sources and physics).
 
     Raises
     ------
@@ -203,32 +271,117 @@ def load_throughput(root: Path | None = None) -> ThroughputData:
     rel = relative_path(root / "throughput.toml", root)
     source_ids = {s.id for s in sources.source}
     model_ids = {m.id for m in models.model}
-    gpu_ids = {g.id for g in gpus.gpu}
+    gpu_types = {g.id: g for g in gpus.gpu}
     problems.extend(
         check_unique(rel, [p.id for p in data.profile], "profile (model/gpu/precision)")
     )
+    problems.extend(check_unique(rel, [f"peak {k.gpu}" for k in data.peak], "GPU in [[peak]]"))
+    for k in data.peak:
+        problems.extend(check_gpu(rel, f"peak {k.gpu}", k.gpu, set(gpu_types)))
+        problems.extend(check_source(rel, f"peak {k.gpu}", "source", k.source, source_ids))
+    peaks = {k.gpu: k for k in data.peak}
     for p in data.profile:
-        if p.model not in model_ids:
-            problems.append(
-                Problem(
-                    rel,
-                    f"unknown model {p.model!r}",
-                    "add it to data/models.toml or use a known model id",
-                    offer=p.id,
-                    field="model",
-                )
-            )
-        problems.extend(check_gpu(rel, p.id, p.gpu, gpu_ids))
-        cited = [(f"sources[{i}]", s) for i, s in enumerate(p.sources)]
-        cited += [(f"points[{i}].source", x.source) for i, x in enumerate(p.points)]
-        cited += [(f"batch[{i}].source", x.source) for i, x in enumerate(p.batch)]
-        cited += [(f"memory_batch[{i}].source", x.source) for i, x in enumerate(p.memory_batch)]
-        cited += [("memory_source", p.memory_source)] if p.memory_source else []
-        for field, sid in cited:
-            problems.extend(check_source(rel, p.id, field, sid, source_ids))
+        problems.extend(_reference_problems(rel, p, model_ids, set(gpu_types), source_ids))
+        problems.extend(physics_problems(rel, p, peaks.get(p.gpu), gpu_types.get(p.gpu)))
     if problems:
         raise RateCardError(problems)
-    return ThroughputData(root, tuple(data.profile), {g.id: g for g in gpus.gpu})
+    return ThroughputData(root, tuple(data.profile), gpu_types, peaks)
+
+
+def _reference_problems(
+    rel: str, p: ThroughputProfile, model_ids: set[str], gpu_ids: set[str], source_ids: set[str]
+) -> list[Problem]:
+    """Unknown model, GPU or source ids cited by one profile."""
+    out: list[Problem] = []
+    if p.model not in model_ids:
+        out.append(
+            Problem(
+                rel,
+                f"unknown model {p.model!r}",
+                "add it to data/models.toml or use a known model id",
+                offer=p.id,
+                field="model",
+            )
+        )
+    out.extend(check_gpu(rel, p.id, p.gpu, gpu_ids))
+    cited = [(f"sources[{i}]", s) for i, s in enumerate(p.sources)]
+    cited += [(f"points[{i}].source", x.source) for i, x in enumerate(p.points)]
+    cited += [(f"batch[{i}].source", x.source) for i, x in enumerate(p.batch)]
+    cited += [(f"memory_batch[{i}].source", x.source) for i, x in enumerate(p.memory_batch)]
+    optional = ("memory_source", "flops_source", "peak_fraction_source")
+    cited += [(name, getattr(p, name)) for name in optional if getattr(p, name)]
+    for name, sid in cited:
+        out.extend(check_source(rel, p.id, name, sid, source_ids))
+    return out
+
+
+def peak_fraction(p: ThroughputProfile, peak: GpuPeak | None) -> float | None:
+    """Implied FLOP/s over the GPU's dense peak for the profile's precision; None if unknown."""
+    implied = p.implied_flops()
+    cls = PEAK_CLASS.get(p.precision)
+    if implied is None or peak is None or cls is None or cls not in peak.tflops:
+        return None
+    return implied / (float(peak.tflops[cls]) * 1e12)
+
+
+def physics_problems(
+    rel: str, p: ThroughputProfile, peak: GpuPeak | None, gpu: GpuType | None
+) -> list[Problem]:
+    """A profile faster than its GPU's dense peak, above 70% of it unsourced, or too big.
+
+    Parts without data (no ``flops_per_step``, no peak for the precision class, no memory of
+    the GPU or the profile) are skipped.
+    """
+    out: list[Problem] = []
+    fraction = peak_fraction(p, peak)
+    if fraction is not None and peak is not None:
+        cls = PEAK_CLASS[p.precision]
+        implied = f"{(p.implied_flops() or 0) / 1e12:,.0f} TFLOP/s"
+        at = f"{p.reference_seconds():.3g} s for {p.default_steps} steps at {p.ref_tokens} tokens"
+        dense = f"{p.gpu}'s dense {cls} peak of {peak.tflops[cls]} TFLOP/s ({peak.source})"
+        if fraction > 1:
+            out.append(
+                Problem(
+                    rel,
+                    f"profile {p.id} is physically impossible: {at} implies {implied}, "
+                    f"{fraction:.1f}x {dense}",
+                    "correct the timing, steps, resolution or precision from the source, or "
+                    "remove the profile",
+                    offer=p.id,
+                    field="step_s",
+                )
+            )
+        elif fraction > MAX_UNSOURCED_PEAK_FRACTION and p.peak_fraction_source is None:
+            out.append(
+                Problem(
+                    rel,
+                    f"profile {p.id}: {at} implies {implied}, {fraction:.0%} of {dense}, above "
+                    f"{MAX_UNSOURCED_PEAK_FRACTION:.0%} with no source saying so",
+                    "cite a source confirming so fast a run in `peak_fraction_source`, or "
+                    "correct the timing",
+                    offer=p.id,
+                    field="peak_fraction_source",
+                )
+            )
+    out.extend(_memory_problems(rel, p, gpu))
+    return out
+
+
+def _memory_problems(rel: str, p: ThroughputProfile, gpu: GpuType | None) -> list[Problem]:
+    if gpu is None or gpu.memory_gb is None or p.memory_gb is None or p.layout != "single-gpu":
+        return []
+    if p.memory_gb <= gpu.memory_gb:
+        return []
+    return [
+        Problem(
+            rel,
+            f"profile {p.id} needs {p.memory_gb} GB but one {p.gpu} has {gpu.memory_gb} GB",
+            'state `layout = "offload"` or `"multi-gpu"` if the source\'s run did so, '
+            "or use a lower precision or a larger GPU",
+            offer=p.id,
+            field="memory_gb",
+        )
+    ]
 
 
 @lru_cache(maxsize=1)

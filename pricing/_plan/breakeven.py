@@ -207,9 +207,9 @@ def break_even(
     $1,963.70 a month, the price of 78,548 images at $0.025.
     """
     req = request if isinstance(request, ImageRequest) else ImageRequest(model=request)
-    terms = hosting if hosting is not None else HostingTerms()
     cat = pick_catalog(catalog, data)
     ds = data if data is not None else load_data_set()
+    terms, licence_said = _terms(req.model, hosting, ds)
     gpu_type, price = _gpu_price(gpu, gpu_hour, ds)
     self_cost, gpus = _fleet_curves(req, gpu_type, price, terms, ds)
     day = to_date(as_of) if as_of is not None else to_date(None)
@@ -221,7 +221,82 @@ def break_even(
     said = describe_terms(terms)
     if hosting is None:
         said += " (defaults: pass hosting=HostingTerms(...) to state them)"
-    return replace(result, hosting=terms, notes=(*result.notes, priced_by, said))
+    never = _never_driver(result, self_cost, hosted_cost, terms, max_volume)
+    notes = (*result.notes, *never, licence_said, f"GPU: {gpu} at {price:,.4g}/GPU-hour")
+    return replace(result, hosting=terms, notes=(*notes, priced_by, said))
+
+
+def _terms(model: str, hosting: HostingTerms | None, data: DataSet) -> tuple[HostingTerms, str]:
+    """The hosting terms, and where the licence comes from. Terms given are used as they
+    are; without them the licence is read from data/licences.toml: a free licence costs 0, and
+    terms no source prices are asked for, never taken as $0."""
+    known = data.licences.get(model)
+    free = known is not None and known.free_commercial_use
+    stated_nothing = not hosting or not (
+        hosting.licence_per_month or hosting.licence_overage_per_image
+    )
+    if hosting is not None and not (free and stated_nothing):
+        return hosting, (
+            f"licence: {hosting.licence_per_month:,.2f}/month as given" + _overage_words(hosting)
+        )
+    free_licence(model, data)
+    terms = data.licences[model]
+    return hosting or HostingTerms(), (
+        f"licence: {terms.licence or 'free'}, free for commercial use "
+        f"(data/licences.toml, {', '.join(terms.sources)})"
+    )
+
+
+def free_licence(model: str, data: DataSet) -> float:
+    """0.0 when ``model``'s weights are free for commercial use (data/licences.toml); else
+    :class:`PricingError` asking for the licence terms (never taken as $0)."""
+    terms = data.licences.get(model)
+    if terms is not None and terms.free_commercial_use:
+        return 0.0
+    what = (
+        f"{model}'s weights are under the {terms.licence}"
+        if terms and terms.licence
+        else f"the commercial licence terms of {model} are not in data/licences.toml"
+    )
+    raise PricingError(
+        f"{what}; no source gives its fee, so it is not taken as $0. State the terms: "
+        "hosting=HostingTerms(licence_per_month=..., licence_included_images=..., "
+        "licence_overage_per_image=...) (command line: --licence, --included-images, --overage)"
+    )
+
+
+def _overage_words(terms: HostingTerms) -> str:
+    if not terms.licence_overage_per_image:
+        return ""
+    included = terms.licence_included_images or 0
+    return f", {terms.licence_overage_per_image:g}/image beyond {included:,.0f} images a month"
+
+
+def _never_driver(
+    result: BreakEven,
+    self_cost: CostCurve,
+    hosted_cost: CostCurve,
+    terms: HostingTerms,
+    max_volume: float,
+) -> tuple[str, ...]:
+    """When self-hosting never catches up: what keeps it dearer at the top of the range."""
+    if result.volume is not None:
+        return ()
+    top = np.array([max_volume])
+    own = float(self_cost(top)[0]) / max_volume
+    hosted = float(hosted_cost(top)[0]) / max_volume
+    overage = float(terms.licence_overage(top)[0]) / max_volume
+    gpu = own - overage - terms.fixed_per_month / max_volume
+    if overage >= hosted:
+        driver = f"the licence overage alone ({overage:.4g}/image) is above the hosted price"
+    elif gpu >= hosted:
+        driver = f"GPU time alone ({gpu:.4g}/image at that volume) is above the hosted price"
+    else:
+        driver = "GPU time and licence overage together are above the hosted price"
+    return (
+        f"why never: at {max_volume:,.0f} images a month self-hosting costs {own:.4g}/image "
+        f"against {hosted:.4g} hosted; {driver}",
+    )
 
 
 def _gpu_price(gpu: str, gpu_hour: float | None, data: DataSet) -> tuple[str, float]:
@@ -268,7 +343,8 @@ def _fleet_curves(
         return cost.busy[0] + cost.idle[0], cost.gpus[0]
 
     def self_cost(v: np.ndarray) -> np.ndarray:
-        return fleet_cost(v)[0] + terms.fixed_per_month
+        total: np.ndarray = fleet_cost(v)[0] + terms.fixed_per_month + terms.licence_overage(v)
+        return total
 
     return self_cost, lambda v: fleet_cost(v)[1]
 
@@ -317,7 +393,7 @@ def describe_terms(terms: HostingTerms) -> str:
     )
     return (
         f"assumed: {latency}, peak-to-mean {terms.peak_to_mean:.3g}, utilisation cap "
-        f"{terms.max_utilisation:.0%}, licence {terms.licence_per_month:,.2f}/month, "
-        f"operations {terms.ops_per_month:,.2f}/month, "
+        f"{terms.max_utilisation:.0%}, licence {terms.licence_per_month:,.2f}/month"
+        f"{_overage_words(terms)}, operations {terms.ops_per_month:,.2f}/month, "
         f"precision {terms.precision or 'the profile default'}"
     )

@@ -221,6 +221,8 @@ SEGMENT_SCHEMA: dict[str, Any] = {
     "max_utilisation": pl.Float64,
     "licence_per_month": pl.Float64,
     "ops_per_month": pl.Float64,
+    "licence_included_images": pl.Float64,
+    "licence_overage_per_image": pl.Float64,
 }
 
 
@@ -249,6 +251,8 @@ def segments_frame(wl: Workload) -> pl.DataFrame:
                 "max_utilisation": terms.max_utilisation,
                 "licence_per_month": terms.licence_per_month,
                 "ops_per_month": terms.ops_per_month,
+                "licence_included_images": terms.licence_included_images,
+                "licence_overage_per_image": terms.licence_overage_per_image,
             }
         )
     return pl.DataFrame(rows, schema=SEGMENT_SCHEMA)

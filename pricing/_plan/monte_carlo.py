@@ -79,17 +79,14 @@ def monte_carlo(
                 best_hosted = np.minimum(best_hosted, filled)
             else:
                 best_self = np.minimum(best_self, filled)
+        # null, not 0, in a month no sample has a self-hosted cost for: nothing was compared
+        evaluated = np.isfinite(best_self).any(axis=0)
+        probability = np.where(evaluated, (best_self < best_hosted).mean(axis=0), np.nan)
         prob_frames.append(
-            pl.DataFrame(
-                {
-                    "segment": run.segment.name,
-                    "month": days,
-                    "probability": (best_self < best_hosted).mean(axis=0),
-                }
-            )
+            pl.DataFrame({"segment": run.segment.name, "month": days, "probability": probability})
         )
     bands = pl.concat(band_frames).with_columns(pl.col("p10", "p50", "p90", "mean").fill_nan(None))
-    return bands, pl.concat(prob_frames)
+    return bands, pl.concat(prob_frames).with_columns(pl.col("probability").fill_nan(None))
 
 
 _QUANTILES = np.array([0.1, 0.5, 0.9])

@@ -60,7 +60,7 @@ from pricing._plan.hosted import (
 from pricing._plan.leads import LEAD_SCHEMA, lead_frame
 from pricing._plan.monte_carlo import monte_carlo, sample_inputs, sensitivity
 from pricing._plan.option_costs import Inputs, SegmentRun, evaluate
-from pricing._selfhost.setups import DeploymentMode, GpuTrust, setups
+from pricing._selfhost.setups import DeploymentMode, GpuTrust, no_setup_reason, setups
 from pricing._selfhost.terms import HOSTING_FIELDS, HostingTerms
 from pricing._workloads.distributions import latin_hypercube
 from pricing._workloads.inputs import uncertain_inputs
@@ -102,6 +102,10 @@ class Simulation:
         at its P10 and at its P90, every other input at its centre (for tornado charts).
     evidence : str
         The trust policy the hosted prices were chosen under, in words.
+    no_self_hosting : DataFrame
+        segment, reason: the segments with no self-hosted option at all, and why (closed
+        weights, no throughput profile for their sizes, no trusted GPU offer...). Their
+        ``self_hosting_cheaper`` is null, never 0.
     leads : DataFrame
         Hosted offers of the workload's models that the trust policy left without a price,
         priced anyway as unverified leads (never an answer): segment, option, offer_id,
@@ -130,6 +134,14 @@ class Simulation:
     segments: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=SEGMENT_SCHEMA))
     evidence: str = ""
     leads: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=LEAD_SCHEMA))
+    no_self_hosting: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(schema={"segment": pl.String, "reason": pl.String})
+    )
+
+    def self_hosting_reason(self, segment: str) -> str | None:
+        """Why ``segment`` has no self-hosted option (None: it has at least one)."""
+        rows = self.no_self_hosting.filter(pl.col("segment") == segment)
+        return str(rows["reason"][0]) if rows.height else None
 
     def hosting_terms(self, segment: str) -> HostingTerms:
         """The hosting terms the simulation used for ``segment``."""
@@ -215,6 +227,7 @@ def simulate(
     trust = trusted(cat, policy, day)
     runs: list[SegmentRun] = []
     gpu_trusts: dict[str, GpuTrust] = {}
+    no_self: dict[str, str] = {}
     for i, seg in enumerate(wl.segments):
         report(f"options for {seg.name}", i / max(len(wl.segments), 1) * 0.2)
         hosted = _hosted(seg, days, trust.catalog, policy, wl, notes) if "api" in modes else []
@@ -222,6 +235,13 @@ def simulate(
         selfh = setups(
             wl, seg, selfhost, cat, gpus=gpus, modes=modes, notes=notes, trust=gpu_trusts[seg.name]
         )
+        if not selfh:
+            why = (
+                no_setup_reason(wl, seg, selfhost, cat)
+                if set(modes) - {"api"}
+                else "no self-hosted mode was asked for"
+            )
+            no_self[seg.name] = why
         runs.append(SegmentRun(i, seg, hosted, selfh))
 
     options, monthly, items = _base_case(runs, wl, days)
@@ -247,6 +267,10 @@ def simulate(
         segments=segments_frame(wl),
         evidence=f"{policy.name} evidence policy: {policy.describe()}",
         leads=leads if leads is not None else pl.DataFrame(schema=LEAD_SCHEMA),
+        no_self_hosting=pl.DataFrame(
+            {"segment": list(no_self), "reason": list(no_self.values())},
+            schema={"segment": pl.String, "reason": pl.String},
+        ),
     )
 
 

@@ -184,7 +184,8 @@ def segment_break_evens(
 def headline(sim: Simulation, break_evens: dict[str, BreakEven]) -> pl.DataFrame:
     """One row per segment: its planned option, the evidence grade of its price, first-month
     and horizon cost, images, the cheapest hosted and self-hosted horizon costs, P(self-hosting
-    is cheaper) in the last month and the break-even volume [images/month]."""
+    is cheaper) in the last month (null when no self-hosted option was evaluated, with the
+    reason in ``no_self_hosting``) and the break-even volume [images/month]."""
     plan = plan_options(sim).join(
         sim.options.select("segment", "option", "grade", "source_id"),
         on=["segment", "option"],
@@ -224,6 +225,7 @@ def headline(sim: Simulation, break_evens: dict[str, BreakEven]) -> pl.DataFrame
     order = sim.options["segment"].unique(maintain_order=True).to_list()
     return (
         frame.join(volumes, on="segment", how="left")
+        .join(sim.no_self_hosting.rename({"reason": "no_self_hosting"}), on="segment", how="left")
         .with_columns(order=pl.col("segment").replace_strict(order, list(range(len(order)))))
         .sort("order")
         .drop("order")

@@ -336,3 +336,33 @@ def _grade(catalog: Catalog, offer: GpuOffer, trust: GpuTrust | None) -> str:
     """The evidence grade of a GPU offer's price."""
     day = trust.day if trust is not None else offer.effective
     return gpu_offer_evidence(offer, catalog.sources.get(offer.source), day).grade
+
+
+def no_setup_reason(wl: Workload, seg: Segment, data: DataSet, catalog: Catalog) -> str:
+    """Why ``seg`` has no self-hosted set-up, model by model: closed weights, no throughput
+    profile, a profile that cannot price the segment's sizes, or no GPU offer to run it on."""
+    reasons = []
+    sh = wl.self_hosting
+    for model in seg.models:
+        info = catalog.models.get(model)
+        if info is None or not info.open_weights:
+            reasons.append(f"{model}: closed weights")
+            continue
+        profiles = data.throughput.for_model(model)
+        if not profiles:
+            reasons.append(f"{model}: no throughput profile in data/throughput.toml")
+            continue
+        if not _services(model, seg, data):
+            sizes = ", ".join(f"{r.width}x{r.height}" for r in seg.resolutions)
+            reasons.append(
+                f"{model}: its throughput profiles cannot price {seg.operation} at {sizes} "
+                "(no resolution scaling or memory evidence for it)"
+            )
+            continue
+        gpus = ", ".join(sorted({p.gpu for p in profiles}))
+        categories = ", ".join(sh.categories) if sh and sh.categories else "the default ones"
+        reasons.append(
+            f"{model}: no GPU offer of {gpus} in {categories} that the workload allows and the "
+            "evidence policy trusts"
+        )
+    return "; ".join(reasons) or "the workload lists no model"

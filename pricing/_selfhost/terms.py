@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from pricing._workloads.demand import peak_to_mean
 from pricing._workloads.model import Segment, Workload, central
 from pricing.errors import PricingError
@@ -29,6 +31,11 @@ class HostingTerms:
         Highest busy fraction allowed per GPU, in (0, 1].
     licence_per_month : float  [currency/month]
         The model licence's fixed fee.
+    licence_included_images : float, optional  [images/month]
+        Images the fee covers; beyond them ``licence_overage_per_image`` is billed (BFL's
+        self-serve [dev] licence bills overage above 100,000 images a month).
+    licence_overage_per_image : float  [currency/image]
+        Licence charge per image beyond the included ones (all images when none are included).
     ops_per_month : float  [currency/month]
         People time to run the fleet.
     precision : str, optional
@@ -41,6 +48,8 @@ class HostingTerms:
     licence_per_month: float = 0.0
     ops_per_month: float = 0.0
     precision: str | None = None
+    licence_included_images: float | None = None
+    licence_overage_per_image: float = 0.0
 
     def __post_init__(self) -> None:
         checks = {
@@ -52,7 +61,18 @@ class HostingTerms:
             ),
             "licence_per_month": (self.licence_per_month, self.licence_per_month >= 0, "≥ 0"),
             "ops_per_month": (self.ops_per_month, self.ops_per_month >= 0, "≥ 0"),
+            "licence_overage_per_image": (
+                self.licence_overage_per_image,
+                self.licence_overage_per_image >= 0,
+                "≥ 0",
+            ),
         }
+        if self.licence_included_images is not None:
+            checks["licence_included_images"] = (
+                self.licence_included_images,
+                self.licence_included_images >= 0,
+                "≥ 0",
+            )
         if self.p95_latency_s is not None:
             checks["p95_latency_s"] = (self.p95_latency_s, self.p95_latency_s > 0, "above 0")
         for name, (value, ok, want) in checks.items():
@@ -63,8 +83,15 @@ class HostingTerms:
 
     @property
     def fixed_per_month(self) -> float:
-        """Licence and operations together [currency/month]."""
+        """Licence fee and operations together [currency/month]."""
         return self.licence_per_month + self.ops_per_month
+
+    def licence_overage(self, images: np.ndarray) -> np.ndarray:
+        """Licence overage of a month of ``images`` [currency/month]."""
+        included = self.licence_included_images or 0.0
+        return np.maximum(np.asarray(images, dtype=np.float64) - included, 0.0) * (
+            self.licence_overage_per_image
+        )
 
 
 #: The fields of :class:`HostingTerms` a workload sets (precision is the deployment's choice).
@@ -74,6 +101,8 @@ HOSTING_FIELDS = (
     "max_utilisation",
     "licence_per_month",
     "ops_per_month",
+    "licence_included_images",
+    "licence_overage_per_image",
 )
 
 
@@ -88,11 +117,13 @@ def segment_terms(work: Workload, segment: Segment) -> HostingTerms:
     hosting = work.self_hosting
     if hosting is None:
         return HostingTerms(p95_latency_s=p95, peak_to_mean=peak_to_mean(traffic))
-    licence = hosting.licence.monthly_fee if hosting.licence is not None else 0.0
+    terms = hosting.licence
     return HostingTerms(
         p95_latency_s=p95,
         peak_to_mean=peak_to_mean(traffic),
         max_utilisation=central(hosting.max_utilisation),
-        licence_per_month=central(licence),
+        licence_per_month=central(terms.monthly_fee) if terms is not None else 0.0,
         ops_per_month=central(hosting.ops_hours_per_month) * central(hosting.ops_hourly_rate),
+        licence_included_images=None if terms is None else central(terms.included_images),
+        licence_overage_per_image=0.0 if terms is None else central(terms.overage_per_image),
     )

@@ -77,10 +77,13 @@ def reason_texts(
     return offsets, texts
 
 
+#: The reason of a row whose offer_id is not in the catalog (priced on).
+UNKNOWN_OFFER = "unknown offer_id; see `pricing cards list` for the offers in the catalog"
+
 _GLOBAL_TEXT = {
     "ok": "",
     "missing_offer": "no offer_id: give the offer to price the row on (see `pricing cards list`)",
-    "unknown_offer": "unknown offer_id; see `pricing cards list` for the offers in the catalog",
+    "unknown_offer": UNKNOWN_OFFER,
     "bad_timestamp": "missing or unreadable timestamp; give an ISO 8601 time with a time zone",
     "bad_operation": (f"missing or unknown operation; use one of {', '.join(OPERATIONS)}"),
     "bad_size": "missing, zero or negative width or height; sizes are positive pixels",

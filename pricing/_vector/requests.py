@@ -44,6 +44,7 @@ from pricing._vector.columns import (
 from pricing._vector.compiled import Compiled, FxGrid, compile_catalog, fx_grid, gather
 from pricing._vector.fallback import with_fallbacks
 from pricing._vector.monthly import MonthlyRows, monthly_offers, monthly_rows
+from pricing._vector.reasons import UNKNOWN_OFFER
 from pricing._vector.shape_keys import (
     edit_inputs,
     shape_domains,
@@ -263,13 +264,21 @@ class _Engine:
         return self._say_dropped(out)
 
     def _say_dropped(self, out: pl.DataFrame) -> pl.DataFrame:
-        """Rows on offers the trust policy left no price: why, instead of "unknown offer"."""
+        """Rows on offers the trust policy left no price: why, instead of "unknown offer".
+        Only the rows with that reason are touched (a lookup on them, not on the table)."""
         if not self.dropped or "offer_id" not in out.columns:
             return out
-        why = pl.col("offer_id").cast(pl.String).replace_strict(self.dropped, default=None)
-        return out.with_columns(
-            reason=pl.coalesce(why, pl.col("reason").cast(pl.String)).cast(out.schema["reason"])
+        unknown = (out["reason"] == UNKNOWN_OFFER).fill_null(False)
+        if not unknown.any():
+            return out
+        rows = unknown.arg_true()
+        why = (
+            out["offer_id"].gather(rows).cast(pl.String).replace_strict(self.dropped, default=None)
         )
+        known = why.is_not_null()
+        reason = out["reason"].clone()
+        reason.scatter(rows.filter(known), why.filter(known).cast(reason.dtype))
+        return out.with_columns(reason)
 
     def _price_shapes(
         self, shape_in: pl.DataFrame, out_names: list[str], *, has_model: bool

@@ -144,11 +144,16 @@ def _print_headline(board: Dashboard) -> None:
             r["grade"] or "-",
             "-" if r["first_month"] is None else f"{r['first_month']:,.0f}",
             "-" if r["horizon"] is None else f"{r['horizon']:,.0f}",
-            "-" if p is None else f"{p:.0%}",
+            "none evaluated" if r["no_self_hosting"] else ("-" if p is None else f"{p:.0%}"),
             "-" if be is None else f"{be:,.0f}",
         )
     out.print(table)
     out.print(f"[dim]prices: {escape(sim.evidence)}[/dim]", highlight=False)
+    for segment, why in sim.no_self_hosting.iter_rows():
+        out.print(
+            f"[yellow]{escape(segment)}: no self-hosted option evaluated:[/] {escape(why)}",
+            highlight=False,
+        )
     if sim.leads.height:
         leads = ", ".join(
             f"{r['offer_id']} ({r['grade']}, "

@@ -112,6 +112,7 @@ def simulate_cmd(
                 "evidence": result.evidence,
                 "totals": records(option_totals(result), money=TOTAL_MONEY),
                 "leads": records(result.leads, money=LEAD_MONEY),
+                "no_self_hosting": records(result.no_self_hosting),
                 "cheapest": records(result.cheapest, money=CHEAPEST_MONEY),
                 "bands": None if result.bands is None else records(result.bands, money=BAND_MONEY),
                 "self_hosting_cheaper": None
@@ -141,6 +142,9 @@ def _print_segment(result: Any, totals: pl.DataFrame, segment: str, top: int) ->
     """The tables of one segment: cheapest options, bands, cheapest by month, sensitivity."""
     ok = totals.filter(pl.col("feasible"))
     _print_options(ok, totals.height, segment, top)
+    why = result.self_hosting_reason(segment)
+    if why is not None:
+        out.print(f"[yellow]no self-hosted option evaluated:[/] {escape(why)}", highlight=False)
     if result.bands is not None:
         _print_bands(result, segment, top)
     _print_cheapest(result.cheapest.filter(pl.col("segment") == segment))
@@ -223,8 +227,8 @@ def _print_bands(result: Any, segment: str, top: int) -> None:
         band_table.add_row(escape(r["option"]), _usd(r["p10"]), _usd(r["p50"]), _usd(r["p90"]))
     out.print(band_table)
     prob = result.self_hosting_cheaper.filter(pl.col("segment") == segment)
-    if prob.height:
-        first, last = prob["probability"][0], prob["probability"][-1]
+    first, last = (prob["probability"][0], prob["probability"][-1]) if prob.height else (None,) * 2
+    if first is not None and last is not None:
         out.print(
             f"P(self-hosting is cheaper): {first:.0%} in the first month, {last:.0%} in the last"
         )
@@ -295,7 +299,24 @@ def breakeven_cmd(
     steps: Annotated[int | None, typer.Option("--steps")] = None,
     p95: Annotated[float | None, typer.Option("--p95", help="p95 latency target [s].")] = None,
     peak_to_mean: Annotated[float, typer.Option("--peak-to-mean")] = 1.0,
-    licence: Annotated[float, typer.Option("--licence", help="Licence per month.")] = 0.0,
+    licence: Annotated[
+        float | None,
+        typer.Option(
+            "--licence",
+            help="Licence fee per month (default: data/licences.toml; asked for when no source "
+            "prices the model's licence).",
+        ),
+    ] = None,
+    included_images: Annotated[
+        float | None,
+        typer.Option("--included-images", help="Images a month the licence fee covers."),
+    ] = None,
+    overage: Annotated[
+        float, typer.Option("--overage", help="Licence charge per image beyond the included.")
+    ] = 0.0,
+    max_utilisation: Annotated[
+        float, typer.Option("--max-utilisation", help="Highest busy fraction per GPU, (0, 1].")
+    ] = 1.0,
     ops: Annotated[float, typer.Option("--ops", help="Operations cost per month.")] = 0.0,
     margin: Annotated[
         float, typer.Option("--margin", help="Also find where self-hosting is this much cheaper.")
@@ -305,7 +326,7 @@ def breakeven_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """Monthly volume at which a dedicated GPU fleet costs the same as a hosted offer."""
-    from pricing._plan.breakeven import break_even
+    from pricing._plan.breakeven import break_even, free_licence
     from pricing._price.request import ImageRequest
     from pricing._selfhost.terms import HostingTerms
 
@@ -315,11 +336,17 @@ def breakeven_cmd(
         price = hosted
     try:
         request = ImageRequest(model=model, width=width, height=height, steps=steps)
+        dataset = load_data_or_fail(data)
+        if licence is None and included_images is None and not overage:
+            licence = free_licence(model, dataset)  # raises: asks for --licence
         terms = HostingTerms(
             p95_latency_s=p95,
             peak_to_mean=peak_to_mean,
-            licence_per_month=licence,
+            max_utilisation=max_utilisation,
+            licence_per_month=licence or 0.0,
             ops_per_month=ops,
+            licence_included_images=included_images,
+            licence_overage_per_image=overage,
         )
         result = break_even(
             request,
@@ -328,7 +355,7 @@ def breakeven_cmd(
             gpu_hour=gpu_hour,
             hosting=terms,
             margin=margin,
-            data=load_data_or_fail(data),
+            data=dataset,
             evidence=evidence_or_fail(evidence),
         )
     except (PricingError, KeyError, ValueError) as exc:
@@ -361,7 +388,8 @@ def _print_break_even(result: BreakEven, setup: str, hosted: str, margin: float)
     """The break-even in words, then the assumptions it was computed under."""
     if result.volume is None:
         out.print(f"[yellow]{escape(result.notes[0])}[/]")
-        out.print(escape(result.notes[-1]))
+        for note in result.notes[1:]:
+            out.print(escape(note), highlight=False)
         return
     out.print(
         f"Self-hosting {escape(setup)} costs the same as {escape(hosted)} at "
@@ -375,4 +403,5 @@ def _print_break_even(result: BreakEven, setup: str, hosted: str, margin: float)
             "The curves cross more than once (fleet steps): "
             + ", ".join(f"{c:,.0f}" for c in result.crossings)
         )
-    out.print(escape(result.notes[-1]))
+    for note in result.notes:  # where the licence, GPU and hosted prices come from; the terms
+        out.print(escape(note), highlight=False)
