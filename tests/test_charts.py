@@ -40,7 +40,7 @@ def sim() -> Simulation:
 @pytest.fixture(scope="module")
 def hand_break_even() -> pricing.BreakEven:
     # The hand calculation: one GPU at $2.69/h for 730 h against $0.025/image.
-    return pricing.break_even("flux-1-schnell", "h100-sxm", 0.025, gpu_hour=2.69)
+    return pricing.break_even("flux-1-schnell", "a100-80gb", 0.025, gpu_hour=2.69)
 
 
 Builder = Callable[[Simulation, pricing.BreakEven], Any]

@@ -15,7 +15,7 @@ runner = CliRunner()
 
 def test_breakeven_prints_the_hand_calculated_volume() -> None:
     # FLUX.1 [schnell] is Apache-2.0: no licence to state
-    args = ["breakeven", "--model", "flux-1-schnell", "--gpu", "h100-sxm", "--gpu-hour", "2.69"]
+    args = ["breakeven", "--model", "flux-1-schnell", "--gpu", "a100-80gb", "--gpu-hour", "2.69"]
     result = runner.invoke(app, [*args, "--hosted", "0.025", "--json"])
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
@@ -27,7 +27,7 @@ def test_breakeven_prints_the_hand_calculated_volume() -> None:
 
 def test_breakeven_explains_a_missing_gpu_price() -> None:
     result = runner.invoke(
-        app, ["breakeven", "--model", "flux-1-schnell", "--gpu", "h100-sxm", "--hosted", "0.025"]
+        app, ["breakeven", "--model", "flux-1-schnell", "--gpu", "a100-80gb", "--hosted", "0.025"]
     )
     assert result.exit_code == 2
     assert "gpu_hour" in result.output
@@ -126,7 +126,7 @@ def test_simulate_says_when_one_option_is_cheapest_every_month() -> None:
 
 def test_json_money_is_exact_decimal_strings() -> None:
     # One GPU at $2.69/h for 730 h: $1,963.70 a month (float arithmetic gives 1963.6999999999998)
-    args = ["breakeven", "--model", "flux-1-schnell", "--gpu", "h100-sxm", "--gpu-hour", "2.69"]
+    args = ["breakeven", "--model", "flux-1-schnell", "--gpu", "a100-80gb", "--gpu-hour", "2.69"]
     payload = json.loads(runner.invoke(app, [*args, "--hosted", "0.025", "--json"]).stdout)
     assert payload["self_cost"] == "1963.7"
     assert payload["hosted_cost"] == "1963.7"  # 78,548 images x $0.025 = $1,963.70

@@ -52,9 +52,10 @@ def test_break_even_reads_the_gpu_price_of_its_data_set(cheaper_gpu: Path) -> No
     data = pricing.load_data_set(cheaper_gpu)
     assert data.gpus.offer(OFFER).gpu_hourly_price == Decimal("2.00")
     # $2.00/h x 730 h = $1,460 = 58,400 images at $0.025 (bundled: $2.69 -> 78,548)
-    # FLUX.1 [schnell]: Apache-2.0, so no licence terms are needed
-    assert pricing.break_even("flux-1-schnell", OFFER, 0.025, data=data).volume == 58_400
-    assert pricing.break_even("flux-1-schnell", OFFER, 0.025).volume == 78_548
+    # FLUX.1 [dev] with its licence stated as free (no source prices it)
+    free = pricing.HostingTerms()
+    assert pricing.break_even("flux-1-dev", OFFER, 0.025, data=data, hosting=free).volume == 58_400
+    assert pricing.break_even("flux-1-dev", OFFER, 0.025, hosting=free).volume == 78_548
 
 
 def test_simulate_and_workload_names_come_from_the_data_set(cheaper_gpu: Path) -> None:
@@ -95,7 +96,8 @@ def test_cli_commands_take_data(cheaper_gpu: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "my-team" in {r["name"] for r in json.loads(result.output)}
 
-    args = ["breakeven", "--model", "flux-1-schnell", "--gpu", OFFER, "--hosted", "0.025", "--json"]
+    args = ["breakeven", "--model", "flux-1-dev", "--gpu", OFFER, "--hosted", "0.025", "--json"]
+    args += ["--licence", "0"]
     result = runner.invoke(app, [*args, "--data", str(cheaper_gpu)])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["volume"] == 58_400

@@ -4,6 +4,7 @@ licences from the model cards (issue 17)."""
 from __future__ import annotations
 
 import polars as pl
+import pytest
 
 import pricing
 
@@ -34,3 +35,33 @@ def test_a_segment_with_self_hosted_options_gets_a_probability() -> None:
     assert sim.no_self_hosting.height == 0
     assert sim.self_hosting_cheaper is not None
     assert sim.self_hosting_cheaper["probability"].null_count() == 0
+
+
+def test_estimates_use_the_published_weights_unless_a_quantised_model_is_asked_for() -> None:
+    # FLUX.1 [dev] on an H100: the fastest lossless profile is torch.compile'd bf16 (4.21 s
+    # at 28 steps, sayakpaul/diffusers-torchao); the fp8 profile (~3 s) is never the default.
+    def seconds(precision: str | None = None) -> float:
+        return pricing.seconds_per_image(
+            "flux-1-dev", "h100-sxm", width=1024, height=1024, precision=precision
+        )
+
+    default, compiled, fp8 = seconds(), seconds("bf16-compiled"), seconds("fp8-compiled")
+    assert default == compiled
+    assert default > fp8
+    # SDXL on an L4 has only MLPerf's TensorRT FP8 figure: asked for, never assumed
+    with pytest.raises(pricing.ThroughputUnknown, match="quantised"):
+        pricing.seconds_per_image("sdxl", "l4", width=1024, height=1024)
+
+
+def test_a_quantised_set_up_says_so_in_its_option_id() -> None:
+    # consumer-app accepts fp8 (self_hosting.precisions); ecommerce does not
+    app = pricing.simulate("consumer-app", as_of=AS_OF)
+    own = app.options.filter(pl.col("kind") == "self-hosted")
+    assert own.height > 0
+    fp8 = own.filter(pl.col("precision").str.starts_with("fp8"))
+    assert fp8.height > 0
+    assert all(o.endswith(f"@{p}") for o, p in fp8.select("option", "precision").iter_rows())
+    shop = pricing.simulate("ecommerce", as_of=AS_OF)
+    mine = shop.options.filter(pl.col("kind") == "self-hosted")
+    assert set(mine["precision"].to_list()) <= {"bf16", "bf16-compiled", "fp16", "fp32"}
+    assert not mine["option"].str.contains("@").any()

@@ -397,18 +397,19 @@ def test_dedicated_cost_never_falls_with_volume(volumes: list[float]) -> None:
 def test_break_even_one_gpu_against_an_api_by_hand() -> None:
     # $2.69/h x 730 h = $1,963.70 = 78,548 images at $0.025. FLUX.1 [schnell] is Apache-2.0
     # (data/licences.toml), so its licence costs nothing and the default terms hold.
-    result = break_even("flux-1-schnell", "h100-sxm", 0.025, gpu_hour=2.69)
+    result = break_even("flux-1-schnell", "a100-80gb", 0.025, gpu_hour=2.69)
     assert result.volume == 78_548
     assert result.gpus == 1  # one GPU's capacity covers it
     assert result.self_cost == pytest.approx(GPU_MONTH)
     assert result.hosted_cost == pytest.approx(0.025 * 78_548)
-    same = break_even("flux-1-schnell", "runpod/h100-sxm-community", 0.025)
+    # the same on a listed offer ($2.69/h), for FLUX.1 [dev] with its licence stated as free
+    same = break_even("flux-1-dev", "runpod/h100-sxm-community", 0.025, hosting=HostingTerms())
     assert same.volume == 78_548
 
 
 def test_break_even_margin_and_fixed_costs_by_hand() -> None:
     # 10% cheaper: 1963.70 <= 0.9 x 0.025 V  ->  V >= 87,275.6
-    r = break_even("flux-1-schnell", "h100-sxm", 0.025, gpu_hour=2.69, margin=0.1)
+    r = break_even("flux-1-schnell", "a100-80gb", 0.025, gpu_hour=2.69, margin=0.1)
     assert r.margin_volume == 87_276
     # plus $1,000 licence and $500 ops a month: (1963.70 + 1500) / 0.025 = 138,548
     terms = HostingTerms(licence_per_month=1000, ops_per_month=500)
@@ -427,7 +428,7 @@ def test_break_even_margin_and_fixed_costs_by_hand() -> None:
 def test_break_even_takes_the_request_of_a_call() -> None:
     # 4 images a call, each as one 1024x1024 image: the same per-image crossing, 78,548
     req = ImageRequest(model="flux-1-schnell", count=4)
-    assert break_even(req, "h100-sxm", 0.025, gpu_hour=2.69).volume == 78_548
+    assert break_even(req, "a100-80gb", 0.025, gpu_hour=2.69).volume == 78_548
 
 
 @pytest.mark.parametrize(
@@ -508,10 +509,10 @@ def test_break_even_refuses_prices_no_one_charges(
     hosted: float, gpu_hour: float, message: str
 ) -> None:
     with pytest.raises(PricingError, match=message):
-        break_even("flux-1-schnell", "h100-sxm", hosted, gpu_hour=gpu_hour)
+        break_even("flux-1-schnell", "a100-80gb", hosted, gpu_hour=gpu_hour)
 
 
 def test_break_even_needs_a_price_for_a_gpu_type() -> None:
     with pytest.raises(PricingError, match="gpu_hour"):
-        break_even("flux-1-schnell", "h100-sxm", 0.025)
+        break_even("flux-1-schnell", "a100-80gb", 0.025)
     assert HOURS_PER_MONTH == 730

@@ -144,12 +144,17 @@ def test_batching_uses_the_published_batch_timings() -> None:
     assert spi("flux-1-dev", "a100-80gb", "bf16", 1024, 1024, 28, batch=8) == pytest.approx(15.65)
 
 
-def test_fastest_precision_when_none_given() -> None:
+def test_fastest_lossless_precision_when_none_given() -> None:
+    # The published weights only: bf16 + torch.compile, 4.21 s (sayakpaul/diffusers-torchao);
+    # the fp8 profile (3.04 s) changes the images and is used only when named.
     fastest = spi("flux-1-dev", "h100-sxm", None, 1024, 1024, 28)
-    assert fastest == pytest.approx(3.039, abs=0.01)  # fp8 + compile
+    assert fastest == pytest.approx(4.21, abs=0.01)
+    assert spi("flux-1-dev", "h100-sxm", "fp8-compiled", 1024, 1024, 28) == pytest.approx(
+        3.039, abs=0.01
+    )
     assert seconds_per_image(
         "flux-1-schnell", "rtx-4090", width=1024, height=1024, profiles=DATA
-    ) == pytest.approx(1.80, abs=0.03)  # default 4 steps, fp8
+    ) == pytest.approx(2.60, abs=0.03)  # default 4 steps, fp16 (gigagpu), not its fp8 1.80 s
 
 
 def test_missing_profile_lists_what_exists() -> None:

@@ -45,6 +45,9 @@ Precision = Literal[
     "fp32", "fp16", "bf16", "bf16-compiled", "fp8", "fp8-compiled", "int8-compiled", "fp4"
 ]
 PRECISIONS: tuple[str, ...] = Precision.__args__  # type: ignore[attr-defined]
+#: Precisions that run the published weights without quantisation: the default of every
+#: estimate. A quantised one (fp8, int8, fp4) changes the images and is used only when asked.
+LOSSLESS: frozenset[str] = frozenset({"fp32", "fp16", "bf16", "bf16-compiled"})
 #: Precision class whose dense peak bounds a precision (fp16, fp32 and int8: no peak recorded).
 PeakClass = Literal["bf16", "fp8", "fp4"]
 PEAK_CLASS: dict[str, PeakClass] = {

@@ -26,6 +26,7 @@ from collections.abc import Iterable
 import polars as pl
 
 from pricing._gpus.profiles import (
+    LOSSLESS,
     Profiles,
     ThroughputData,
     ThroughputProfile,
@@ -88,8 +89,9 @@ def seconds_per_image(
     steps : int, optional
         Denoising steps; default: the profile's ``default_steps``.
     precision : str, optional
-        One of :data:`PRECISIONS`; default: the fastest profiled on this GPU (which may be a
-        lossy quantisation such as fp8 or fp4).
+        One of :data:`PRECISIONS`; default: the fastest lossless profile on this GPU (the
+        published weights, bf16/fp16/fp32, compiled or not). A quantised precision (fp8, int8,
+        fp4) changes the images and is used only when named.
     batch : int
         Images per batch; the result is the per-image share of the batch's time [s/image].
     profiles : ThroughputData or sequence of ThroughputProfile, optional
@@ -107,9 +109,16 @@ def seconds_per_image(
     all_ = profiles_of(profiles)
     if precision is not None:
         return find_profile(model, gpu, precision, all_).seconds(width, height, steps, batch)
-    candidates = [p for p in all_ if p.model == model and p.gpu == gpu]
-    if not candidates:
+    every = [p for p in all_ if p.model == model and p.gpu == gpu]
+    if not every:
         raise _not_found(model, gpu, None, all_)
+    candidates = [p for p in every if p.precision in LOSSLESS]
+    if not candidates:
+        lossy = ", ".join(sorted(p.precision for p in every))
+        raise ThroughputUnknown(
+            f"{model} on {gpu} has only quantised profiles ({lossy}), which change the images; "
+            f"pass precision={every[0].precision!r} to accept one"
+        )
     times: list[float] = []
     unknown: ThroughputUnknown | None = None
     for p in candidates:

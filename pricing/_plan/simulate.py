@@ -374,7 +374,9 @@ def _hosted(
         shown = ", ".join(sorted(ids)[:3]) + (f" and {len(ids) - 3} more" if len(ids) > 3 else "")
         why = (
             "they bill seconds of a named GPU, bought as a private deployment that also bills "
-            "set-up and idle time"
+            "set-up and idle time; the same hardware is priced as a deployment through its GPU "
+            "offers (e.g. replicate/1x-h100-sxm-serverless) when self_hosting allows their "
+            "category"
             if kind == "hardware-time"
             else "a plan's images are made in its app; set `subscriptions = true` to include them"
         )

@@ -7,7 +7,7 @@ each recomputing it.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import polars as pl
 
@@ -150,7 +150,7 @@ def segment_break_even(
         request,
         str(setup["offer_id"]),
         offer,
-        hosting=sim.hosting_terms(segment.name),
+        hosting=replace(sim.hosting_terms(segment.name), precision=str(setup["precision"])),
         as_of=sim.as_of,
         catalog=catalog,
         data=data,

@@ -23,6 +23,7 @@ from pricing._evidence.grades import Evidence, TrustPolicy
 from pricing._gpus.gpus import GpuData
 from pricing._gpus.licences import ModelLicence
 from pricing._gpus.offers import GpuOffer
+from pricing._gpus.profiles import LOSSLESS
 from pricing._gpus.throughput import fits, seconds_per_image
 from pricing._selfhost.fleet import Service
 from pricing._workloads.model import Segment, Workload, central
@@ -110,7 +111,7 @@ def setups(
         if info is None or not info.open_weights:
             continue
         licence, terms, reason = _licence(model, wl, data)
-        for gpu, precision, service in _services(model, seg, data):
+        for gpu, precision, service in _services(model, seg, data, _allowed(wl)):
             offers = [
                 o
                 for o in current_offers(data.gpus)
@@ -123,7 +124,7 @@ def setups(
                 for mode in _modes(offer, modes):
                     out.append(
                         Setup(
-                            option=f"{mode}:{offer.id}:{model}",
+                            option=f"{mode}:{offer.id}:{model}{_label(precision)}",
                             mode=mode,
                             model=model,
                             gpu=gpu,
@@ -149,6 +150,18 @@ def setups(
                     wl, model, gpu, precision, service, data, licence, terms, reason, notes
                 )
     return out
+
+
+def _allowed(wl: Workload) -> frozenset[str]:
+    """The precisions a workload's set-ups may run at: lossless, plus those it accepts."""
+    sh = wl.self_hosting
+    return LOSSLESS | frozenset(sh.precisions if sh else ())
+
+
+def _label(precision: str) -> str:
+    """An option id's precision suffix: none for the published weights, ``@fp8-compiled`` for
+    a quantised model, so a plan never rests on one unannounced."""
+    return "" if precision in LOSSLESS else f"@{precision}"
 
 
 def current_offers(data: GpuData) -> list[GpuOffer]:
@@ -196,12 +209,17 @@ def _modes(offer: GpuOffer, modes: Sequence[str]) -> list[DeploymentMode]:
     return chosen
 
 
-def _services(model: str, seg: Segment, data: DataSet) -> list[tuple[str, str, Service]]:
-    """(gpu, precision, service time of the mix) for each GPU the model can run on."""
+def _services(
+    model: str, seg: Segment, data: DataSet, allowed: frozenset[str] = LOSSLESS
+) -> list[tuple[str, str, Service]]:
+    """(gpu, precision, service time of the mix) for each GPU the model can run on, at the
+    ``allowed`` precisions (default lossless: the published weights)."""
     by_gpu: dict[str, tuple[str, Service]] = {}
     count = seg.images_per_request
     for profile in data.throughput.for_model(model):
         gpu, precision = profile.gpu, profile.precision
+        if precision not in allowed:
+            continue
         try:
             if not fits(model, gpu, precision, profiles=data.throughput):
                 continue
@@ -285,7 +303,7 @@ def _owned(
         hourly = o.hourly_cost(1.0, hosting_per_month=Decimal(str(central(hosting))))
         out.append(
             Setup(
-                option=f"owned:{o.id}:{model}",
+                option=f"owned:{o.id}:{model}{_label(precision)}",
                 mode="owned",
                 model=model,
                 gpu=gpu,
@@ -352,11 +370,17 @@ def no_setup_reason(wl: Workload, seg: Segment, data: DataSet, catalog: Catalog)
         if not profiles:
             reasons.append(f"{model}: no throughput profile in data/throughput.toml")
             continue
-        if not _services(model, seg, data):
+        if not _services(model, seg, data, _allowed(wl)):
             sizes = ", ".join(f"{r.width}x{r.height}" for r in seg.resolutions)
+            lossy = sorted({p.precision for p in profiles} - _allowed(wl))
+            extra = (
+                f"; quantised profiles ({', '.join(lossy)}) need self_hosting.precisions"
+                if lossy
+                else ""
+            )
             reasons.append(
                 f"{model}: its throughput profiles cannot price {seg.operation} at {sizes} "
-                "(no resolution scaling or memory evidence for it)"
+                f"(no resolution scaling or memory evidence for it{extra})"
             )
             continue
         gpus = ", ".join(sorted({p.gpu for p in profiles}))

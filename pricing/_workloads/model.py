@@ -16,6 +16,7 @@ from pydantic import AfterValidator, Field, ValidationError, field_validator, mo
 from pricing._cards.fields import Currency, Id, Operation, Size, Strict
 from pricing._evidence.grades import TrustPolicy
 from pricing._gpus.offers import GpuCategory
+from pricing._gpus.profiles import Precision
 from pricing._workloads.distributions import (
     LogNormal,
     Normal,
@@ -272,6 +273,11 @@ class SelfHosting(Strict):
     egress_gb_per_month: NonNegative = Field(default=0.0, description="[GB/month]")
     egress_per_gb: NonNegative = Field(default=0.0, description="[currency/GB]")
     licence: Licence | None = None
+    precisions: list[Precision] = Field(
+        default_factory=list,
+        description="quantised precisions the team accepts (e.g. fp8-compiled); by default "
+        "only the published weights' lossless precisions are simulated",
+    )
     owned_hosting_per_month: NonNegative | None = Field(
         default=None,
         description="rack space, power delivery and hosting per owned GPU [currency/month]; "
