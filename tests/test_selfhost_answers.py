@@ -65,3 +65,44 @@ def test_a_quantised_set_up_says_so_in_its_option_id() -> None:
     mine = shop.options.filter(pl.col("kind") == "self-hosted")
     assert set(mine["precision"].to_list()) <= {"bf16", "bf16-compiled", "fp16", "fp32"}
     assert not mine["option"].str.contains("@").any()
+
+
+def _split(halves: int) -> pricing.Workload:
+    spec = pricing.load_workload("small").model_dump()
+    whole = spec["segments"][0]
+    base = whole["volume"]["base"]
+    spec["segments"] = [
+        {**whole, "name": f"part {k}", "volume": {"base": base / halves, "growth": 0.0}}
+        for k in range(halves)
+    ]
+    return pricing.Workload.model_validate(spec)
+
+
+def test_fixed_costs_are_paid_once_by_the_workload() -> None:
+    # small: 10,000 images a month; licence $1,000 (100,000 included), ops 5 h x $100,
+    # storage 100 GB x $0.07, egress 15 GB x $0.05 = 1000 + 500 + 7 + 0.75 = $1,507.75 a month.
+    # Split into two identical halves, each self-hosted option carries half of it.
+    fixed = ("licence", "operations", "storage", "egress")
+    for halves in (1, 2):
+        sim = pricing.simulate(_split(halves), modes=("dedicated",), as_of=AS_OF)
+        option = sim.options["option"][0]
+        month = sim.line_items.filter(
+            pl.col("option") == option,
+            pl.col("month") == sim.line_items["month"].min(),
+            pl.col("item").is_in(fixed),
+        )
+        per_segment = month.group_by("segment").agg(pl.col("cost").sum())["cost"]
+        assert per_segment.to_list() == pytest.approx([1507.75 / halves] * halves)
+
+
+def test_splitting_a_segment_costs_at_most_a_fleet_step_more() -> None:
+    # The same 10,000 images as one segment or as two halves: each half has its own fleet,
+    # so the split may pay one more GPU-month (the rounding step) but no fixed cost twice.
+    def cheapest_self_hosted(wl: pricing.Workload) -> float:
+        sim = pricing.simulate(wl, modes=("dedicated",), as_of=AS_OF)
+        totals = sim.monthly.group_by("segment", "option").agg(pl.col("cost").sum())
+        return float(totals.group_by("segment").agg(pl.col("cost").min())["cost"].sum())
+
+    whole, split = cheapest_self_hosted(_split(1)), cheapest_self_hosted(_split(2))
+    gpu_months = 12 * 730 * max(o.gpu_hourly_price for o in pricing.load_gpus().offers)
+    assert whole <= split <= whole + float(gpu_months)

@@ -178,24 +178,42 @@ def evaluate(
         )
     sh = wl.self_hosting
     util = inputs.get(("self_hosting", "max_utilisation"), sh.max_utilisation) if sh else 1.0
-    fixed = _fixed_costs(wl, inputs)
+    total, share = _workload_images(wl, inputs, i, images) if run.selfhosted else (images, 1.0)
+    fixed = {name: value * share for name, value in _fixed_costs(wl, inputs).items()}
     for s in run.selfhosted:
         if only is not None and s.option not in only:
             continue
         fleet = Fleet(service=s.service, p95_target_s=target, max_utilisation=util)
         gpu = _gpu_cost(s, wl, inputs, requests, ratio, profile, fleet)
-        out[s.option] = _self_hosted_costs(s, wl, inputs, images, gpu, fixed)
+        out[s.option] = _self_hosted_costs(s, wl, inputs, (images, total, share), gpu, fixed)
     return out
+
+
+def _workload_images(
+    wl: Workload, inputs: Inputs, index: int, images: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The workload's images per month over every segment, and this segment's share of them:
+    licence, operations, storage and egress are paid once by the workload, and each
+    segment's self-hosted options carry them in proportion to its images."""
+    total = np.array(images, dtype=np.float64, copy=True)
+    for j, other in enumerate(wl.segments):
+        if j != index:
+            total = total + segment_demand(other, j, wl.months, inputs)[0]
+    share = np.divide(images, total, out=np.ones_like(total), where=total > 0)
+    return total, share
 
 
 def _self_hosted_costs(
     s: Setup,
     wl: Workload,
     inputs: Inputs,
-    images: np.ndarray,
+    pool: tuple[np.ndarray, np.ndarray, np.ndarray | float],
     gpu: GpuCost,
     fixed: dict[str, np.ndarray | float],
 ) -> Costs:
+    """The option's costs; ``pool`` is (its images, the workload's, its share of them): the
+    licence is billed on the workload's images and carried by share, like ``fixed``."""
+    images, total, share = pool
     months = wl.months
     items = {"GPU busy": gpu.busy, "GPU idle": gpu.idle}
     reasons: list[str | None] = [None] * months
@@ -205,7 +223,8 @@ def _self_hosted_costs(
         reasons = [s.licence_reason] * months
         items["licence"] = np.zeros_like(gpu.busy)
     else:
-        items["licence"] = np.broadcast_to(_licence_cost(s, wl, inputs, images), gpu.busy.shape)
+        licence = _licence_cost(s, wl, inputs, total) * share
+        items["licence"] = np.broadcast_to(licence, gpu.busy.shape)
     for name, value in fixed.items():
         items[name] = np.broadcast_to(value, gpu.busy.shape)
     if not bool(gpu.feasible.all()):

@@ -236,15 +236,11 @@ def simulate(
             wl, seg, selfhost, cat, gpus=gpus, modes=modes, notes=notes, trust=gpu_trusts[seg.name]
         )
         if not selfh:
-            why = (
-                no_setup_reason(wl, seg, selfhost, cat)
-                if set(modes) - {"api"}
-                else "no self-hosted mode was asked for"
-            )
-            no_self[seg.name] = why
+            no_self[seg.name] = _why_no_self(wl, seg, selfhost, cat, modes)
         runs.append(SegmentRun(i, seg, hosted, selfh))
 
     options, monthly, items = _base_case(runs, wl, days)
+    notes += _sharing_note(wl, runs)
     leads = lead_frame(runs, trust, days, monthly, gpu_trusts, hosted="api" in modes)
     spread = price_spread if price_spread is not None else wl.prices is not None
     how = _Sampling(samples, seed, spread, sample_options)
@@ -272,6 +268,26 @@ def simulate(
             schema={"segment": pl.String, "reason": pl.String},
         ),
     )
+
+
+def _why_no_self(
+    wl: Workload, seg: Segment, data: DataSet, cat: Catalog, modes: Sequence[Mode]
+) -> str:
+    """Why ``seg`` has no self-hosted set-up (see :func:`no_setup_reason`)."""
+    if not set(modes) - {"api"}:
+        return "no self-hosted mode was asked for"
+    return no_setup_reason(wl, seg, data, cat)
+
+
+def _sharing_note(wl: Workload, runs: list[SegmentRun]) -> list[str]:
+    """How fixed self-hosting costs are shared, when several segments can be self-hosted."""
+    if len(wl.segments) < 2 or not any(run.selfhosted for run in runs):
+        return []
+    return [
+        "licence, operations, storage and egress are the workload's, paid once: each "
+        "segment's self-hosted options carry them in proportion to its images (fleets are "
+        "still sized per segment)"
+    ]
 
 
 def _base_case(
