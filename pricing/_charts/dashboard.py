@@ -181,11 +181,11 @@ def build_dashboard(
     )
 
 
-def _money(value: object, currency: str) -> str:
+def _money(value: object, currency: str, places: int = 0) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
     amount = float(value)  # type: ignore[arg-type]
-    return f"${amount:,.0f}" if currency == "USD" else f"{amount:,.0f} {currency}"
+    return f"${amount:,.{places}f}" if currency == "USD" else f"{amount:,.{places}f} {currency}"
 
 
 def _simulation_charts(
@@ -293,15 +293,8 @@ def leads_html(sim: Simulation) -> str:
 def _lead_figure(row: dict[str, object], currency: str) -> str:
     """A lead's figure: its price per image, or a GPU offer's price per GPU-hour."""
     if row["gpu_hour"] is not None:
-        return f"{_per_image(row['gpu_hour'], currency)}/GPU-h"
-    return _per_image(row["cost_per_image"], currency)
-
-
-def _per_image(value: object, currency: str) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
-    amount = float(value)  # type: ignore[arg-type]
-    return f"${amount:,.4f}" if currency == "USD" else f"{amount:,.4f} {currency}"
+        return f"{_money(row['gpu_hour'], currency, 4)}/GPU-h"
+    return _money(row["cost_per_image"], currency, 4)
 
 
 def export_dashboard(

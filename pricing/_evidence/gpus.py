@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 
 from pricing._cards.schema import Grade, Source
-from pricing._evidence.grades import STALE_AFTER_DAYS, Evidence, Flag, grade_of
+from pricing._evidence.grades import Evidence, Flag, grade_of, stale_since
 from pricing._gpus.offers import GpuOffer
 
 
@@ -27,13 +27,7 @@ def gpu_offer_evidence(offer: GpuOffer, source: Source | None, day: date) -> Evi
     flags = []
     if source is not None and source.published is None:
         flags.append(Flag("undated", f"{source.id} shows no date; read {source.seen.isoformat()}"))
-    age = (day - offer.effective).days
-    if age > STALE_AFTER_DAYS:
-        flags.append(
-            Flag(
-                "stale",
-                f"{offer.id} was seen or took effect on {offer.effective.isoformat()}, {age} days "
-                f"before {day.isoformat()} (over {STALE_AFTER_DAYS})",
-            )
-        )
+    stale = stale_since(offer.effective, day, f"{offer.id} was seen or took effect on")
+    if stale is not None:
+        flags.append(stale)
     return Evidence(offer.id, offer.effective.isoformat(), offer.source, grade, why, tuple(flags))

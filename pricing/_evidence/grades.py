@@ -99,13 +99,19 @@ def stale_from(source: Source) -> date:
 
 def stale_flag(source: Source, day: date) -> Flag | None:
     """``stale`` when ``day`` is over :data:`STALE_AFTER_DAYS` after the source's newest date."""
-    if day < stale_from(source):
+    return stale_since(newest_date(source), day, f"{source.id}'s newest date is")
+
+
+def stale_since(newest: date, day: date, what: str) -> Flag | None:
+    """``stale`` when ``day`` is over :data:`STALE_AFTER_DAYS` after ``newest``; the reason
+    reads "<what> <newest>, N days before <day> (over 180)"."""
+    age = (day - newest).days
+    if age <= STALE_AFTER_DAYS:
         return None
-    newest = newest_date(source)
     return Flag(
         "stale",
-        f"{source.id}'s newest date is {newest.isoformat()}, {(day - newest).days} days before "
-        f"{day.isoformat()} (over {STALE_AFTER_DAYS})",
+        f"{what} {newest.isoformat()}, {age} days before {day.isoformat()} "
+        f"(over {STALE_AFTER_DAYS})",
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import weakref
 from dataclasses import dataclass, replace
 from datetime import date
+from functools import cached_property
 
 import polars as pl
 
@@ -66,6 +67,16 @@ class Trusted:
     full: Catalog
     policy: TrustPolicy
     day: date
+
+    @cached_property
+    def dropped(self) -> dict[str, str]:
+        """Offers the policy left no price at all, and why (their rows are unpriced)."""
+        kept = {o.id for _, o in self.catalog.all_offers()}
+        return {
+            offer.id: f"{offer.id} has no trusted price: {self.why_excluded(offer.id)}"
+            for _, offer in self.full.all_offers()
+            if offer.id not in kept
+        }
 
     def why_excluded(self, offer_id: str) -> str | None:
         """Why the policy took prices of ``offer_id`` out (None: it took none out)."""

@@ -152,11 +152,6 @@ class HostedOption:
         return max(1, math.ceil(peak_requests_per_s * per_seconds / requests - 1e-9))
 
 
-def offer_kind(offer: Offer) -> str:
-    """What ``offer`` sells (see :attr:`pricing.Offer.kind`)."""
-    return offer.kind
-
-
 def hosted_options(
     shapes: Sequence[Shape],
     models: Sequence[str],
@@ -167,7 +162,7 @@ def hosted_options(
     only: set[str] | None = None,
     kinds: Collection[str] = ("api",),
 ) -> list[HostedOption]:
-    """Every offer of ``kinds`` (see :func:`offer_kind`) serving one of ``models`` for
+    """Every offer of ``kinds`` (see :attr:`pricing.Offer.kind`) serving one of ``models`` for
     ``operation`` (of ``only``, when given), priced for each month with the prices
     ``evidence`` allows (default policy)."""
     policy = evidence if evidence is not None else TrustPolicy()
@@ -176,7 +171,7 @@ def hosted_options(
         if model not in catalog.models:
             continue
         for offer in catalog.offers(model=model, operation=operation):
-            if (only is None or offer.id in only) and offer_kind(offer) in kinds:
+            if (only is None or offer.id in only) and offer.kind in kinds:
                 out.append(_price_offer(offer, shapes, days, catalog, policy))
     return out
 

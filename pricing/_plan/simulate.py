@@ -54,7 +54,6 @@ from pricing._plan.hosted import (
     HostedOption,
     Shape,
     hosted_options,
-    offer_kind,
     segment_request,
 )
 from pricing._plan.leads import LEAD_SCHEMA, lead_frame
@@ -384,8 +383,8 @@ def _hosted(
     left: dict[str, list[str]] = {}
     for m in seg.models:
         for o in cat.offers(model=m, operation=seg.operation) if m in cat.models else []:
-            if offer_kind(o) not in kinds:
-                left.setdefault(offer_kind(o), []).append(o.id)
+            if o.kind not in kinds:
+                left.setdefault(o.kind, []).append(o.id)
     for kind, ids in sorted(left.items()):
         shown = ", ".join(sorted(ids)[:3]) + (f" and {len(ids) - 3} more" if len(ids) > 3 else "")
         why = (

@@ -4,6 +4,7 @@ cannot price the request, and the checks and notes that go with the choice."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 from pricing._cards.catalog import Catalog
@@ -11,62 +12,63 @@ from pricing._cards.schema import Offer, PriceVersion
 from pricing._evidence.flags import evidence_on
 from pricing._evidence.grades import Evidence, TrustPolicy
 from pricing._evidence.trust import narrowing_of
-from pricing._price.line_items import price_version
+from pricing._price.line_items import Priced, price_version
 from pricing._price.request import ImageRequest
 from pricing.errors import PriceExcluded, PriceNotFound, PricingError, UnsupportedRequest
 
 
 def choose_version(
-    request: ImageRequest,
     off: Offer,
     cat: Catalog,
     day: date,
     source: str | None,
     policy: TrustPolicy,
-) -> tuple[PriceVersion, list[PriceVersion], dict[tuple[str, str], Evidence], tuple[str, ...]]:
-    """The version that prices ``request`` on ``off`` on ``day``, the versions in force the
-    policy allows (preferred first), their evidence, and a note when the preferred one could
-    not price the request. Raises why none can."""
+) -> tuple[PriceVersion, list[PriceVersion], dict[tuple[str, str], Evidence]]:
+    """The preferred version of ``off`` on ``day`` (or the named ``source``'s), the versions
+    in force the policy allows (preferred first), and their evidence. Raises why none is."""
     in_force = sorted((v for v in off.versions if v.in_force(day)), key=cat.precedence)
     if not in_force:
         refuse_narrowed_out(cat, off, day)
     grades = evidence_in_force(cat, off, in_force, day)
     candidates = allowed_versions(off, day, in_force, source, policy, grades)
-    first = primary_version(off, day, candidates, source)
-    primary, moved = able_version(request, off, first, candidates, source)
-    return primary, candidates, grades, moved
+    return primary_version(off, day, candidates, source), candidates, grades
 
 
-def able_version(
+def price_able(
     request: ImageRequest,
     off: Offer,
     primary: PriceVersion,
     candidates: list[PriceVersion],
     source: str | None,
-) -> tuple[PriceVersion, tuple[str, ...]]:
-    """``primary``, or, when its own terms cannot price the request (limits, brackets,
-    qualities, components; checked before any running volume), the next version in force by
-    precedence that can, with a note naming both. A named ``source`` is kept as it is."""
-    if source is not None:
-        return primary, ()
+    price: Callable[[PriceVersion], Priced],
+) -> tuple[PriceVersion, Priced, tuple[str, ...]]:
+    """``price(primary)``; or, when ``primary``'s own terms cannot price the request (limits,
+    brackets, qualities, components: checked with no running volume, as the vector engine
+    does), the next version in force by precedence that can, with a note naming both. A
+    named ``source``, or a failure that follows the month's volume, is raised as it is."""
     try:
-        price_version(request, off, primary)
-        return primary, ()
+        return primary, price(primary), ()
     except (PriceNotFound, UnsupportedRequest) as exc:
-        why = str(exc)
+        if source is not None or _can_price(request, off, primary):
+            raise
+        failure: PricingError = exc
     for v in candidates:
-        if v is primary:
-            continue
-        try:
-            price_version(request, off, v)
-        except (PriceNotFound, UnsupportedRequest):
-            continue
-        note = (
-            f"the preferred source {primary.source} cannot price this request ({why}); "
-            f"priced by {v.source}, the next source in force"
-        )
-        return v, (note,)
-    return primary, ()
+        if v is not primary and _can_price(request, off, v):
+            note = (
+                f"the preferred source {primary.source} cannot price this request ({failure}); "
+                f"priced by {v.source}, the next source in force"
+            )
+            return v, price(v), (note,)
+    raise failure
+
+
+def _can_price(request: ImageRequest, off: Offer, version: PriceVersion) -> bool:
+    """Whether ``version``'s own terms price ``request`` (before any running volume)."""
+    try:
+        price_version(request, off, version)
+    except (PriceNotFound, UnsupportedRequest):
+        return False
+    return True
 
 
 def with_edit_input(request: ImageRequest) -> tuple[ImageRequest, tuple[str, ...]]:

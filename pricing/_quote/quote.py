@@ -19,6 +19,7 @@ from pricing._quote.choice import (
     check_request,
     choose_version,
     named_source_note,
+    price_able,
     with_edit_input,
 )
 from pricing.errors import PriceNotFound, PricingError, UnsupportedRequest
@@ -272,12 +273,12 @@ def _quote(
     request, said = with_edit_input(request)
     day = to_date(as_of) if as_of is not None else (cat.snapshot or to_date(None))
     check_request(request, off, cat, day, prior)
-    primary, candidates, grades, moved = choose_version(request, off, cat, day, source, policy)
+    first, candidates, grades = choose_version(off, cat, day, source, policy)
     price = partial(
         price_version, request, off, prior=prior, calls=calls, committed=committed,
         minimum_spend=minimum_spend,
     )  # fmt: skip
-    priced = price(primary)
+    primary, priced, moved = price_able(request, off, first, candidates, source, price)
     by_source = _by_source(cat, primary, priced, candidates, price, grades, off.id)
     totals = [s.total for s in by_source] + [s.total_high for s in by_source if s.total_high]
     src = cat.source(primary.source)

@@ -33,7 +33,7 @@ from pricing._base.dates import day_of, to_date
 from pricing._cards.catalog import Catalog
 from pricing._dataset import DataSet, pick_catalog
 from pricing._evidence.grades import TrustPolicy
-from pricing._evidence.trust import Trusted, trusted
+from pricing._evidence.trust import trusted
 from pricing._vector.columns import (
     FILLED_COLUMNS,
     PRICED_COLUMNS,
@@ -167,7 +167,7 @@ def price_requests(
     grid = fx_grid(cat, compiled, currency, fx, max_fx_age_days) if currency else None
     engine = _Engine(
         compiled,
-        dropped=_dropped(trust),
+        dropped=trust.dropped,
         offers=offers,
         day=day,
         currency=currency,
@@ -181,16 +181,6 @@ def price_requests(
         schema = engine.price(pl.DataFrame(schema=requests.collect_schema())).schema
         return requests.map_batches(engine.price, schema=schema, streamable=False)
     return engine.price(requests)
-
-
-def _dropped(trust: Trusted) -> dict[str, str]:
-    """Offers the trust policy left no price at all, and why (their rows are unpriced)."""
-    kept = {o.id for _, o in trust.catalog.all_offers()}
-    out = {}
-    for _, offer in trust.full.all_offers():
-        if offer.id not in kept:
-            out[offer.id] = f"{offer.id} has no trusted price: {trust.why_excluded(offer.id)}"
-    return out
 
 
 # --------------------------------------------------------------------------- the engine
