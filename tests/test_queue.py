@@ -450,3 +450,13 @@ def test_bad_input_is_a_clear_error(call: object, message: str) -> None:
     with pytest.raises(PricingError) as info:
         call()  # type: ignore[operator]
     assert message in str(info.value)
+
+
+def test_an_arrival_rate_near_the_smallest_float_needs_no_wait() -> None:
+    # Found by hypothesis: 5e-324 requests/s made the mean wait underflow to 0 and the wait's
+    # decay rate divide by it. Such a wait probability is no wait: one server, both paths.
+    target = 2.0 * latency_quantile(0.0, 1.0, 1, service_scv=0.0)
+    kw: dict[str, Any] = {"service_scv": 0.0, "max_utilisation": 1.0, "min_servers": 0}
+    vector = size_fleet_array(np.array([5e-324]), np.array([1.0]), np.array([target]), **kw)
+    assert vector.tolist() == [1]
+    assert size_fleet(5e-324, 1.0, target, **kw).servers == 1

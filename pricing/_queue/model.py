@@ -69,7 +69,10 @@ def wait_model(
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
     """Wait probability, slow and fast phase rates [1/s] and mean wait [s], for a < c."""
     a = lam * s
+    # A wait probability below 1e-300 (an arrival rate near the smallest float) is no wait:
+    # its mean would underflow to 0 and its decay rate divide by it.
     p_wait = erlang_c_values(c, a)
+    p_wait = np.where(p_wait < NEGLIGIBLE_WAIT, 0.0, p_wait)
     slow = np.ones_like(a)
     fast = np.full_like(a, np.inf)
     mean_wait = np.zeros_like(a)
@@ -93,6 +96,10 @@ def wait_model(
     slow[pos] = rate
     fast[pos] = np.divide(1.0, inv_fast, out=np.full_like(rate, np.inf), where=inv_fast > 0)
     return p_wait, slow, fast, mean_wait
+
+
+#: Wait probabilities below this are taken as 0 (see :func:`wait_model`).
+NEGLIGIBLE_WAIT = 1e-300
 
 
 def _decay_root(a: FloatArray, c: FloatArray, scv: float) -> FloatArray:
