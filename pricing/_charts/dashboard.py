@@ -38,6 +38,7 @@ from pricing._plan.simulate import Simulation, simulate
 from pricing._plan.summary import (
     headline,
     main_segment,
+    plan_notes,
     planned_request,
     segment_break_evens,
     self_hosted_segments,
@@ -151,7 +152,8 @@ def build_dashboard(
     break_evens = {name: f.result for name, f in found.items()}
     main = main_segment(sim, segments) or work.segments[0].name
     main_self = main_segment(sim, self_hosted_segments(sim))
-    notes = list(sim.notes) + [n for f in found.values() for n in f.result.notes]
+    notes = list(sim.notes) + plan_notes(sim)
+    notes += [n for f in found.values() for n in f.result.notes]
     charts, linked = _simulation_charts(sim, main, budget)
     if main_self is not None and main_self in found:
         pick = found[main_self]

@@ -13,6 +13,7 @@ import numpy as np
 import polars as pl
 
 from pricing._plan.option_costs import Costs, SegmentRun
+from pricing._selfhost.gpu_cost import SPARE_ITEM
 from pricing._selfhost.terms import segment_terms
 from pricing._workloads.model import Workload
 
@@ -29,6 +30,7 @@ OPTION_SCHEMA: dict[str, Any] = {
     "precision": pl.String,
     "source_id": pl.String,
     "grade": pl.String,
+    "shared_with": pl.String,
 }
 MONTHLY_SCHEMA: dict[str, Any] = {
     "segment": pl.String,
@@ -52,6 +54,7 @@ ITEM_SCHEMA: dict[str, Any] = {
     "month": pl.Date,
     "item": pl.String,
     "cost": pl.Float64,
+    "allocation": pl.String,
 }
 
 
@@ -73,6 +76,7 @@ def option_rows(run: SegmentRun) -> list[dict[str, Any]]:
                 "precision": None,
                 "source_id": next((s for s in h.source if s), None),
                 "grade": h.grade,
+                "shared_with": None,
             }
         )
     for s in run.selfhosted:
@@ -90,9 +94,17 @@ def option_rows(run: SegmentRun) -> list[dict[str, Any]]:
                 "precision": s.precision,
                 "source_id": s.source,
                 "grade": s.grade,
+                "shared_with": _shared_with(run, s.option),
             }
         )
     return rows
+
+
+def _shared_with(run: SegmentRun, option: str) -> str | None:
+    """The other segments whose traffic the option's fleet also serves, comma-separated."""
+    members = run.shared.get(option, ())
+    others = [m.segment.name for m in members if m.index != run.index]
+    return ", ".join(others) or None
 
 
 def monthly_frame(run: SegmentRun, costs: dict[str, Costs], days: list[date]) -> pl.DataFrame:
@@ -110,8 +122,9 @@ def monthly_frame(run: SegmentRun, costs: dict[str, Costs], days: list[date]) ->
     for name, c in costs.items():
         total = c.total[0]
         images = c.images[0]
-        idle = c.items.get("GPU idle")
-        busy_total = total - (idle[0] if idle is not None else 0.0)
+        busy_total = total - sum(
+            (c.items[k][0] for k in ("GPU idle", SPARE_ITEM) if k in c.items), np.zeros(n)
+        )
         with np.errstate(divide="ignore", invalid="ignore"):
             numbers["cost_per_image"].append(np.where(images > 0, total / images, np.nan))
             numbers["cost_per_image_busy"].append(np.where(images > 0, busy_total / images, np.nan))
@@ -147,11 +160,13 @@ def items_frame(run: SegmentRun, costs: dict[str, Costs], days: list[date]) -> p
     n = len(days)
     options: list[str] = []
     items: list[str] = []
+    allocation: list[str | None] = []
     values: list[np.ndarray] = []
     for name, c in costs.items():
         for item, cost in c.items.items():
             options.append(name)
             items.append(item)
+            allocation.append(c.allocation.get(item))
             values.append(np.where(c.feasible[0], np.broadcast_to(cost[0], (n,)), np.nan))
     if not values:
         return pl.DataFrame(schema=ITEM_SCHEMA)
@@ -162,6 +177,7 @@ def items_frame(run: SegmentRun, costs: dict[str, Costs], days: list[date]) -> p
             "month": days * len(values),
             "item": np.repeat(items, n).tolist(),
             "cost": np.concatenate(values).astype(np.float64),
+            "allocation": [a for a in allocation for _ in range(n)],
         },
         schema=ITEM_SCHEMA,
     ).with_columns(pl.col("cost").fill_nan(None))

@@ -15,7 +15,8 @@ from datetime import date
 import numpy as np
 import polars as pl
 
-from pricing._plan.option_costs import Inputs, SegmentRun, evaluate
+from pricing._plan.inputs import Inputs
+from pricing._plan.option_costs import SegmentRun, evaluate
 from pricing._workloads.distributions import Normal, SourcesRange, p10_p90, quantile
 from pricing._workloads.inputs import InputPath, UncertainInput
 from pricing._workloads.model import Workload, central

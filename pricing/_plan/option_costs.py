@@ -9,19 +9,29 @@ base case (one sample), once for a Monte Carlo run and once for the sensitivity 
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
+from pricing._plan.fleets import (
+    Load,
+    Member,
+    fleet_reachable,
+    own_load,
+    pooled_load,
+    segment_traffic,
+)
 from pricing._plan.hosted import HostedOption
-from pricing._selfhost.autoscale import Profile, RatioCurve
-from pricing._selfhost.fleet import Fleet
-from pricing._selfhost.gpu_cost import HOURS_PER_MONTH, GpuCost, autoscaled, dedicated, serverless
+from pricing._plan.inputs import Inputs, segment_demand
+from pricing._selfhost.gpu_cost import (
+    HOURS_PER_MONTH,
+    SPARE_ITEM,
+    GpuCost,
+    autoscaled,
+    dedicated,
+    serverless,
+)
 from pricing._selfhost.setups import Setup
-from pricing._workloads.demand import daily_curve, traffic_profile
-from pricing._workloads.inputs import InputPath
 from pricing._workloads.model import Segment, Workload, central
 from pricing.errors import PricingError
 
@@ -32,33 +42,6 @@ DEFAULT_IDLE_S = 5.0  # RunPod serverless' default idle window (price-facts B2)
 #: How long a hosted call stays in flight without a latency target [s]: the usual client
 #: timeout of image APIs.
 DEFAULT_CALL_S = 60.0
-
-
-@dataclass
-class Inputs:
-    """Values of the workload's uncertain inputs for each sample (others at their centre).
-
-    ``spread`` holds, for each price sampled across its sources (hosted option ids, and
-    ``gpu:<offer id>`` for GPU offers), where each sample falls in its range (0 = the
-    cheapest source, 1 = the dearest).
-    """
-
-    samples: int
-    values: dict[InputPath, np.ndarray] = field(default_factory=dict)
-    spread: dict[str, np.ndarray] = field(default_factory=dict)
-
-    def get(self, path: InputPath, given: Any) -> np.ndarray | float:
-        """Per-sample values (shape (samples, 1)) of a sampled input, else its centre."""
-        if path in self.values:
-            return self.values[path].reshape(-1, 1)
-        return central(given)
-
-    def price(self, key: str, low: Any, high: Any) -> Any:
-        """A price across its sources: ``low + u (high - low)`` where sampled, else None."""
-        u = self.spread.get(key)
-        if u is None:
-            return None
-        return low + u.reshape(-1, 1) * (high - low)
 
 
 @dataclass
@@ -74,6 +57,8 @@ class Costs:
     keys: list[int | None]
     gpus: np.ndarray | None = None
     utilisation: np.ndarray | None = None
+    #: line item -> how the segment's share of it was found, where it is shared
+    allocation: dict[str, str] = field(default_factory=dict)
 
     @property
     def total(self) -> np.ndarray:
@@ -88,6 +73,8 @@ class SegmentRun:
     segment: Segment
     hosted: list[HostedOption]
     selfhosted: list[Setup]
+    #: option id -> the segments sharing its fleet (:func:`pricing._plan.fleets.shared_fleets`)
+    shared: dict[str, tuple[Member, ...]] = field(default_factory=dict)
 
     @property
     def options(self) -> list[str]:
@@ -103,31 +90,6 @@ class SegmentRun:
         return keys
 
 
-def segment_demand(
-    seg: Segment, index: int, months: int, inputs: Inputs
-) -> tuple[np.ndarray, np.ndarray | float]:
-    """Images per month (samples, months) and the p95 target [s] of segment ``index``."""
-    base = ("segments", index, "volume")
-    vol = seg.volume
-    if vol.series is not None:
-        cols = [
-            np.broadcast_to(inputs.get((*base, "series", m), v), (inputs.samples, 1))
-            for m, v in enumerate(vol.series)
-        ]
-        images = np.concatenate(cols, axis=1).astype(np.float64)
-    else:
-        b = inputs.get((*base, "base"), vol.base)
-        g = inputs.get((*base, "growth"), vol.growth) if vol.growth is not None else 0.0
-        m = np.arange(months, dtype=np.float64)[None, :]
-        images = np.broadcast_to(b * (1 + np.asarray(g)) ** m, (inputs.samples, months))
-    target: np.ndarray | float = (
-        math.inf
-        if seg.p95_latency_s is None
-        else inputs.get(("segments", index, "p95_latency_s"), seg.p95_latency_s)
-    )
-    return np.maximum(images, 0.0), target
-
-
 def evaluate(
     run: SegmentRun, wl: Workload, inputs: Inputs, only: set[str] | None = None
 ) -> dict[str, Costs]:
@@ -136,57 +98,96 @@ def evaluate(
     ``only``: the option ids to evaluate (default: all).
     """
     seg, i = run.segment, run.index
-    months = wl.months
-    images, target = segment_demand(seg, i, months, inputs)
-    requests = images / seg.images_per_request
-    traffic = wl.traffic_of(seg)
-    weekly = traffic_profile(traffic)
-    profile: Profile = weekly
-    if traffic.peak_to_mean is None:
-        ratio: np.ndarray | float = float(weekly.max())
-    else:
-        path: InputPath = ("segments", i, "traffic") if seg.traffic is not None else ("traffic",)
-        ratio = inputs.get((*path, "peak_to_mean"), traffic.peak_to_mean)
-        if isinstance(ratio, np.ndarray):  # sampled: each sample has its own daily curve
-            profile = RatioCurve(ratio, daily_curve)
-    out: dict[str, Costs] = {}
-    peak_rate = float(np.max(requests)) / (HOURS_PER_MONTH * 3600) * float(np.max(ratio))
+    images = segment_demand(seg, i, wl.months, inputs)[0]
+    ratio = segment_traffic(seg, i, wl, inputs)[0]
+    peak_rate = float(np.max(images / seg.images_per_request)) / (HOURS_PER_MONTH * 3600)
+    peak_rate *= float(np.max(ratio))
     # a call stays in flight at most its p95 target (Little's law)
     latency = central(seg.p95_latency_s) if seg.p95_latency_s is not None else DEFAULT_CALL_S
-    for h in run.hosted:
-        if only is not None and h.option not in only:
-            continue
-        cost = inputs.price(h.option, images * h.low, images * h.high)
-        if cost is None:
-            cost = h.costs(images)
-        feasible = np.broadcast_to(~np.isnan(h.unit), cost.shape)
-        keys = h.keys_needed(peak_rate, latency)
-        reasons = list(h.reason)
-        if h.free_tier and keys is not None and keys > 1:
-            # a free allowance is one account's, not a fleet of keys
-            feasible = np.zeros(cost.shape, dtype=bool)
-            reasons = [f"a free tier under its rate limit serves one key; the peak needs {keys}"]
-            reasons *= months
-        out[h.option] = Costs(
-            kind="hosted",
-            mode="api",
-            images=images,
-            items={"API usage": np.nan_to_num(cost)},
-            feasible=feasible,
-            reasons=reasons,
-            keys=[keys] * months,
-        )
+    out = {
+        h.option: _hosted_costs(h, images, (peak_rate, latency), inputs)
+        for h in run.hosted
+        if only is None or h.option in only
+    }
+    if not run.selfhosted:
+        return out
     sh = wl.self_hosting
     util = inputs.get(("self_hosting", "max_utilisation"), sh.max_utilisation) if sh else 1.0
-    total, share = _workload_images(wl, inputs, i, images) if run.selfhosted else (images, 1.0)
+    total, share = _workload_images(wl, inputs, i, images)
     fixed = {name: value * share for name, value in _fixed_costs(wl, inputs).items()}
     for s in run.selfhosted:
         if only is not None and s.option not in only:
             continue
-        fleet = Fleet(service=s.service, p95_target_s=target, max_utilisation=util)
-        gpu = _gpu_cost(s, wl, inputs, requests, ratio, profile, fleet)
-        out[s.option] = _self_hosted_costs(s, wl, inputs, (images, total, share), gpu, fixed)
+        gpu, allocation = _fleet_cost(s, run, wl, inputs, util)
+        costs = _self_hosted_costs(s, wl, inputs, (images, total, share), gpu, fixed)
+        costs.allocation.update(allocation)
+        if len(wl.segments) > 1:
+            costs.allocation.update(dict.fromkeys((*fixed, "licence"), FIXED_ALLOCATION))
+        out[s.option] = costs
     return out
+
+
+#: How a workload's fixed self-hosting costs are allocated to its segments (line items).
+FIXED_ALLOCATION = "the workload's, paid once; this segment's share of its images"
+
+
+def _hosted_costs(
+    h: HostedOption, images: np.ndarray, peak: tuple[float, float], inputs: Inputs
+) -> Costs:
+    """Cost of one hosted option: images x price, with the API keys needed at ``peak``
+    (the peak request rate [requests/s] and how long a call stays in flight [s])."""
+    months = images.shape[1]
+    peak_rate, latency = peak
+    cost = inputs.price(h.option, images * h.low, images * h.high)
+    if cost is None:
+        cost = h.costs(images)
+    feasible = np.broadcast_to(~np.isnan(h.unit), cost.shape)
+    keys = h.keys_needed(peak_rate, latency)
+    reasons = list(h.reason)
+    if h.free_tier and keys is not None and keys > 1:
+        # a free allowance is one account's, not a fleet of keys
+        feasible = np.zeros(cost.shape, dtype=bool)
+        reasons = [f"a free tier under its rate limit serves one key; the peak needs {keys}"]
+        reasons *= months
+    return Costs(
+        kind="hosted",
+        mode="api",
+        images=images,
+        items={"API usage": np.nan_to_num(cost)},
+        feasible=feasible,
+        reasons=reasons,
+        keys=[keys] * months,
+    )
+
+
+def _fleet_cost(
+    s: Setup, run: SegmentRun, wl: Workload, inputs: Inputs, util: np.ndarray | float
+) -> tuple[GpuCost, dict[str, str]]:
+    """The GPU cost the segment carries for ``s``: of its own fleet, or its share (by busy
+    GPU time) of the fleet it shares with other segments (see :mod:`pricing._plan.fleets`),
+    with how each GPU line item was allocated."""
+    own = own_load(run.segment, run.index, wl, inputs, s.service, util)
+    members = run.shared.get(s.option)
+    if members is not None:
+        pooled, shares = pooled_load(members, wl, inputs, util)
+        # a segment an idle GPU can serve in time keeps its own fleet rather than fail the
+        # strictest target of the segments it would share with
+        if fleet_reachable(pooled) or not fleet_reachable(own):
+            gpu = _gpu_cost(s, wl, inputs, pooled)
+            f = shares[run.index]
+            others = ", ".join(m.segment.name for m in members if m.index != run.index)
+            how = f"a fleet shared with {others}; this segment's share of its busy GPU time"
+            allocated = GpuCost(
+                busy=gpu.busy * f,
+                idle=gpu.idle * f,
+                gpus=gpu.gpus,
+                utilisation=gpu.utilisation,
+                feasible=gpu.feasible,
+                reason=gpu.reason,
+                spare=None if gpu.spare is None else gpu.spare * f,
+            )
+            return allocated, dict.fromkeys(("GPU busy", "GPU idle", SPARE_ITEM), how)
+    return _gpu_cost(s, wl, inputs, own), {}
 
 
 def _workload_images(
@@ -216,6 +217,8 @@ def _self_hosted_costs(
     images, total, share = pool
     months = wl.months
     items = {"GPU busy": gpu.busy, "GPU idle": gpu.idle}
+    if gpu.spare is not None:
+        items[SPARE_ITEM] = gpu.spare
     reasons: list[str | None] = [None] * months
     feasible = gpu.feasible
     if s.licence is None:
@@ -288,29 +291,30 @@ def _fixed_costs(wl: Workload, inputs: Inputs) -> dict[str, np.ndarray | float]:
     }
 
 
-def _gpu_cost(
-    s: Setup,
-    wl: Workload,
-    inputs: Inputs,
-    requests: np.ndarray,
-    ratio: np.ndarray | float,
-    profile: Profile,
-    fleet: Fleet,
-) -> GpuCost:
+def _gpu_cost(s: Setup, wl: Workload, inputs: Inputs, load: Load) -> GpuCost:
+    """GPU cost of set-up ``s`` serving ``load``, by deployment mode; dedicated, autoscaled
+    and owned fleets keep ``self_hosting.redundancy`` spare instances running."""
     sh = wl.self_hosting
     low, high = s.gpu_hour_range
     gpu_hour = inputs.price(f"gpu:{s.offer_id}", low, high)
     if gpu_hour is None:
         gpu_hour = s.gpu_hour
+    spare = (sh.redundancy if sh is not None else 0) * s.gpus_per_instance
+    requests, fleet = load.requests, load.fleet
     if s.mode in ("dedicated", "owned"):
         return dedicated(
-            requests, ratio, fleet, gpu_hour=gpu_hour, gpus_per_instance=s.gpus_per_instance
+            requests,
+            load.ratio,
+            fleet,
+            gpu_hour=gpu_hour,
+            gpus_per_instance=s.gpus_per_instance,
+            spare_gpus=spare,
         )
     if s.mode == "autoscaled":
         auto = sh.autoscale if sh is not None and sh.autoscale is not None else None
         return autoscaled(
             requests,
-            profile,
+            load.profile,
             fleet,
             gpu_hour=gpu_hour,
             gpus_per_instance=s.gpus_per_instance,
@@ -319,12 +323,13 @@ def _gpu_cost(
             if auto is None
             else inputs.get(("self_hosting", "autoscale", "startup_s"), auto.startup_s),
             granularity_s=s.granularity_s,
+            spare_gpus=spare,
         )
     srv = sh.serverless if sh is not None and sh.serverless is not None else None
     p = ("self_hosting", "serverless")
     return serverless(
         requests,
-        profile,
+        load.profile,
         fleet,
         gpu_second=gpu_hour / 3600.0,
         cold_start_s=DEFAULT_COLD_START_S

@@ -38,6 +38,7 @@ from pricing._cards.catalog import Catalog
 from pricing._dataset import DataSet, load_data_set, pick_catalog
 from pricing._evidence.grades import TrustPolicy
 from pricing._evidence.trust import trusted
+from pricing._plan.fleets import shared_fleets
 from pricing._plan.frames import (
     ITEM_SCHEMA,
     MONTHLY_SCHEMA,
@@ -56,9 +57,10 @@ from pricing._plan.hosted import (
     hosted_options,
     segment_request,
 )
+from pricing._plan.inputs import Inputs
 from pricing._plan.leads import LEAD_SCHEMA, lead_frame
 from pricing._plan.monte_carlo import monte_carlo, sample_inputs, sensitivity
-from pricing._plan.option_costs import Inputs, SegmentRun, evaluate
+from pricing._plan.option_costs import SegmentRun, evaluate
 from pricing._selfhost.setups import DeploymentMode, GpuTrust, no_setup_reason, setups
 from pricing._selfhost.terms import HOSTING_FIELDS, HostingTerms
 from pricing._workloads.distributions import latin_hypercube
@@ -78,7 +80,8 @@ class Simulation:
     ----------
     options : DataFrame
         One row per (segment, option): kind (hosted / self-hosted), mode, model, offer, GPU,
-        provider, category, price version and source.
+        provider, category, price version and source; ``shared_with``: the other segments
+        whose requests the option's fleet also serves (null: its own fleet).
     monthly : DataFrame
         One row per (segment, option, month), base case: ``images``, ``cost`` [currency],
         ``cost_per_image`` and ``cost_per_image_busy`` (without idle GPU time) [currency/image],
@@ -86,8 +89,10 @@ class Simulation:
         limits), ``feasible`` and ``reason`` (why an option cannot serve the month; its cost
         is then null, never 0).
     line_items : DataFrame
-        (segment, option, month, item, cost): API usage, GPU busy, GPU idle, licence,
-        operations, storage, egress.
+        (segment, option, month, item, cost, allocation): API usage, GPU busy, GPU idle,
+        GPU spare (redundancy), licence, operations, storage, egress. ``allocation`` says how
+        a shared cost was split: a fleet shared with other segments (by busy GPU time), or
+        the workload's fixed costs (by images); null for a cost the segment bears alone.
     cheapest : DataFrame
         Per (segment, month): the cheapest feasible option, the cheapest hosted and the
         cheapest self-hosted one with their costs.
@@ -237,6 +242,9 @@ def simulate(
         if not selfh:
             no_self[seg.name] = _why_no_self(wl, seg, selfhost, cat, modes)
         runs.append(SegmentRun(i, seg, hosted, selfh))
+    shared = shared_fleets([(run.index, run.segment, run.selfhosted) for run in runs])
+    for run in runs:
+        run.shared = {s.option: shared[s.option] for s in run.selfhosted if s.option in shared}
 
     options, monthly, items = _base_case(runs, wl, days)
     notes += _sharing_note(wl, runs)
@@ -279,14 +287,26 @@ def _why_no_self(
 
 
 def _sharing_note(wl: Workload, runs: list[SegmentRun]) -> list[str]:
-    """How fixed self-hosting costs are shared, when several segments can be self-hosted."""
+    """How self-hosting costs are shared, when several segments can be self-hosted."""
     if len(wl.segments) < 2 or not any(run.selfhosted for run in runs):
         return []
-    return [
+    notes = [
         "licence, operations, storage and egress are the workload's, paid once: each "
-        "segment's self-hosted options carry them in proportion to its images (fleets are "
-        "still sized per segment)"
+        "segment's self-hosted options carry them in proportion to its images"
     ]
+    groups = {
+        tuple(m.segment.name for m in members) for run in runs for members in run.shared.values()
+    }
+    for names in sorted(groups):
+        notes.append(
+            f"segments {', '.join(names)} share one fleet per self-hosted set-up (same model, "
+            "GPU offer and mode): sized for their combined requests and the strictest p95 "
+            "target, its GPU cost carried in proportion to each segment's busy GPU time; the "
+            "shares assume each of them is served by that fleet, so self-hosting only some of "
+            "them costs more than their shares (a segment whose own target an idle GPU meets "
+            "but the strictest does not keeps its own fleet)"
+        )
+    return notes
 
 
 def _base_case(

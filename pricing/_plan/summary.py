@@ -58,7 +58,9 @@ def option_totals(sim: Simulation) -> pl.DataFrame:
     ``per_image`` [currency/image] are null for an option that cannot serve every month: a
     partial sum would rank it below options that serve the whole horizon, and a missing price
     is never 0. ``reason`` says why (its first month without a price). ``grade`` is the
-    evidence grade of the option's price (hosted: its source's; self-hosted: the GPU price's).
+    evidence grade of the option's price (hosted: its source's; self-hosted: the GPU price's);
+    ``shared_with`` the other segments its fleet also serves (``peak_gpus`` is then the
+    shared fleet's).
     Options that serve every month come first.
     """
     every_month = pl.col("cost").is_not_null().all()
@@ -78,13 +80,34 @@ def option_totals(sim: Simulation) -> pl.DataFrame:
         )
         .with_columns(per_image=pl.col("horizon_cost") / pl.col("images"))
         .join(
-            sim.options.select("segment", "option", "grade"),
+            sim.options.select("segment", "option", "grade", "shared_with"),
             on=["segment", "option"],
             how="left",
             maintain_order="left",
         )
         .sort("segment", pl.col("feasible").not_(), "horizon_cost", "option", nulls_last=True)
     )
+
+
+def plan_notes(sim: Simulation) -> list[str]:
+    """Warnings about the plan of :func:`plan_options`: a segment that buys a share of a fleet
+    the other segments of that fleet do not buy pays more than its share shows."""
+    plan = plan_options(sim).join(
+        sim.options.select("segment", "option", "shared_with"), on=["segment", "option"]
+    )
+    bought = set(plan.select("segment", "option").iter_rows())
+    notes = []
+    for segment, option, shared in plan.iter_rows():
+        if not shared:
+            continue
+        missing = [s for s in shared.split(", ") if (s, option) not in bought]
+        if missing:
+            notes.append(
+                f"{segment}: its plan, {option}, is a share of a fleet sized for "
+                f"{', '.join(missing)} too, which the plan serves otherwise: alone it would "
+                "need its own fleet and cost more than shown"
+            )
+    return notes
 
 
 def main_segment(sim: Simulation, candidates: Iterable[str]) -> str | None:

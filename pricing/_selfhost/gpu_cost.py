@@ -18,6 +18,10 @@ serverless
     probability exp(-rate x idle window) (Poisson arrivals), and every cold start bills the
     start-up time and the idle window after the last request. If more than 1 - q of the
     requests meet a cold start, the p95 latency includes it.
+
+Dedicated and autoscaled fleets can keep spare GPUs running beyond what the traffic needs
+(N+1 redundancy: the workload's ``self_hosting.redundancy`` instances), billed all month as
+their own line item (:data:`SPARE_ITEM`).
 """
 
 from __future__ import annotations
@@ -45,6 +49,20 @@ class GpuCost:
     utilisation: np.ndarray  # busy GPU time / billed GPU time
     feasible: np.ndarray  # bool: the latency target is met
     reason: str | None = None
+    spare: np.ndarray | None = None  # [currency] spare instances kept running (redundancy)
+
+
+#: The line item of spare GPUs kept running for redundancy (N+1).
+SPARE_ITEM = "GPU spare (redundancy)"
+
+
+def _spare(
+    spare_gpus: int, gpu_hour: np.ndarray | float, shape: tuple[int, ...]
+) -> np.ndarray | None:
+    """Monthly cost of ``spare_gpus`` kept running all month, or None when there are none."""
+    if spare_gpus <= 0:
+        return None
+    return np.broadcast_to(spare_gpus * HOURS_PER_MONTH * np.asarray(gpu_hour), shape).copy()
 
 
 def dedicated(
@@ -54,10 +72,13 @@ def dedicated(
     *,
     gpu_hour: np.ndarray | float,
     gpus_per_instance: int,
+    spare_gpus: int = 0,
 ) -> GpuCost:
     """A fixed fleet sized for the peak hour, billed all month.
 
-    ``gpu_hour`` [currency/GPU-h]: a number, or one per sample (shape (samples, 1)).
+    ``gpu_hour`` [currency/GPU-h]: a number, or one per sample (shape (samples, 1));
+    ``spare_gpus``: GPUs kept running beyond what the peak needs (N+1 redundancy), billed
+    all month as their own line item.
     """
     mean_rate = requests / SECONDS_PER_MONTH
     gpus = servers_for(mean_rate * peak_to_mean, fleet)
@@ -67,9 +88,10 @@ def dedicated(
     return GpuCost(
         busy=busy_h * gpu_hour,
         idle=(billed_h - busy_h) * gpu_hour,
-        gpus=gpus,
-        utilisation=busy_h / billed_h,
+        gpus=gpus + spare_gpus,
+        utilisation=busy_h / (billed_h + spare_gpus * HOURS_PER_MONTH),
         feasible=_service_feasible(fleet, requests.shape),
+        spare=_spare(spare_gpus, gpu_hour, requests.shape),
     )
 
 
@@ -83,12 +105,14 @@ def autoscaled(
     min_gpus: int,
     startup_s: np.ndarray | float,
     granularity_s: float,
+    spare_gpus: int = 0,
 ) -> GpuCost:
     """A fleet following the traffic curve hour by hour (see :mod:`pricing._selfhost.autoscale`).
 
     ``profile``: 168 relative hourly rates of a week (or 24 of a day), mean 1, or a
     :class:`RatioCurve` per sample. ``gpu_hour`` [currency/GPU-h], a number or one per
-    sample; ``startup_s`` [s], a number or one per sample; ``granularity_s`` [s].
+    sample; ``startup_s`` [s], a number or one per sample; ``granularity_s`` [s];
+    ``spare_gpus`` as for :func:`dedicated`.
     """
     mean_rate = requests / SECONDS_PER_MONTH
     hours, ups, peak = follow_curve(mean_rate, profile, fleet, gpus_per_instance, min_gpus)
@@ -96,12 +120,14 @@ def autoscaled(
     billed_h = (hours + overhead_h) * WEEKS_PER_MONTH
     busy_h = requests * fleet.service.mean / 3600.0
     billed_h = np.maximum(billed_h, busy_h)
+    all_h = billed_h + spare_gpus * HOURS_PER_MONTH
     return GpuCost(
         busy=busy_h * gpu_hour,
         idle=(billed_h - busy_h) * gpu_hour,
-        gpus=peak,
-        utilisation=np.divide(busy_h, billed_h, out=np.zeros_like(busy_h), where=billed_h > 0),
+        gpus=peak + spare_gpus,
+        utilisation=np.divide(busy_h, all_h, out=np.zeros_like(busy_h), where=all_h > 0),
         feasible=_service_feasible(fleet, requests.shape),
+        spare=_spare(spare_gpus, gpu_hour, requests.shape),
     )
 
 

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from difflib import get_close_matches
 from typing import Literal
 
 from pricing._cards.catalog import Catalog
@@ -104,6 +105,7 @@ def setups(
     notes = notes if notes is not None else []
     sh = wl.self_hosting
     wanted = list(gpus) if gpus is not None else (sh.gpus if sh and sh.gpus else None)
+    _check_gpus(wanted, data.gpus)
     categories = tuple(sh.categories) if sh and sh.categories else DEFAULT_CATEGORIES
     out: list[Setup] = []
     for model in seg.models:
@@ -150,6 +152,20 @@ def setups(
                     wl, model, gpu, precision, service, data, licence, terms, reason, notes
                 )
     return out
+
+
+def _check_gpus(wanted: Sequence[str] | None, data: GpuData) -> None:
+    """Refuse a GPU name that is neither a GPU type nor a GPU offer id (it would silently
+    leave every self-hosted option out), suggesting the closest known names."""
+    known = set(data.gpus) | {o.id for o in data.offers} | {o.id for o in data.owned}
+    unknown = [g for g in wanted or () if g not in known]
+    if unknown:
+        close = sorted({c for g in unknown for c in get_close_matches(g, known, n=3)})
+        hint = f"did you mean {', '.join(close)}? " if close else ""
+        raise PricingError(
+            f"unknown GPU {', '.join(map(repr, unknown))}: {hint}give GPU type ids "
+            "(data/gpus/gpus.toml, e.g. h100-sxm) or GPU offer ids (data/gpus/offers.toml)"
+        )
 
 
 def _allowed(wl: Workload) -> frozenset[str]:

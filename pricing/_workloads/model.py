@@ -266,6 +266,13 @@ class SelfHosting(Strict):
     )
     autoscale: Autoscale | None = None
     serverless: Serverless | None = None
+    redundancy: int = Field(
+        default=0,
+        ge=0,
+        le=16,
+        description="spare instances every dedicated, autoscaled or owned fleet keeps running "
+        "beyond what its traffic needs (1 = N+1), billed all month [instances]",
+    )
     ops_hours_per_month: NonNegative = Field(default=0.0, description="[h/month] of engineers")
     ops_hourly_rate: NonNegative = Field(default=0.0, description="[currency/h]")
     storage_gb: NonNegative = Field(default=0.0, description="weights, images, caches [GB]")

@@ -81,7 +81,7 @@ def simulate_cmd(
 ) -> None:
     """Cost of a workload on every hosted offer and self-hosted set-up, month by month."""
     from pricing._plan.simulate import simulate
-    from pricing._plan.summary import option_totals
+    from pricing._plan.summary import option_totals, plan_notes
 
     dataset = load_data_or_fail(data)
     if evidence is not None:
@@ -121,7 +121,7 @@ def simulate_cmd(
                 "sensitivity": None
                 if result.sensitivity is None
                 else records(result.sensitivity, money=SENSITIVITY_MONEY),
-                "notes": list(result.notes),
+                "notes": list(result.notes) + plan_notes(result),
             }
         )
         return
@@ -134,7 +134,7 @@ def simulate_cmd(
     totals = option_totals(result)
     for segment in totals["segment"].unique(maintain_order=True):
         _print_segment(result, totals.filter(pl.col("segment") == segment), segment, top)
-    for note in result.notes:
+    for note in [*result.notes, *plan_notes(result)]:
         out.print(f"[yellow]note:[/] {escape(note)}")
 
 
@@ -198,7 +198,7 @@ def _print_options(ok: pl.DataFrame, options: int, segment: str, top: int) -> No
             r["grade"] or "-",
             _usd(r["horizon_cost"]),
             _usd(r["per_image"], 4),
-            "-" if r["peak_gpus"] is None else str(r["peak_gpus"]),
+            _gpus_cell(r),
             "-" if r["utilisation"] is None else f"{r['utilisation']:.0%}",
         )
     out.print(table)
@@ -210,6 +210,13 @@ def _print_options(ok: pl.DataFrame, options: int, segment: str, top: int) -> No
                 f"  cheapest {kind}: {escape(r['option'])}, {_usd(r['horizon_cost'])} "
                 f"({_usd(r['per_image'], 4)}/image)"
             )
+
+
+def _gpus_cell(row: dict[str, Any]) -> str:
+    """Peak GPUs, marked when the fleet also serves other segments (counted once)."""
+    if row["peak_gpus"] is None:
+        return "-"
+    return f"{row['peak_gpus']} shared" if row.get("shared_with") else str(row["peak_gpus"])
 
 
 def _print_bands(result: Any, segment: str, top: int) -> None:
