@@ -116,6 +116,36 @@ def test_gpu_price_slider_redraws_the_break_even_chart(page: Page) -> None:
     assert page.errors == []
 
 
+def _answer(page: Page) -> str:
+    texts = page.page.evaluate(
+        "[...document.querySelectorAll('#vis svg .mark-text text')].map(t => t.textContent)"
+    )
+    return str(next(t for t in texts if t.startswith("at ") and "/h: self-hosting" in t))
+
+
+def test_break_even_answer_follows_the_gpu_price_slider(page: Page) -> None:
+    # The subtitle states what was solved at the offer's price; the answer at the top left is
+    # the one at the slider's price, never a stale "never" beside a drawn break-even line.
+    slider = page.page.locator("input[name='gpu_hour']")
+    base = float(slider.input_value())
+    assert _answer(page).startswith(f"at {base:,.2f} USD/h: ")
+    slider.fill(f"{base * 0.25:.2f}")
+    page.page.wait_for_function(f"window.vegaView.signal('gpu_hour') < {base}", timeout=10_000)
+    page.page.wait_for_timeout(200)
+    cheap = _answer(page)
+    assert cheap.startswith(f"at {base * 0.25:,.2f} USD/h: ")
+    rules = page.page.evaluate(
+        "[...document.querySelectorAll('#vis svg .mark-text text')].map(t => t.textContent)"
+        ".filter(t => /^[0-9,]+$/.test(t))"
+    )
+    if "never" in cheap:
+        assert rules == []  # no red line either
+    else:
+        # the red line's label and the answer name the same volume
+        assert cheap.split("cheaper from ")[1].split(" ")[0] in rules
+    assert page.errors == []
+
+
 def test_provider_dropdown_filters_the_bars(page: Page) -> None:
     bars = "#vis svg .mark-rect path"
     before = page.count(bars)

@@ -86,8 +86,8 @@ FIGURES = [
     ("lambda/8x-h100-sxm-on-demand", "3.99", "hour", "31.92", "3.99"),
     ("modal/h100-sxm-serverless", "0.001097", "second", "3.9492", "3.9492"),
     ("modal/l40s-serverless", "1.9512", "hour", "1.9512", "1.9512"),
-    ("replicate/1x-h100-sxm-serverless", "0.001525", "second", "5.49", "5.49"),
-    ("replicate/8x-h100-sxm-serverless", "0.012200", "second", "43.92", "5.49"),
+    ("replicate/1x-h100-sxm-deployment", "0.001525", "second", "5.49", "5.49"),
+    ("replicate/8x-h100-sxm-deployment", "0.012200", "second", "43.92", "5.49"),
     ("runpod/h100-sxm-serverless", "0.00116", "second", "4.176", "4.176"),
     ("gcp/a2-highgpu-1g-on-demand-us-central1", "3.673385", "hour", "3.673385", "3.673385"),
 ]

@@ -223,7 +223,7 @@ def test_gpu_price_range_spans_each_sources_newest_figure() -> None:
     lambda_h100 = data.offer("lambda/1x-h100-sxm-on-demand")
     assert source_range(data, lambda_h100) == pytest.approx((3.78, 4.29))
     # per-second prices: $0.000972/s and $0.000975/s x 3,600 s
-    l40s = data.offer("replicate/1x-l40s-serverless")
+    l40s = data.offer("replicate/1x-l40s-deployment")
     assert source_range(data, l40s) == pytest.approx((3.4992, 3.51))
     community = data.offer("runpod/h100-sxm-community")  # one source: no range
     assert source_range(data, community) == pytest.approx((2.69, 2.69))

@@ -46,7 +46,9 @@ def _simulation(a_costs: list[float | None]) -> Simulation:
             "option": ["api:a", "api:b"],
             "grade": ["official", "third-party"],
             "source_id": ["a-docs", "b-aggregator"],
-        }
+            "shared_with": [None, None],
+        },
+        schema_overrides={"shared_with": pl.String},
     )
     return Simulation(
         workload="hand",

@@ -175,13 +175,35 @@ def break_even_chart(
         _gpu_price_param(gpu_hour, currency), _volume_param(start)
     )
     crossing, crossing_label = _crossing_layers(base)
-    return alt.LayerChart(layer=[lines, crossing, crossing_label, _volume_marker()]).properties(
+    layers = [lines, crossing, crossing_label, _volume_marker(), _live_answer(base, currency)]
+    return alt.LayerChart(layer=layers).properties(
         title=alt.Title(
             f"Hosted versus self-hosted{': ' + label if label else ''}",
-            subtitle=f"{_break_even_found(result, gpu_hour, currency)}; drag the GPU price to "
-            "move the red break-even line",
+            subtitle=f"solved at {gpu_hour:,.2f} {currency}/h: "
+            f"{_break_even_found(result, gpu_hour, currency)}; the answer at the top left and "
+            "the red line follow the GPU-price slider",
         )
     )
+
+
+def _live_answer(base: alt.Chart, currency: str) -> alt.Chart:
+    """The break-even at the slider's GPU price, as text at the top left: the smallest volume
+    of the curve where self-hosting is cheaper, or "never" when there is none."""
+    price = f"format({GPU_HOUR_PARAM}, ',.2f') + ' {currency}/h: '"
+    text: alt.Chart = (
+        base.transform_calculate(
+            cheaper="datum.self_hosted_now <= datum.hosted ? datum.images : null"
+        )
+        .transform_aggregate(first="min(cheaper)")
+        .transform_calculate(
+            answer=f"'at ' + {price} + (isValid(datum.first) ? 'self-hosting cheaper from ' + "
+            "format(datum.first, ',.0f') + ' images/month' : "
+            "'self-hosting never cheaper in the range')"
+        )
+        .mark_text(align="left", baseline="top", x=6, y=6, fontWeight="bold", color="#333")
+        .encode(text="answer:N")
+    )
+    return text
 
 
 def _break_even_data(result: BreakEven, gpu_hour: float, points: int) -> pl.DataFrame:
@@ -296,7 +318,7 @@ def _volume_marker() -> alt.Chart:
 
 
 def _break_even_found(result: BreakEven, gpu_hour: float, currency: str) -> str:
-    """What the solver found, for the subtitle."""
+    """What the solver found at its GPU price, for the subtitle."""
     if result.volume is None:
         return "self-hosting never cheaper in the range"
-    return f"break-even {result.volume:,.0f} images/month at {gpu_hour:,.2f} {currency}/h"
+    return f"break-even {result.volume:,.0f} images/month"

@@ -43,6 +43,7 @@ GpuCategory = Literal[
     "capacity-block",
     "serverless",
     "serverless-active",
+    "deployment",
     "community",
     "secure",
     "marketplace",

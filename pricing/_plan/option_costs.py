@@ -9,7 +9,7 @@ base case (one sample), once for a Monte Carlo run and once for the sensitivity 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -25,6 +25,7 @@ from pricing._plan.hosted import HostedOption
 from pricing._plan.inputs import Inputs, segment_demand
 from pricing._selfhost.gpu_cost import (
     HOURS_PER_MONTH,
+    SECONDS_PER_MONTH,
     SPARE_ITEM,
     GpuCost,
     autoscaled,
@@ -32,7 +33,7 @@ from pricing._selfhost.gpu_cost import (
     serverless,
 )
 from pricing._selfhost.setups import Setup
-from pricing._workloads.model import Segment, Workload, central
+from pricing._workloads.model import Deployment, Segment, Workload, central
 from pricing.errors import PricingError
 
 #: Defaults when the workload does not say (documented in the README and the workload schema).
@@ -325,6 +326,8 @@ def _gpu_cost(s: Setup, wl: Workload, inputs: Inputs, load: Load) -> GpuCost:
             granularity_s=s.granularity_s,
             spare_gpus=spare,
         )
+    if s.mode == "deployment":
+        return _deployment(s, wl, inputs, load, gpu_hour)
     srv = sh.serverless if sh is not None and sh.serverless is not None else None
     p = ("self_hosting", "serverless")
     return serverless(
@@ -337,3 +340,55 @@ def _gpu_cost(s: Setup, wl: Workload, inputs: Inputs, load: Load) -> GpuCost:
         else inputs.get((*p, "cold_start_s"), srv.cold_start_s),
         idle_s=DEFAULT_IDLE_S if srv is None else inputs.get((*p, "idle_s"), srv.idle_s),
     )
+
+
+def _deployment(
+    s: Setup, wl: Workload, inputs: Inputs, load: Load, gpu_hour: np.ndarray | float
+) -> GpuCost:
+    """A provider-managed deployment billed per second online (set-up, idle, active), one
+    model replica per instance (a multi-GPU instance bills all its GPUs for one replica).
+
+    With ``min_instances`` kept online it is an autoscaled fleet with that floor, each
+    scale-up billing its set-up and the idle window before it scales down. Scaled to zero it
+    is billed the larger of two estimates: busy time plus cold starts, each billing the set-up
+    and the idle window (right at low traffic); and the autoscaled fleet the latency target
+    needs, its first instance online only the share of the time a request came within the
+    idle window, 1 - exp(-mean rate x idle) (right at high traffic, where instances rarely
+    idle long enough to stop).
+    """
+    sh = wl.self_hosting
+    terms = sh.deployment if sh is not None and sh.deployment is not None else Deployment()
+    p = ("self_hosting", "deployment")
+    setup = inputs.get((*p, "setup_s"), terms.setup_s)
+    idle = inputs.get((*p, "idle_s"), terms.idle_s)
+    instance_hour = gpu_hour * s.gpus_per_instance
+    fleet = autoscaled(
+        load.requests,
+        load.profile,
+        load.fleet,
+        gpu_hour=instance_hour,
+        gpus_per_instance=1,
+        min_gpus=terms.min_instances,
+        startup_s=setup + idle,
+        granularity_s=s.granularity_s,
+    )
+    if terms.min_instances == 0:
+        cold = serverless(
+            load.requests,
+            load.profile,
+            load.fleet,
+            gpu_second=instance_hour / 3600.0,
+            cold_start_s=setup,
+            idle_s=idle,
+        )
+        rate = load.requests / SECONDS_PER_MONTH
+        asleep = np.exp(-rate * idle) * HOURS_PER_MONTH * instance_hour
+        idle_cost = np.maximum(cold.idle, np.maximum(fleet.idle - asleep, 0.0))
+        billed = cold.busy + idle_cost
+        fleet = replace(
+            cold,
+            idle=idle_cost,
+            gpus=fleet.gpus,
+            utilisation=np.divide(cold.busy, billed, out=np.zeros_like(billed), where=billed > 0),
+        )
+    return replace(fleet, gpus=fleet.gpus * s.gpus_per_instance)

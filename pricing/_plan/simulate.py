@@ -8,8 +8,8 @@ workload is priced on
   see :mod:`pricing._plan.hosted`), and
 * every self-hosted set-up: an open-weights model on a GPU offer (or owned hardware) where a
   throughput profile exists and the model fits in memory, as a dedicated, autoscaled or
-  serverless deployment (see :mod:`pricing._selfhost.gpu_cost`), plus licence, operations, storage
-  and egress.
+  serverless fleet, or a provider's per-second deployment (see :mod:`pricing._selfhost.gpu_cost`),
+  plus licence, operations, storage and egress.
 
 Every cost is computed as numpy arrays over (samples, months): the base case is one sample
 with every uncertain input at its centre; a Monte Carlo run draws a seeded Latin hypercube
@@ -66,7 +66,7 @@ from pricing._selfhost.terms import HOSTING_FIELDS, HostingTerms
 from pricing._workloads.distributions import latin_hypercube
 from pricing._workloads.inputs import uncertain_inputs
 from pricing._workloads.load import load_workload
-from pricing._workloads.model import Segment, Workload
+from pricing._workloads.model import Deployment, Segment, Workload, central
 from pricing.errors import PricingError
 
 Mode = Literal["api", DeploymentMode]
@@ -165,7 +165,14 @@ def simulate(
     catalog: Catalog | None = None,
     *,
     gpus: Sequence[str] | None = None,
-    modes: Sequence[Mode] = ("api", "dedicated", "autoscaled", "serverless", "owned"),
+    modes: Sequence[Mode] = (
+        "api",
+        "dedicated",
+        "autoscaled",
+        "serverless",
+        "deployment",
+        "owned",
+    ),
     samples: int = 0,
     seed: int | None = None,
     price_spread: bool | None = None,
@@ -247,7 +254,7 @@ def simulate(
         run.shared = {s.option: shared[s.option] for s in run.selfhosted if s.option in shared}
 
     options, monthly, items = _base_case(runs, wl, days)
-    notes += _sharing_note(wl, runs)
+    notes += _sharing_note(wl, runs) + _deployment_note(wl, runs)
     leads = lead_frame(runs, trust, days, monthly, gpu_trusts, hosted="api" in modes)
     spread = price_spread if price_spread is not None else wl.prices is not None
     how = _Sampling(samples, seed, spread, sample_options)
@@ -307,6 +314,29 @@ def _sharing_note(wl: Workload, runs: list[SegmentRun]) -> list[str]:
             "but the strictest does not keeps its own fleet)"
         )
     return notes
+
+
+def _deployment_note(wl: Workload, runs: list[SegmentRun]) -> list[str]:
+    """The terms deployment options were priced under, with where the defaults come from."""
+    if not any(s.mode == "deployment" for run in runs for s in run.selfhosted):
+        return []
+    sh = wl.self_hosting
+    given = sh.deployment if sh is not None else None
+    terms = given if given is not None else Deployment()
+    how = (
+        "the workload's self_hosting.deployment"
+        if given is not None
+        else "defaults: Replicate scales deployments to 0 instances by default and keeps an "
+        "instance idle 'for a few minutes' after its last request (Replicate's billing docs), "
+        "taken as 180 s; the 15 s set-up is an assumption (the docs say 'a few seconds', "
+        "weights included); set self_hosting.deployment to change them"
+    )
+    return [
+        f"deployment options (a provider's per-second hardware running your own model) bill "
+        f"set-up, idle and active time: {terms.min_instances} instance(s) always online, "
+        f"{central(terms.setup_s):g} s set-up per new instance, {central(terms.idle_s):g} s "
+        f"idle before scaling down ({how})"
+    ]
 
 
 def _base_case(
@@ -409,9 +439,9 @@ def _hosted(
         shown = ", ".join(sorted(ids)[:3]) + (f" and {len(ids) - 3} more" if len(ids) > 3 else "")
         why = (
             "they bill seconds of a named GPU, bought as a private deployment that also bills "
-            "set-up and idle time; the same hardware is priced as a deployment through its GPU "
-            "offers (e.g. replicate/1x-h100-sxm-serverless) when self_hosting allows their "
-            "category"
+            "set-up and idle time; the same hardware is priced as deployment options through "
+            "its GPU offers (e.g. deployment:replicate/1x-h100-sxm-deployment:<model>), with "
+            "the workload's self_hosting.deployment terms"
             if kind == "hardware-time"
             else "a plan's images are made in its app; set `subscriptions = true` to include them"
         )

@@ -4,8 +4,9 @@ under which licence.
 A set-up exists for an open-weights model of the segment on a GPU offer when a throughput
 profile exists for that model and GPU and the model fits the GPU's memory (the fastest such
 precision is used). Rented instances give a dedicated and an autoscaled set-up, serverless
-offers a serverless one, owned hardware a dedicated one (when the workload states the hosting
-cost, which no source gives).
+offers a serverless one, a provider's per-second deployment hardware (Replicate) a deployment
+one, owned hardware a dedicated one (when the workload states the hosting cost, which no
+source gives).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from pricing._workloads.model import Segment, Workload, central
 from pricing.errors import PricingError
 
 #: How a self-hosted option runs; simulations add "api" for hosted offers.
-DeploymentMode = Literal["dedicated", "autoscaled", "serverless", "owned"]
+DeploymentMode = Literal["dedicated", "autoscaled", "serverless", "deployment", "owned"]
 
 #: GPU pricing categories used when the workload does not choose: capacity that can serve
 #: production traffic on demand. Spot, marketplace statistics and capacity blocks are left
@@ -44,8 +45,12 @@ DEFAULT_CATEGORIES = (
     "reserved-3y",
     "serverless",
     "serverless-active",
+    "deployment",
 )
 SERVERLESS = ("serverless",)
+#: GPU offers bought as a provider-managed deployment of your own model (Replicate's
+#: hardware): billed per second while instances are online, set-up and idle included.
+DEPLOYMENT = ("deployment",)
 
 
 @dataclass(frozen=True)
@@ -96,7 +101,7 @@ def setups(
     catalog: Catalog,
     *,
     gpus: Sequence[str] | None = None,
-    modes: Sequence[str] = ("dedicated", "autoscaled", "serverless", "owned"),
+    modes: Sequence[str] = ("dedicated", "autoscaled", "serverless", "deployment", "owned"),
     notes: list[str] | None = None,
     trust: GpuTrust | None = None,
 ) -> list[Setup]:
@@ -217,6 +222,8 @@ def _instance(o: GpuOffer) -> tuple[object, ...]:
 def _modes(offer: GpuOffer, modes: Sequence[str]) -> list[DeploymentMode]:
     if offer.category in SERVERLESS:
         return ["serverless"] if "serverless" in modes else []
+    if offer.category in DEPLOYMENT:
+        return ["deployment"] if "deployment" in modes else []
     chosen: list[DeploymentMode] = []
     if "dedicated" in modes:
         chosen.append("dedicated")

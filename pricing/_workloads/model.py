@@ -246,6 +246,23 @@ class Serverless(Strict):
     idle_s: NonNegative = Field(default=5.0, description="[s] billed idle after each request")
 
 
+class Deployment(Strict):
+    """A provider-managed deployment of your own model on per-second hardware (Replicate):
+    every second an instance is online is billed, set-up and idle included."""
+
+    min_instances: int = Field(
+        default=0, ge=0, le=64, description="instances kept online at all times (0 = scale to zero)"
+    )
+    setup_s: NonNegative = Field(
+        default=15.0, description="[s] billed set-up of each new instance (loading the weights)"
+    )
+    idle_s: NonNegative = Field(
+        default=180.0,
+        description="[s] an instance stays online, billed, after its last request before "
+        "scaling down (Replicate: 'a few minutes')",
+    )
+
+
 class Licence(Strict):
     """The team's own licence terms for the model weights (in the workload's currency)."""
 
@@ -266,6 +283,7 @@ class SelfHosting(Strict):
     )
     autoscale: Autoscale | None = None
     serverless: Serverless | None = None
+    deployment: Deployment | None = None
     redundancy: int = Field(
         default=0,
         ge=0,

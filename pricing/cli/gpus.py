@@ -42,7 +42,7 @@ app = typer.Typer(help="GPU offers for self-hosting.", no_args_is_help=True)
 def gpus_list(
     gpu: Annotated[str | None, typer.Option("--gpu", help="Only this GPU type, e.g. h100.")] = None,
     category: Annotated[
-        str | None, typer.Option("--category", help="on-demand, spot, serverless, ...")
+        str | None, typer.Option("--category", help="on-demand, spot, serverless, deployment, ...")
     ] = None,
     data: DataOption = None,
     as_json: JsonOption = False,
