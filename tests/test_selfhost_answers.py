@@ -12,13 +12,20 @@ AS_OF = "2026-12-07"
 
 
 def test_a_segment_without_self_hosted_options_says_why_not_zero() -> None:
-    # agency: FLUX.2 [pro]/[max], FLUX1.1 [pro] Ultra and GPT Image 1.5 are closed weights;
-    # FLUX.2 [dev] has no throughput evidence at 2048x2048.
-    sim = pricing.simulate("agency", samples=20, seed=1, as_of=AS_OF)
+    # agency on the H100 and A100 only: FLUX.2 [pro]/[max], FLUX1.1 [pro] Ultra and GPT Image
+    # 1.5 are closed weights; FLUX.2 [dev] (~90 GB in BF16) runs on the H200 and B200 only,
+    # and on the H100 only quantised, which the agency does not accept.
+    sim = pricing.simulate(
+        "agency", gpus=["h100-sxm", "a100-80gb"], samples=20, seed=1, as_of=AS_OF
+    )
     reasons = dict(sim.no_self_hosting.iter_rows())
     assert set(reasons) == {"key visuals", "client revisions"}
     assert "flux-2-pro: closed weights" in reasons["key visuals"]
-    assert "flux-2-dev" in reasons["key visuals"]
+    assert (
+        "flux-2-dev: profiled on b200, h200, none of which the GPUs asked for lists"
+        in (reasons["key visuals"])
+    )
+    assert "on h100-sxm only quantised" in reasons["key visuals"]
     assert sim.self_hosting_cheaper is not None
     assert sim.self_hosting_cheaper["probability"].null_count() == sim.self_hosting_cheaper.height
     row = pricing.plan_options(sim)  # the headline says why, never "0%"
@@ -28,6 +35,19 @@ def test_a_segment_without_self_hosted_options_says_why_not_zero() -> None:
     head = headline(sim, {})
     assert head["p_self_hosting_cheaper"].null_count() == 2
     assert head.filter(pl.col("no_self_hosting").is_null()).height == 0
+
+
+def test_agency_key_visuals_are_evaluated_self_hosted_and_none_meets_the_target() -> None:
+    # on its own GPU list (H200 and B200 included) FLUX.2 [dev] is evaluated at 2048x2048:
+    # four images a request take minutes on one GPU, over the two-minute target
+    sim = pricing.simulate("agency", as_of=AS_OF)
+    reason = sim.self_hosting_reason("key visuals")
+    assert reason is not None
+    assert "self-hosted options can serve it" in reason
+    assert "over the latency target" in reason
+    own = sim.options.filter(pl.col("segment") == "key visuals", pl.col("kind") == "self-hosted")
+    assert set(own["model"].to_list()) == {"flux-2-dev"}
+    assert sim.self_hosting_reason("client revisions") is None  # a B200 serves it in time
 
 
 def test_a_segment_with_self_hosted_options_gets_a_probability() -> None:

@@ -201,7 +201,10 @@ def _live_answer(base: alt.Chart, currency: str) -> alt.Chart:
             "'self-hosting never cheaper in the range')"
         )
         .mark_text(align="left", baseline="top", x=6, y=6, fontWeight="bold", color="#333")
-        .encode(text="answer:N")
+        .encode(
+            text="answer:N",
+            tooltip=[alt.Tooltip("answer:N", title="break-even at the slider's GPU price")],
+        )
     )
     return text
 

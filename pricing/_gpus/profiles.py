@@ -138,6 +138,15 @@ class ThroughputProfile(Strict):
     year: int | None = Field(
         default=None, ge=2015, le=2100, description="year of the benchmark (software vintage)"
     )
+    input_tokens: int | None = Field(
+        default=None,
+        gt=0,
+        description="image tokens each input image adds to every step (edit models that run "
+        "the inputs in the same sequence); None = no source says, so edits cannot be priced",
+    )
+    max_pixels: int | None = Field(
+        default=None, gt=0, description="largest output the model makes [px]; None = no limit"
+    )
     points: list[PublishedPoint] = Field(min_length=1)
     sources: list[Id] = Field(min_length=1, description="sources of the fitted parameters")
     confidence: Confidence
@@ -201,12 +210,28 @@ class ThroughputProfile(Strict):
         ys = [float(b.seconds) / b.batch / float(self.batch[0].seconds) for b in self.batch]
         return interpolate(xs, ys, batch, extrapolate=False)
 
-    def seconds(self, width: int, height: int, steps: int | None = None, batch: int = 1) -> float:
-        """Seconds per image [s] (module docstring formula)."""
+    def seconds(
+        self, width: int, height: int, steps: int | None = None, batch: int = 1, inputs: int = 0
+    ) -> float:
+        """Seconds per image [s] (module docstring formula), with ``inputs`` input images
+        adding :attr:`input_tokens` each to the sequence."""
         n = self.default_steps if steps is None else steps
         if n < 1:
             raise ValueError(f"steps must be at least 1, got {n}")
-        step = self.step_seconds(image_tokens(width, height))
+        if self.max_pixels is not None and width * height > self.max_pixels:
+            raise ThroughputUnknown(
+                f"{self.model} makes images of at most {self.max_pixels:,} px; "
+                f"{width}x{height} is larger (profile {self.id})"
+            )
+        tokens = image_tokens(width, height)
+        if inputs:
+            if self.input_tokens is None:
+                raise ThroughputUnknown(
+                    f"no source says how input images add to the work of {self.model}; "
+                    f"profile {self.id} prices generation only"
+                )
+            tokens += inputs * self.input_tokens
+        step = self.step_seconds(tokens)
         return (float(self.overhead_s) + step * n) * self.batch_factor(batch)
 
 
@@ -235,11 +260,40 @@ class GpuPeak(Strict):
     notes: str | None = None
 
 
+class DerivedModel(Strict):
+    """A model that runs another's transformer: every profile of ``runs_as`` gives one of
+    ``model`` (same GPU, precision, timings and memory) with its own steps, output limit and
+    input-image tokens."""
+
+    model: Id
+    runs_as: Id
+    default_steps: int = Field(gt=0)
+    input_tokens: int | None = Field(default=None, gt=0)
+    max_pixels: int | None = Field(default=None, gt=0)
+    sources: list[Id] = Field(min_length=1)
+    fit: str = Field(min_length=1, description="why the base model's timings hold")
+
+    def profile_from(self, base: ThroughputProfile) -> ThroughputProfile:
+        """``base`` as a profile of :attr:`model` (low confidence: derived)."""
+        return base.model_copy(
+            update={
+                "model": self.model,
+                "default_steps": self.default_steps,
+                "input_tokens": self.input_tokens,
+                "max_pixels": self.max_pixels,
+                "sources": [*base.sources, *self.sources],
+                "confidence": "low",
+                "fit": f"Derived from {base.id}: {self.fit} Base fit: {base.fit}",
+            }
+        )
+
+
 class ThroughputFile(Strict):
     """``data/throughput.toml``."""
 
     peak: list[GpuPeak] = Field(default_factory=list)
     profile: list[ThroughputProfile]
+    derived: list[DerivedModel] = Field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -283,12 +337,47 @@ def load_throughput(root: Path | None = None) -> ThroughputData:
         problems.extend(check_gpu(rel, f"peak {k.gpu}", k.gpu, set(gpu_types)))
         problems.extend(check_source(rel, f"peak {k.gpu}", "source", k.source, source_ids))
     peaks = {k.gpu: k for k in data.peak}
-    for p in data.profile:
+    for d in data.derived:
+        problems.extend(_derived_problems(rel, d, model_ids, source_ids, data.profile))
+    for p in data.profile:  # a derived profile has its base's timing, memory and FLOPs
         problems.extend(_reference_problems(rel, p, model_ids, set(gpu_types), source_ids))
         problems.extend(physics_problems(rel, p, peaks.get(p.gpu), gpu_types.get(p.gpu)))
     if problems:
         raise RateCardError(problems)
-    return ThroughputData(root, tuple(data.profile), gpu_types, peaks)
+    derived = [
+        d.profile_from(p) for d in data.derived for p in data.profile if p.model == d.runs_as
+    ]
+    return ThroughputData(root, (*data.profile, *derived), gpu_types, peaks)
+
+
+def _derived_problems(
+    rel: str,
+    d: DerivedModel,
+    model_ids: set[str],
+    source_ids: set[str],
+    profiles: list[ThroughputProfile],
+) -> list[Problem]:
+    """A derived model must be a known model, not profiled itself, and run a profiled one."""
+    where = f"derived {d.model}"
+
+    def problem(name: str, message: str, fix: str) -> Problem:
+        return Problem(rel, message, fix, offer=where, field=name)
+
+    out = [
+        problem("model", f"unknown model {m!r}", "add it to data/models.toml")
+        for m in (d.model, d.runs_as)
+        if m not in model_ids
+    ]
+    out += [
+        problem("sources", f"unknown source {s!r}", "add it to data/sources.toml")
+        for s in d.sources
+        if s not in source_ids
+    ]
+    if not any(p.model == d.runs_as for p in profiles):
+        out.append(problem("runs_as", f"{d.runs_as} has no profile", "profile it first"))
+    if any(p.model == d.model for p in profiles):
+        out.append(problem("model", f"{d.model} has profiles of its own", "keep one of the two"))
+    return out
 
 
 def _reference_problems(

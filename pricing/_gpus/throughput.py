@@ -77,6 +77,7 @@ def seconds_per_image(
     steps: int | None = None,
     precision: str | None = None,
     batch: int = 1,
+    inputs: int = 0,
     profiles: Profiles | None = None,
 ) -> float:
     """Estimated GPU time per image [s/image].
@@ -94,6 +95,10 @@ def seconds_per_image(
         fp4) changes the images and is used only when named.
     batch : int
         Images per batch; the result is the per-image share of the batch's time [s/image].
+    inputs : int
+        Input images of an edit: each adds the profile's ``input_tokens`` to every step (an
+        edit model that runs its inputs in the same sequence, such as FLUX.1 Kontext [dev]).
+        A profile that does not say how inputs cost raises :class:`ThroughputUnknown`.
     profiles : ThroughputData or sequence of ThroughputProfile, optional
         Default: the bundled ``data/throughput.toml``.
 
@@ -108,7 +113,9 @@ def seconds_per_image(
         raise ValueError(f"batch must be at least 1, got {batch}")
     all_ = profiles_of(profiles)
     if precision is not None:
-        return find_profile(model, gpu, precision, all_).seconds(width, height, steps, batch)
+        return find_profile(model, gpu, precision, all_).seconds(
+            width, height, steps, batch, inputs
+        )
     every = [p for p in all_ if p.model == model and p.gpu == gpu]
     if not every:
         raise _not_found(model, gpu, None, all_)
@@ -123,7 +130,7 @@ def seconds_per_image(
     unknown: ThroughputUnknown | None = None
     for p in candidates:
         try:
-            times.append(p.seconds(width, height, steps, batch))
+            times.append(p.seconds(width, height, steps, batch, inputs))
         except ThroughputUnknown as exc:
             unknown = exc
     if not times and unknown is not None:

@@ -25,7 +25,7 @@ from pricing._gpus.throughput import seconds_per_image
 from pricing._plan.hosted import Shape, hosted_options
 from pricing._price.request import ImageRequest
 from pricing._selfhost.fleet import Fleet, Service
-from pricing._selfhost.gpu_cost import dedicated
+from pricing._selfhost.gpu_cost import SECONDS_PER_MONTH, dedicated
 from pricing._selfhost.terms import HostingTerms
 from pricing.errors import PricingError
 
@@ -211,7 +211,14 @@ def break_even(
     ds = data if data is not None else load_data_set()
     terms, licence_said = _terms(req.model, hosting, ds)
     gpu_type, price = _gpu_price(gpu, gpu_hour, ds)
-    self_cost, gpus = _fleet_curves(req, gpu_type, price, terms, ds)
+    self_cost, gpus, limit = _fleet_curves(req, gpu_type, price, terms, ds)
+    capped: tuple[str, ...] = ()
+    if limit < max_volume:
+        capped = (
+            f"range: up to {limit:,.0f} images a month, where the fleet would reach "
+            f"{FLEET_LIMIT * 0.9:,.0f} GPUs (the sizing limit is {FLEET_LIMIT:,})",
+        )
+        max_volume = limit
     day = to_date(as_of) if as_of is not None else to_date(None)
     policy = TrustPolicy.parse(evidence)
     hosted_cost, priced_by = _hosted_curve(hosted, req, day, cat, policy)
@@ -222,7 +229,7 @@ def break_even(
     if hosting is None:
         said += " (defaults: pass hosting=HostingTerms(...) to state them)"
     never = _never_driver(result, self_cost, hosted_cost, terms, max_volume)
-    notes = (*result.notes, *never, licence_said, f"GPU: {gpu} at {price:,.4g}/GPU-hour")
+    notes = (*result.notes, *never, *capped, licence_said, f"GPU: {gpu} at {price:,.4g}/GPU-hour")
     return replace(result, hosting=terms, notes=(*notes, priced_by, said))
 
 
@@ -314,10 +321,15 @@ def _gpu_price(gpu: str, gpu_hour: float | None, data: DataSet) -> tuple[str, fl
     return gpu, gpu_hour
 
 
+#: The largest fleet the queueing model sizes [GPUs] (pricing._queue.mgc's max_servers).
+FLEET_LIMIT = 100_000
+
+
 def _fleet_curves(
     req: ImageRequest, gpu_type: str, price: float, terms: HostingTerms, data: DataSet
-) -> tuple[CostCurve, CostCurve]:
-    """Monthly cost of a dedicated fleet [currency/month] and its GPU count, by volume [images].
+) -> tuple[CostCurve, CostCurve, float]:
+    """Monthly cost of a dedicated fleet [currency/month] and its GPU count, by volume [images],
+    and the volume at which the fleet reaches 90% of :data:`FLEET_LIMIT` [images/month].
 
     The cost is GPU time, busy and idle, plus the terms' fixed licence and operations costs.
     """
@@ -346,7 +358,12 @@ def _fleet_curves(
         total: np.ndarray = fleet_cost(v)[0] + terms.fixed_per_month + terms.licence_overage(v)
         return total
 
-    return self_cost, lambda v: fleet_cost(v)[1]
+    # offered load at the peak: v / count / month_s x peak-to-mean x per-request time [GPUs]
+    limit = (
+        FLEET_LIMIT * 0.9 * terms.max_utilisation * SECONDS_PER_MONTH * req.count
+        / (per_request * terms.peak_to_mean)
+    )  # fmt: skip
+    return self_cost, lambda v: fleet_cost(v)[1], limit
 
 
 def _hosted_curve(

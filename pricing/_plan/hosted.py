@@ -52,7 +52,7 @@ def segment_request(
         height=size.height,
         count=segment.images_per_request,
         quality=segment.quality,
-        steps=segment.steps,
+        steps=segment.steps_for(model),
         input_images=_inputs(segment, size.width, size.height),
     )
 

@@ -247,13 +247,14 @@ def simulate(
             wl, seg, selfhost, cat, gpus=gpus, modes=modes, notes=notes, trust=gpu_trusts[seg.name]
         )
         if not selfh:
-            no_self[seg.name] = _why_no_self(wl, seg, selfhost, cat, modes)
+            no_self[seg.name] = _why_no_self(wl, seg, selfhost, cat, modes, gpus)
         runs.append(SegmentRun(i, seg, hosted, selfh))
     shared = shared_fleets([(run.index, run.segment, run.selfhosted) for run in runs])
     for run in runs:
         run.shared = {s.option: shared[s.option] for s in run.selfhosted if s.option in shared}
 
     options, monthly, items = _base_case(runs, wl, days)
+    no_self.update(_none_can_serve(runs, monthly))
     notes += _sharing_note(wl, runs) + _deployment_note(wl, runs)
     leads = lead_frame(runs, trust, days, monthly, gpu_trusts, hosted="api" in modes)
     spread = price_spread if price_spread is not None else wl.prices is not None
@@ -285,12 +286,36 @@ def simulate(
 
 
 def _why_no_self(
-    wl: Workload, seg: Segment, data: DataSet, cat: Catalog, modes: Sequence[Mode]
+    wl: Workload,
+    seg: Segment,
+    data: DataSet,
+    cat: Catalog,
+    modes: Sequence[Mode],
+    gpus: Sequence[str] | None,
 ) -> str:
     """Why ``seg`` has no self-hosted set-up (see :func:`no_setup_reason`)."""
     if not set(modes) - {"api"}:
         return "no self-hosted mode was asked for"
-    return no_setup_reason(wl, seg, data, cat)
+    return no_setup_reason(wl, seg, data, cat, gpus)
+
+
+def _none_can_serve(runs: list[SegmentRun], monthly: pl.DataFrame) -> dict[str, str]:
+    """Segments whose self-hosted options were all evaluated and none can serve a month, with
+    the commonest reason (its share of the options): a verdict, not a 0% probability."""
+    own = monthly.filter(pl.col("kind") == "self-hosted")
+    out = {}
+    for run in runs:
+        mine = own.filter(pl.col("segment") == run.segment.name)
+        if not run.selfhosted or mine.height == 0 or mine["feasible"].any():
+            continue
+        per_option = mine.group_by("option").agg(pl.col("reason").drop_nulls().first())
+        top = per_option.group_by("reason").len().sort("len", "reason", descending=[True, False])
+        reason, count = top.row(0) if top.height else ("no reason recorded", per_option.height)
+        out[run.segment.name] = (
+            f"with every input at its centre, none of its {per_option.height} self-hosted "
+            f"options can serve it ({count} of them: {reason})"
+        )
+    return out
 
 
 def _sharing_note(wl: Workload, runs: list[SegmentRun]) -> list[str]:

@@ -115,7 +115,7 @@ def setups(
     out: list[Setup] = []
     for model in seg.models:
         info = catalog.models.get(model)
-        if info is None or not info.open_weights:
+        if info is None or not info.open_weights or seg.operation not in info.operations:
             continue
         licence, terms, reason = _licence(model, wl, data)
         for gpu, precision, service in _services(model, seg, data, _allowed(wl)):
@@ -233,12 +233,19 @@ def _modes(offer: GpuOffer, modes: Sequence[str]) -> list[DeploymentMode]:
 
 
 def _services(
-    model: str, seg: Segment, data: DataSet, allowed: frozenset[str] = LOSSLESS
+    model: str,
+    seg: Segment,
+    data: DataSet,
+    allowed: frozenset[str] = LOSSLESS,
+    why: list[str] | None = None,
 ) -> list[tuple[str, str, Service]]:
     """(gpu, precision, service time of the mix) for each GPU the model can run on, at the
-    ``allowed`` precisions (default lossless: the published weights)."""
+    ``allowed`` precisions (default lossless: the published weights); ``why`` collects what
+    kept a profile from pricing the mix."""
     by_gpu: dict[str, tuple[str, Service]] = {}
     count = seg.images_per_request
+    # an edit that states no input images is made from one (as its hosted prices are)
+    inputs = seg.input_images or (1 if seg.operation == "edit" else 0)
     for profile in data.throughput.for_model(model):
         gpu, precision = profile.gpu, profile.precision
         if precision not in allowed:
@@ -253,16 +260,19 @@ def _services(
                     gpu,
                     width=r.width,
                     height=r.height,
-                    steps=seg.steps,
+                    steps=seg.steps_for(model),
                     precision=precision,
                     batch=batch,
+                    inputs=inputs,
                     profiles=data.throughput,
                 )
                 * count
                 for r in seg.resolutions
             )
-        except PricingError:
-            continue  # e.g. a resolution outside what the profile can extrapolate to
+        except PricingError as exc:  # e.g. a size the model does not make
+            if why is not None and str(exc) not in why:
+                why.append(str(exc))
+            continue
         service = Service(times=times, shares=tuple(r.share for r in seg.resolutions))
         if gpu not in by_gpu or service.mean < by_gpu[gpu][1].mean:
             by_gpu[gpu] = (precision, service)
@@ -379,21 +389,30 @@ def _grade(catalog: Catalog, offer: GpuOffer, trust: GpuTrust | None) -> str:
     return gpu_offer_evidence(offer, catalog.sources.get(offer.source), day).grade
 
 
-def no_setup_reason(wl: Workload, seg: Segment, data: DataSet, catalog: Catalog) -> str:
+def no_setup_reason(
+    wl: Workload,
+    seg: Segment,
+    data: DataSet,
+    catalog: Catalog,
+    gpus: Sequence[str] | None = None,
+) -> str:
     """Why ``seg`` has no self-hosted set-up, model by model: closed weights, no throughput
     profile, a profile that cannot price the segment's sizes, or no GPU offer to run it on."""
     reasons = []
-    sh = wl.self_hosting
     for model in seg.models:
         info = catalog.models.get(model)
         if info is None or not info.open_weights:
             reasons.append(f"{model}: closed weights")
             continue
+        if seg.operation not in info.operations:
+            reasons.append(f"{model}: does not {seg.operation} (data/models.toml)")
+            continue
         profiles = data.throughput.for_model(model)
         if not profiles:
             reasons.append(f"{model}: no throughput profile in data/throughput.toml")
             continue
-        if not _services(model, seg, data, _allowed(wl)):
+        why: list[str] = []
+        if not _services(model, seg, data, _allowed(wl), why):
             sizes = ", ".join(f"{r.width}x{r.height}" for r in seg.resolutions)
             lossy = sorted({p.precision for p in profiles} - _allowed(wl))
             extra = (
@@ -401,15 +420,43 @@ def no_setup_reason(wl: Workload, seg: Segment, data: DataSet, catalog: Catalog)
                 if lossy
                 else ""
             )
+            detail = why[0] if why else "no lossless profile or memory evidence for it"
             reasons.append(
                 f"{model}: its throughput profiles cannot price {seg.operation} at {sizes} "
-                f"(no resolution scaling or memory evidence for it{extra})"
+                f"({detail}{extra})"
             )
             continue
-        gpus = ", ".join(sorted({p.gpu for p in profiles}))
-        categories = ", ".join(sh.categories) if sh and sh.categories else "the default ones"
-        reasons.append(
-            f"{model}: no GPU offer of {gpus} in {categories} that the workload allows and the "
-            "evidence policy trusts"
-        )
+        reasons.append(f"{model}: {_no_offer_reason(model, seg, data, wl, gpus)}")
     return "; ".join(reasons) or "the workload lists no model"
+
+
+def _no_offer_reason(
+    model: str, seg: Segment, data: DataSet, wl: Workload, gpus: Sequence[str] | None
+) -> str:
+    """Why a model whose profiles can price the segment still has no set-up: the GPUs it is
+    profiled on at the workload's precisions are not in its ``gpus`` list, or no offer of
+    them is in its categories and trusted; GPUs profiled only at other precisions are named."""
+    sh = wl.self_hosting
+    usable = sorted(g for g, _, _ in _services(model, seg, data, _allowed(wl)))
+    quantised = sorted(
+        {p.gpu for p in data.throughput.for_model(model)} - set(usable)
+    )  # profiled only at precisions the workload does not accept
+    extra = (
+        f"; on {', '.join(quantised)} only quantised (add the precision to "
+        "self_hosting.precisions to include it)"
+        if quantised
+        else ""
+    )
+    wanted = list(gpus) if gpus is not None else (sh.gpus if sh is not None and sh.gpus else None)
+    named = "the GPUs asked for" if gpus is not None else "self_hosting.gpus"
+    offers = {o.id: o.gpu for o in data.gpus.offers}
+    if wanted is not None and not set(usable) & {offers.get(g, g) for g in wanted}:
+        return (
+            f"profiled on {', '.join(usable)}, none of which {named} lists "
+            f"({', '.join(wanted)}){extra}"
+        )
+    categories = ", ".join(sh.categories) if sh and sh.categories else "the default ones"
+    return (
+        f"no GPU offer of {', '.join(usable)} in {categories} that the workload allows and the "
+        f"evidence policy trusts{extra}"
+    )

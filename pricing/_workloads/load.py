@@ -150,3 +150,16 @@ def _cross_check(
             else:
                 continue
             yield Problem(shown, message, fix, segment=name, segment_index=i, field=f"models[{j}]")
+        steps = seg.get("model_steps")
+        for model_id in steps if isinstance(steps, dict) else {}:
+            if model_id not in models:
+                close = close_model_ids(str(model_id), models)
+                hint = f"did you mean {', '.join(close)}?" if close else "see data/models.toml"
+                yield Problem(
+                    shown,
+                    f"unknown model {model_id!r} in model_steps",
+                    f"use a model id from data/models.toml ({hint})",
+                    segment=name,
+                    segment_index=i,
+                    field="model_steps",
+                )

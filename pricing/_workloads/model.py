@@ -186,7 +186,15 @@ class Segment(Strict):
     volume: Volume
     images_per_request: int = Field(default=1, gt=0, description="[images/request]")
     resolutions: list[Resolution] = Field(min_length=1)
-    steps: int | None = Field(default=None, gt=0, description="sampling steps; None = default")
+    steps: int | None = Field(
+        default=None, gt=0, description="sampling steps; None = each model's default"
+    )
+    model_steps: dict[Id, Annotated[int, Field(gt=0)]] = Field(
+        default_factory=dict,
+        description="sampling steps of particular models, replacing `steps` for them (e.g. "
+        '{ "flux-2-dev" = 50 } beside distilled models run at 4); models the segment does not '
+        "list are ignored",
+    )
     input_images: int = Field(
         default=0,
         ge=0,
@@ -212,6 +220,10 @@ class Segment(Strict):
         if twice:
             raise invalid(f"models listed twice: {twice}", "list each model once")
         return models
+
+    def steps_for(self, model: str) -> int | None:
+        """The steps ``model`` runs at in this segment (None: the model's default)."""
+        return self.model_steps.get(model, self.steps)
 
     @field_validator("resolutions")
     @classmethod
