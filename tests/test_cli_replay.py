@@ -285,13 +285,13 @@ def test_no_billed_cost_no_reconciliation(tmp_path: Path, data: Path) -> None:
 # --------------------------------------------------------------------------- bad rows
 
 
-BAD_LOG = (
-    "2026-03-01T10:00:00Z,acme,m,2",  # line 1: priced, $0.08
-    "yesterday,acme,m,1",  # line 2: bad timestamp
-    "2026-03-02T10:00:00Z,nobody,m,1",  # line 3: unknown provider
-    "2026-03-03T10:00:00Z,acme,m,two",  # line 4: count not a number
-    "2026-03-04T10:00:00Z,acme,m,0",  # line 5: zero count
-    "2026-03-05T10:00:00Z,acme,m,1",  # line 6: priced, $0.04
+BAD_LOG = (  # lines of the file; the header is line 1
+    "2026-03-01T10:00:00Z,acme,m,2",  # line 2: priced, $0.08
+    "yesterday,acme,m,1",  # line 3: bad timestamp
+    "2026-03-02T10:00:00Z,nobody,m,1",  # line 4: unknown provider
+    "2026-03-03T10:00:00Z,acme,m,two",  # line 5: count not a number
+    "2026-03-04T10:00:00Z,acme,m,0",  # line 6: zero count
+    "2026-03-05T10:00:00Z,acme,m,1",  # line 7: priced, $0.04
 )
 
 
@@ -324,9 +324,9 @@ def test_quarantine_csv_has_lines_reasons_and_columns(tmp_path: Path, data: Path
     assert f"wrote 4 quarantined row(s) to {out}" in result.stdout.replace("\n", "")
     frame = pl.read_csv(out, infer_schema=False)
     assert frame.columns == ["line", "reason", "value", "timestamp", "provider", "model", "count"]
-    assert frame["line"].to_list() == ["2", "3", "4", "5"]
+    assert frame["line"].to_list() == ["3", "4", "5", "6"]
     assert frame.row(0) == (
-        "2",
+        "3",
         "unparseable timestamp",
         "yesterday",
         "yesterday",

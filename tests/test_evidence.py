@@ -459,3 +459,18 @@ def test_charts_draw_no_unverified_lead() -> None:
     cells = [row for row in values if row["provider"] == "llmapi"]
     assert cells
     assert all(c["per_image"] is None and c["label"] == "lead only" for c in cells)
+
+
+def test_a_free_version_that_cannot_price_the_reference_request_is_still_flagged(
+    tmp_path: Path,
+) -> None:
+    # every figure 0 is how the cards record a free tier; this one makes at most 512x512, so
+    # it cannot price the 1024x1024 reference request, and is flagged free-tier all the same
+    free = offer(
+        version('{ unit = "image", price = 0 }', source="beta-page"),
+        offer_id="beta/m",
+        settings="limits = { max_megapixels = 0.25, megapixel = 1048576 }",
+    )
+    cat = build(tmp_path, {"beta": free})
+    row = evidence_of(cat, "beta/m")
+    assert "free-tier" in str(row["flags"])

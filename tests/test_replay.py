@@ -1,7 +1,9 @@
 """``replay()`` on small usage logs written to ``tmp_path``, against synthetic catalogs.
 
 Every expected cost is worked out by hand from the synthetic rates below (Decimal), never from
-running the code. Each log row is one call; lines are 1-based data rows (the header is not one).
+running the code. Each log row is one call; a quarantined row's line is its 1-based line in the
+file: a CSV's header is line 1, so its first row is line 2, while NDJSON lines and Parquet rows
+count from 1.
 """
 
 from __future__ import annotations
@@ -135,7 +137,8 @@ GOOD = [
     call("2026-03-07", billed_cost=0.04),
     call("2026-03-31T23:59:59Z", "acme", "n", offer_id="acme/n-b", count=4, billed_cost=0.10),
 ]
-#: Rows every format can hold that must be quarantined: (line, reason, offending value).
+#: Rows every format can hold that must be quarantined: (row, reason, offending value); the
+#: row is the line in an NDJSON or Parquet log, one line before it in a CSV (its header).
 BAD = [
     call("not a time"),
     call("2026-03-08T10:00:00Z", "nobody"),
@@ -184,6 +187,11 @@ GOOD_COSTS = {
 }
 
 
+def in_csv(reasons: list[tuple[int, str, str | None]]) -> list[tuple[int, str, str | None]]:
+    """``reasons`` of rows 1, 2... at their lines in a CSV log: one further down (the header)."""
+    return [(row + 1, reason, value) for row, reason, value in reasons]
+
+
 def why(result: Replay) -> list[tuple[int, str, str | None]]:
     """(line, reason, offending value) of each quarantined row."""
     return [tuple(r) for r in result.quarantine.select("line", "reason", "value").rows()]
@@ -205,7 +213,7 @@ def test_costs_and_quarantine_in_every_format(
     assert costs_table(result) == GOOD_COSTS
     assert result.costs["cost"].dtype == pl.Decimal(38, 10)
     assert result.total() == {"USD": D("0.59")}
-    assert why(result) == BAD_REASONS
+    assert why(result) == (in_csv(BAD_REASONS) if suffix == ".csv" else BAD_REASONS)
     assert result.quarantine.columns == ["line", "reason", "value", *LOG[0]]
     assert result.quarantine["provider"].to_list()[1] == "nobody"
     assert (result.rows_read, result.rows_priced) == (16, 6)
@@ -242,16 +250,18 @@ def test_csv_text_that_does_not_parse_is_quarantined(flat: pricing.Catalog, tmp_
         call("2026-03-02T10:00:00Z", "acme", "n", offer_id="acme/n-a", count=2),  # good: 0.04
     ]
     result = replay(write_log(tmp_path / "usage.csv", log), catalog=flat)
-    assert why(result) == [
-        (2, "width is not a whole number", "abc"),
-        (3, "count is not a whole number", "1.5"),
-        (4, "missing height", None),
-        (5, "missing provider", None),
-        (6, "unparseable timestamp", "(empty)"),
-        (7, "unknown offer_id", "acme/zzz"),
-        (8, "billed_cost is not a number", "lots"),
-        (9, "zero or negative count", "-2"),
-    ]
+    assert why(result) == in_csv(
+        [
+            (2, "width is not a whole number", "abc"),
+            (3, "count is not a whole number", "1.5"),
+            (4, "missing height", None),
+            (5, "missing provider", None),
+            (6, "unparseable timestamp", "(empty)"),
+            (7, "unknown offer_id", "acme/zzz"),
+            (8, "billed_cost is not a number", "lots"),
+            (9, "zero or negative count", "-2"),
+        ]
+    )
     assert result.total() == {"USD": D("0.08")}
     assert (result.rows_read, result.rows_priced, result.rows_quarantined) == (10, 2, 8)
     balanced(result)
@@ -314,8 +324,8 @@ def test_offer_map_resolves_a_provider_with_several_offers(
 ) -> None:
     path = write_log(tmp_path / "usage.csv", LOG)
     result = replay(path, catalog=flat, offer_map={"acme/n": "acme/n-a"})
-    # line 12 (acme n, 1 image on Mar 8) is now priced on acme/n-a at 0.02
-    assert 12 not in result.quarantine["line"].to_list()
+    # row 12 (acme n, 1 image on Mar 8; line 13 of the CSV) is now priced on acme/n-a at 0.02
+    assert 13 not in result.quarantine["line"].to_list()
     assert costs_table(result)[(MAR, "acme", "n", "generate", "acme/n-a", "USD")] == (
         1,
         1,
@@ -343,7 +353,7 @@ def test_a_log_of_offer_ids_needs_no_provider_or_model(
         (MAR, "acme", "n", "generate", "acme/n-a", "USD"): (1, 3, D("0.06"), 0),
         (MAR, "beta", "m", "generate", "beta/m", "USD"): (1, 2, D("0.06"), 0),
     }
-    assert why(result) == [(3, "missing offer_id", None)]
+    assert why(result) == [(4, "missing offer_id", None)]  # line 4: the header is line 1
     balanced(result)
 
 
@@ -586,7 +596,7 @@ def test_month_filter(flat: pricing.Catalog, tmp_path: Path) -> None:
     assert costs_table(result) == {k: v for k, v in GOOD_COSTS.items() if k[0] == MAR}
     assert result.total() == {"USD": D("0.47")}
     # rows of other months are not read; an unreadable timestamp cannot be placed, so it stays
-    lines = [line for line, _, _ in BAD_REASONS if line != 10]
+    lines = [line for line, _, _ in in_csv(BAD_REASONS) if line != 11]
     assert result.quarantine["line"].to_list() == lines
     assert result.rows_read == 4 + len(lines)
     balanced(result)

@@ -343,13 +343,26 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
         Listing every problem found, each with its file, offer, version, field and fix.
     """
     root = Path(path) if path is not None else bundled_data_dir()
-    return _load_cached(root.resolve(), _stamp(root))
+    try:
+        resolved = root.resolve()
+    except (OSError, RuntimeError):  # a symbolic-link loop: load_data says so
+        resolved = root.absolute()
+    return _load_cached(resolved, _stamp(root))
 
 
 def _stamp(root: Path) -> tuple[tuple[str, int, int], ...]:
-    """Cache key that changes whenever a data file changes."""
+    """Cache key that changes whenever a data file changes; a path that cannot be read
+    (a link loop, a vanished file) counts as (-1, -1) and its problem is the loader's."""
     files = sorted(root.rglob("*.toml")) if root.is_dir() else []
-    return tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files)
+    stamp = []
+    for p in files:
+        try:
+            st = p.stat()
+        except OSError:
+            stamp.append((str(p), -1, -1))
+        else:
+            stamp.append((str(p), st.st_mtime_ns, st.st_size))
+    return tuple(stamp)
 
 
 @lru_cache(maxsize=8)

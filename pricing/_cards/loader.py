@@ -17,6 +17,9 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from pricing._cards.components import UNITS
+from pricing._cards.files import read_text
+from pricing._cards.fixes import rule_fix
+from pricing._cards.plausible import oversized, price_issues
 from pricing._cards.schema import ImageModel, ModelsFile, Offer, PriceVersion, RateCard, SourcesFile
 from pricing.errors import Problem, RateCardError
 
@@ -115,13 +118,11 @@ def load_model(
     and version, as in rate cards).
     """
     rel = relative_path(path, root)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        problems.append(Problem(rel, "file is missing", f"create {rel}"))
+    text = read_text(path, rel, problems)
+    if text is None:
         return None
     expected = SCHEMA_LINE if check_schema_line else schema_line
-    if expected is not None and text.splitlines()[:1] != [expected]:
+    if expected is not None and text.split("\n", 1)[0] != expected:
         problems.append(
             Problem(rel, "line 1 must point editors at the schema", f"make line 1 `{expected}`")
         )
@@ -130,10 +131,18 @@ def load_model(
     except tomllib.TOMLDecodeError as exc:
         problems.append(Problem(rel, f"not valid TOML: {exc}", "fix the TOML syntax at that line"))
         return None
+    except RecursionError:
+        problems.append(
+            Problem(rel, "tables or arrays are nested too deep to read", "flatten the nesting")
+        )
+        return None
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
         problems.extend((explain or problems_from_validation)(rel, raw, exc))
+        return None
+    except RecursionError:  # pragma: no cover - pydantic-core guards its own recursion
+        problems.append(Problem(rel, "values are nested too deep to check", "flatten them"))
         return None
 
 
@@ -142,11 +151,17 @@ def problems_from_validation(rel: str, raw: dict[str, Any], exc: ValidationError
     for err in exc.errors():
         loc = list(err["loc"])
         offer, version, field_path = _locate(raw, loc)
+        fix = validation_fix(err, field_path)
+        rule = rule_fix(str(err.get("msg", ""))) if err["type"] == "value_error" else None
+        if rule is not None:
+            # A rule across fields fails on the whole table: name the field it is about.
+            field_path = f"{field_path}.{rule[0]}" if field_path else rule[0]
+            fix = rule[1]
         out.append(
             Problem(
                 rel,
                 validation_message(err),
-                validation_fix(err, field_path),
+                fix,
                 offer=offer,
                 version=version,
                 field=field_path or None,
@@ -209,6 +224,8 @@ def validation_fix(err: Any, field_path: str) -> str:
         return f"use one of the values the error lists for `{name}`"
     if kind == "string_pattern_mismatch":
         return f"write `{name}` in the form the pattern asks for"
+    if kind in ("finite_number", "decimal_parsing", "decimal_type"):
+        return f"write `{name}` as a finite decimal number (inf and nan are not prices)"
     return f"correct `{name}` as described"
 
 
@@ -340,7 +357,38 @@ def _check_versions(rel: str, offer: Offer, source_ids: set[str]) -> Iterable[Pr
                 field="source",
             )
         yield from _check_components(rel, offer, v, source_ids)
+        yield from _check_figures(rel, offer, v)
+    for field_path, value in oversized(offer.model_dump(exclude={"versions"})):
+        yield Problem(
+            rel,
+            f"{value} is larger than any real figure",
+            f"check `{field_path}`",
+            offer=offer.id,
+            field=field_path,
+        )
     yield from _check_overlaps(rel, offer)
+
+
+def _check_figures(rel: str, offer: Offer, v: PriceVersion) -> Iterable[Problem]:
+    """Prices no provider would charge (0 outside a free version, outside the plausible
+    range of the unit) and numbers too large to be real (see :mod:`pricing._cards.plausible`)."""
+    issues = price_issues(v)
+    for issue in issues:
+        yield Problem(
+            rel, issue.message, issue.fix, offer=offer.id, version=v.version_id, field=issue.field
+        )
+    said = {issue.field for issue in issues}
+    for field_path, value in oversized(v.model_dump()):
+        if field_path in said:
+            continue
+        yield Problem(
+            rel,
+            f"{value} is larger than any real figure",
+            f"check `{field_path}`",
+            offer=offer.id,
+            version=v.version_id,
+            field=field_path,
+        )
 
 
 def _check_components(

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import html
 import math
+import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -18,7 +20,7 @@ from pathlib import Path
 import altair as alt
 import polars as pl
 
-from pricing._base.atomic import atomic_write
+from pricing._base.atomic import atomic_write_all
 from pricing._base.dates import to_date
 from pricing._base.progress import Progress
 from pricing._cards.catalog import Catalog
@@ -47,6 +49,7 @@ from pricing._price.request import ImageRequest
 from pricing._quote.compare import compare
 from pricing._workloads.load import DEFAULT_WORKLOAD, load_workload
 from pricing._workloads.model import Workload
+from pricing.errors import PricingError
 
 DEFAULT_SAMPLES = 1000
 
@@ -138,9 +141,7 @@ def build_dashboard(
     cat = pick_catalog(catalog, data)
     ds = data if data is not None else load_data_set()
     work = target if isinstance(target, Workload) else load_workload(target, cat, data=data)
-    name = (
-        Path(target).stem if isinstance(target, str | Path) else work.name.lower().replace(" ", "-")
-    )
+    name = dashboard_name(target)
     day = to_date(as_of)
     sim = simulate(
         work, cat, samples=samples, seed=seed, as_of=day, progress=progress, data=data,
@@ -181,6 +182,64 @@ def build_dashboard(
         break_evens=break_evens,
         notes=tuple(dict.fromkeys(notes)),
     )
+
+
+#: Names Windows keeps for devices: a folder cannot be called so there.
+_RESERVED = {
+    "con",
+    "prn",
+    "aux",
+    "nul",
+    *(f"com{i}" for i in range(10)),
+    *(f"lpt{i}" for i in range(10)),
+}
+
+
+def dashboard_name(workload: Workload | str | Path) -> str:
+    """The folder name of a workload's dashboard: its file's stem (``ecommerce``), or the
+    lowercased name of a :class:`Workload`, made a :func:`safe_name`."""
+    text = Path(workload).stem if isinstance(workload, str | Path) else workload.name.lower()
+    return safe_name(text)
+
+
+def safe_name(text: str) -> str:
+    """``text`` as a safe file name: whatever it is (``../..``, ``..``, ``a/b``, ``<b>``), one
+    new name inside the output folder.
+
+    Only ASCII letters, digits, ``-``, ``_`` and ``.`` are kept (accents dropped, any other
+    run becomes one ``-``), never a ``.`` or ``-`` at either end, at most 80 characters, never
+    a Windows device name; a name with nothing left becomes ``workload``.
+    """
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", ascii_text).strip(".-")[:80].rstrip(".-")
+    if slug.split(".")[0].lower() in _RESERVED:
+        slug = f"workload-{slug}"
+    return slug or "workload"
+
+
+def dashboard_folder(out: str | Path, name: str) -> Path:
+    """``out/<name>`` for the files of a dashboard, checked to stay inside ``out``.
+
+    Raises
+    ------
+    PricingError
+        ``name`` is not a plain folder name, or ``out/<name>`` is a link that leads out of
+        ``out``, or is a file.
+    """
+    root = Path(out)
+    folder = root / name
+    if name != safe_name(name):
+        raise PricingError(
+            f"dashboard name {name!r} is not a plain folder name; use safe_name() for one"
+        )
+    if not folder.resolve().is_relative_to(root.resolve()):
+        raise PricingError(
+            f"{folder} leads outside {root} (to {folder.resolve()}); remove that link or "
+            "choose another output folder"
+        )
+    if folder.exists() and not folder.is_dir():
+        raise PricingError(f"{folder} is a file; move it away or choose another output folder")
+    return folder
 
 
 def _money(value: object, currency: str, places: int = 0) -> str:
@@ -307,10 +366,11 @@ def export_dashboard(
     """Write ``out/<name>/``: ``index.html`` (the whole page, self-contained),
     ``dashboard.json`` (its spec) and, per chart, ``<chart>.png``, ``.svg``, ``.json``.
 
-    Everything is rendered before anything is written; each file is replaced atomically.
+    Everything is rendered before anything is written, and the files are written all or none
+    (each replaced atomically): a full disk leaves the previous export as it was.
     """
     chosen = check_formats(formats)
-    folder = Path(out) / board.name
+    folder = dashboard_folder(out, safe_name(board.name))
     sim = board.simulation
     spec = board.spec()
     meta = (
@@ -342,6 +402,5 @@ def export_dashboard(
                 files.append((folder / f"{name}.json", spec_json(one)))
             elif fmt in ("png", "svg"):
                 files.append((folder / f"{name}.{fmt}", render(one, fmt)))
-    for path, data in files:
-        atomic_write(path, data)
+    atomic_write_all(files)
     return [path for path, _ in files]

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from collections.abc import Callable, Iterable, Sequence
 from functools import cache
 from pathlib import Path
 
 import altair as alt
 
-from pricing._base.atomic import atomic_write
+from pricing._base.atomic import atomic_write_all
 from pricing._charts.theme import theme_config
 from pricing.errors import PricingError
 
@@ -73,7 +74,27 @@ def javascript_bundle() -> str:
 
     version = alt.SCHEMA_VERSION.lstrip("v").rsplit(".", 1)[0]
     bundle: str = vlc.javascript_bundle(vl_version=version)  # type: ignore[call-arg]
-    return bundle.replace("</script", "<\\/script")
+    bundle = re.sub(r"</(script)", r"<\\/\1", bundle, flags=re.IGNORECASE)
+    if "<!--" in bundle and re.search("<script", bundle, re.IGNORECASE):
+        # "<!--" then "<script" would keep the element open past its "</script>"
+        raise PricingError(
+            "this vl-convert's Vega bundle holds '<!--' and '<script', which cannot be inlined "
+            "in a page; install the vl-convert-python version of uv.lock (uv sync)"
+        )
+    return bundle
+
+
+#: Characters of JSON text that HTML would read inside a ``<script>`` element: "</script>",
+#: "<!--" and "-->" must not appear, and U+2028/2029 end a line in older JavaScript. They can
+#: only be inside JSON strings, where the ``\\u`` escape means the same character.
+_SCRIPT_ESCAPES = {ord(c): f"\\u{ord(c):04x}" for c in "<>&\u2028\u2029"}
+
+
+def script_json(value: object) -> str:
+    """JSON text of ``value`` that is safe as the data of an HTML ``<script>`` element: whatever
+    the strings hold (a segment called ``</script>`` or ``<!--<script>``), the element ends
+    where the page ends it and the script reads the same value."""
+    return json.dumps(value, sort_keys=True, ensure_ascii=False).translate(_SCRIPT_ESCAPES)
 
 
 def spec_of(chart: alt.TopLevelMixin) -> dict[str, object]:
@@ -104,13 +125,12 @@ def page(
         if notes
         else ""
     )
-    text = json.dumps(spec, sort_keys=True, ensure_ascii=False).replace("</", "<\\/")
     return _PAGE.format(
         title=html.escape(title),
         meta=html.escape(meta),
         body=body_html,
         notes=notes_html,
-        spec=text,
+        spec=script_json(spec),
         bundle=javascript_bundle(),
     )
 
@@ -174,6 +194,5 @@ def write_chart(
             rendered.append((target, lambda fmt=fmt: render(spec, fmt)))  # type: ignore[misc]
     # Render everything first: a chart that cannot be drawn writes nothing.
     outputs = [(target, make()) for target, make in rendered]
-    for target, data in outputs:
-        atomic_write(target, data)
+    atomic_write_all(outputs)
     return [target for target, _ in outputs]

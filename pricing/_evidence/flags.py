@@ -22,6 +22,7 @@ from typing import Any
 
 from pricing._cards.catalog import Catalog
 from pricing._cards.components import SubscriptionPrice
+from pricing._cards.plausible import is_free
 from pricing._cards.schema import Offer, PriceVersion
 from pricing._evidence.grades import Evidence, Flag, data_flags, grade_of, stale_flag
 from pricing._price.line_items import price_version
@@ -119,7 +120,13 @@ def _below_upstream(catalog: Catalog, offer: Offer, version: PriceVersion) -> Fl
 
 def _free_tier(offer: Offer, version: PriceVersion) -> Flag | None:
     ref = reference_price(offer, version, _first_operation(offer))
-    if ref is None or ref.price != 0:
+    if ref is None:
+        if not is_free(version):
+            return None
+        # a version that cannot price the reference request is still free when every one of
+        # its figures is 0 (the cards' way of recording a free tier)
+        return Flag("free-tier", "every figure of the version is 0: a free allowance")
+    if ref.price != 0:
         return None
     free = version.free_images_per_month
     past = f" past its {free} free images a month" if free else ""

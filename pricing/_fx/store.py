@@ -20,6 +20,7 @@ from pathlib import Path
 import polars as pl
 
 from pricing._base.atomic import atomic_write
+from pricing._cards.files import read_text
 from pricing._cards.loader import bundled_data_dir, load_model, relative_path
 from pricing._cards.schema import SourcesFile
 from pricing._fx.frame import (
@@ -78,7 +79,11 @@ def load_fx(root: Path | None = None) -> pl.DataFrame:
         raise RateCardError(
             [Problem(str(root), "not a directory", "pass the path of a data/ directory")]
         )
-    return _load_fx_cached(root.resolve(), _fx_stamp(root)).clone()
+    try:
+        resolved = root.resolve()
+    except (OSError, RuntimeError):  # pragma: no cover - is_dir() above refuses a link loop
+        resolved = root.absolute()
+    return _load_fx_cached(resolved, _fx_stamp(root)).clone()
 
 
 def _fx_stamp(root: Path) -> tuple[tuple[str, int, int], ...]:
@@ -90,7 +95,7 @@ def _fx_stamp(root: Path) -> tuple[tuple[str, int, int], ...]:
         try:
             st = path.stat()
             stamp.append((str(path), st.st_mtime_ns, st.st_size))
-        except FileNotFoundError:
+        except OSError:  # missing, or a link loop: the loader names the problem
             stamp.append((str(path), -1, -1))
     return tuple(stamp)
 
@@ -141,10 +146,8 @@ def _load_fx_cached(root: Path, stamp: tuple[tuple[str, int, int], ...]) -> pl.D
 def _read_csv(path: Path, rel: str, problems: list[Problem]) -> Iterable[tuple[int, list[str]]]:
     """Yield (line number, fields) of the data rows after checking the header."""
     header = ",".join(CSV_HEADER)
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as exc:
-        problems.append(Problem(rel, f"not UTF-8 text ({exc})", "save the file as UTF-8"))
+    text = read_text(path, rel, problems)
+    if text is None:
         return
     if not text.strip():
         problems.append(

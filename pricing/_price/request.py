@@ -8,6 +8,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from pricing._cards.fields import OPERATIONS
+from pricing._price.bounds import BOUNDS, PX, check_number, out_of_range
+
+_NUMBERS = ("width", "height", "count", "steps", "seconds", "prompt_tokens", "input_image_tokens")
 
 
 class ImageRequest(BaseModel):
@@ -42,15 +45,30 @@ class ImageRequest(BaseModel):
 
     model: str = Field(min_length=1)
     operation: str = "generate"
-    width: int = Field(default=1024, gt=0, le=100_000)
-    height: int = Field(default=1024, gt=0, le=100_000)
-    count: int = Field(default=1, gt=0)
+    width: int = Field(default=1024, ge=PX.least, le=PX.most)
+    height: int = Field(default=1024, ge=PX.least, le=PX.most)
+    count: int = Field(default=1, ge=BOUNDS["count"].least, le=BOUNDS["count"].most)
     quality: str | None = None
-    steps: int | None = Field(default=None, gt=0)
+    steps: int | None = Field(default=None, ge=BOUNDS["steps"].least, le=BOUNDS["steps"].most)
     input_images: tuple[tuple[int, int], ...] = ()
-    seconds: Decimal | None = Field(default=None, gt=0)
-    prompt_tokens: int = Field(default=0, ge=0)
-    input_image_tokens: int | None = Field(default=None, ge=0)
+    seconds: Decimal | None = Field(
+        default=None, gt=BOUNDS["seconds"].least, le=BOUNDS["seconds"].most
+    )
+    prompt_tokens: int = Field(
+        default=0, ge=BOUNDS["prompt_tokens"].least, le=BOUNDS["prompt_tokens"].most
+    )
+    input_image_tokens: int | None = Field(
+        default=None,
+        ge=BOUNDS["input_image_tokens"].least,
+        le=BOUNDS["input_image_tokens"].most,
+    )
+
+    @field_validator(*_NUMBERS, mode="before")
+    @classmethod
+    def _not_a_flag(cls, value: Any, info: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError(f"{info.field_name} must be a number, not {value}")
+        return value
 
     @field_validator("operation")
     @classmethod
@@ -65,8 +83,9 @@ class ImageRequest(BaseModel):
         if isinstance(value, bool):
             raise ValueError("input_images must be a count or a list of (width, height)")
         if isinstance(value, int):
-            if value < 0:
-                raise ValueError("input_images cannot be negative")
+            message = out_of_range("input_images", value)
+            if message is not None:
+                raise ValueError(message)
             w = info.data.get("width", 1024)
             h = info.data.get("height", 1024)
             return tuple((w, h) for _ in range(value))
@@ -75,9 +94,12 @@ class ImageRequest(BaseModel):
     @field_validator("input_images")
     @classmethod
     def _positive_inputs(cls, value: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int], ...]:
+        most = BOUNDS["input_images"].most
+        if len(value) > most:
+            raise ValueError(f"{len(value):,} input images; a call takes at most {most:,}")
         for w, h in value:
-            if w <= 0 or h <= 0:
-                raise ValueError(f"input image size {w}x{h} must be positive")
+            if PX.problem(w) or PX.problem(h):
+                raise ValueError(f"input image size {w}x{h}: sides are {PX.describe()}")
         return value
 
     @property
@@ -88,3 +110,21 @@ class ImageRequest(BaseModel):
     @property
     def size(self) -> str:
         return f"{self.width}x{self.height}"
+
+
+def check_numbers(request: ImageRequest) -> None:
+    """Raise :class:`PricingError` naming the first number of ``request`` out of its range.
+
+    ``ImageRequest`` validates its numbers when it is built; this checks them again where a
+    request is priced, for a request made without validation (``model_construct``, or
+    ``model_copy(update=...)``), so no path prices a number the others refuse.
+    """
+    for name in _NUMBERS:
+        value = getattr(request, name)
+        if value is None and name in ("steps", "seconds", "input_image_tokens"):
+            continue
+        check_number(name, value)
+    check_number("input_images", len(request.input_images))
+    for w, h in request.input_images:
+        check_number("input_width", w)
+        check_number("input_height", h)

@@ -12,8 +12,9 @@ from pricing._base.dates import to_date
 from pricing._cards.catalog import Catalog, load_catalog
 from pricing._cards.schema import Offer, PriceVersion
 from pricing._evidence.grades import Evidence, TrustPolicy
+from pricing._price.bounds import CALLS, VOLUME, check_number
 from pricing._price.line_items import Priced, price_version
-from pricing._price.request import ImageRequest
+from pricing._price.request import ImageRequest, check_numbers
 from pricing._price.units import LineItem
 from pricing._quote.choice import (
     check_request,
@@ -239,8 +240,11 @@ def monthly_cost(
     Applies everything a single quote does (under the same ``evidence`` policy), plus the
     version's minimum monthly spend as a top-up line item. ``requests`` [calls/month].
     """
-    if requests < 1:
+    if isinstance(requests, int | float) and not isinstance(requests, bool) and requests < 1:
         raise PricingError(f"requests must be at least 1, got {requests}")
+    check_number("requests", requests, CALLS)
+    requests = int(requests)  # a whole number, perhaps numpy's or 2.0
+    check_number("images (count x requests)", request.count * requests, VOLUME)
     return _quote(
         request,
         offer,
@@ -268,6 +272,9 @@ def _quote(
     minimum_spend: bool = False,
     evidence: TrustPolicy | str | None = None,
 ) -> Quote:
+    check_numbers(request)
+    check_number("monthly_volume", prior, VOLUME)
+    prior = int(prior)
     off, cat = _resolve(offer, catalog)
     policy = TrustPolicy.parse(evidence)
     request, said = with_edit_input(request)

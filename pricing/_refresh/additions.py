@@ -34,6 +34,7 @@ from pricing._cards.loader import LoadedData
 from pricing._cards.schema import SOURCE_PRECEDENCE, Offer, PriceVersion, RateCard, SourceKind
 from pricing._gpus.gpus import GpuData
 from pricing._gpus.offers import GpuOffer
+from pricing._refresh.changes import version_change
 from pricing.errors import RefreshError
 
 
@@ -45,6 +46,8 @@ class Context:
     gpus: GpuData
     fx: pl.DataFrame
     fetched_at: datetime
+    #: Whether a change beyond :data:`pricing._cards.plausible.LARGE_CHANGE` may be written.
+    accept_large_change: bool = False
 
     @property
     def day(self) -> date:
@@ -63,6 +66,8 @@ class Additions:
     changes: list[dict[str, Any]] = field(default_factory=list)
     skipped: list[dict[str, Any]] = field(default_factory=list)
     unchanged: int = 0
+    #: Changes beyond the accepted factor, in words (:mod:`pricing._refresh.changes`).
+    large: list[str] = field(default_factory=list)
 
     @property
     def writes(self) -> bool:
@@ -87,6 +92,7 @@ class Additions:
         self.changes += other.changes
         self.skipped += other.skipped
         self.unchanged += other.unchanged
+        self.large += other.large
 
     def change(
         self, source: str, item: str, detail: str, old: str | None, new: str, pct: float | None
@@ -112,7 +118,10 @@ def pct(old: Decimal | None, new: Decimal | None) -> float | None:
     """The change from ``old`` to ``new`` [%]; None when either is unknown or ``old`` is 0."""
     if old is None or new is None or old == 0:
         return None
-    return float((new - old) / old * 100)
+    try:
+        return float((new - old) / old * 100)
+    except ArithmeticError:  # a figure the guard refuses (pricing._refresh.guard)
+        return None
 
 
 def slug(text: str) -> str:
@@ -169,6 +178,9 @@ def offer_update(
         return
     best = min(in_force, key=lambda v: (rank_of(v), -v.effective_from.toordinal()), default=None)
     adds.versions.setdefault(provider, {}).setdefault(offer.id, []).append(new)
+    large = None if best is None else version_change(offer, best, new)
+    if large is not None:
+        adds.large.append(f"{large}, replacing version {best.version_id}" if best else large)
     old_unit, old_value = _headline(best) if best else ("", None)
     new_unit, new_value = _headline(new)
     adds.change(

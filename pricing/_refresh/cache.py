@@ -1,7 +1,10 @@
 """The HTTP cache of price refreshes, and the fetched body it stores.
 
-One pair of files per URL: ``<key>.body`` (the body as validated) and ``<key>.json`` (URL,
-ETag, Last-Modified, fetch time, SHA-256 of the body). Never request headers, so never a key.
+One pair of files per URL: ``<key>.body`` (the body as validated) and ``<key>.json`` (the URL
+*redacted*, the SHA-256 of the full URL, ETag, Last-Modified, fetch time, SHA-256 of the body).
+The file names and the lookup use a hash of the full URL, so two URLs that differ only by a
+token are two entries, and the token itself is written nowhere: not in a name, not in the
+metadata. Never request headers either, so never an API key.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 
 from pricing._base.atomic import atomic_write
+from pricing._base.urls import redact_url
 
 
 @dataclass(frozen=True)
@@ -45,15 +49,22 @@ def default_cache_dir() -> Path:
 class HttpCache:
     """Validated response bodies and their ETag / Last-Modified, one pair of files per URL.
 
-    Only the URL, the validators and the body are stored: never request headers, so never an
-    API key. A body whose checksum does not match its metadata is ignored.
+    Only the redacted URL, a hash of the full URL, the validators and the body are stored:
+    never request headers nor a token from the URL. A body whose checksum does not match its
+    metadata is ignored; an entry in the older format (the full URL in its metadata, where a
+    token could be) is deleted when met.
     """
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
 
+    @staticmethod
+    def url_hash(url: str) -> str:
+        """SHA-256 (hex) of the full URL: the cache's key, the token included but not readable."""
+        return hashlib.sha256(url.encode("utf-8", "surrogatepass")).hexdigest()
+
     def _paths(self, url: str) -> tuple[Path, Path]:
-        key = hashlib.sha256(url.encode("utf-8")).hexdigest()[:32]
+        key = self.url_hash(url)[:32]
         return self.root / f"{key}.json", self.root / f"{key}.body"
 
     def get(self, url: str) -> Fetched | None:
@@ -61,16 +72,25 @@ class HttpCache:
         meta_path, body_path = self._paths(url)
         try:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            if not isinstance(meta, dict):
+                return None
+            if "url_sha256" not in meta:  # written before URLs were redacted: drop it
+                meta_path.unlink(missing_ok=True)
+                body_path.unlink(missing_ok=True)
+                return None
             body = body_path.read_bytes()
-            if meta.get("url") != url or meta.get("sha256") != hashlib.sha256(body).hexdigest():
+            if (
+                meta.get("url_sha256") != self.url_hash(url)
+                or meta.get("sha256") != hashlib.sha256(body).hexdigest()
+            ):
                 return None
             return Fetched(
                 url=url,
                 body=body,
                 status=200,
                 fetched_at=datetime.fromisoformat(meta["fetched_at"]),
-                etag=meta.get("etag"),
-                last_modified=meta.get("last_modified"),
+                etag=_text(meta.get("etag")),
+                last_modified=_text(meta.get("last_modified")),
             )
         except (OSError, ValueError, KeyError, TypeError):
             return None
@@ -81,7 +101,8 @@ class HttpCache:
             return  # nothing to revalidate with: a cached copy could never be used
         meta_path, body_path = self._paths(requested_url)
         meta = {
-            "url": requested_url,
+            "url": redact_url(requested_url),
+            "url_sha256": self.url_hash(requested_url),
             "etag": fetched.etag,
             "last_modified": fetched.last_modified,
             "fetched_at": fetched.fetched_at.isoformat(),
@@ -89,3 +110,8 @@ class HttpCache:
         }
         atomic_write(body_path, fetched.body)
         atomic_write(meta_path, json.dumps(meta, indent=1).encode("utf-8"))
+
+
+def _text(value: object) -> str | None:
+    """A validator read back from the metadata: a string, or None for anything else."""
+    return value if isinstance(value, str) else None

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict
 from pricing._cards.schema import SourceKind
 from pricing._refresh.cache import Fetched, HttpCache
 from pricing._refresh.http import EnvAuth, FetchPolicy, fetch
+from pricing._refresh.text import clean_doc
 from pricing.errors import RefreshError
 
 if TYPE_CHECKING:
@@ -42,6 +43,8 @@ class Feed:
     prefix: str
     auth: EnvAuth | None = None
     cloud: str | None = None
+    #: Rate-card registries: the providers whose cards it may write (see ``card_feed``).
+    providers: tuple[str, ...] = ()
 
 
 class FeedFetch:
@@ -86,9 +89,12 @@ def body_text(data: bytes, source: str, what: str) -> str:
 
 
 def body_json(data: bytes, source: str, what: str) -> Any:
-    """``data`` as JSON, numbers with a point as exact ``Decimal``."""
+    """``data`` as JSON, numbers with a point as exact ``Decimal``, every string made plain
+    (:func:`pricing._refresh.text.clean_text`: no line breaks, controls or lone surrogates)."""
     text = body_text(data, source, what)
     try:
-        return json.loads(text, parse_float=Decimal)
-    except (ValueError, RecursionError) as exc:
+        return clean_doc(json.loads(text, parse_float=Decimal))
+    except RecursionError:
+        raise RefreshError(source, f"{what} is nested too deep to read") from None
+    except ValueError as exc:
         raise RefreshError(source, f"{what} is not valid JSON ({exc})") from None

@@ -3,73 +3,64 @@
 What :func:`fetch` guarantees, whatever the server does:
 
 - **HTTPS only**; plain HTTP only to a loopback address (127.0.0.0/8, ``::1``, ``localhost``)
-  or when :attr:`FetchPolicy.allow_http` is set. Credentials in the URL are refused.
-- **Timeouts** on connecting and on every read [s]; **a maximum body size** [bytes], checked
-  against ``Content-Length`` and again while reading (also after decompression).
+  or when :attr:`FetchPolicy.allow_http` is set. Credentials in the URL's userinfo are refused.
+- **Time**: timeouts on connecting and on every read, and a wall-clock deadline on each whole
+  request (connect, headers, body; :attr:`FetchPolicy.deadline`), so a server dripping a byte
+  at a time cannot hold a refresh longer than that [s].
+- **Size**: a maximum body [bytes], checked against ``Content-Length``, on the wire, and after
+  each ``Content-Encoding`` layer is undone (streaming, so a compression bomb is stopped early;
+  see :mod:`pricing._refresh.http_guard`). An unknown or corrupt encoding is a clear error.
 - **Bounded retries** with exponential backoff and jitter on timeouts, dropped or truncated
   connections and HTTP 408/429/500/502/503/504; ``Retry-After`` is honoured on 429 and 503.
   ``sleep`` and ``jitter`` are injectable so tests do not wait.
-- **Redirects only within the same host**, at most :attr:`FetchPolicy.max_redirects`.
+- **Redirects only within the origin** (scheme, host and port) of the first request, at most
+  :attr:`FetchPolicy.max_redirects`: the API key and the cache's validators go nowhere else.
 - **Conditional requests**: ``ETag`` / ``Last-Modified`` from an on-disk cache become
   ``If-None-Match`` / ``If-Modified-Since``; a 304 returns the cached body.
-- **Secrets stay secret**: an auth header is read from an environment variable at request time;
-  it is never logged, put in an error message, or written to the cache (which stores the URL,
-  the validators and the body only).
+- **Secrets stay secret**: an auth header is read from an environment variable at request time
+  and checked before it is sent (a value a header cannot carry is refused without quoting it);
+  every URL in an error goes through :func:`~pricing._base.urls.redact_url`, so a token in the
+  query is never printed, and the cache stores no header and no unredacted URL.
 
-Every failure raises :class:`RefreshError` naming the source, the URL and the reason.
+Every failure raises :class:`RefreshError` naming the source, the (redacted) URL and the reason.
 """
 
 from __future__ import annotations
 
-import email.utils
-import ipaddress
-import os
 import random
+import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from pricing._base.urls import origin_text, redact_text, redact_url, same_origin
 from pricing._refresh.cache import Fetched, HttpCache
+from pricing._refresh.http_guard import (
+    ACCEPT_ENCODING,
+    Deadline,
+    EnvAuth,
+    TooLarge,
+    Undecodable,
+    check_target,
+    decode_body,
+    header_value_ok,
+    layers,
+    printable,
+    retry_after,
+)
 from pricing.errors import RefreshError
 
 if TYPE_CHECKING:
     import httpx  # imported when a fetch runs: ``import pricing`` stays fast
 
+__all__ = ["EnvAuth", "FetchPolicy", "check_url", "fetch", "retry_after"]
+
 _RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 _RETRY_AFTER_STATUS = frozenset({429, 503})
 _REDIRECT_STATUS = frozenset({301, 302, 303, 307, 308})
 _CHUNK = 64 * 1024
-
-
-@dataclass(frozen=True)
-class EnvAuth:
-    """An auth header whose secret comes from an environment variable, read at request time.
-
-    The header sent is ``{header}: {scheme} {value}`` (``{value}`` alone when ``scheme`` is
-    empty), e.g. ``Authorization: Key <FAL_KEY>``.
-    """
-
-    variable: str
-    header: str = "Authorization"
-    scheme: str = "Bearer"
-
-    def headers(self, source: str) -> dict[str, str]:
-        """The header to send; :class:`RefreshError` naming the variable when it is unset."""
-        value = os.environ.get(self.variable, "").strip()
-        if not value:
-            raise RefreshError(
-                source,
-                f"the environment variable {self.variable} is not set; export it with the API "
-                "key (keys are read from the environment only, never from files or arguments)",
-            )
-        if any(ord(c) < 32 or ord(c) == 127 for c in value):
-            # Said before httpx sees it: its message would quote the header, secret included.
-            raise RefreshError(
-                source, f"the value of {self.variable} contains control characters; fix it"
-            )
-        return {self.header: f"{self.scheme} {value}" if self.scheme else value}
 
 
 @dataclass(frozen=True)
@@ -80,8 +71,12 @@ class FetchPolicy:
     ----------
     connect_timeout, read_timeout : float  [s]
         Time allowed to connect, and to wait for each piece of the response.
+    deadline : float  [s]
+        Wall-clock limit of one request: connect, headers and the whole body. Passed before
+        the response began, the request is retried like a timeout; passed while the body
+        arrives (a server dripping it), the fetch fails at once, naming the limit.
     max_bytes : int  [bytes]
-        Largest body accepted (after decompression).
+        Largest body accepted: on the wire, and after undoing each compression layer.
     retries : int
         Retries after the first attempt (so at most ``retries + 1`` requests per URL).
     backoff_base, backoff_max : float  [s]
@@ -90,7 +85,7 @@ class FetchPolicy:
     max_retry_after : float  [s]
         Longest ``Retry-After`` honoured; a server asking for more fails the fetch at once.
     max_redirects : int
-        Same-host redirects followed.
+        Same-origin redirects followed.
     allow_http : bool
         Allow plain HTTP to non-loopback hosts (off: HTTPS only).
     use_cache : bool
@@ -103,6 +98,7 @@ class FetchPolicy:
 
     connect_timeout: float = 10.0
     read_timeout: float = 30.0
+    deadline: float = 120.0
     max_bytes: int = 64 * 1024 * 1024
     retries: int = 3
     backoff_base: float = 1.0
@@ -116,7 +112,7 @@ class FetchPolicy:
     jitter: Callable[[], float] = field(default=random.random, repr=False)
 
     def __post_init__(self) -> None:
-        for name in ("connect_timeout", "read_timeout", "backoff_base", "backoff_max"):
+        for name in ("connect_timeout", "read_timeout", "deadline", "backoff_base", "backoff_max"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"FetchPolicy.{name} must be positive [s]")
         if self.max_retry_after < 0:
@@ -132,74 +128,37 @@ class FetchPolicy:
         return delay * (0.5 + self.jitter() / 2)
 
     def client(self) -> httpx.Client:
-        """A client with these timeouts that never follows redirects by itself."""
+        """A client with these timeouts that never follows redirects by itself.
+
+        Connections are not kept alive between requests: each request's deadline watches the
+        socket it opens (see :class:`~pricing._refresh.http_guard.Deadline`).
+        """
         import httpx
 
-        timeout = httpx.Timeout(
-            connect=self.connect_timeout,
-            read=self.read_timeout,
-            write=self.read_timeout,
-            pool=self.connect_timeout,
+        return httpx.Client(
+            timeout=self.timeouts(self.deadline),
+            follow_redirects=False,
+            trust_env=self.trust_env,
+            limits=httpx.Limits(max_keepalive_connections=0),
         )
-        return httpx.Client(timeout=timeout, follow_redirects=False, trust_env=self.trust_env)
+
+    def timeouts(self, left: float) -> httpx.Timeout:
+        """Per-operation timeouts of a request with ``left`` seconds before its deadline."""
+        import httpx
+
+        connect = min(self.connect_timeout, left)
+        read = min(self.read_timeout, left)
+        return httpx.Timeout(connect=connect, read=read, write=read, pool=connect)
 
 
 # --------------------------------------------------------------------------- URL rules
 
 
-def _is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 def check_url(url: str, source: str, policy: FetchPolicy) -> httpx.URL:
-    """Parse ``url`` and enforce the scheme rules; :class:`RefreshError` if it may not be used."""
-    import httpx
-
-    try:
-        parsed = httpx.URL(url)
-    except (httpx.InvalidURL, TypeError, ValueError) as exc:
-        raise RefreshError(source, f"{url!r} is not a URL ({exc})") from None
-    if parsed.userinfo:
-        raise RefreshError(
-            source,
-            "the URL contains credentials; put the secret in an environment variable and pass "
-            "its name instead (e.g. --auth-env TEAM_PRICES_TOKEN)",
-        )
-    if not parsed.host:
-        raise RefreshError(source, f"{url!r} has no host", url=url)
-    if parsed.scheme == "https":
-        return parsed
-    if parsed.scheme == "http" and (_is_loopback(parsed.host) or policy.allow_http):
-        return parsed
-    if parsed.scheme == "http":
-        raise RefreshError(
-            source,
-            "plain HTTP is refused (prices could be altered in transit); use https:// or, for a "
-            "trusted network, pass --allow-http (allow_http=True)",
-            url=url,
-        )
-    raise RefreshError(source, f"scheme {parsed.scheme!r} is not supported; use https://", url=url)
-
-
-def _retry_after(value: str | None, now: datetime) -> float | None:
-    """Seconds asked for by a ``Retry-After`` header (delta-seconds or HTTP-date) [s]."""
-    if value is None:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
+    """Parse ``url`` and enforce the scheme rules (see
+    :func:`~pricing._refresh.http_guard.check_target`); :class:`RefreshError` if it may not be
+    used, showing the URL redacted."""
+    return check_target(url, source, allow_http=policy.allow_http)
 
 
 # --------------------------------------------------------------------------- fetch
@@ -222,34 +181,38 @@ def fetch(
     url : str
         The resource; see :func:`check_url` for the schemes allowed.
     source : str
-        Name used in error messages.
+        Name used in error messages (redacted, in case it is a URL).
     client : httpx.Client
         From :meth:`FetchPolicy.client`; the caller closes it.
     cache : HttpCache, optional
         Where validators are read from. :func:`fetch` never writes it: the caller stores the
         body with :meth:`HttpCache.put` once it has been validated.
     auth : EnvAuth, optional
-        Header whose secret is read from the environment now.
+        Header whose secret is read from the environment now; sent to ``url``'s origin only.
 
     Raises
     ------
     RefreshError
-        Naming the source, the URL and the reason: refused URL, redirect to another host,
-        too many redirects, HTTP error, retries exhausted, body over ``max_bytes``, 304
-        without a cached body, or a ``Retry-After`` longer than ``max_retry_after``.
+        Naming the source, the redacted URL and the reason: refused URL, bad auth header,
+        redirect to another origin, too many redirects, HTTP error, retries exhausted, body over
+        ``max_bytes`` or past the deadline, unknown or corrupt encoding, 304 without a cached
+        body, or a ``Retry-After`` longer than ``max_retry_after``.
     """
     import httpx
 
     start = check_url(url, source, policy)
-    headers = {"Accept": accept, "User-Agent": "pricing-refresh/0.1"}
+    if not header_value_ok(accept):
+        raise RefreshError(redact_text(source), "the Accept header is not printable ASCII")
+    headers = {"Accept": accept, "Accept-Encoding": ACCEPT_ENCODING}
+    headers["User-Agent"] = "pricing-refresh/0.1"
     if auth is not None:
         headers.update(auth.headers(source))
     cached = cache.get(url) if cache is not None and policy.use_cache else None
     if cached is not None:
-        if cached.etag:
-            headers["If-None-Match"] = cached.etag
-        if cached.last_modified:
-            headers["If-Modified-Since"] = cached.last_modified
+        validators = {"If-None-Match": cached.etag, "If-Modified-Since": cached.last_modified}
+        usable = {k: v for k, v in validators.items() if v and header_value_ok(v)}
+        headers.update(usable)
+        cached = cached if usable else None
 
     current = start
     redirects = 0
@@ -263,14 +226,16 @@ def fetch(
             continue
         if isinstance(outcome, httpx.URL):
             redirects += 1
-            current = _redirect(outcome, current, start, redirects, source, policy)
+            current = _redirect(outcome, start, redirects, source, policy)
             continue
         status, body, response_headers = outcome
         now = datetime.now(UTC)
         if status == 304:
             if cached is None:
                 raise RefreshError(
-                    source, "HTTP 304 Not Modified, but there is no cached copy", url=url
+                    redact_text(source),
+                    "HTTP 304 Not Modified, but there is no cached copy",
+                    url=redact_url(url),
                 )
             return Fetched(url, cached.body, 304, now, cached.etag, cached.last_modified)
         return Fetched(
@@ -291,41 +256,47 @@ def _retry_wait(
     wait = exc.wait
     if retry >= policy.retries:
         raise RefreshError(
-            source,
+            redact_text(source),
             f"gave up after {retry + 1} attempt(s): {exc.reason}; try again later or "
             "raise the retry limit (--retries)",
-            url=str(url),
+            url=redact_url(str(url)),
         ) from None
     if wait is not None and wait > policy.max_retry_after:
         raise RefreshError(
-            source,
+            redact_text(source),
             f"{exc.reason}, and the server asks to retry after {wait:g} s, more than "
             f"the {policy.max_retry_after:g} s allowed; try again later",
-            url=str(url),
+            url=redact_url(str(url)),
         ) from None
     return policy.backoff(retry) if wait is None else wait
 
 
 def _redirect(
-    target: httpx.URL,
-    current: httpx.URL,
-    start: httpx.URL,
-    redirects: int,
-    source: str,
-    policy: FetchPolicy,
+    target: httpx.URL, start: httpx.URL, redirects: int, source: str, policy: FetchPolicy
 ) -> httpx.URL:
-    """The URL to follow to (the ``redirects``-th redirect), or why not: too many, another host,
-    or a URL :func:`check_url` refuses."""
+    """The URL to follow to (the ``redirects``-th redirect), or why not: too many, another
+    origin (scheme, host or port) than the first request's, or a URL :func:`check_url`
+    refuses. Credentials and cache validators go to the first request's origin only."""
+    who, here = redact_text(source), redact_url(str(start))
     if redirects > policy.max_redirects:
-        raise RefreshError(source, f"more than {policy.max_redirects} redirects", url=str(start))
-    if (target.host or "").lower() != (current.host or "").lower():
+        raise RefreshError(who, f"more than {policy.max_redirects} redirects", url=here)
+    check_url(str(target), source, policy)  # sends nothing: refuses what could never be sent
+    if not same_origin(str(target), str(start)):
+        other = (target.host or "").lower() != (start.host or "").lower()
         raise RefreshError(
-            source,
-            f"redirect to another host ({target.host!r}) refused; only redirects "
-            f"within {current.host!r} are followed. Use the final URL if you trust it",
-            url=str(current),
+            who,
+            (
+                f"redirect to another host ({printable(target.host)!r}) refused; only "
+                f"redirects within {printable(start.host)!r} are followed"
+                if other
+                else f"redirect to another origin ({printable(origin_text(str(target)))}) "
+                f"refused; only redirects within {origin_text(str(start))} are followed"
+            )
+            + " (the API key and cache validators are sent there only). Use the final URL "
+            "if you trust it",
+            url=here,
         )
-    return check_url(str(target), source, policy)
+    return target
 
 
 class _Retryable(Exception):  # noqa: N818 - internal signal, not an error users see
@@ -342,65 +313,127 @@ def _attempt(
     client: httpx.Client,
     policy: FetchPolicy,
 ) -> httpx.URL | tuple[int, bytes, httpx.Headers]:
-    """One request: a redirect target, or (status, body, headers) of a 200 or 304."""
+    """One request within its deadline: a redirect target, or (status, body, headers) of a
+    200 or 304; :class:`_Retryable` or :class:`RefreshError` otherwise."""
     import httpx
 
-    try:
-        with client.stream("GET", url, headers=headers) as response:
-            status = response.status_code
-            if status in _REDIRECT_STATUS:
-                location = response.headers.get("location")
-                if not location:
-                    raise RefreshError(source, f"HTTP {status} without a Location", url=str(url))
-                return url.join(location)
-            if status in _RETRY_STATUS:
-                wait = None
-                if status in _RETRY_AFTER_STATUS:
-                    wait = _retry_after(response.headers.get("retry-after"), datetime.now(UTC))
-                raise _Retryable(f"HTTP {status} {response.reason_phrase}", wait)
-            if status == 304:
-                return status, b"", response.headers
-            if status != 200:
-                raise RefreshError(
-                    source,
-                    f"HTTP {status} {response.reason_phrase}"
-                    + (
-                        "; check the API key in the environment"
-                        if status in (401, 403)
-                        else "; check the URL"
-                    ),
-                    url=str(url),
-                )
-            declared = response.headers.get("content-length")
-            if declared is not None and declared.isdigit() and int(declared) > policy.max_bytes:
-                raise _too_big(source, url, policy, f"Content-Length is {int(declared):,} bytes")
-            chunks: list[bytes] = []
-            size = 0
-            for chunk in response.iter_bytes(_CHUNK):
-                size += len(chunk)
-                if size > policy.max_bytes:
-                    raise _too_big(source, url, policy, f"more than {size:,} bytes arrived")
-                chunks.append(chunk)
-            return status, b"".join(chunks), response.headers
-    except httpx.TimeoutException as exc:
-        raise _Retryable(
+    who, where = redact_text(source), redact_url(str(url))
+    began = False  # whether the response's status line and headers arrived
+    with Deadline(policy.deadline) as deadline:
+        try:
+            with client.stream(
+                "GET",
+                url,
+                headers=headers,
+                timeout=policy.timeouts(deadline.remaining()),
+                extensions={"trace": deadline.trace},
+            ) as response:
+                began = True
+                deadline.watch(response.extensions.get("network_stream"))
+                outcome = _read(response, url, who, policy)
+                if deadline.expired:  # the socket was shut while the body was ending
+                    raise httpx.ReadError("deadline")
+                return outcome
+        except (httpx.HTTPError, RefreshError) as exc:
+            if deadline.expired:  # whatever broke, it broke because the time was up
+                raise _late(began, who, where, policy) from None
+            if isinstance(exc, RefreshError):
+                raise
+            raise _transport(exc, who, where, policy) from None
+
+
+def _late(began: bool, who: str, where: str, policy: FetchPolicy) -> Exception:
+    """The error of a request stopped by its deadline: retried when no response had begun."""
+    if not began:
+        return _Retryable(
+            f"timed out: no response within {policy.deadline:g} s, the limit of one request"
+        )
+    return RefreshError(
+        who,
+        f"the response was still arriving after {policy.deadline:g} s, the limit of one "
+        "request; the server sends it too slowly. Try again later, or raise the limit "
+        "(--timeout; FetchPolicy.deadline)",
+        url=where,
+    )
+
+
+def _transport(exc: Exception, who: str, where: str, policy: FetchPolicy) -> Exception:
+    """The error of a request that failed on the network (retried) or could not be sent."""
+    import httpx
+
+    if isinstance(exc, httpx.TimeoutException):
+        return _Retryable(
             f"timed out ({type(exc).__name__}; limits: connect "
             f"{policy.connect_timeout:g} s, read {policy.read_timeout:g} s)"
-        ) from None
-    except httpx.RemoteProtocolError as exc:
-        raise _Retryable(
-            f"the connection broke before the whole response arrived ({exc})"
-        ) from None
-    except httpx.DecodingError as exc:
-        raise RefreshError(source, f"the body could not be decoded ({exc})", url=str(url)) from None
-    except httpx.TransportError as exc:
-        raise _Retryable(f"network error ({type(exc).__name__}: {exc})") from None
-
-
-def _too_big(source: str, url: httpx.URL, policy: FetchPolicy, what: str) -> RefreshError:
+        )
+    detail = printable(redact_text(str(exc)), 120)
+    if isinstance(exc, httpx.RemoteProtocolError) and "location header" in detail.lower():
+        # httpx reads the Location of every redirect, even one it does not follow.
+        return RefreshError(
+            who, f"a redirect with a Location that is not a URL ({detail})", url=where
+        )
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return _Retryable(f"the connection broke before the whole response arrived ({detail})")
+    if isinstance(exc, httpx.TransportError) and not isinstance(exc, httpx.LocalProtocolError):
+        return _Retryable(f"network error ({type(exc).__name__}: {detail})")
+    # Not its message: it could quote a header, and a header can hold the key.
     return RefreshError(
-        source,
-        f"response too large: {what}, over the {policy.max_bytes:,}-byte limit; raise "
-        "max_bytes (--max-bytes) if the source really is that big",
-        url=str(url),
+        who, f"the request could not be sent ({type(exc).__name__}); check the URL", url=where
     )
+
+
+def _read(
+    response: httpx.Response, url: httpx.URL, who: str, policy: FetchPolicy
+) -> httpx.URL | tuple[int, bytes, httpx.Headers]:
+    """What one response says: where it redirects, a retry, an error, or its body."""
+    import httpx
+
+    where = redact_url(str(url))
+    status = response.status_code
+    reason = printable(response.reason_phrase)
+    if status in _REDIRECT_STATUS:
+        location = response.headers.get("location")
+        if not location:
+            raise RefreshError(who, f"HTTP {status} without a Location", url=where)
+        try:
+            return url.join(location)
+        except (httpx.InvalidURL, ValueError):
+            raise RefreshError(
+                who, f"HTTP {status} with a Location that is not a URL", url=where
+            ) from None
+    if status in _RETRY_STATUS:
+        wait = None
+        if status in _RETRY_AFTER_STATUS:
+            wait = retry_after(response.headers.get("retry-after"), datetime.now(UTC))
+        raise _Retryable(f"HTTP {status} {reason}", wait)
+    if status == 304:
+        return status, b"", response.headers
+    if status != 200:
+        hint = "check the API key in the environment" if status in (401, 403) else "check the URL"
+        raise RefreshError(who, f"HTTP {status} {reason}; {hint}", url=where)
+    try:
+        kinds = layers(response.headers.get("content-encoding"))
+        declared = response.headers.get("content-length") or ""
+        if re.fullmatch(r"[0-9]+", declared) and int(declared) > policy.max_bytes:
+            raise TooLarge(f"Content-Length is {int(declared):,} bytes")
+        body = b"".join(decode_body(_wire(response, policy.max_bytes), kinds, policy.max_bytes))
+    except TooLarge as exc:
+        raise RefreshError(
+            who,
+            f"response too large: {exc.what}, over the {policy.max_bytes:,}-byte limit; raise "
+            "max_bytes (--max-bytes) if the source really is that big",
+            url=where,
+        ) from None
+    except Undecodable as exc:
+        raise RefreshError(who, f"the body could not be decoded: {exc}", url=where) from None
+    return status, body, response.headers
+
+
+def _wire(response: httpx.Response, limit: int) -> Iterator[bytes]:
+    """The raw (still encoded) body, counted: :class:`TooLarge` past ``limit`` bytes."""
+    size = 0
+    for chunk in response.iter_raw(_CHUNK):
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge(f"more than {size:,} bytes arrived")
+        yield chunk

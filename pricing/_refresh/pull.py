@@ -32,6 +32,8 @@ def pull_cards(
     policy: FetchPolicy | None = None,
     cache_dir: str | Path | None = None,
     now: datetime | None = None,
+    providers: Sequence[str] | None = None,
+    accept_large_change: bool = False,
 ) -> RefreshReport:
     """Pull rate cards (this project's format, TOML or JSON) from a registry URL.
 
@@ -39,24 +41,28 @@ def pull_cards(
     compared with the local offer: a new price becomes a new version dated the fetch day,
     citing a new source (``kind``, the URL, the fetch day); a new offer or card is added
     whole. ``auth_env`` names an environment variable whose value is sent as
-    ``{auth_header}: {auth_scheme} {value}``. Other parameters as in :func:`refresh`.
+    ``{auth_header}: {auth_scheme} {value}``. ``providers``: the providers whose cards the
+    registry may write (default: the one its URL's file names, ``.../bfl.toml`` -> ``bfl``).
+    Other parameters as in :func:`refresh`.
 
     Raises
     ------
     RefreshError
-        As :func:`refresh`; also when ``auth_env`` is set but the variable is not.
+        As :func:`refresh`; also when ``auth_env`` is set but the variable is not, and when
+        the registry holds a card for a provider it may not write.
     """
     if kind not in SOURCE_PRECEDENCE:
         raise RefreshError(url, f"kind {kind!r} is not one of {', '.join(SOURCE_PRECEDENCE)}")
     auth = EnvAuth(auth_env, auth_header, auth_scheme) if auth_env else None
     return run_feeds(
-        [card_feed(url, kind, auth)],
+        [card_feed(url, kind, auth, providers=providers)],
         data_dir=data_dir,
         dry_run=dry_run,
         policy=policy or FetchPolicy(),
         cache_dir=cache_dir,
         fetched_at=fetch_time(now),
         progress=None,
+        accept_large_change=accept_large_change,
     )
 
 
@@ -70,6 +76,7 @@ def pull_gpus(
     cache_dir: str | Path | None = None,
     now: datetime | None = None,
     progress: Progress | None = None,
+    accept_large_change: bool = False,
 ) -> RefreshReport:
     """Pull GPU offers (on demand and spot, per region) from SkyPilot's v8 catalogs.
 
@@ -94,6 +101,7 @@ def pull_gpus(
         cache_dir=cache_dir,
         now=now,
         progress=progress,
+        accept_large_change=accept_large_change,
     )
 
 
@@ -105,6 +113,7 @@ def pull_fx(
     policy: FetchPolicy | None = None,
     cache_dir: str | Path | None = None,
     now: datetime | None = None,
+    accept_large_change: bool = False,
 ) -> RefreshReport:
     """Pull the ECB's reference rates into ``fx/ecb.csv`` (new days only; see :func:`refresh`)."""
     return refresh(
@@ -115,4 +124,5 @@ def pull_fx(
         policy=policy,
         cache_dir=cache_dir,
         now=now,
+        accept_large_change=accept_large_change,
     )

@@ -15,6 +15,7 @@ from pricing._refresh.cache import Fetched, HttpCache
 from pricing._refresh.feed import Feed, FeedFetch, FeedKind
 from pricing._refresh.feeds import cards, ecb, fal, openrouter, skypilot
 from pricing._refresh.feeds.cards import card_feed
+from pricing._refresh.guard import guard
 from pricing._refresh.http import EnvAuth, FetchPolicy
 from pricing.errors import RefreshError
 
@@ -109,7 +110,9 @@ def run_feed(
     policy: FetchPolicy,
     cache: HttpCache | None,
 ) -> tuple[Additions, list[tuple[str, Fetched]]]:
-    """Fetch, parse and compare one feed: its additions and the responses to cache."""
+    """Fetch, parse and compare one feed: its additions (every figure checked, see
+    :func:`pricing._refresh.guard.guard`) and the responses to cache."""
     fetch = FeedFetch(feed, client, policy, cache)
     adds = FEED_RUNNERS[feed.kind](feed, ctx, sid, fetch)
+    guard(adds, ctx, feed.name)
     return adds, fetch.responses

@@ -34,6 +34,7 @@ import polars as pl
 from pydantic import ValidationError
 
 from pricing._base.progress import Progress
+from pricing._base.urls import redact_url
 from pricing._cards.loader import bundled_data_dir, load_data
 from pricing._cards.schema import Source
 from pricing._fx.store import load_fx
@@ -124,9 +125,11 @@ class RefreshReport:
 # --------------------------------------------------------------------------- run
 
 
-def _context(root: Path, fetched_at: datetime) -> Context:
+def _context(root: Path, fetched_at: datetime, accept_large_change: bool) -> Context:
     try:
-        return Context(load_data(root), load_gpus(root), load_fx(root), fetched_at)
+        return Context(
+            load_data(root), load_gpus(root), load_fx(root), fetched_at, accept_large_change
+        )
     except RateCardError as exc:
         raise RefreshError(
             "data",
@@ -152,6 +155,7 @@ def refresh(
     cache_dir: str | Path | None = None,
     now: datetime | None = None,
     progress: Progress | None = None,
+    accept_large_change: bool = False,
 ) -> RefreshReport:
     """Fetch new prices and append them to a data directory as dated entries.
 
@@ -177,6 +181,9 @@ def refresh(
         UTC day.
     progress : callable, optional
         ``progress(done, total, source_name)`` before each source and once at the end.
+    accept_large_change : bool
+        Record prices that moved more than 10x from the price they replace (default: such a
+        change fails the source, naming the offer, the old and the new price).
 
     Returns
     -------
@@ -186,8 +193,11 @@ def refresh(
     Raises
     ------
     RefreshError
-        When a source fails (network, HTTP, size, parse or schema) or the refreshed data does
-        not validate. Nothing is written then; ``error.report`` holds the summary.
+        When a source fails (network, HTTP, size, parse or schema), brings a figure no
+        provider would charge (0, non-finite, outside the plausible range of its unit, a
+        date in the future; see :mod:`pricing._refresh.guard`), moves a price more than 10x
+        unless accepted, or the refreshed data does not validate. Nothing is written then;
+        ``error.report`` holds the summary.
     """
     policy = policy or FetchPolicy()
     fetched_at = fetch_time(now)
@@ -202,6 +212,7 @@ def refresh(
         fetched_at=fetched_at,
         progress=progress,
         skip_without_key=auto,
+        accept_large_change=accept_large_change,
     )
 
 
@@ -226,10 +237,11 @@ def run_feeds(
     fetched_at: datetime,
     progress: Progress | None,
     skip_without_key: bool = False,
+    accept_large_change: bool = False,
 ) -> RefreshReport:
     """Run ``feeds`` against a data directory; see :func:`refresh`."""
     root = Path(data_dir) if data_dir is not None else bundled_data_dir()
-    ctx = _context(root, fetched_at)
+    ctx = _context(root, fetched_at, accept_large_change)
     cache = None
     if policy.use_cache:
         cache = HttpCache(Path(cache_dir) if cache_dir is not None else default_cache_dir())
@@ -243,7 +255,9 @@ def run_feeds(
         for i, feed in enumerate(feeds):
             if progress is not None:
                 progress(i, len(feeds), feed.name)
-            row: dict[str, object] = {"source": feed.name, "url": feed.url, "status": "ok"}
+            row: dict[str, object] = {
+                "source": feed.name, "url": redact_url(feed.url), "status": "ok"
+            }  # fmt: skip
             rows.append(row)
             if skip_without_key and feed.auth and not os.environ.get(feed.auth.variable):
                 row.update(status="skipped", reason=f"{feed.auth.variable} is not set")
@@ -347,7 +361,7 @@ def _source(
         "id": sid,
         "title": feed.title,
         "publisher": feed.publisher,
-        "url": feed.url,
+        "url": redact_url(feed.url),
         "kind": feed.source_kind,
         "published": max(r[0] for r in adds.fx_rows) if adds.fx_rows else None,
         "seen": fetched_at.date(),

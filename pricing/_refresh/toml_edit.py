@@ -26,6 +26,8 @@ from pricing.errors import RefreshError
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 _OFFERS_HEADER = re.compile(r"^[ \t]*\[\[[ \t]*offers[ \t]*\]\][ \t]*(#.*)?$")
 _INDENT = "  "
+#: Largest decimal exponent written (a figure past 10**12 is refused long before this).
+_MAX_EXPONENT = 30
 
 
 def toml_value(value: Any) -> str:
@@ -36,13 +38,14 @@ def toml_value(value: Any) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, Decimal):
+        if not value.is_finite() or abs(value.adjusted()) > _MAX_EXPONENT:
+            raise RefreshError("refresh", f"{value:.3e} is no figure a data file can hold")
         text = format(value.normalize(), "f")
         return text if "." in text else f"{text}.0"
     if isinstance(value, float):
         raise TypeError("floats are not exact; pass a Decimal")
     if isinstance(value, str):
-        # JSON escapes are valid TOML; DEL is the one control character JSON leaves raw.
-        return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
+        return toml_string(value)
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Mapping):
@@ -54,8 +57,31 @@ def toml_value(value: Any) -> str:
     raise TypeError(f"cannot write {type(value).__name__} to TOML")
 
 
+def toml_string(text: str) -> str:
+    """``text`` as a one-line TOML basic string: JSON escapes (valid TOML) for quotes,
+    backslashes and controls, and ``\\uXXXX`` for DEL and every other character that is not
+    printable (U+2028 and U+2029 among them, which some readers take for line breaks); a lone
+    surrogate, which no UTF-8 file can hold, becomes U+FFFD."""
+    quoted = json.dumps(text, ensure_ascii=False)
+    if quoted.isprintable():
+        return quoted
+    return "".join(ch if ch.isprintable() else _escape(ch) for ch in quoted)
+
+
+def _escape(ch: str) -> str:
+    if 0xD800 <= ord(ch) <= 0xDFFF:
+        return "\\ufffd"
+    return f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08x}"
+
+
 def _key(name: str) -> str:
-    return name if _BARE_KEY.match(name) else json.dumps(name)
+    return name if _BARE_KEY.match(name) else toml_string(name)
+
+
+def _lines(text: str) -> list[str]:
+    """``text`` split after each ``\\n`` only (``str.splitlines`` also splits at U+2028,
+    U+2029, form feeds and more, which are not line breaks in TOML)."""
+    return [line for line in re.split(r"(?<=\n)", text) if line]
 
 
 def _dump(model: BaseModel) -> dict[str, Any]:
@@ -132,7 +158,7 @@ def edit_card(
     """
     before = _card(text, rel, "before the edit")
     ids = [o.id for o in before.offers]
-    lines = text.splitlines(keepends=True)
+    lines = _lines(text)
     headers = [i for i, line in enumerate(lines) if _OFFERS_HEADER.match(line.rstrip("\r\n"))]
     if len(headers) != len(ids):
         raise RefreshError(

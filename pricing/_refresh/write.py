@@ -9,6 +9,7 @@ written after it already has its source.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 from datetime import datetime
@@ -110,9 +111,27 @@ def write_additions(
                 "refresh",
                 f"data/{rel} changed while the refresh ran; nothing was written, run it again",
             )
-    for rel, new in edits.after.items():
-        atomic_write(root / rel, new)
+    _replace_all(root, edits)
     return tuple(root / rel for rel in edits.after)
+
+
+def _replace_all(root: Path, edits: _Edits) -> None:
+    """Move every edited file into place; interrupted (Ctrl-C, SIGTERM) or failed half way,
+    put back the files already replaced, so the data is the old data or the new data."""
+    done: list[str] = []
+    try:
+        for rel, new in edits.after.items():
+            atomic_write(root / rel, new)
+            done.append(rel)
+    except BaseException:
+        for rel in reversed(done):
+            before = edits.before.get(rel)
+            with contextlib.suppress(OSError):
+                if before is None:
+                    (root / rel).unlink()
+                else:
+                    atomic_write(root / rel, before)
+        raise
 
 
 def _fx_text(text: str, adds: Additions) -> str:
@@ -127,9 +146,15 @@ def _fx_text(text: str, adds: Additions) -> str:
 
 def _validate_staged(root: Path, files: dict[str, str]) -> None:
     """Load a copy of ``root`` with ``files`` replaced, with the project's own loaders."""
-    with tempfile.TemporaryDirectory(prefix="pricing-refresh-") as tmp:
-        stage = Path(tmp) / "data"
-        shutil.copytree(root, stage)
+    tmp = Path(tempfile.mkdtemp(prefix="pricing-refresh-"))
+    try:  # removed however the run ends: an error, Ctrl-C, SystemExit from a SIGTERM handler
+        stage = tmp / "data"
+        try:
+            shutil.copytree(root, stage, symlinks=True)
+        except (OSError, shutil.Error) as exc:
+            raise RefreshError(
+                "refresh", f"cannot copy {root} to check the refreshed data ({exc})"
+            ) from None
         for rel, text in files.items():
             (stage / rel).parent.mkdir(parents=True, exist_ok=True)
             (stage / rel).write_bytes(text.encode("utf-8"))
@@ -141,3 +166,5 @@ def _validate_staged(root: Path, files: dict[str, str]) -> None:
             raise RefreshError(
                 "refresh", f"the refreshed data does not validate, so nothing was written.\n{exc}"
             ) from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

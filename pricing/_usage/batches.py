@@ -4,14 +4,14 @@ Logs larger than memory are read lazily in batches (the streaming engine); only 
 kept. When an offer in use has volume tiers, allowances, plans or a minimum spend, its running
 monthly volume needs every row of a month at once: :func:`log_chunks` spills those rows to disk
 by month (and group of accounts) while it streams the others, then hands out each month whole.
+The spill directory is the caller's to remove (``replay`` does, in a ``finally``).
 """
 
 from __future__ import annotations
 
 import queue
-import tempfile
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -101,8 +101,12 @@ def _batches(lf: pl.LazyFrame, size: int) -> Iterator[pl.DataFrame]:
 
 
 def log_chunks(
-    requests: pl.LazyFrame, counts: pl.DataFrame, whole_months: set[str], batch_rows: int
-) -> Iterator[tuple[pl.DataFrame, str, int, int]]:
+    requests: pl.LazyFrame,
+    counts: pl.DataFrame,
+    whole_months: set[str],
+    batch_rows: int,
+    spill: Path,
+) -> Generator[tuple[pl.DataFrame, str, int, int]]:
     """Batches of rows streamed from the log, then whole calendar months of the rows whose
     offers run monthly volumes (``whole_months``); ``counts`` has the rows per offer and
     month. Each comes with a label (``rows`` or the month), the rows handed out so far and
@@ -113,6 +117,10 @@ def log_chunks(
     the other rows spills every (month, bucket) to its own Parquet files in a temporary
     directory (removed afterwards), read back one at a time afterwards: the log is scanned
     once, not once per bucket, and the spill holds those rows on disk, compressed.
+
+    The spill goes to the directory ``spill`` (made here), which the caller removes: the
+    caller's ``finally`` runs whether the chunks were all taken, or an error or an interrupt
+    stopped it half way (a generator's own cleanup would wait for its garbage collection).
     """
     total = int(counts["rows"].sum())
     done = 0
@@ -124,27 +132,27 @@ def log_chunks(
         if whole_months
         else requests
     )
-    with tempfile.TemporaryDirectory(prefix="pricing-replay-") as tmp:
-        spill = Path(tmp)
-        for n, batch in enumerate(_batches(marked, batch_rows)):
-            if whole_months:
-                held = batch.filter(pl.col("_part").is_not_null())
-                for (key,), piece in held.partition_by("_part", as_dict=True).items():
-                    (spill / str(key)).mkdir(exist_ok=True)
-                    piece.drop("_part").write_parquet(spill / str(key) / f"{n:06d}.parquet")
-                batch = batch.filter(pl.col("_part").is_null()).drop("_part")
-            if batch.height:
-                done += batch.height
-                yield batch, "rows", done, total
-        batch = pl.DataFrame()  # not held while the months are read back
-        for start, b0, nb in months:
-            for b in range(b0, b0 + nb):
-                files = sorted((spill / str(b)).glob("*.parquet"))
-                if not files:  # no account hashed to this bucket
-                    continue
-                chunk = pl.read_parquet(files)
-                done += chunk.height
-                yield chunk, start.strftime("%Y-%m"), done, total
+    spill.mkdir(parents=True, exist_ok=True)
+    for n, batch in enumerate(_batches(marked, batch_rows)):
+        if whole_months:
+            held = batch.filter(pl.col("_part").is_not_null())
+            for (key,), piece in held.partition_by("_part", as_dict=True).items():
+                (spill / str(key)).mkdir(exist_ok=True)
+                piece.drop("_part").write_parquet(spill / str(key) / f"{n:06d}.parquet")
+            batch = batch.filter(pl.col("_part").is_null()).drop("_part")
+        if batch.height:
+            done += batch.height
+            yield batch, "rows", done, total
+    batch = pl.DataFrame()  # not held while the months are read back
+    for start, b0, nb in months:
+        for b in range(b0, b0 + nb):
+            folder = spill / str(b)
+            if not folder.is_dir():  # no account hashed to this bucket
+                continue
+            files = sorted(folder.iterdir())
+            chunk = pl.read_parquet(files, glob=False)
+            done += chunk.height
+            yield chunk, start.strftime("%Y-%m"), done, total
     if total == 0:
         yield requests.collect(), "rows", 0, 0
 

@@ -130,7 +130,8 @@ def to_focus(
     FocusError
         (a :class:`ValueError`) Unknown ``granularity``; a missing column; a naive
         ``timestamp``; or a priced row that breaks the contract above (null ``list_cost``,
-        ``count`` < 1, negative ``fee`` or ``top_up``, ``list_cost`` below ``cost - top_up``).
+        ``count`` < 1, negative ``fee`` or ``top_up``, ``list_cost`` below ``cost - top_up``,
+        a ``cost`` or ``list_cost`` that is NaN, infinite or negative).
     """
     check_granularity(granularity)
     focus = focus_dataset(
@@ -138,7 +139,13 @@ def to_focus(
         billing_account_name=billing_account_name,
         invoice_issuer=invoice_issuer,
     )
-    problems, result = pl.collect_all([contract_problems(priced), focus])
+    try:
+        problems, result = pl.collect_all([contract_problems(priced), focus])
+    except pl.exceptions.InvalidOperationError:
+        # a NaN or infinite amount stops the Decimal cast before the contract is read
+        problems = contract_problems(priced).collect()
+        if not problems.height:
+            raise
     if problems.height:
         raise FocusError(problem_message(problems))
     return result

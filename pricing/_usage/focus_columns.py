@@ -153,6 +153,10 @@ def contract_counts(priced: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
         "list_cost is null": listed.is_null(),
         "count is null or below 1": pl.col("count").fill_null(0) < 1,
         "fee or top_up is negative": (pl.col("fee") < 0) | (pl.col("top_up") < 0),
+        # no amount that is not a finite, non-negative number becomes a charge
+        "cost or list_cost is NaN, infinite or negative": pl.any_horizontal(
+            (~c.is_finite() | (c < 0)).fill_null(False) for c in (cost, listed)
+        ),
         # Allowances and discounts only lower a price, so a list_cost below the billed usage
         # and fee means it leaves out the fee, or that cost counts something twice.
         "list_cost is below cost - top_up": listed
@@ -168,6 +172,7 @@ def problem_message(problems: pl.DataFrame) -> str:
     found = "; ".join(f"{p} on {n} row(s)" for p, n in problems.iter_rows())
     return (
         f"priced requests break the to_focus input contract: {found}. Expected on every priced "
-        "row: list_cost not null and >= cost - top_up, count >= 1, fee and top_up >= 0 "
-        "(cost includes fee and top_up; list_cost includes fee, not top_up)"
+        "row: list_cost not null and >= cost - top_up, count >= 1, fee and top_up >= 0, "
+        "cost and list_cost finite and >= 0 (cost includes fee and top_up; list_cost includes "
+        "fee, not top_up)"
     )

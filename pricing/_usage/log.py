@@ -1,24 +1,27 @@
-"""A usage log read and checked: its columns, and why a row goes to the quarantine.
+"""A usage log read: its columns, its rows with their lines, and the quarantine's reasons.
 
-A log is CSV, Parquet or NDJSON with one row per call (:data:`LOG_COLUMNS`). :func:`scan_log`
-reads it lazily under the standard column names; :func:`checked_log` types the columns and
-marks each row that cannot be read with the first check it fails, whose reason
-(:func:`quarantine_reason`) is a fixed text so that rows count by reason.
+A log is CSV, Parquet or NDJSON with one row per call (:data:`LOG_COLUMNS`), or a polars
+table. A path names one file, read as it is spelt (never a glob pattern). :func:`read_log`
+reads it under the standard column names, each row with its line (``_line``): Parquet
+lazily, CSV and NDJSON a line at a time (:mod:`pricing._usage.text_log`), which sets aside
+the lines that are not rows; a column named twice is refused. The checks of each row are in
+:mod:`pricing._usage.row_checks`; a quarantined row's reason (:func:`quarantine_reason`) is a
+fixed text so that rows count by reason.
 """
 
 from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping, Sequence
-from functools import reduce
+from dataclasses import dataclass
+from functools import partial, reduce
 from operator import or_
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 
-from pricing._cards.catalog import Catalog
-from pricing._cards.fields import OPERATIONS
+from pricing._usage.json_log import read_ndjson
+from pricing._usage.text_log import LINE, MALFORMED_SCHEMA, check_names, read_csv, read_text_log
 from pricing.errors import PricingError
 
 #: Standard log columns: name -> (required, meaning). Map other names with ``mapping=``.
@@ -55,8 +58,25 @@ NUMERIC_COLUMNS = {
     "input_image_tokens": pl.Int64,
     "billed_cost": pl.Float64,
 }
+#: The field separator of each text format read as CSV.
+SEPARATORS = {"csv": ",", "tsv": "\t"}
 #: Why a row is quarantined (a fixed text) and the offending value (or None).
 Message = tuple[pl.Expr, pl.Expr | None]
+
+
+@dataclass(frozen=True)
+class LogFrame:
+    """A log read under the standard column names.
+
+    ``frame`` has the log's columns (``names``) and ``_line``: each row's 1-based line in its
+    file (a text log's header is line 1), or its 1-based row in a table or Parquet file.
+    ``malformed`` holds the lines of a text log that are not rows: line, reason, value (the
+    line as text), for the quarantine.
+    """
+
+    frame: pl.LazyFrame
+    names: list[str]
+    malformed: pl.DataFrame
 
 
 def scan_log(
@@ -65,31 +85,48 @@ def scan_log(
     """The log as a LazyFrame with standard column names (``mapping``: log name -> standard).
 
     OpenAI's ``n`` is read as ``count`` when the log has no ``count`` column, and ``size`` is
-    kept for :func:`checked_log` (see :data:`LOG_ALIASES`); other columns are kept as they are
-    (:func:`unknown_columns` names them).
-    CSV is read as text, so a malformed value reaches the quarantine rather than failing the
-    whole read; Parquet and NDJSON keep their types.
+    kept for the checks (see :data:`LOG_ALIASES`); other columns are kept as they are
+    (:func:`unknown_columns` names them). A path is one file, never a pattern. CSV and NDJSON
+    are read as text, a line at a time, so a malformed value reaches the checks rather than
+    failing the whole read; Parquet keeps its types.
+
+    Raises
+    ------
+    PricingError
+        The log cannot be read, or has lines that are not rows (a ragged CSV row, a line
+        that is not UTF-8 or not JSON...): :func:`pricing.replay` quarantines those instead.
     """
-    lf = _scan(log)
-    if mapping:
-        names = lf.collect_schema().names()
-        missing = [k for k in mapping if k not in names]
-        if missing:
-            raise PricingError(
-                f"mapping names columns the log does not have: {', '.join(missing)}; "
-                f"its columns are {', '.join(names)}"
-            )
-        unknown = [v for v in mapping.values() if v not in LOG_COLUMNS and v not in LOG_ALIASES]
-        if unknown:
-            raise PricingError(
-                f"mapping targets {', '.join(unknown)} are not log columns; "
-                f"use {', '.join([*LOG_COLUMNS, *LOG_ALIASES])}"
-            )
-        lf = lf.rename(dict(mapping))
-    names = lf.collect_schema().names()
-    if "n" in names and "count" not in names:
-        lf = lf.rename({"n": "count"})  # OpenAI's name; read like a mapping
-        names = lf.collect_schema().names()
+    read = read_log(log, mapping, spill=None)
+    if read.malformed.height:
+        first = read.malformed.row(0, named=True)
+        raise PricingError(
+            f"the usage log has {read.malformed.height:,} line(s) that are not rows, the first "
+            f"at line {first['line']}: {first['reason']}; replay() prices the other lines and "
+            "lists these in its quarantine"
+        )
+    return read.frame.drop(LINE)
+
+
+def read_log(
+    log: str | Path | pl.DataFrame | pl.LazyFrame,
+    mapping: Mapping[str, str] | None,
+    spill: Path | None,
+) -> LogFrame:
+    """The log under standard names, with each row's line and the lines that are not rows.
+
+    A text log's rows are written to files in ``spill`` (kept in memory when None);
+    the caller removes the directory when it is done with the frame.
+    """
+    frame, names, malformed = _source(log, spill)
+    renames = dict(mapping or {})
+    if renames:
+        _check_mapping(renames, names)
+    if "n" in names and "count" not in names and "count" not in renames.values():
+        renames["n"] = "count"  # OpenAI's name; read like a mapping
+    if renames:
+        names = [renames.get(n, n) for n in names]
+        check_names(names, "column")
+        frame = frame.rename(renames)
     has_offer = "offer_id" in names
     missing = [
         n
@@ -101,218 +138,97 @@ def scan_log(
             f"the log has no {', '.join(missing)} column; its columns are {', '.join(names)}. "
             'Rename them with mapping={"your_name": "timestamp", ...}'
         )
-    return lf
+    return LogFrame(frame, names, malformed)
 
 
-def _scan(log: str | Path | pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
-    """The log as it is, read lazily by its file's extension."""
-    if isinstance(log, pl.DataFrame):
-        return log.lazy()
-    if isinstance(log, pl.LazyFrame):
-        return log
+def _check_mapping(mapping: Mapping[str, str], names: list[str]) -> None:
+    missing = [k for k in mapping if k not in names]
+    if missing:
+        raise PricingError(
+            f"mapping names columns the log does not have: {', '.join(missing)}; "
+            f"its columns are {', '.join(names)}"
+        )
+    unknown = [v for v in mapping.values() if v not in LOG_COLUMNS and v not in LOG_ALIASES]
+    if unknown:
+        raise PricingError(
+            f"mapping targets {', '.join(unknown)} are not log columns; "
+            f"use {', '.join([*LOG_COLUMNS, *LOG_ALIASES])}"
+        )
+    kept = [n for n in names if n not in mapping]
+    clash = sorted(
+        {v for v in mapping.values() if v in kept or list(mapping.values()).count(v) > 1}
+    )
+    if clash:
+        raise PricingError(
+            f"mapping would give the log two {', '.join(clash)} columns (the log has one "
+            "already, or two columns map to it); map only one column to each name"
+        )
+
+
+def _source(
+    log: str | Path | pl.DataFrame | pl.LazyFrame, spill: Path | None
+) -> tuple[pl.LazyFrame, list[str], pl.DataFrame]:
+    """The log as it is, with ``_line``; its columns; its lines that are not rows."""
+    none = pl.DataFrame(schema=MALFORMED_SCHEMA)
+    if isinstance(log, pl.DataFrame | pl.LazyFrame):
+        lf = log.lazy()
+        names = lf.collect_schema().names()
+        check_names(names, "column")
+        return (
+            lf.with_row_index(LINE, offset=1).with_columns(pl.col(LINE).cast(pl.Int64)),
+            names,
+            none,
+        )
     path = Path(log)
+    kind, gz = _format(path)
+    if kind in ("csv", "tsv", "ndjson"):
+        reader = read_ndjson if kind == "ndjson" else partial(read_csv, sep=SEPARATORS[kind])
+        text = read_text_log(path, reader, gz=gz, spill=spill)
+        return text.rows, text.names, text.malformed
+    try:
+        lf = pl.scan_parquet(path, glob=False)
+        names = lf.collect_schema().names()
+    except (pl.exceptions.PolarsError, pl.exceptions.PanicException, OSError) as exc:
+        raise PricingError(
+            f"cannot read the usage log {path} as Parquet: {first_line(exc)}; check that "
+            "it is a valid Parquet file"
+        ) from exc
+    check_names(names, "column")
+    return lf.with_row_index(LINE, offset=1).with_columns(pl.col(LINE).cast(pl.Int64)), names, none
+
+
+def _format(path: Path) -> tuple[str, bool]:
+    """The log's format by its file's extension, and whether it is gzipped. The path is one
+    file, taken as it is spelt: ``usage[1].csv`` is that file, never a pattern."""
+    if path.is_dir():
+        raise PricingError(
+            f"usage log {path} is a directory; give one log file, or combine several "
+            'yourself, e.g. replay(pl.scan_csv("logs/*.csv", infer_schema=False))'
+        )
     if not path.exists():
-        raise PricingError(f"usage log {path} does not exist")
-    suffix = "".join(path.suffixes[-2:]).lower() if path.suffix == ".gz" else path.suffix
-    if suffix in (".csv", ".tsv", ".csv.gz"):
-        return pl.scan_csv(path, infer_schema=False, separator="\t" if suffix == ".tsv" else ",")
-    if suffix in (".parquet", ".pq"):
-        return pl.scan_parquet(path)
-    if suffix in (".ndjson", ".jsonl", ".json"):
-        return pl.scan_ndjson(path, infer_schema_length=10_000)
-    raise PricingError(f"cannot tell the format of {path.name}; name it .csv, .parquet or .ndjson")
-
-
-def _timestamp(schema: pl.Schema) -> pl.Expr:
-    dtype = schema["timestamp"]
-    col = pl.col("timestamp")
-    if isinstance(dtype, pl.Datetime):
-        if dtype.time_zone is None:
-            return col.dt.replace_time_zone("UTC").dt.cast_time_unit("us")
-        return col.dt.convert_time_zone("UTC").dt.cast_time_unit("us")
-    if dtype == pl.Date:
-        return col.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
-    text = col.cast(pl.String).str.strip_chars().str.replace(r"[Zz]$", "+00:00")
-    # ISO 8601 without seconds (10:00) reads as 10:00:00
-    text = text.str.replace(
-        r"^(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2})(?:([+-]\d{2}:\d{2})?)$", "${1}:00${2}"
-    )
-    aware = text.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%:z", strict=False, time_zone="UTC")
-    aware_space = text.str.to_datetime("%Y-%m-%d %H:%M:%S%.f%:z", strict=False, time_zone="UTC")
-    naive = text.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f", strict=False).dt.replace_time_zone("UTC")
-    naive_space = text.str.to_datetime("%Y-%m-%d %H:%M:%S%.f", strict=False).dt.replace_time_zone(
-        "UTC"
-    )
-    day = (
-        text.str.to_date("%Y-%m-%d", strict=False)
-        .cast(pl.Datetime("us"))
-        .dt.replace_time_zone("UTC")
-    )
-    return pl.coalesce(aware, aware_space, naive, naive_space, day).dt.cast_time_unit("us")
-
-
-def _textual(dtype: pl.DataType) -> bool:
-    return dtype == pl.String or dtype == pl.Categorical or isinstance(dtype, pl.Enum)
-
-
-def _blank(name: str, schema: pl.Schema) -> pl.Expr:
-    """Whether a log column is empty: null, or only spaces in a text column (a number
-    column has no text to check, and writing every number as text is slow)."""
-    raw = pl.col(name)
-    if not _textual(schema[name]):
-        return raw.is_null()
-    return raw.is_null() | (raw.cast(pl.String).str.strip_chars() == "")
-
-
-def _text(name: str) -> pl.Expr:
-    """A log column as the offending value of a quarantined row."""
-    return pl.col(name).cast(pl.String).fill_null("(empty)")
-
-
-def checked_log(lf: pl.LazyFrame, cat: Catalog) -> tuple[pl.LazyFrame, list[Message]]:
-    """Typed standard columns plus ``_line`` and ``_bad``: null, or the index of the message
-    (returned alongside) that says why the row cannot be read."""
-    schema = lf.collect_schema()
-    names = schema.names()
-    lf = lf.with_row_index("_line", offset=1)
-    typed: list[pl.Expr] = [_timestamp(schema).alias("_ts")]
-    for name, dtype in NUMERIC_COLUMNS.items():
-        if name in names:
-            typed.append(
-                pl.col(name)
-                .cast(pl.String)
-                .str.strip_chars()
-                .cast(dtype, strict=False)
-                .alias(f"_{name}")
-                if _textual(schema[name])
-                else pl.col(name).cast(dtype, strict=False).alias(f"_{name}")
-            )
-    for name in ("provider", "model", "offer_id", "operation", "quality", "account"):
-        if name in names:
-            typed.append(pl.col(name).cast(pl.String).str.strip_chars().alias(f"_{name}"))
-    if _reads_size(names):
-        typed.extend(_size(i).alias(f"_{name}") for i, name in ((1, "width"), (2, "height")))
-    lf = lf.with_columns(typed)
-
-    checks: list[tuple[pl.Expr, Message]] = [
-        (
-            pl.col("_ts").is_null(),
-            (pl.lit("unparseable timestamp"), _text("timestamp")),
-        ),
-        *_identity_checks(names, cat),
-        *_number_checks(schema),
-        *_size_checks(names),
-    ]
-    code: Any = pl.when(checks[0][0]).then(pl.lit(0, dtype=pl.Int32))
-    for i, (cond, _) in enumerate(checks[1:], start=1):
-        code = code.when(cond).then(pl.lit(i, dtype=pl.Int32))
-    lf = lf.with_columns(_bad=code.otherwise(pl.lit(None, dtype=pl.Int32)))
-    return lf, [message for _, message in checks]
-
-
-def _identity_checks(names: list[str], cat: Catalog) -> list[tuple[pl.Expr, Message]]:
-    """Checks that the row names an offer, or a provider and model, and an operation known to
-    the catalog."""
-    models = sorted(cat.models)
-    providers = sorted(cat.cards)
-    offers = [o.id for _, o in cat.all_offers()]
-    checks: list[tuple[pl.Expr, Message]] = []
-    if "offer_id" in names:
-        given = pl.col("_offer_id").is_not_null()
-        checks.append(
-            (
-                given & ~pl.col("_offer_id").is_in(offers),
-                (pl.lit("unknown offer_id"), _text("offer_id")),
-            )
+        raise PricingError(f"usage log {path} does not exist (the path is read as it is spelt)")
+    gz = path.suffix.lower() == ".gz"
+    suffix = (path.with_suffix("").suffix if gz else path.suffix).lower()
+    kinds = {".csv": "csv", ".tsv": "tsv", ".ndjson": "ndjson", ".jsonl": "ndjson"}
+    kinds |= {".json": "ndjson", ".parquet": "parquet", ".pq": "parquet"}
+    kind = kinds.get(suffix)
+    if kind is None or (gz and kind == "parquet"):
+        raise PricingError(
+            f"cannot tell the format of {path.name}; name it .csv, .parquet or .ndjson "
+            "(.tsv, .jsonl, and the text formats gzipped as .csv.gz... are read too)"
         )
-    else:
-        given = pl.lit(False)
-    if "provider" in names:
-        checks.append((~given & pl.col("_provider").is_null(), (pl.lit("missing provider"), None)))
-        checks.append(
-            (
-                ~given & pl.col("_provider").is_not_null() & ~pl.col("_provider").is_in(providers),
-                (pl.lit("unknown provider"), _text("provider")),
-            )
-        )
-    if "model" in names:
-        checks.append((~given & pl.col("_model").is_null(), (pl.lit("missing model"), None)))
-        checks.append(
-            (
-                pl.col("_model").is_not_null() & ~pl.col("_model").is_in(models),
-                (pl.lit("unknown model"), _text("model")),
-            )
-        )
-    if "operation" in names:
-        checks.append(
-            (
-                pl.col("_operation").is_not_null() & ~pl.col("_operation").is_in(OPERATIONS),
-                (pl.lit("unknown operation"), _text("operation")),
-            )
-        )
-    return checks
+    return kind, gz
 
 
-def _number_checks(schema: pl.Schema) -> list[tuple[pl.Expr, Message]]:
-    """Checks that sizes and counts are positive whole numbers, and other numbers readable and
-    not negative."""
-    names = schema.names()
-    checks: list[tuple[pl.Expr, Message]] = []
-    for name in ("width", "height", "count"):
-        if name in names:
-            value = pl.col(f"_{name}")
-            checks.append((_blank(name, schema), (pl.lit(f"missing {name}"), None)))
-            checks.append((value.is_null(), (pl.lit(f"{name} is not a whole number"), _text(name))))
-            checks.append((value <= 0, (pl.lit(f"zero or negative {name}"), _text(name))))
-    for name in ("steps", "input_images", "seconds", "prompt_tokens", "input_image_tokens"):
-        if name in names:
-            checks.append(
-                (
-                    ~_blank(name, schema) & pl.col(f"_{name}").is_null(),
-                    (pl.lit(f"{name} is not a number"), _text(name)),
-                )
-            )
-            checks.append((pl.col(f"_{name}") < 0, (pl.lit(f"negative {name}"), _text(name))))
-    if "billed_cost" in names:
-        checks.append(
-            (
-                ~_blank("billed_cost", schema) & pl.col("_billed_cost").is_null(),
-                (pl.lit("billed_cost is not a number"), _text("billed_cost")),
-            )
-        )
-    return checks
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type when it has none)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
-def _reads_size(names: Sequence[str]) -> bool:
+def reads_size(names: Sequence[str]) -> bool:
     """Whether the size of a call comes from a ``size`` column (no width or height column)."""
     return "size" in names and "width" not in names and "height" not in names
-
-
-def _size_text() -> pl.Expr:
-    return pl.col("size").cast(pl.String).str.strip_chars().str.to_lowercase()
-
-
-def _size(group: int) -> pl.Expr:
-    """Width (``group`` 1) or height (2) [px] of a "WIDTHxHEIGHT" size; null otherwise."""
-    pattern = r"^(\d+)\s*x\s*(\d+)$"
-    return _size_text().str.extract(pattern, group).cast(pl.Int64, strict=False)
-
-
-def _size_checks(names: Sequence[str]) -> list[tuple[pl.Expr, Message]]:
-    """Checks that a ``size`` read as width and height is "WIDTHxHEIGHT" of positive sizes
-    [px], or "auto" or empty (the default size, counted by :func:`defaulted`)."""
-    if not _reads_size(names):
-        return []
-    text = _size_text()
-    unsized = text.is_null() | text.is_in(["", "auto"])
-    width, height = pl.col("_width"), pl.col("_height")
-    return [
-        (
-            ~unsized & (width.is_null() | height.is_null()),
-            (pl.lit('size is not "WIDTHxHEIGHT" or "auto"'), _text("size")),
-        ),
-        ((width <= 0) | (height <= 0), (pl.lit("zero or negative size"), _text("size"))),
-    ]
 
 
 def defaulted(checked: Sequence[str], columns: Sequence[str]) -> pl.Expr:
@@ -335,7 +251,7 @@ def unknown_columns(names: Sequence[str]) -> dict[str, str | None]:
     known = [*LOG_COLUMNS, *LOG_ALIASES]
     unknown: dict[str, str | None] = {}
     for name in names:
-        if name in LOG_COLUMNS or (name == "size" and _reads_size(names)):
+        if name in LOG_COLUMNS or (name == "size" and reads_size(names)):
             continue
         if name in LOG_ALIASES:
             unknown[name] = next((c for c in LOG_ALIASES[name] if c in names), None)

@@ -9,13 +9,15 @@ table ``price_requests`` takes.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
 from pricing._base.dates import month_window
 from pricing._cards.catalog import Catalog, load_catalog
-from pricing._usage.log import NUMERIC_COLUMNS, Message, checked_log, scan_log
+from pricing._usage.log import NUMERIC_COLUMNS, Message, read_log
+from pricing._usage.row_checks import checked_log
 from pricing._vector.columns import REQUEST_COLUMNS
 from pricing.errors import PricingError
 
@@ -57,24 +59,42 @@ def _offer_table(
     return frame, ambiguous
 
 
+@dataclass(frozen=True)
+class PreparedLog:
+    """A log read, checked and offer-resolved.
+
+    ``resolved`` has the typed columns, ``_line``, ``_offer`` and ``_bad`` (null, or the index
+    in ``messages`` of why the row goes to the quarantine); ``names`` are the log's columns,
+    ``ambiguous`` the "provider/model" pairs with several offers (and what to do), and
+    ``malformed`` the lines of a text log that are not rows (line, reason, value).
+    """
+
+    resolved: pl.LazyFrame
+    messages: list[Message]
+    names: list[str]
+    ambiguous: dict[str, str]
+    malformed: pl.DataFrame
+
+
 def prepare_log(
     log: str | Path | pl.DataFrame | pl.LazyFrame,
     cat: Catalog,
     month: str | None,
     mapping: Mapping[str, str] | None,
     offer_map: Mapping[str, str] | None,
-) -> tuple[pl.LazyFrame, list[Message], list[str], dict[str, str]]:
-    """The checked, offer-resolved log (``_bad`` marks rows to quarantine)."""
-    lf = scan_log(log, mapping)
-    checked, messages = checked_log(lf, cat)
+    spill: Path | None = None,
+) -> PreparedLog:
+    """The checked, offer-resolved log (a text log's rows spilled to ``spill``, or held in
+    memory when None)."""
+    read = read_log(log, mapping, spill)
+    checked, messages = checked_log(read.frame, read.names, cat)
     if month is not None:
         start, end = month_window(month)
         day = pl.col("_ts").dt.date()
         checked = checked.filter(pl.col("_ts").is_null() | ((day >= start) & (day < end)))
-    names = lf.collect_schema().names()
     table, ambiguous = _offer_table(cat, offer_map)
-    resolved, messages = _resolve(checked, messages, table, ambiguous, names)
-    return resolved, messages, names, ambiguous
+    resolved, messages = _resolve(checked, messages, table, ambiguous, read.names)
+    return PreparedLog(resolved, messages, read.names, ambiguous, read.malformed)
 
 
 def log_requests(
@@ -88,12 +108,14 @@ def log_requests(
     """The readable rows of a usage log as a request table for :func:`pricing.price_requests`.
 
     The same reading, checks and offer resolution as :func:`pricing.replay` (whose quarantine lists
-    the rows left out here), lazily: ``price_requests(log_requests(path).collect())`` prices
-    every call of the log one by one, e.g. for ``to_focus``.
+    the rows left out here, and the lines of a text log that are not rows), lazily:
+    ``price_requests(log_requests(path).collect())`` prices every call of the log one by one,
+    e.g. for ``to_focus``. A CSV or NDJSON log is read into memory first, a line at a time.
     """
     cat = catalog if catalog is not None else load_catalog()
-    resolved, _, names, _ = prepare_log(log, cat, month, mapping, offer_map)
-    return request_table(resolved.filter(pl.col("_bad").is_null()), names)
+    prepared = prepare_log(log, cat, month, mapping, offer_map)
+    good = prepared.resolved.filter(pl.col("_bad").is_null())
+    return request_table(good, prepared.names)
 
 
 def _resolve(

@@ -1,10 +1,12 @@
 """Replay a usage log: what it cost, what it would have cost elsewhere, and what was billed.
 
 A log is CSV, Parquet or NDJSON with one row per call (:mod:`pricing._usage.log`). Rows are
-checked first: a row with an unreadable timestamp, a missing or non-positive size or count, an
-unknown provider, model or operation goes to the quarantine table with its line number and
-reason. Nothing is dropped silently: ``rows_read == rows_priced + rows_unpriced +
-rows_quarantined`` always holds.
+checked first: a line that is not a row (ragged, not UTF-8, not JSON), a row with an
+unreadable timestamp, a number out of its range (:mod:`pricing._price.bounds`), an unknown
+provider, model or operation, or a provider that contradicts its offer_id goes to the
+quarantine table with its line number and reason, and the rest of the log is priced. Nothing
+is dropped silently: ``rows_read == rows_priced + rows_unpriced + rows_quarantined`` always
+holds.
 
 :func:`replay` runs in four phases: prepare (read, check, resolve offers), tally (rows per
 offer and month, and the quarantine), price the batches (:mod:`pricing._usage.batches`, keeping
@@ -16,7 +18,8 @@ FOCUS dataset all come from the sums of that one pass.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+import tempfile
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
@@ -24,12 +27,11 @@ from pathlib import Path
 
 import polars as pl
 
-from pricing._base.dates import DAY_US
 from pricing._base.progress import Progress
 from pricing._cards.catalog import Catalog
 from pricing._dataset import DataSet, pick_catalog
 from pricing._evidence.grades import TrustPolicy
-from pricing._evidence.trust import LEADS_SCHEMA, trusted
+from pricing._evidence.trust import LEADS_SCHEMA, Trusted, trusted
 from pricing._usage.aggregates import billed_sums, detached, folded, summed, unpriced_counts
 from pricing._usage.alternatives import alternative_costs, alternative_pairs, alternatives_frame
 from pricing._usage.batches import log_chunks, month_offers
@@ -37,10 +39,12 @@ from pricing._usage.days import DAY_KEYS, DAY_SCHEMA, day_sums, month_costs
 from pricing._usage.focus import check_granularity
 from pricing._usage.focus_columns import Granularity
 from pricing._usage.focus_parts import FocusParts
-from pricing._usage.log import Message, defaulted, quarantine_reason, unknown_columns
+from pricing._usage.log import first_line, unknown_columns
 from pricing._usage.offers import prepare_log, request_table
 from pricing._usage.reading import LogReading
+from pricing._usage.tally import tally
 from pricing._vector.requests import price_requests
+from pricing.errors import PricingError
 
 
 @dataclass(frozen=True)
@@ -62,9 +66,10 @@ class Replay:
         variance_pct; billed_unpriced / rows_unpriced for billed calls no price applies to,
         and rows_unbilled for priced calls without a billed cost.
     quarantine : DataFrame
-        Rows that could not be read: line (1-based data row), reason (a fixed text, so rows
-        count by reason), value (the offending value, if one), then the log's columns as
-        text.
+        Rows that could not be read: line (1-based line in the log's file, the header of a
+        CSV being line 1; 1-based row of a Parquet file or a table), reason (a fixed text, so
+        rows count by reason), value (the offending value, if one; the whole line for a line
+        that is not a row), then the log's columns as text.
     unpriced : DataFrame
         reason, rows: readable rows that no price applies to (never counted as 0).
     days : DataFrame
@@ -219,7 +224,9 @@ def replay(
     Parameters
     ----------
     log : path or DataFrame/LazyFrame
-        CSV, Parquet or NDJSON (by extension) with the columns of ``LOG_COLUMNS``.
+        CSV, Parquet or NDJSON (by extension) with the columns of ``LOG_COLUMNS``. A path is
+        one file, read as it is spelt (``usage[1].csv`` is never a pattern); to replay several
+        files, pass a LazyFrame of them, e.g. ``pl.scan_csv("logs/*.csv", infer_schema=False)``.
     against : list of offer ids, optional
         Re-price every row on these offers, whatever model they serve (substitutes). Default:
         every offer that serves the row's model.
@@ -252,7 +259,9 @@ def replay(
     Raises
     ------
     PricingError
-        An unreadable log or a bad argument (an unknown offer, mapping or month).
+        An unreadable log (no such file, not CSV/Parquet/NDJSON, a header naming a column
+        twice) or a bad argument (an unknown offer, mapping or month). A malformed line or
+        row is quarantined, never raised.
     FocusError
         An unknown ``focus`` granularity.
     """
@@ -260,25 +269,65 @@ def replay(
         check_granularity(focus)
     full = pick_catalog(catalog, data)
     trust = trusted(full, evidence)
-    cat = trust.catalog
     source = str(log) if isinstance(log, str | Path) else type(log).__name__
     if against is not None:
         for offer_id in against:
             full.offer(offer_id)
-    resolved, messages, names, ambiguous = prepare_log(log, full, month, mapping, offer_map)
-    quarantine, counts, defaults = _tally(resolved, messages, names)
+    terms = _Terms(against, month, mapping, offer_map, alternatives, batch_rows, focus)
+    # Every file replay writes (a text log's rows, months of volume-priced rows) lives in one
+    # temporary directory, removed on the way out whatever happens (an error, an interrupt).
+    with tempfile.TemporaryDirectory(prefix="pricing-replay-") as tmp:
+        try:
+            result = _replay(log, full, trust, terms, Path(tmp), progress)
+        except (pl.exceptions.PolarsError, pl.exceptions.PanicException, OSError) as exc:
+            # a file polars cannot read (a corrupt Parquet page can even make it panic)
+            raise PricingError(
+                f"cannot read the usage log {source}: {first_line(exc)}; check that it is a "
+                "valid CSV, Parquet or NDJSON log"
+            ) from exc
+    return replace(result, source=source)
+
+
+@dataclass(frozen=True)
+class _Terms:
+    """The arguments of :func:`replay` that say what to price and how."""
+
+    against: Sequence[str] | None
+    month: str | None
+    mapping: Mapping[str, str] | None
+    offer_map: Mapping[str, str] | None
+    alternatives: bool
+    batch_rows: int
+    focus: Granularity | None
+
+
+def _replay(
+    log: str | Path | pl.DataFrame | pl.LazyFrame,
+    full: Catalog,
+    trust: Trusted,
+    terms: _Terms,
+    spill: Path,
+    progress: Progress | None,
+) -> Replay:
+    """:func:`replay`, writing its files to ``spill``."""
+    cat = trust.catalog
+    prepared = prepare_log(log, full, terms.month, terms.mapping, terms.offer_map, spill / "log")
+    names = prepared.names
+    quarantine, counts, defaults = tally(prepared)
     reading = LogReading(unknown_columns(names), *defaults)
-    requests = request_table(resolved.filter(pl.col("_bad").is_null()), names)
+    requests = request_table(prepared.resolved.filter(pl.col("_bad").is_null()), names)
 
     # Offers in use decide whether months must be replayed whole (running volumes).
     in_use = counts["offer_id"].unique()
-    pairs = alternative_pairs(cat, in_use, against) if alternatives else None
+    against = terms.against
+    pairs = alternative_pairs(cat, in_use, against) if terms.alternatives else None
     whole_months = month_offers(cat, set(in_use.to_list()), pairs, against)
-    chunks = log_chunks(requests, counts, whole_months, batch_rows)
+    chunks = log_chunks(requests, counts, whole_months, terms.batch_rows, spill / "months")
     sums = _Sums(cat, pairs, substitute=against is not None, has_bills="billed_cost" in names)
-    sums.focus = None if focus is None else FocusParts(focus)  # built as the batches are priced
+    sums.focus = None if terms.focus is None else FocusParts(terms.focus)  # built while pricing
     rows_read = quarantine.height + sums.add(chunks, progress)
-    result = sums.replay(quarantine, (ambiguous, reading), rows_read, source, month)
+    read = (prepared.ambiguous, reading)
+    result = sums.replay(quarantine, read, rows_read, "", terms.month)
     model_of = {o.id: o.model for _, o in full.all_offers()}
     models = {model_of[o] for o in in_use.to_list() if o in model_of}
     last = result.days["day"].max() if result.days.height else None
@@ -288,53 +337,6 @@ def replay(
         leads=trust.leads(last if isinstance(last, date) else trust.day, models),
         evidence=f"{trust.policy.name} evidence policy: {trust.policy.describe()}",
     )
-
-
-def _tally(
-    resolved: pl.LazyFrame, messages: list[Message], names: list[str]
-) -> tuple[pl.DataFrame, pl.DataFrame, tuple[int, int]]:
-    """The quarantine (the rows that cannot be read), the readable rows per offer_id and
-    month, and how many of them have a default size and count [rows]: in one pass over the
-    log, and the bad rows in a second only if there are any."""
-    reason, value = quarantine_reason(messages)
-    bad = resolved.filter(pl.col("_bad").is_not_null()).select(
-        pl.col("_line").alias("line"),
-        reason.alias("reason"),
-        value.alias("value"),
-        *[pl.col(n).cast(pl.String) for n in names],
-    )
-    day = (pl.col("_ts").dt.cast_time_unit("us").to_physical() // DAY_US).alias("day")
-    typed = resolved.collect_schema().names()
-    tally = (
-        resolved.group_by(pl.col("_bad").is_not_null().alias("bad"), "_offer", day)
-        .agg(
-            pl.len().alias("rows"),
-            defaulted(typed, ("width", "height")).sum().alias("default_size"),
-            defaulted(typed, ("count",)).sum().alias("default_count"),
-        )
-        .collect(engine="streaming")
-    )
-    quarantine = (
-        bad.collect(engine="streaming")
-        if tally["bad"].any()
-        else pl.DataFrame(schema=bad.collect_schema())
-    )
-    counts = (
-        tally.filter(~pl.col("bad"))
-        .group_by(
-            pl.col("_offer").alias("offer_id"),
-            pl.col("day")
-            .cast(pl.Int32)
-            .cast(pl.Date)
-            .cast(pl.Datetime("us"))
-            .dt.replace_time_zone("UTC")
-            .dt.truncate("1mo")
-            .alias("month"),
-        )
-        .agg(pl.col("rows").sum())
-    )
-    good = tally.filter(~pl.col("bad"))
-    return quarantine, counts, (int(good["default_size"].sum()), int(good["default_count"].sum()))
 
 
 @dataclass
@@ -352,9 +354,18 @@ class _Sums:
     alternatives: list[pl.DataFrame] = field(default_factory=list)
 
     def add(
+        self, chunks: Generator[tuple[pl.DataFrame, str, int, int]], progress: Progress | None
+    ) -> int:
+        """Price each chunk and keep its sums; the rows priced. The chunks are closed on the
+        way out (their reading thread stopped), whatever happens."""
+        try:
+            return self._add(chunks, progress)
+        finally:
+            chunks.close()
+
+    def _add(
         self, chunks: Iterator[tuple[pl.DataFrame, str, int, int]], progress: Progress | None
     ) -> int:
-        """Price each chunk and keep its sums; the rows priced."""
         rows = 0
         for chunk, label, done, total in chunks:
             rows += chunk.height

@@ -33,7 +33,10 @@ def reason_code(c: Compiled, has_model: bool) -> pl.Expr:
 
 
 def _request_checks(c: Compiled, has_model: bool) -> list[tuple[str, pl.Expr]]:
-    """Checks of the request alone: offer given and known, readable day, numbers in range."""
+    """Checks of the request alone: offer given and known, readable day, numbers in range.
+
+    The numbers were read by the number guard (:mod:`pricing._vector.guard`), which puts -1
+    in place of a value out of its range, so each check below also refuses those."""
     w, h = col("_width"), col("_height")
     k = col("_input_images")
     steps = col("_steps")
@@ -52,14 +55,11 @@ def _request_checks(c: Compiled, has_model: bool) -> list[tuple[str, pl.Expr]]:
             | (col("_input_height") <= 0),
         ),
         ("bad_count", col("_count").is_null() | (col("_count") <= 0)),
-        (
-            "bad_numbers",
-            (k < 0)
-            | (col("_prompt_tokens") < 0)
-            | (col("_input_image_tokens") < 0)
-            | (steps <= 0)
-            | (col("_seconds") <= 0),
-        ),
+        ("bad_input_images", k < 0),
+        ("bad_steps", steps <= 0),
+        ("bad_seconds", col("_seconds") <= 0),
+        ("bad_prompt_tokens", col("_prompt_tokens") < 0),
+        ("bad_input_image_tokens", col("_input_image_tokens") < 0),
     ]
     if has_model:
         row_model = pl.when(col("_model") >= 0).then(col("_model"))

@@ -17,6 +17,7 @@ from pricing._base.dates import day_of
 from pricing._vector.checks import no_fx, no_overage
 from pricing._vector.columns import REQUEST_COLUMNS, typed_column
 from pricing._vector.compiled import Compiled
+from pricing._vector.guard import guarded_value
 from pricing._vector.shapes import AGAIN_INPUTS, outputs, volume_inputs, volume_parts
 
 #: Columns that follow the running volume, recomputed on rows of offers that run one.
@@ -114,7 +115,7 @@ def _volume_frame(
         month = pl.lit(_months(frame.select(day_of(col("_ts"))).to_series()))
     else:  # every row on the one day priced
         month = rows.ts_day.dt.year().cast(pl.Int64) * 12 + rows.ts_day.dt.month().cast(pl.Int64)
-    count = typed_column("count", schema)
+    count = guarded_value("count", schema, REQUEST_COLUMNS["count"][1])
     return frame.with_columns(
         # one integer per (account, offer, month): cheaper to partition on than a struct
         _group=(account * (n_offers + 1) + oi) * 1_000_000 + month.fill_null(0),

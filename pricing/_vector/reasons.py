@@ -11,6 +11,7 @@ from pricing._cards.catalog import Catalog
 from pricing._cards.fields import OPERATIONS
 from pricing._cards.schema import Offer, PriceVersion
 from pricing._evidence.trust import narrowing_of
+from pricing._price.bounds import BOUNDS, PX
 
 # Codes of the grid of versions in force (negative: no version).
 NO_VERSION = -1
@@ -26,7 +27,11 @@ REASONS: tuple[tuple[str, str], ...] = (
     ("bad_operation", "global"),
     ("bad_size", "global"),
     ("bad_count", "global"),
-    ("bad_numbers", "global"),
+    ("bad_input_images", "global"),
+    ("bad_steps", "global"),
+    ("bad_seconds", "global"),
+    ("bad_prompt_tokens", "global"),
+    ("bad_input_image_tokens", "global"),
     ("model_mismatch", "offer"),
     ("model_retired", "offer"),
     ("offer_retired", "offer"),
@@ -86,9 +91,18 @@ _GLOBAL_TEXT = {
     "unknown_offer": UNKNOWN_OFFER,
     "bad_timestamp": "missing or unreadable timestamp; give an ISO 8601 time with a time zone",
     "bad_operation": (f"missing or unknown operation; use one of {', '.join(OPERATIONS)}"),
-    "bad_size": "missing, zero or negative width or height; sizes are positive pixels",
-    "bad_count": "missing, zero or negative count; count is the images made by the call",
-    "bad_numbers": ("negative input_images, prompt_tokens, input_image_tokens, steps or seconds"),
+    "bad_size": (
+        "missing, zero or negative width or height, or one out of range: sizes (input sizes "
+        f"too) are each {PX.describe()}"
+    ),
+    "bad_count": (
+        "missing, zero or negative count, or one out of range: count is the images made by "
+        f"the call, {BOUNDS['count'].describe()}"
+    ),
+    **{
+        f"bad_{name}": f"{name} out of range; give {BOUNDS[name].describe()}"
+        for name in ("input_images", "steps", "seconds", "prompt_tokens", "input_image_tokens")
+    },
     "no_fx": "no exchange rate for the currency on that day; run `pricing fx pull`",
 }
 

@@ -43,6 +43,7 @@ from pricing._vector.columns import (
 )
 from pricing._vector.compiled import Compiled, FxGrid, compile_catalog, fx_grid, gather
 from pricing._vector.fallback import with_fallbacks
+from pricing._vector.guard import check_rates, finite_money
 from pricing._vector.monthly import MonthlyRows, monthly_offers, monthly_rows
 from pricing._vector.reasons import UNKNOWN_OFFER
 from pricing._vector.shape_keys import (
@@ -164,6 +165,8 @@ def price_requests(
             full.offer(offer_id)  # raises with close-match hints
     if currency is not None and not (len(currency) == 3 and currency.isupper()):
         raise PricingError(f"currency {currency!r} is not an ISO 4217 code such as 'USD'")
+    if currency is not None and fx is not None:
+        check_rates(fx)
     grid = fx_grid(cat, compiled, currency, fx, max_fx_age_days) if currency else None
     engine = _Engine(
         compiled,
@@ -251,7 +254,7 @@ class _Engine:
         out = out.with_columns(
             rows["_day"].alias(n) if n == "priced_on" else priced[n] for n in PRICED_COLUMNS
         )
-        return self._say_dropped(out)
+        return finite_money(self._say_dropped(out))
 
     def _say_dropped(self, out: pl.DataFrame) -> pl.DataFrame:
         """Rows on offers the trust policy left no price: why, instead of "unknown offer".

@@ -13,8 +13,9 @@ import polars as pl
 from polars import col
 
 from pricing._cards.fields import OPERATIONS
-from pricing._vector.columns import text_column, typed_column
+from pricing._vector.columns import REQUEST_COLUMNS, text_column
 from pricing._vector.compiled import Compiled
+from pricing._vector.guard import guarded_value
 
 #: Request numbers that are part of a row's shape as they are.
 _NUMBERS = (
@@ -35,6 +36,10 @@ _WIDE = 1 << 20  # a number spanning more values is numbered densely before pack
 
 def shape_parts(c: Compiled, schema: pl.Schema) -> tuple[list[pl.Expr], list[pl.Expr]]:
     """Everything a row's shape is made of, as integers (``_seconds``: float).
+
+    Request numbers are read by the number guard (:mod:`pricing._vector.guard`): a value out
+    of its range (a fraction of an image, a side over 100,000 px, a NaN run time) is -1, which
+    the checks of :mod:`pricing._vector.checks` refuse with the reason.
 
     Read from the request columns and ``_oi`` (offer index) and ``_day`` (pricing day).
     Returns the parts that vary by row, and those that are the same for every row (from
@@ -67,7 +72,10 @@ def shape_parts(c: Compiled, schema: pl.Schema) -> tuple[list[pl.Expr], list[pl.
         .cast(pl.Int64)
         .alias("_op"),
         "quality": gq.cast(pl.Int64).alias("_gq"),
-        **{name: typed_column(name, schema).alias(f"_{name}") for name in _NUMBERS},
+        **{
+            name: guarded_value(name, schema, REQUEST_COLUMNS[name][1]).alias(f"_{name}")
+            for name in _NUMBERS
+        },
     }
     constant: list[pl.Expr] = []
     for source, expr in by_source.items():

@@ -12,6 +12,7 @@ in :mod:`pricing._workloads.inputs`.
 
 from __future__ import annotations
 
+import errno
 import re
 import tomllib
 from collections.abc import Iterator, Mapping
@@ -39,6 +40,12 @@ if TYPE_CHECKING:
 #: The bundled workload used when none is named.
 DEFAULT_WORKLOAD = "ecommerce"
 SCHEMA_LINE = "#:schema ../schema/workload.json"
+#: Largest workload file read [bytes]: a workload is a few kilobytes; this stops a device or a
+#: pipe that never ends (``/dev/zero``) from filling the memory.
+MAX_BYTES = 4 * 1024 * 1024
+#: Deepest nesting of tables and arrays read: a workload needs about five levels
+#: (segments, a segment, its resolutions, one resolution, a distribution).
+MAX_DEPTH = 32
 
 
 def workloads_dir(data: DataSet | None = None) -> Path:
@@ -72,12 +79,62 @@ def load_workload(
         Listing every problem, each with its file, segment, field and fix.
     """
     path, shown = _resolve(path_or_name, data)
+    raw = _parse(_read(path, shown), shown)
+    if catalog is None and data is not None:
+        catalog = data.catalog
+    models = catalog.models if catalog is not None else _bundled_models()
+    problems = list(_cross_check(shown, raw, models))
     try:
-        text = path.read_text(encoding="utf-8")
+        workload = Workload.model_validate(raw)
+    except ValidationError as exc:
+        raise WorkloadError(_validation_problems(shown, raw, exc) + problems) from None
+    if problems:
+        raise WorkloadError(problems)
+    return workload
+
+
+def _read(path: Path, shown: str) -> str:
+    """The text of a workload file, or a :class:`WorkloadError` saying why it cannot be read."""
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(MAX_BYTES + 1)
     except FileNotFoundError:
-        raise WorkloadError(
-            [Problem(shown, "file not found", "check the path, or use a bundled name")]
+        raise _error(shown, "file not found", "check the path, or use a bundled name") from None
+    except IsADirectoryError:
+        raise _error(
+            shown, "is a directory, not a workload file", "give the path of a .toml file in it"
         ) from None
+    except ValueError as exc:  # a NUL byte in the path
+        raise _error(shown, f"cannot be read: {exc}", "check the path") from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            message = "is a symbolic link that loops (it points back at itself)"
+            raise _error(shown, message, "point the link at a real .toml file") from None
+        reason = exc.strerror or type(exc).__name__
+        raise _error(
+            shown, f"cannot be read: {reason}", "check the path and its permissions"
+        ) from None
+    if len(data) > MAX_BYTES:
+        raise _error(
+            shown,
+            f"is larger than {MAX_BYTES // (1024 * 1024)} MiB, far more than a workload",
+            "give the workload's .toml file (a few kilobytes)",
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        problem = Problem(
+            shown,
+            f"is not UTF-8 text (byte 0x{data[exc.start]:02x})",
+            "save the file as UTF-8 (most editors have a 'save with encoding' choice)",
+            line=line,
+        )
+        raise WorkloadError([problem]) from None
+
+
+def _parse(text: str, shown: str) -> dict[str, Any]:
+    """The TOML tables of ``text``, or a :class:`WorkloadError` naming the line to fix."""
     try:
         raw = tomllib.loads(text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as exc:
@@ -87,18 +144,60 @@ def load_workload(
             shown, f"not valid TOML: {exc}", "fix the TOML syntax at that line", line=line
         )
         raise WorkloadError([problem]) from None
-    if catalog is None and data is not None:
-        catalog = data.catalog
-    models = catalog.models if catalog is not None else _bundled_models()
-    problems = list(_cross_check(shown, raw, models))
+    except RecursionError:
+        raise _error(shown, *_too_deep("arrays or inline tables")) from None
+    except (ValueError, ArithmeticError):  # 5000-digit integers, 1e99999999999999999999
+        message = "holds a number that cannot be read (thousands of digits, or a huge exponent)"
+        raise _error(shown, message, "write every number with at most a few dozen digits") from None
+    if _depth(raw) > MAX_DEPTH:
+        raise _error(shown, *_too_deep("tables or arrays")) from None
+    return raw
+
+
+def _too_deep(what: str) -> tuple[str, str]:
+    return (
+        f"nests {what} too deeply (more than {MAX_DEPTH} levels)",
+        "a workload needs a few levels (segments, their fields, distributions); "
+        "remove the extra nesting",
+    )
+
+
+def _depth(value: object) -> int:
+    """How deeply tables and arrays nest in ``value`` (counted without recursion)."""
+    deepest = 0
+    stack: list[tuple[object, int]] = [(value, 0)]
+    while stack:
+        item, level = stack.pop()
+        if level > MAX_DEPTH:
+            return level
+        deepest = max(deepest, level)
+        children = (
+            item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        )
+        stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def _validation_problems(shown: str, raw: dict[str, Any], exc: ValidationError) -> list[Problem]:
+    """The problems of a failed validation, located by segment and field; should a value
+    defeat that (an exact decimal too large to test for a fraction), pydantic's own words
+    and locations, so that a bad file is still an error that names what to fix."""
     try:
-        workload = Workload.model_validate(raw)
-    except ValidationError as exc:
-        problems = problems_from_validation(shown, raw, exc) + problems
-        raise WorkloadError(problems) from None
-    if problems:
-        raise WorkloadError(problems)
-    return workload
+        return problems_from_validation(shown, raw, exc)
+    except (ArithmeticError, ValueError, TypeError, RecursionError):
+        return [
+            Problem(
+                shown,
+                str(err["msg"]),
+                "see data/schema/workload.json for what the field takes",
+                field=".".join(str(k) for k in err["loc"]) or None,
+            )
+            for err in exc.errors(include_input=False)
+        ]
+
+
+def _error(shown: str, message: str, fix: str) -> WorkloadError:
+    return WorkloadError([Problem(shown, message, fix)])
 
 
 def _resolve(path_or_name: str | Path, data: DataSet | None) -> tuple[Path, str]:

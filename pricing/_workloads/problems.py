@@ -88,7 +88,8 @@ def _message(err: Any) -> str:
         return f"unknown distribution {ctx.get('tag')!r}"
     value = err.get("input")
     if isinstance(value, Decimal):  # TOML numbers arrive as exact decimals
-        value = float(value) if value % 1 else int(value)
+        whole = value.is_finite() and value == value.to_integral_value()
+        value = int(value) if whole else float(value)
     shown = (
         "" if isinstance(value, dict | list) or err["type"] == "workload" else f" (got {value!r})"
     )

@@ -29,6 +29,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from pricing._base.atomic import blocking_file, unwritable
 from pricing._base.money import LEDGER_PLACES
 from pricing._cards.catalog import Catalog, load_catalog
 from pricing._evidence.grades import TrustPolicy
@@ -210,14 +211,49 @@ def records(frame: pl.DataFrame, money: Collection[str] = ()) -> list[dict[str, 
 
 
 def check_output(option: str, path: Path, log: Path) -> None:
-    """Fail unless ``path`` can be written: its folder exists and it is neither a folder nor
-    the ``log`` being read."""
-    if not path.parent.is_dir():
-        raise fail(f"{option} {path}: directory {path.parent} does not exist; create it first")
+    """Fail unless ``path`` can be written: its folder exists and takes a probe file, and it is
+    neither a folder nor the ``log`` being read. Checked before the work, so that no long
+    computation ends on a path that cannot be written."""
+    folder = path.parent
+    blocker = blocking_file(folder)
+    if blocker is not None:
+        raise fail(
+            f"{option} {path}: {blocker} is a file, not a directory; give a path in a folder"
+        )
+    if not folder.is_dir():
+        raise fail(f"{option} {path}: directory {folder} does not exist; create it first")
     if path.is_dir():
         raise fail(f"{option} {path} is a directory; give a file name inside it")
     if path.exists() and log.exists() and path.resolve() == log.resolve():
         raise fail(f"{option} {path} would overwrite the log itself; choose another file")
+    why = unwritable(folder)
+    if why is not None:
+        raise fail(
+            f"{option} {path}: cannot write in {folder} ({why}); choose a folder you can write "
+            "to, or change its permissions"
+        )
+
+
+def check_output_dir(option: str, folder: Path) -> None:
+    """Fail unless ``folder`` is a directory that takes files: created when missing, then
+    probed with a file. Checked before the work starts."""
+    blocker = blocking_file(folder)
+    if blocker is not None:
+        what = "is a file" if blocker == folder else f"cannot be created: {blocker} is a file"
+        raise fail(f"{option} {folder} {what}; give a directory (it is created if missing)")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise fail(
+            f"{option} {folder}: cannot create the directory ({exc.strerror or exc}); choose a "
+            "folder you can write to"
+        ) from None
+    why = unwritable(folder)
+    if why is not None:
+        raise fail(
+            f"{option} {folder}: cannot write in it ({why}); choose a folder you can write to, "
+            "or change its permissions"
+        )
 
 
 def write_atomically(files: list[tuple[Path, Callable[[Path], None]]]) -> None:

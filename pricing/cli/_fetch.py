@@ -1,6 +1,8 @@
 """What the fetching commands share: ``refresh``, ``cards pull``, ``gpus pull``, ``fx pull``.
 
-Their HTTP options, the fetch policy they make, and the run and report of a refresh.
+Their HTTP options, the fetch policy they make, and the run and report of a refresh. Every
+URL printed (a report's rows, an error) goes through
+:func:`~pricing._base.urls.redact_text`: a token in a URL's query is never shown.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from pricing._base.urls import redact_text
 from pricing._refresh.http import FetchPolicy
 from pricing._refresh.run import RefreshReport
 from pricing.cli._common import fail, out, print_json, progress_task, records
@@ -36,23 +39,36 @@ CacheDirOption = Annotated[
     typer.Option("--cache-dir", help="HTTP cache (default: $XDG_CACHE_HOME/pricing/http)."),
 ]
 TimeoutOption = Annotated[
-    float, typer.Option("--timeout", help="Connect and read timeout, in seconds.", min=0.01)
+    float,
+    typer.Option(
+        "--timeout",
+        help="Time limit of each request, in seconds: to connect, between reads, and for the "
+        "whole response.",
+        min=0.01,
+    ),
 ]
 RetriesOption = Annotated[
     int, typer.Option("--retries", help="Retries per request after the first.", min=0, max=10)
 ]
 MaxBytesOption = Annotated[
-    int, typer.Option("--max-bytes", help="Largest response accepted, in bytes.", min=1)
+    int,
+    typer.Option(
+        "--max-bytes",
+        help="Largest response accepted, in bytes (as sent, and after each decompression).",
+        min=1,
+    ),
 ]
 
 
 def policy(
     allow_http: bool, no_cache: bool, timeout: float, retries: int, max_bytes: int
 ) -> FetchPolicy:
-    """The fetch policy of the HTTP options."""
+    """The fetch policy of the HTTP options: ``timeout`` bounds connecting, each read and the
+    whole of each request (its deadline), so a slow server cannot hold a refresh longer."""
     return FetchPolicy(
         connect_timeout=timeout,
         read_timeout=timeout,
+        deadline=timeout,
         retries=retries,
         max_bytes=max_bytes,
         allow_http=allow_http,
@@ -66,13 +82,16 @@ def run(
     """Run a refresh with a progress bar on stderr; print its report; exit 1 on failure."""
     try:
         with progress_task(
-            "sources", describe=lambda name: name or "done", spinner=False, counts=True
+            "sources",
+            describe=lambda name: redact_text(name) or "done",
+            spinner=False,
+            counts=True,
         ) as step:
             report = call(step)
     except RefreshError as exc:
         if exc.report is not None:
             show(exc.report, as_json, summary_only=True)
-        raise fail(str(exc), code=1) from exc
+        raise fail(redact_text(str(exc)), code=1) from exc
     show(report, as_json)
 
 
@@ -84,9 +103,9 @@ def show(report: RefreshReport, as_json: bool, *, summary_only: bool = False) ->
                 "data_dir": str(report.data_dir),
                 "fetched_at": report.fetched_at.isoformat(),
                 "dry_run": report.dry_run,
-                "sources": records(report.sources),
-                "changes": records(report.changes),
-                "skipped": records(report.skipped),
+                "sources": redacted(records(report.sources)),
+                "changes": redacted(records(report.changes)),
+                "skipped": redacted(records(report.skipped)),
                 "written": [str(p) for p in report.written],
             }
         )
@@ -101,11 +120,13 @@ def show(report: RefreshReport, as_json: bool, *, summary_only: bool = False) ->
     for r in report.sources.iter_rows(named=True):
         style = {"failed": "red", "skipped": "yellow"}.get(r["status"], "green")
         summary.add_row(
-            escape(r["source"]),
+            escape(redact_text(r["source"])),
             f"[{style}]{r['status']}[/]",
             "" if r["http_status"] is None else str(r["http_status"]),
             *(str(r[k] or 0) for k in ("new", "changed", "unchanged", "skipped")),
-            escape(r["reason"] or (f"cites {r['source_id']}" if r["source_id"] else "")),
+            escape(
+                redact_text(r["reason"] or (f"cites {r['source_id']}" if r["source_id"] else ""))
+            ),
         )
     out.print(summary)
     if summary_only:
@@ -118,6 +139,11 @@ def show(report: RefreshReport, as_json: bool, *, summary_only: bool = False) ->
         out.print("wrote " + ", ".join(escape(str(p)) for p in report.written))
     elif report.ok:
         out.print("no price changed: nothing to write")
+
+
+def redacted(rows: list[dict[str, object]]) -> list[dict[str, object]]:
+    """``rows`` with every URL in their text values redacted."""
+    return [{k: redact_text(v) if isinstance(v, str) else v for k, v in r.items()} for r in rows]
 
 
 def show_changes(changes: pl.DataFrame) -> None:
@@ -138,8 +164,8 @@ def show_changes(changes: pl.DataFrame) -> None:
     for r in shown.iter_rows(named=True):
         pct = r["change_pct"]
         table.add_row(
-            escape(r["source"]),
-            escape(f"{r['item']} ({r['detail']})"),
+            escape(redact_text(r["source"])),
+            escape(redact_text(f"{r['item']} ({r['detail']})")),
             escape(r["old"] or "(new)"),
             escape(r["new"]),
             "" if pct is None else f"{pct:+.1f}%",

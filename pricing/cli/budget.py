@@ -46,7 +46,7 @@ HELP = "\n\n".join(
         "the burn-up chart (--format html,png,svg,json; the HTML page works offline).",
         "Exit status: 0 when month-to-date spend is below the budget (alerts may be crossed: "
         "they are printed), 1 when it has reached the budget, 2 on an error (bad log, options "
-        "or data).",
+        "or data, or a chart that cannot be written: the status is printed first).",
         "Example: pricing budget usage.csv --monthly 5000 --alert 0.5 --alert 0.8 --alert 1.0 "
         "--as-of 2026-03-15 --out budget.html --format html,png",
     ]
@@ -147,29 +147,38 @@ def budget_cmd(
     except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise fail(f"cannot read {log}: {first}. Check that it is a valid log file.") from exc
-    written = _write_chart(status, paths)
+    written, error = _write_chart(status, paths)
     if as_json:
-        print_json({**_status_json(status, log, written), "log_notes": list(result.notes)})
+        payload = {**_status_json(status, log, written), "log_notes": list(result.notes)}
+        print_json(payload if error is None else {**payload, "output_error": error})
     else:
         _print_status(status, log, written)
         for note in result.notes:  # how the log was read: unread columns, defaults
             out.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
+    if error is not None:  # after the status: the work is never lost to a failed write
+        raise fail(error)
     if status.over_budget:
         raise typer.Exit(1)
 
 
-def _write_chart(status: BudgetStatus, paths: list[Path]) -> list[Path]:
+def _write_chart(status: BudgetStatus, paths: list[Path]) -> tuple[list[Path], str | None]:
+    """The chart files written, and why they could not be (``None`` when they were)."""
     if not paths:
-        return []
+        return [], None
     from pricing._charts.export import write_chart
     from pricing._charts.usage import budget_chart
 
     base = paths[0].with_suffix("")
     title = f"Budget {status.month:%B %Y}"
     try:
-        return write_chart(budget_chart(status), base, [p.suffix[1:] for p in paths], title=title)
+        chart = budget_chart(status)
+        return write_chart(chart, base, [p.suffix[1:] for p in paths], title=title), None
     except (OSError, ValueError, PricingError) as exc:
-        raise fail(f"cannot write the chart to {base}: {exc}") from exc
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return [], (
+            f"cannot write the chart to {base}: {first}; no partial file was left (the status "
+            "above is complete: free the space or fix the path, then run again)"
+        )
 
 
 def _status_json(status: BudgetStatus, log: Path, written: list[Path]) -> dict[str, object]:

@@ -38,6 +38,7 @@ from pricing.cli._fetch import (
     policy,
     run,
 )
+from pricing.cli.refresh import AcceptLargeChangeOption
 from pricing.errors import PricingError, RateCardError
 
 app = typer.Typer(help="List, show, trace and validate rate cards.", no_args_is_help=True)
@@ -244,6 +245,15 @@ def cards_pull(
     timeout: TimeoutOption = 30.0,
     retries: RetriesOption = 3,
     max_bytes: MaxBytesOption = 64 * 1024 * 1024,
+    provider: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--provider",
+            help="A provider whose cards the registry may write (repeatable; default: the one "
+            "the URL's file names, e.g. bfl for .../bfl.toml).",
+        ),
+    ] = None,
+    accept_large_change: AcceptLargeChangeOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Pull rate cards in this project's format from a registry: new prices become new versions."""
@@ -261,6 +271,8 @@ def cards_pull(
             dry_run=dry_run,
             policy=fetch,
             cache_dir=cache_dir,
+            providers=provider,
+            accept_large_change=accept_large_change,
         ),
         as_json,
     )

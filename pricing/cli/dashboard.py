@@ -12,6 +12,7 @@ from rich.table import Table
 from pricing.cli._common import (
     DataOption,
     EvidenceOption,
+    check_output_dir,
     evidence_or_fail,
     fail,
     help_text,
@@ -45,6 +46,9 @@ Examples:
 #: The help of ``pricing dashboard``.
 HELP = help_text(_HELP)
 
+#: A dashboard built: the board, the file to open (None when writing failed), files written.
+Done = tuple["Dashboard", Path | None, int]
+
 
 def dashboard_cmd(
     workloads: Annotated[
@@ -75,7 +79,7 @@ def dashboard_cmd(
     evidence: EvidenceOption = None,
 ) -> None:
     """Build and export the dashboards of workloads (help: :data:`HELP`)."""
-    from pricing._charts.dashboard import build_dashboard, export_dashboard
+    from pricing._charts.dashboard import build_dashboard
     from pricing._charts.export import check_formats
     from pricing._workloads.load import DEFAULT_WORKLOAD, list_workloads
 
@@ -87,30 +91,82 @@ def dashboard_cmd(
         raise fail("give workload names or --all, not both")
     if evidence is not None:
         evidence_or_fail(evidence)
-    dataset = load_data_or_fail(data)
-    names = list(list_workloads(dataset)) if every else (workloads or [DEFAULT_WORKLOAD])
     if samples < 0:
         raise fail(f"--samples must be 0 or more, got {samples}")
-    written: list[tuple[str, Path, int]] = []
-    boards: list[Dashboard] = []
+    dataset = load_data_or_fail(data)
+    names = list(list_workloads(dataset)) if every else (workloads or [DEFAULT_WORKLOAD])
+    _check_out(out_dir, names)
+    done: list[Done] = []
     with progress_task("dashboards") as bar:
         for i, name in enumerate(names):
-            bar(i, len(names), f"{name}: simulating")
             try:
+                bar(i, len(names), f"{name}: simulating")
                 board = build_dashboard(
                     name, samples=samples, seed=seed, as_of=as_of, budget=budget, data=dataset,
                     evidence=evidence,
                 )  # fmt: skip
-                bar(i, len(names), f"{name}: drawing")
-                files = export_dashboard(board, out_dir, chosen_formats)
             except (PricingError, ValueError) as exc:
+                _print_done(done)
                 raise fail(f"{name}: {exc}") from None
-            boards.append(board)
-            main = out_dir / board.name / ("index.html" if "html" in chosen_formats else "")
-            written.append((board.name, main, len(files)))
-    for board in boards:
+            bar(i, len(names), f"{name}: drawing")
+            error = _export(board, out_dir, chosen_formats, done)
+            if error is not None:
+                _print_done(done)
+                raise fail(f"{name}: {error}")
+    _print_done(done)
+
+
+def _check_out(out_dir: Path, names: list[str]) -> None:
+    """Before any work: ``--out`` takes files, and each workload has a folder of its own
+    inside it (two files called ``x.toml`` would write into one)."""
+    from pricing._charts.dashboard import dashboard_folder, dashboard_name
+
+    check_output_dir("--out", out_dir)
+    seen: dict[str, str] = {}
+    for name in names:
+        folder = dashboard_name(name)
+        if folder in seen:
+            raise fail(
+                f"{seen[folder]!r} and {name!r} would both write {out_dir / folder}; build them "
+                "with separate --out folders"
+            )
+        seen[folder] = name
+        try:
+            dashboard_folder(out_dir, folder)
+        except PricingError as exc:
+            raise fail(f"--out {out_dir}: {exc}") from None
+
+
+def _export(
+    board: Dashboard, out_dir: Path, formats: tuple[str, ...], done: list[Done]
+) -> str | None:
+    """Write ``board``'s files and note it in ``done`` (with no file when writing failed);
+    why writing failed, or ``None``."""
+    from pricing._charts.dashboard import export_dashboard
+
+    try:
+        files = export_dashboard(board, out_dir, formats)
+    except (PricingError, ValueError, OSError) as exc:
+        done.append((board, None, 0))
+        reason = str(exc)
+        if isinstance(exc, OSError) and exc.strerror:
+            reason = exc.strerror + (f": {exc.filename}" if exc.filename else "")
+        return (
+            f"cannot write its files ({reason}); the folder was left as it was, no file half "
+            "written"
+        )
+    folder = files[0].parent if files else out_dir
+    done.append((board, folder / ("index.html" if "html" in formats else ""), len(files)))
+    return None
+
+
+def _print_done(done: list[Done]) -> None:
+    """The headline of every dashboard built, then the files written."""
+    for board, _, _ in done:
         _print_headline(board)
-    _print_written(written)
+    written = [(board.name, path, n) for board, path, n in done if path is not None]
+    if written:
+        _print_written(written)
 
 
 def _print_written(written: list[tuple[str, Path, int]]) -> None:

@@ -24,6 +24,7 @@ from pricing.cli._fetch import (
     policy,
     run,
 )
+from pricing.cli.refresh import AcceptLargeChangeOption
 from pricing.errors import PricingError
 
 _RATE_HELP = """Convert an amount between currencies with the latest rates on or before a day.
@@ -52,13 +53,19 @@ def fx_pull(
     timeout: TimeoutOption = 30.0,
     retries: RetriesOption = 3,
     max_bytes: MaxBytesOption = 64 * 1024 * 1024,
+    accept_large_change: AcceptLargeChangeOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Pull the European Central Bank's reference rates into data/fx/ecb.csv (new days only)."""
     fetch = policy(allow_http, no_cache, timeout, retries, max_bytes)
     run(
         lambda step: pull_fx(
-            url, data_dir=data, dry_run=dry_run, policy=fetch, cache_dir=cache_dir
+            url,
+            data_dir=data,
+            dry_run=dry_run,
+            policy=fetch,
+            cache_dir=cache_dir,
+            accept_large_change=accept_large_change,
         ),
         as_json,
     )

@@ -34,6 +34,7 @@ from pricing.cli._fetch import (
     policy,
     run,
 )
+from pricing.cli.refresh import AcceptLargeChangeOption
 
 app = typer.Typer(help="GPU offers for self-hosting.", no_args_is_help=True)
 
@@ -138,6 +139,7 @@ def gpus_pull(
     retries: RetriesOption = 3,
     max_bytes: MaxBytesOption = 64 * 1024 * 1024,
     as_json: JsonOption = False,
+    accept_large_change: AcceptLargeChangeOption = False,
 ) -> None:
     """Pull GPU offers (on demand and spot, per region) from SkyPilot's price catalogs."""
     urls = pairs(url, "--url", "CLOUD=URL", "aws=https://mirror.example/aws/vms.csv")
@@ -151,6 +153,7 @@ def gpus_pull(
             policy=fetch,
             cache_dir=cache_dir,
             progress=step,
+            accept_large_change=accept_large_change,
         ),
         as_json,
     )

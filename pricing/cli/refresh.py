@@ -20,6 +20,16 @@ from pricing.cli._fetch import (
     run,
 )
 
+#: ``--accept-large-change``, shared by the commands that pull prices.
+AcceptLargeChangeOption = Annotated[
+    bool,
+    typer.Option(
+        "--accept-large-change",
+        help="Record prices that moved more than 10x from the price they replace (else such "
+        "a change fails the source, naming the offer, the old and the new price).",
+    ),
+]
+
 
 def refresh_cmd(
     sources: Annotated[
@@ -41,6 +51,7 @@ def refresh_cmd(
     timeout: TimeoutOption = 30.0,
     retries: RetriesOption = 3,
     max_bytes: MaxBytesOption = 64 * 1024 * 1024,
+    accept_large_change: AcceptLargeChangeOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Fetch new prices from every source and append them to the data as dated entries."""
@@ -55,6 +66,7 @@ def refresh_cmd(
             policy=fetch,
             cache_dir=cache_dir,
             progress=step,
+            accept_large_change=accept_large_change,
         ),
         as_json,
     )

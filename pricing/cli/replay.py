@@ -176,6 +176,23 @@ def replay_cmd(
     except ValueError as exc:
         raise fail(str(exc)) from exc
 
+    outputs, files = _planned_outputs(result, focus, quarantine, focus_granularity.value)
+    error = _write(files)
+    if error is not None:
+        outputs = {}  # nothing was written
+    if as_json:
+        payload = _replay_json(result, log, month, outputs)
+        print_json(payload if error is None else {**payload, "output_error": error})
+    else:
+        print_replay(result, log, month, outputs, alternatives)
+    if error is not None:  # after the report: the work is never lost to a failed write
+        raise fail(error)
+
+
+def _planned_outputs(
+    result: Replay, focus: Path | None, quarantine: Path | None, granularity: str
+) -> tuple[Outputs, list[tuple[Path, Callable[[Path], None]]]]:
+    """What the command writes besides its report, and how to write each file."""
     outputs: Outputs = {}
     files: list[tuple[Path, Callable[[Path], None]]] = []
     if quarantine is not None:
@@ -185,16 +202,21 @@ def replay_cmd(
     if focus is not None and result.focus is not None:
         dataset = result.focus
         files.append((focus, lambda tmp: dataset.write_parquet(tmp)))
-        outputs["focus"] = _focus_output(result, focus, dataset, focus_granularity.value)
+        outputs["focus"] = _focus_output(result, focus, dataset, granularity)
+    return outputs, files
+
+
+def _write(files: list[tuple[Path, Callable[[Path], None]]]) -> str | None:
+    """Write ``files`` all or none; why they could not be, or ``None``."""
     try:
         write_atomically(files)
     except (OSError, pl.exceptions.PolarsError) as exc:
-        raise fail(f"cannot write the output files: {exc}; no partial file was left") from exc
-
-    if as_json:
-        print_json(_replay_json(result, log, month, outputs))
-        return
-    print_replay(result, log, month, outputs, alternatives)
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return (
+            f"cannot write the output files: {first}; no partial file was left (the report above "
+            "is complete: free the space or fix the path, then run again)"
+        )
+    return None
 
 
 def _check_outputs(log: Path, focus: Path | None, quarantine: Path | None) -> None:

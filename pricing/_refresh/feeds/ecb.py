@@ -14,6 +14,7 @@ import polars as pl
 
 from pricing._fx.ecb import parse_ecb_xml
 from pricing._refresh.additions import Additions, Context, pct
+from pricing._refresh.changes import value_change
 from pricing._refresh.feed import Feed, FeedFetch
 from pricing.errors import FxError, RefreshError
 
@@ -54,6 +55,9 @@ def plan_fx(frame: pl.DataFrame, ctx: Context, source: str) -> Additions:
             continue
         before = [(d, r) for d, r in history.get(code, []) if d < day]
         old = max(before) if before else None
+        large = None if old is None else value_change(f"{code} on {day}", old[1], rate, "per EUR")
+        if large is not None and old is not None:
+            adds.large.append(f"{large}, after the rate of {old[0]}")
         adds.change(
             source,
             code,

@@ -17,6 +17,7 @@ from pydantic import Field, ValidationError
 
 from pricing._cards.fields import OPERATIONS, Currency
 from pricing._cards.loader import LoadedData
+from pricing._cards.plausible import LARGEST
 from pricing._cards.schema import ImageModel
 from pricing._refresh.additions import (
     Additions,
@@ -53,7 +54,7 @@ class FalPrice(ApiRecord):
     """One endpoint's price: ``unit_price`` [currency per ``unit``]."""
 
     endpoint_id: str = Field(min_length=1, max_length=200)
-    unit_price: Decimal = Field(ge=0, allow_inf_nan=False)
+    unit_price: Decimal = Field(ge=0, le=LARGEST, allow_inf_nan=False)
     unit: str = Field(min_length=1)
     currency: Currency
 

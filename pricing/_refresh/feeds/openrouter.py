@@ -15,6 +15,7 @@ from pydantic import Field, ValidationError, field_validator
 
 from pricing._base.money import MILLION
 from pricing._cards.components import TokenPrice
+from pricing._cards.plausible import LARGEST
 from pricing._cards.schema import SOURCE_PRECEDENCE, ImageModel, Offer, PriceVersion
 from pricing._refresh.additions import (
     Additions,
@@ -49,7 +50,22 @@ class OpenRouterPricing(ApiRecord):
     def _price(cls, value: Decimal | None) -> Decimal | None:
         if value is not None and (not value.is_finite() or (value < 0 and value != -1)):
             raise ValueError(f"price {value} is not a non-negative number (or -1 for variable)")
+        if value is not None and value > LARGEST:
+            raise ValueError(f"price {value:.3e} is larger than any real figure")
         return value
+
+    @property
+    def zeros(self) -> list[str]:
+        """The prices given as 0 that a card would use (``prompt``, ``image``,
+        ``image_output``): a free model or a missing figure, never written."""
+        given = {"prompt": self.prompt, "image": self.image, "image_output": self.image_output}
+        return [name for name, value in given.items() if value == 0]
+
+    def zero_reason(self) -> str:
+        return (
+            f"price 0 for {', '.join(self.zeros)} is not recorded (a free model or a missing "
+            "figure); add a free tier by hand"
+        )
 
     @property
     def variable(self) -> bool:
@@ -121,6 +137,9 @@ def plan_openrouter(
         p = model.pricing
         if p.variable:
             adds.skip(source, model.id, "price is -1 (varies with the model a router picks)")
+            continue
+        if p.zeros:
+            adds.skip(source, offer.id if offer else model.id, p.zero_reason())
             continue
         if offer is None:
             create_openrouter(adds, ctx, source, sid, model, taken)

@@ -24,8 +24,10 @@ from decimal import Decimal, InvalidOperation
 
 from pydantic import ValidationError
 
+from pricing._cards.plausible import LARGEST
 from pricing._gpus.offers import GpuOffer
 from pricing._refresh.additions import Additions, Context, pct, slug, validation_reason
+from pricing._refresh.changes import value_change
 from pricing._refresh.feed import Feed, FeedFetch, body_text
 from pricing.errors import RefreshError
 
@@ -100,6 +102,8 @@ def _price_cell(text: str, column: str, line: int, source: str) -> Decimal | Non
         raise RefreshError(source, f"line {line}: {column} {text!r} is not a finite number")
     if value < 0:
         raise RefreshError(source, f"line {line}: {column} {text!r} is negative")
+    if value > LARGEST:
+        raise RefreshError(source, f"line {line}: {column} {text!r} is larger than any real price")
     if value == 0:
         raise RefreshError(
             source, f"line {line}: {column} is 0; an empty cell means no price, zero is refused"
@@ -297,6 +301,10 @@ def plan_skypilot(
             taken.add(offer_id)
             offer = offer.model_copy(update={"id": offer_id})
             adds.gpu_offers.append(offer)
+            if prior is not None:
+                large = value_change(offer_id, prior.hourly_price, offer.hourly_price, "USD/h")
+                if large is not None:
+                    adds.large.append(f"{large}, replacing {prior.id}")
             adds.change(
                 source,
                 offer_id,
