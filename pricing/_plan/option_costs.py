@@ -172,7 +172,8 @@ def _fleet_cost(
     if members is not None:
         pooled, shares = pooled_load(members, wl, inputs, util)
         # a segment an idle GPU can serve in time keeps its own fleet rather than fail the
-        # strictest target of the segments it would share with
+        # strictest target of the segments it would share with; the other lax segments are
+        # not pooled without the strict one (conservative: separate fleets never cost less)
         if fleet_reachable(pooled) or not fleet_reachable(own):
             gpu = _gpu_cost(s, wl, inputs, pooled)
             f = shares[run.index]
