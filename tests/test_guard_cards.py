@@ -238,3 +238,20 @@ def test_random_card_bytes_load_or_fail_cleanly(tmp_path: Path, raw: bytes) -> N
                 assert all(value.is_finite() and value <= LARGEST for value in values)
                 assert is_free(v) or all(value > 0 for value in values)
     assert all(p.file.startswith("data/") and p.message and p.fix for p in found)
+
+
+@pytest.mark.parametrize(
+    ("price", "shown"), [("1e1000004", "1.000e+1000004"), ("1e-1000004", "1.000e-1000004")]
+)
+def test_a_price_beyond_decimal_arithmetic_is_a_short_located_problem(
+    tmp_path: Path, price: str, shown: str
+) -> None:
+    # 1e1000004 overflows decimal arithmetic (found by the fuzz test in CI); 1e-1000004 would
+    # print as a million zeros: each is one short problem on its field
+    card = offer(version(f'{{ unit = "image", price = {price} }}'))
+    root = write_data(tmp_path, {"acme": card})
+    with pytest.raises(RateCardError) as info:
+        pricing.load_catalog(root)
+    (problem,) = [p for p in info.value.problems if p.field == "components[0].price"]
+    assert problem.message.startswith(shown)
+    assert len(problem.message) < 200

@@ -865,3 +865,50 @@ def test_the_base_of_the_mutations_loads(tmp_path: Path, catalog: pricing.Catalo
         "\n".join(f"{json.dumps(k)} = {toml_value(v)}" for k, v in BASE.items()), encoding="utf-8"
     )
     assert load_or_error(path, catalog) is None
+
+
+def _catches_sigterm(pid: int) -> bool:
+    """Whether process ``pid`` has a SIGTERM handler set (Linux: SigCgt of /proc/PID/status)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigCgt:"):
+            return bool(int(line.split()[1], 16) >> (signal.SIGTERM - 1) & 1)
+    return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux's /proc")
+@pytest.mark.parametrize(
+    ("sig", "code", "line"),
+    [
+        (signal.SIGINT, 130, "interrupted (Ctrl-C): stopped"),
+        (signal.SIGTERM, 143, "terminated (SIGTERM): stopped"),
+    ],
+)
+def test_a_signal_while_the_command_starts_is_one_line(
+    sig: signal.Signals, code: int, line: str
+) -> None:
+    # The console script sets its handlers before `import pricing` (about a second): a signal
+    # sent as soon as they are set lands while pricing is still being imported.
+    proc = subprocess.Popen(
+        [str(PRICING), "quote", "--help"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not _catches_sigterm(proc.pid):
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the handlers were never set"
+            time.sleep(0.001)
+        # still starting: polars (imported by pricing) is not loaded yet
+        early = "polars" not in Path(f"/proc/{proc.pid}/maps").read_text()
+        proc.send_signal(sig)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert early
+    assert proc.returncode == code, stderr
+    assert stderr.strip().splitlines() == [line]

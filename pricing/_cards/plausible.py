@@ -124,12 +124,31 @@ def figures(version: PriceVersion) -> Iterator[tuple[str, str, Decimal]]:
             else:
                 path = f"components[{i}].{name}"
             per_steps = getattr(comp, "per_steps", 1) if comp.unit == "step" else 1
-            yield path, MEASURES[(comp.unit, name)], value / per_steps
+            yield path, MEASURES[(comp.unit, name)], _per(value, per_steps)
+
+
+def _per(value: Decimal, per_steps: int) -> Decimal:
+    """``value / per_steps``; a value too large for decimal arithmetic (``1e1000004``) is kept
+    as it is, for the range check to refuse."""
+    if per_steps == 1:
+        return value
+    try:
+        return value / per_steps
+    except ArithmeticError:
+        return value
 
 
 def is_free(version: PriceVersion) -> bool:
     """Whether every figure of ``version`` is 0: a free tier, as the cards record one."""
     return all(value == 0 for _, _, value in figures(version))
+
+
+def shown(value: Decimal) -> str:
+    """``value`` for a message: plain digits, or scientific notation when that would take
+    more than a few dozen characters (``1e-1000004`` is not a million zeros)."""
+    if value.is_finite() and -12 <= value.adjusted() <= 15:
+        return f"{value.normalize():f}"
+    return f"{value:.3e}"
 
 
 def check_figure(measure: str, value: Decimal, currency: str | None) -> str | None:
@@ -139,15 +158,13 @@ def check_figure(measure: str, value: Decimal, currency: str | None) -> str | No
     if not value.is_finite():
         return f"{value} is not a finite number"
     if value <= 0:
-        return f"{value.normalize():f} is not a positive price" if value else "the price is 0"
+        return f"{shown(value)} is not a positive price" if value else "the price is 0"
     if value > LARGEST:
         return f"{value:.3e} is larger than any real figure"
     rng = PLAUSIBLE[measure]
     if (currency is None or currency in NEAR_DOLLAR) and not rng.holds(value):
         unit = rng.unit.replace("USD", currency or "USD")
-        return (
-            f"{value.normalize():f} {unit} is outside the plausible range {rng.words()} ({rng.why})"
-        )
+        return f"{shown(value)} {unit} is outside the plausible range {rng.words()} ({rng.why})"
     return None
 
 
@@ -187,7 +204,8 @@ def oversized(raw: Mapping[str, Any] | list[Any], path: str = "") -> Iterator[tu
 
 def _huge(value: Decimal | int) -> bool:
     number = Decimal(value)
-    return not number.is_finite() or abs(number) > LARGEST
+    # copy_abs needs no arithmetic context: 1e1000004 would overflow abs()
+    return not number.is_finite() or number.copy_abs() > LARGEST
 
 
 def future_date(day: date, today: date) -> bool:
@@ -200,5 +218,8 @@ def change_factor(old: Decimal, new: Decimal) -> Decimal | None:
     :data:`LARGE_CHANGE`; None when the change is within it (or either is not positive)."""
     if old <= 0 or new <= 0:
         return None
-    factor = max(new / old, old / new)
+    try:
+        factor = max(new / old, old / new)
+    except ArithmeticError:  # beyond decimal arithmetic: as large a change as there is
+        return Decimal("Infinity")
     return factor if factor > LARGE_CHANGE else None

@@ -1,0 +1,38 @@
+"""The ``pricing`` command's first instructions: a signal while it starts stops it quietly.
+
+Importing :mod:`pricing` takes about a second (polars, the data models). Until the command
+tree takes signal handling over (:class:`pricing.cli.app.PricingApp`, which makes SIGINT and
+SIGTERM unwind the work so that temporary files are removed), Ctrl-C or SIGTERM end the
+program with the same one line and exit status (130, 143) as later, instead of Python's
+traceback or a silent kill: nothing has been written yet, so there is nothing to clean up.
+
+This package is the console script's entry point because it imports nothing of
+:mod:`pricing` before the handlers are set (importing ``pricing.cli`` would import all of
+``pricing`` first).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from types import FrameType
+
+#: What the one line says of each stop signal (the same words as pricing.cli.app).
+LINES = {signal.SIGINT: "interrupted (Ctrl-C)", signal.SIGTERM: "terminated (SIGTERM)"}
+
+
+def _stop_now(signum: int, frame: FrameType | None) -> None:
+    sys.stderr.write(f"{LINES[signal.Signals(signum)]}: stopped\n")
+    sys.stderr.flush()
+    os._exit(128 + signum)  # nothing to unwind yet: the command has not started
+
+
+def main() -> None:
+    """Run the ``pricing`` command line (see the module docstring)."""
+    for stop in LINES:
+        if signal.getsignal(stop) is not signal.SIG_IGN:  # keep nohup's and background jobs'
+            signal.signal(stop, _stop_now)
+    from pricing.cli.app import app
+
+    app()
