@@ -53,6 +53,35 @@ class Load:
     fleet: Fleet
 
 
+class Demands:
+    """Each segment's demand and traffic under one set of inputs, computed once and reused
+    by every option of :func:`pricing._plan.option_costs.evaluate` (own and shared fleets)."""
+
+    def __init__(self, wl: Workload, inputs: Inputs) -> None:
+        self.wl = wl
+        self.inputs = inputs
+        self._seen: dict[int, tuple[np.ndarray, np.ndarray | float, np.ndarray | float, Profile]]
+        self._seen = {}
+        self._centre: Demands | None = None
+
+    def of(self, index: int) -> tuple[np.ndarray, np.ndarray | float, np.ndarray | float, Profile]:
+        """Images per month (samples, months), p95 target, peak-to-mean ratio and traffic
+        profile of segment ``index``."""
+        if index not in self._seen:
+            seg = self.wl.segments[index]
+            images, target = segment_demand(seg, index, self.wl.months, self.inputs)
+            ratio, profile = segment_traffic(seg, index, self.wl, self.inputs)
+            self._seen[index] = (images, target, ratio, profile)
+        return self._seen[index]
+
+    @property
+    def centre(self) -> Demands:
+        """The same demands with every input at its centre."""
+        if self._centre is None:
+            self._centre = Demands(self.wl, Inputs(1))
+        return self._centre
+
+
 def shared_fleets(
     segments: Sequence[tuple[int, Segment, Sequence[Setup]]],
 ) -> dict[str, tuple[Member, ...]]:
@@ -82,33 +111,26 @@ def segment_traffic(
     return ratio, weekly
 
 
-def own_load(
-    seg: Segment,
-    index: int,
-    wl: Workload,
-    inputs: Inputs,
-    service: Service,
-    util: np.ndarray | float,
-) -> Load:
+def own_load(index: int, demands: Demands, service: Service, util: np.ndarray | float) -> Load:
     """The load of a fleet serving segment ``index`` alone."""
-    images, target = segment_demand(seg, index, wl.months, inputs)
-    ratio, profile = segment_traffic(seg, index, wl, inputs)
+    images, target, ratio, profile = demands.of(index)
     fleet = Fleet(service=service, p95_target_s=target, max_utilisation=util)
-    return Load(images / seg.images_per_request, ratio, profile, fleet)
+    per_request = demands.wl.segments[index].images_per_request
+    return Load(images / per_request, ratio, profile, fleet)
 
 
 def pooled_load(
-    members: tuple[Member, ...], wl: Workload, inputs: Inputs, util: np.ndarray | float
+    members: tuple[Member, ...], demands: Demands, util: np.ndarray | float
 ) -> tuple[Load, dict[int, np.ndarray]]:
     """The load of a fleet shared by ``members``, and each member's share of its busy GPU
     time (arrays (samples, months), summing to 1), keyed by segment index."""
     requests, busy, targets = [], [], []
     for m in members:
-        images, target = segment_demand(m.segment, m.index, wl.months, inputs)
+        images, target, _, _ = demands.of(m.index)
         requests.append(images / m.segment.images_per_request)
         busy.append(requests[-1] * m.service.mean)
         targets.append(target)
-    weights = _weights(members, wl)
+    weights = _weights(members, demands.centre)
     service = Service(
         times=tuple(t for m in members for t in m.service.times),
         shares=tuple(
@@ -118,7 +140,7 @@ def pooled_load(
     target = targets[0]
     for t in targets[1:]:
         target = np.minimum(target, t)
-    ratio, profile = _pooled_traffic(members, wl, inputs, weights)
+    ratio, profile = _pooled_traffic(members, demands, weights)
     total = np.asarray(sum(requests), dtype=np.float64)
     fleet = Fleet(service=service, p95_target_s=target, max_utilisation=util)
     all_busy = np.asarray(sum(busy), dtype=np.float64)
@@ -135,26 +157,21 @@ def fleet_reachable(load: Load) -> bool:
     return bool(np.all(reachable(load.fleet)))
 
 
-def _weights(members: tuple[Member, ...], wl: Workload) -> list[float]:
+def _weights(members: tuple[Member, ...], centre: Demands) -> list[float]:
     """Each member's share of the members' requests over the horizon, inputs at the centre."""
-    centre = Inputs(1)
-    totals = [
-        float(segment_demand(m.segment, m.index, wl.months, centre)[0].sum())
-        / m.segment.images_per_request
-        for m in members
-    ]
+    totals = [float(centre.of(m.index)[0].sum()) / m.segment.images_per_request for m in members]
     whole = sum(totals)
     return [t / whole if whole > 0 else 1.0 / len(members) for t in totals]
 
 
 def _pooled_traffic(
-    members: tuple[Member, ...], wl: Workload, inputs: Inputs, weights: list[float]
+    members: tuple[Member, ...], demands: Demands, weights: list[float]
 ) -> tuple[np.ndarray | float, Profile]:
     """The common traffic of the members, else their weekly profiles mixed by ``weights``."""
+    wl = demands.wl
     shapes = {wl.traffic_of(m.segment).model_dump_json() for m in members}
     if len(shapes) == 1:
-        first = members[0]
-        return segment_traffic(first.segment, first.index, wl, inputs)
+        return demands.of(members[0].index)[2:]
     week = sum(
         w * traffic_profile(wl.traffic_of(m.segment)) for m, w in zip(members, weights, strict=True)
     )

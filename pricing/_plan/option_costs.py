@@ -14,15 +14,15 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from pricing._plan.fleets import (
+    Demands,
     Load,
     Member,
     fleet_reachable,
     own_load,
     pooled_load,
-    segment_traffic,
 )
 from pricing._plan.hosted import HostedOption
-from pricing._plan.inputs import Inputs, segment_demand
+from pricing._plan.inputs import Inputs
 from pricing._selfhost.gpu_cost import (
     HOURS_PER_MONTH,
     SECONDS_PER_MONTH,
@@ -99,8 +99,8 @@ def evaluate(
     ``only``: the option ids to evaluate (default: all).
     """
     seg, i = run.segment, run.index
-    images = segment_demand(seg, i, wl.months, inputs)[0]
-    ratio = segment_traffic(seg, i, wl, inputs)[0]
+    demands = Demands(wl, inputs)
+    images, _, ratio, _ = demands.of(i)
     peak_rate = float(np.max(images / seg.images_per_request)) / (HOURS_PER_MONTH * 3600)
     peak_rate *= float(np.max(ratio))
     # a call stays in flight at most its p95 target (Little's law)
@@ -114,12 +114,12 @@ def evaluate(
         return out
     sh = wl.self_hosting
     util = inputs.get(("self_hosting", "max_utilisation"), sh.max_utilisation) if sh else 1.0
-    total, share = _workload_images(wl, inputs, i, images)
+    total, share = _workload_images(demands, i)
     fixed = {name: value * share for name, value in _fixed_costs(wl, inputs).items()}
     for s in run.selfhosted:
         if only is not None and s.option not in only:
             continue
-        gpu, allocation = _fleet_cost(s, run, wl, inputs, util)
+        gpu, allocation = _fleet_cost(s, run, demands, util)
         costs = _self_hosted_costs(s, wl, inputs, (images, total, share), gpu, fixed)
         costs.allocation.update(allocation)
         if len(wl.segments) > 1:
@@ -162,15 +162,16 @@ def _hosted_costs(
 
 
 def _fleet_cost(
-    s: Setup, run: SegmentRun, wl: Workload, inputs: Inputs, util: np.ndarray | float
+    s: Setup, run: SegmentRun, demands: Demands, util: np.ndarray | float
 ) -> tuple[GpuCost, dict[str, str]]:
     """The GPU cost the segment carries for ``s``: of its own fleet, or its share (by busy
     GPU time) of the fleet it shares with other segments (see :mod:`pricing._plan.fleets`),
     with how each GPU line item was allocated."""
-    own = own_load(run.segment, run.index, wl, inputs, s.service, util)
+    wl, inputs = demands.wl, demands.inputs
+    own = own_load(run.index, demands, s.service, util)
     members = run.shared.get(s.option)
     if members is not None:
-        pooled, shares = pooled_load(members, wl, inputs, util)
+        pooled, shares = pooled_load(members, demands, util)
         # a segment an idle GPU can serve in time keeps its own fleet rather than fail the
         # strictest target of the segments it would share with; the other lax segments are
         # not pooled without the strict one (conservative: separate fleets never cost less)
@@ -192,16 +193,15 @@ def _fleet_cost(
     return _gpu_cost(s, wl, inputs, own), {}
 
 
-def _workload_images(
-    wl: Workload, inputs: Inputs, index: int, images: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """The workload's images per month over every segment, and this segment's share of them:
-    licence, operations, storage and egress are paid once by the workload, and each
+def _workload_images(demands: Demands, index: int) -> tuple[np.ndarray, np.ndarray]:
+    """The workload's images per month over every segment, and segment ``index``'s share of
+    them: licence, operations, storage and egress are paid once by the workload, and each
     segment's self-hosted options carry them in proportion to its images."""
+    images = demands.of(index)[0]
     total = np.array(images, dtype=np.float64, copy=True)
-    for j, other in enumerate(wl.segments):
+    for j in range(len(demands.wl.segments)):
         if j != index:
-            total = total + segment_demand(other, j, wl.months, inputs)[0]
+            total = total + demands.of(j)[0]
     share = np.divide(images, total, out=np.ones_like(total), where=total > 0)
     return total, share
 
