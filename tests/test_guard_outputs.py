@@ -912,3 +912,14 @@ def test_a_signal_while_the_command_starts_is_one_line(
     assert early
     assert proc.returncode == code, stderr
     assert stderr.strip().splitlines() == [line]
+
+
+def test_a_number_too_large_to_hold_is_a_workload_error(tmp_path: Path) -> None:
+    # found by the fuzz test in CI: an unknown key holding 1e999999999999999999 must not be
+    # turned into an integer to be shown in the message
+    path = tmp_path / "w.toml"
+    path.write_text("-=1e999999999999999999\n", encoding="utf-8")
+    with pytest.raises(WorkloadError) as info:
+        load_workload(path)
+    shown = [p.message for p in info.value.problems if p.field == "-"]
+    assert shown == ["Extra inputs are not permitted (got 1.000e+999999999999999999)"]

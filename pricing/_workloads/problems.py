@@ -87,12 +87,13 @@ def _message(err: Any) -> str:
     if err["type"] == "union_tag_invalid":
         return f"unknown distribution {ctx.get('tag')!r}"
     value = err.get("input")
+    text = repr(value)
     if isinstance(value, Decimal):  # TOML numbers arrive as exact decimals
-        whole = value.is_finite() and value == value.to_integral_value()
-        value = int(value) if whole else float(value)
-    shown = (
-        "" if isinstance(value, dict | list) or err["type"] == "workload" else f" (got {value!r})"
-    )
+        if value.is_finite() and -15 <= value.adjusted() <= 15:
+            text = repr(int(value) if value == value.to_integral_value() else float(value))
+        else:  # 1e999999999999999999 as an int would not fit in memory
+            text = f"{value:.3e}"
+    shown = "" if isinstance(value, dict | list) or err["type"] == "workload" else f" (got {text})"
     return f"{err['msg']}{shown}"
 
 
