@@ -7,6 +7,7 @@ Every exception the package raises on purpose is defined here, in one small hier
      +-- WorkloadError           a workload file is wrong: file, segment, field, line and the fix
      +-- PriceNotFound           no price applies to the request (never priced as $0)
      +-- UnsupportedRequest      the offer cannot serve the request (size, operation, retired...)
+     +-- RequestError            an ImageRequest's field is out of range or of the wrong type
      +-- FxError                 an exchange rate is missing, too old or malformed
      +-- FocusError              priced requests cannot become a FOCUS export (also a ValueError)
      +-- ProfileNotFound         no throughput profile for the model x GPU x precision
@@ -89,6 +90,13 @@ class PriceNotFound(PricingError):  # noqa: N818 - name fixed by the public API
 
 class UnsupportedRequest(PricingError):  # noqa: N818 - name fixed by the public API
     """The offer cannot serve the request as asked (size, operation, retirement...)."""
+
+
+class RequestError(PricingError, ValueError):
+    """An :class:`ImageRequest` cannot be built: each wrong field, the value given and the rule.
+
+    Also a :class:`ValueError`, as pydantic's ``ValidationError`` it replaces was.
+    """
 
 
 class FxError(PricingError):

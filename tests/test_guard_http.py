@@ -14,6 +14,7 @@ from __future__ import annotations
 import gzip
 import json
 import shutil
+import socket
 import time
 import tracemalloc
 import zlib
@@ -21,6 +22,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import h11
 import pytest
@@ -575,6 +577,55 @@ def test_slow_headers_are_retried_like_a_timeout_each_within_the_deadline(
     assert "gave up after 2 attempt(s): timed out: no response within 0.6 s" in message
     assert time.monotonic() - start < 2.0
     assert raw.count("/slow") == 2
+
+
+def _resolver(monkeypatch: pytest.MonkeyPatch, names: dict[str, str], hang: set[str]) -> list[str]:
+    """``socket.getaddrinfo`` answering ``names`` with loopback addresses and never answering
+    (for 30 s) the ``hang`` names, as a broken DNS server would; the names asked are listed."""
+    real, asked = socket.getaddrinfo, []
+
+    def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        asked.append(str(host))
+        if host in hang:
+            time.sleep(30)
+        return real(names.get(str(host), host), port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return asked
+
+
+def test_a_resolver_that_never_answers_is_stopped_by_the_connect_timeout(
+    monkeypatch: pytest.MonkeyPatch, policy: FetchPolicy
+) -> None:
+    asked = _resolver(monkeypatch, {}, hang={"prices.invalid"})
+    quick = replace(policy, connect_timeout=0.5, deadline=5.0, allow_http=True)
+    start = time.monotonic()
+    message = refused("http://prices.invalid:9/p.json", quick)
+    assert time.monotonic() - start < 2.0  # two attempts of 0.5 s, not 2 x 30 s
+    assert asked == ["prices.invalid", "prices.invalid"]  # retried like any timeout
+    assert "gave up after 2 attempt(s)" in message
+    assert "timed out" in message
+
+
+def test_a_resolver_is_also_held_to_the_deadline(
+    monkeypatch: pytest.MonkeyPatch, policy: FetchPolicy
+) -> None:
+    _resolver(monkeypatch, {}, hang={"prices.invalid"})
+    quick = replace(policy, connect_timeout=10.0, deadline=0.5, retries=0, allow_http=True)
+    start = time.monotonic()
+    refused("http://prices.invalid:9/p.json", quick)
+    assert time.monotonic() - start < 1.5
+
+
+def test_a_resolved_name_connects_to_its_address_and_keeps_its_host(
+    monkeypatch: pytest.MonkeyPatch, server: FixtureServer, policy: FetchPolicy
+) -> None:
+    asked = _resolver(monkeypatch, {"ecb.example": "127.0.0.1"}, hang=set())
+    server.route("/ecb.xml", Reply(body=ECB))
+    got = get(server.url("/ecb.xml", host="ecb.example"), replace(policy, allow_http=True))
+    assert got.body == ECB
+    assert "ecb.example" in asked
+    assert server.requests("/ecb.xml")[-1].headers["host"] == f"ecb.example:{server.port}"
 
 
 def test_cli_timeout_bounds_a_slow_drip(raw: RawServer, data: Path) -> None:

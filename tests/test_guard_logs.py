@@ -20,7 +20,7 @@ from typing import Any
 
 import polars as pl
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
@@ -363,6 +363,7 @@ def test_random_bytes_give_a_clear_error_or_a_quarantine(
     max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(data=st.binary(min_size=1, max_size=8), at=st.integers(0, 10_000))
+@example(data=b"\x2f", at=548)  # made the Parquet reader abort the process in CI
 def test_a_damaged_parquet_file_gives_a_clear_error_or_a_quarantine(
     cat: pricing.Catalog, tmp_path: Path, data: bytes, at: int
 ) -> None:

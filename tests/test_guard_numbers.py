@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-import pydantic
 import pytest
 
 import pricing
@@ -203,8 +202,11 @@ def test_an_unpriced_row_is_never_zero_negative_or_infinite(cat: pricing.Catalog
     ],
 )
 def test_a_request_refuses_what_price_requests_refuses(field: str, value: Any) -> None:
-    with pytest.raises(pydantic.ValidationError, match=field):
+    with pytest.raises(pricing.RequestError, match=f"invalid ImageRequest: {field}=") as caught:
         request(**{field: value})
+    assert isinstance(caught.value, ValueError)  # what pydantic's ValidationError also was
+    assert caught.value.__cause__ is None
+    assert "pydantic" not in str(caught.value)
 
 
 def test_quote_checks_numbers_of_requests_made_without_validation(cat: pricing.Catalog) -> None:

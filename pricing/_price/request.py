@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from pricing._cards.fields import OPERATIONS
 from pricing._price.bounds import BOUNDS, PX, check_number, out_of_range
+from pricing.errors import RequestError
 
 _NUMBERS = ("width", "height", "count", "steps", "seconds", "prompt_tokens", "input_image_tokens")
 
@@ -63,6 +64,14 @@ class ImageRequest(BaseModel):
         le=BOUNDS["input_image_tokens"].most,
     )
 
+    if not TYPE_CHECKING:  # the mypy plugin keeps checking the fields of each call
+
+        def __init__(self, **data: Any) -> None:
+            try:
+                super().__init__(**data)
+            except ValidationError as exc:
+                raise RequestError(_explain(exc)) from None
+
     @field_validator(*_NUMBERS, mode="before")
     @classmethod
     def _not_a_flag(cls, value: Any, info: Any) -> Any:
@@ -110,6 +119,18 @@ class ImageRequest(BaseModel):
     @property
     def size(self) -> str:
         return f"{self.width}x{self.height}"
+
+
+def _explain(exc: ValidationError) -> str:
+    """``width: 100001 is out of range, ...; count: ...``: each wrong field, its value, the rule."""
+    parts = []
+    for error in exc.errors(include_url=False):
+        where = ".".join(str(p) for p in error["loc"]) or "request"
+        value = repr(error.get("input"))
+        value = value if len(value) <= 40 else value[:37] + "..."
+        rule = str(error["msg"]).removeprefix("Value error, ")
+        parts.append(f"{where}={value}: {rule}")
+    return f"invalid ImageRequest: {'; '.join(parts)}"
 
 
 def check_numbers(request: ImageRequest) -> None:

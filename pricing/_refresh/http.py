@@ -5,8 +5,9 @@ What :func:`fetch` guarantees, whatever the server does:
 - **HTTPS only**; plain HTTP only to a loopback address (127.0.0.0/8, ``::1``, ``localhost``)
   or when :attr:`FetchPolicy.allow_http` is set. Credentials in the URL's userinfo are refused.
 - **Time**: timeouts on connecting and on every read, and a wall-clock deadline on each whole
-  request (connect, headers, body; :attr:`FetchPolicy.deadline`), so a server dripping a byte
-  at a time cannot hold a refresh longer than that [s].
+  request (name resolution, connect, headers, body; :attr:`FetchPolicy.deadline`), so neither
+  a resolver that never answers nor a server dripping a byte at a time can hold a refresh
+  longer than that [s].
 - **Size**: a maximum body [bytes], checked against ``Content-Length``, on the wire, and after
   each ``Content-Encoding`` layer is undone (streaming, so a compression bomb is stopped early;
   see :mod:`pricing._refresh.http_guard`). An unknown or corrupt encoding is a clear error.
@@ -48,6 +49,7 @@ from pricing._refresh.http_guard import (
     header_value_ok,
     layers,
     printable,
+    resolving_transport,
     retry_after,
 )
 from pricing.errors import RefreshError
@@ -131,7 +133,8 @@ class FetchPolicy:
         """A client with these timeouts that never follows redirects by itself.
 
         Connections are not kept alive between requests: each request's deadline watches the
-        socket it opens (see :class:`~pricing._refresh.http_guard.Deadline`).
+        socket it opens (see :class:`~pricing._refresh.http_guard.Deadline`). Host names are
+        resolved within the connect timeout (:func:`~pricing._refresh.http_guard.resolve`).
         """
         import httpx
 
@@ -139,7 +142,7 @@ class FetchPolicy:
             timeout=self.timeouts(self.deadline),
             follow_redirects=False,
             trust_env=self.trust_env,
-            limits=httpx.Limits(max_keepalive_connections=0),
+            transport=resolving_transport(self.trust_env),
         )
 
     def timeouts(self, left: float) -> httpx.Timeout:

@@ -32,12 +32,13 @@ import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from pricing._base.urls import SECRET_VALUE, redact_text, redact_url
 from pricing.errors import RefreshError
 
 if TYPE_CHECKING:
+    import httpcore
     import httpx
 
 #: Most ``Content-Encoding`` layers undone (``gzip, gzip`` is 2).
@@ -380,3 +381,88 @@ def _shut(sock: socket.socket) -> None:
     # leaves the TLS object to the thread reading, which then sees the connection end.
     with contextlib.suppress(OSError):  # already closed: nothing is waiting on it
         socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+def resolving_transport(trust_env: bool) -> httpx.HTTPTransport:
+    """An httpx transport that resolves host names within the connect timeout.
+
+    ``getaddrinfo`` cannot be interrupted, so a resolver that never answers would hold a
+    request past its connect timeout and past its :class:`Deadline`. Here the name is resolved
+    in a helper thread that is waited for at most the connect timeout (itself never longer than
+    the time left before the deadline); the connection is then made to the address, so TLS
+    still checks the certificate against the host name.
+    """
+    import httpx
+
+    transport = httpx.HTTPTransport(
+        limits=httpx.Limits(max_keepalive_connections=0), trust_env=trust_env
+    )
+    pool = transport._pool  # httpx has no argument for the network backend
+    pool._network_backend = cast("httpcore.NetworkBackend", _Resolving(pool._network_backend))
+    return transport
+
+
+class _Resolving:
+    """An httpcore network backend: :func:`resolve` first, then ``inner`` connects."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> Any:
+        import httpcore
+
+        addresses = resolve(host, port, timeout)
+        failure: Exception = httpcore.ConnectError(f"no address for {host}")
+        for address in addresses:  # as socket.create_connection would: each in turn
+            try:
+                return self._inner.connect_tcp(
+                    address,
+                    port,
+                    timeout=timeout,
+                    local_address=local_address,
+                    socket_options=socket_options,
+                )
+            except httpcore.ConnectError as exc:
+                failure = exc
+        raise failure
+
+    def connect_unix_socket(self, *args: Any, **kwargs: Any) -> Any:
+        return self._inner.connect_unix_socket(*args, **kwargs)
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+def resolve(host: str, port: int, timeout: float | None) -> list[str]:
+    """The addresses of ``host`` [IP text], waiting at most ``timeout`` [s] for the resolver;
+    httpcore's ``ConnectTimeout`` if it does not answer in time, ``ConnectError`` if it fails."""
+    import httpcore
+
+    with contextlib.suppress(ValueError):
+        return [str(ipaddress.ip_address(host.strip("[]")))]
+    found: list[str] = []
+    failed: list[OSError] = []
+
+    def look_up() -> None:
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            found.extend(dict.fromkeys(str(info[4][0]) for info in infos))
+        except OSError as exc:
+            failed.append(exc)
+
+    worker = threading.Thread(target=look_up, name=f"resolve {host}", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive():  # left to finish on its own; a daemon thread holds nothing up
+        raise httpcore.ConnectTimeout(f"the name {host} did not resolve within {timeout:g} s")
+    if failed or not found:
+        reason = failed[0].strerror if failed and failed[0].strerror else "no address"
+        raise httpcore.ConnectError(f"cannot resolve {host}: {reason}")
+    return found

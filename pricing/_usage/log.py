@@ -21,6 +21,7 @@ from pathlib import Path
 import polars as pl
 
 from pricing._usage.json_log import read_ndjson
+from pricing._usage.parquet_check import check_parquet
 from pricing._usage.text_log import LINE, MALFORMED_SCHEMA, check_names, read_csv, read_text_log
 from pricing.errors import PricingError
 
@@ -185,6 +186,7 @@ def _source(
         reader = read_ndjson if kind == "ndjson" else partial(read_csv, sep=SEPARATORS[kind])
         text = read_text_log(path, reader, gz=gz, spill=spill)
         return text.rows, text.names, text.malformed
+    check_parquet(path)
     try:
         lf = pl.scan_parquet(path, glob=False)
         names = lf.collect_schema().names()
