@@ -20,6 +20,7 @@ from pricing._dataset import DataSet, load_data_set
 from pricing._evidence.grades import Evidence, Flag, TrustPolicy
 from pricing._evidence.table import evidence_frame
 from pricing._evidence.trust import Trusted, trusted
+from pricing._fx.convert import Conversion, Converter
 from pricing._fx.ecb import parse_ecb_xml
 from pricing._fx.rates import fx_rate
 from pricing._fx.store import load_fx
@@ -80,6 +81,8 @@ __all__ = [
     "Budget",
     "BudgetStatus",
     "Catalog",
+    "Conversion",
+    "Converter",
     "DataSet",
     "Evidence",
     "FetchPolicy",

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from pricing._cards.coverage import CoverageFile
 from pricing._cards.schema import ModelsFile, RateCard, SourcesFile
 from pricing._gpus.licences import LicencesFile
 from pricing._gpus.offers import GpuOffersFile, GpusFile, OwnedFile
@@ -24,6 +25,7 @@ _DOCUMENTS: dict[str, tuple[type[BaseModel], str]] = {
     "throughput.json": (ThroughputFile, "Throughput profiles: data/throughput.toml"),
     "licences.json": (LicencesFile, "Self-hosting licences: data/licences.toml"),
     "workload.json": (Workload, "Workload: data/workloads/<name>.toml"),
+    "coverage.json": (CoverageFile, "LiteLLM models not covered, and why: data/coverage.toml"),
 }
 
 

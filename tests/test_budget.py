@@ -316,10 +316,19 @@ def test_a_month_without_calls_spends_nothing(ten_days: Path, cat: pricing.Catal
     assert s.notes == ("the log has no calls in 2026-04 up to 2026-04-03",)
 
 
-def test_a_budget_counts_one_currency(ten_days: Path, cat: pricing.Catalog) -> None:
+def test_a_budget_in_another_currency_without_rates_counts_no_call(
+    ten_days: Path, cat: pricing.Catalog
+) -> None:
+    # USD calls, a EUR budget, and no exchange rate in the data: each call is left unpriced
+    # with the reason, never converted at a guessed rate and never counted as 0 (conversions
+    # with rates: tests/test_currency_usage.py)
     result = replay(ten_days, catalog=cat, alternatives=False)
-    with pytest.raises(PricingError, match="priced in USD, and the budget is in EUR"):
-        budget_status(result, Budget(monthly=50, currency="EUR"))
+    s = budget_status(result, Budget(monthly=50, currency="EUR"))
+    assert (s.spent, s.requests, s.unpriced) == (D(0), 10, 10)
+    assert s.daily["cost"].to_list() == [None] * 10
+    (reason,) = s.prices["reason"].to_list()
+    assert reason.startswith("no USD to EUR exchange rate within 7 day(s)")
+    assert s.conversions == ()
 
 
 # --------------------------------------------------------------------------- Budget

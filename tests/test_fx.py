@@ -593,9 +593,11 @@ def test_write_refuses_bad_frames_and_leaves_the_file_alone(tmp_path: Path) -> N
 
 
 def test_bundled_fx_data_is_the_ecb_fixture() -> None:
+    # The fixture's day is in the bundled ECB history (data/fx/ecb-history.parquet), rate for
+    # rate; data/fx/ecb.csv no longer repeats it.
     fx = load_fx()
     assert fx.filter(date=DAY).drop("source").equals(parse_ecb_xml(FIXTURE).drop("source"))
-    assert set(fx.filter(date=DAY)["source"]) == {"ecb-eurofxref"}
+    assert set(fx.filter(date=DAY)["source"]) == {"ecb-eurofxref-hist"}
 
 
 # --------------------------------------------------------------------------- pricing fx rate

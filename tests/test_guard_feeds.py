@@ -304,20 +304,21 @@ def test_ecb_rates_dated_in_the_future_are_refused(
 def test_an_ecb_rate_ten_times_the_last_one_needs_accepting(
     server: FixtureServer, data: Path, policy: FetchPolicy
 ) -> None:
-    # USD was 1.1831 per EUR on 2015-01-07; 11.9 on the next day is 10.06x.
-    next_day = ECB.replace(b"time='2015-01-07'", b"time='2015-01-08'")
+    # USD was 1.1813 per EUR on Friday 2015-01-09 (the bundled ECB history); 11.9 on the
+    # Saturday after, a day the history does not hold, is 10.07x.
+    next_day = ECB.replace(b"time='2015-01-07'", b"time='2015-01-10'")
     jump = next_day.replace(b"rate='1.1831'", b"rate='11.9'")
     url = server.route("/ecb.xml", Reply(jump))
     before = snapshot(data)
     with pytest.raises(RefreshError) as info:
         pull_fx(url, data_dir=data, policy=policy, now=NOW, cache_dir=data.parent / "c")
-    assert "USD on 2015-01-08: 1.1831 -> 11.9 per EUR (x10.1), after the rate of 2015-01-07" in str(
+    assert "USD on 2015-01-10: 1.1813 -> 11.9 per EUR (x10.1), after the rate of 2015-01-09" in str(
         info.value
     )
     assert snapshot(data) == before
     pull_fx(url, data_dir=data, policy=policy, now=NOW, cache_dir=data.parent / "c",
             accept_large_change=True)  # fmt: skip
-    usd = pricing.load_fx(data).filter(currency="USD", date=date(2015, 1, 8))
+    usd = pricing.load_fx(data).filter(currency="USD", date=date(2015, 1, 10))
     assert usd["per_eur"].to_list() == [Decimal("11.9")]
 
 

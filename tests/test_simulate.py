@@ -205,10 +205,11 @@ def test_bundled_default_workload_simulates() -> None:
 def test_bad_samples_and_currency(tmp_path: Path) -> None:
     with pytest.raises(PricingError, match="samples"):
         simulate(write(tmp_path), samples=-1)
-    eur = tmp_path / "eur.toml"
-    eur.write_text(write(tmp_path).read_text().replace('"USD"', '"EUR"'), encoding="utf-8")
-    with pytest.raises(PricingError, match="USD"):
-        simulate(eur)
+    # a currency the FX data has no rate for (a EUR workload simulates: test_currency_plans)
+    xyz = tmp_path / "xyz.toml"
+    xyz.write_text(write(tmp_path).read_text().replace('"USD"', '"XYZ"'), encoding="utf-8")
+    with pytest.raises(PricingError, match="no exchange rate for XYZ"):
+        simulate(xyz)
 
 
 # --------------------------------------------------------------------------- price spreads

@@ -65,8 +65,8 @@ PLAUSIBLE: dict[str, Range] = {
     "credits": Range(Decimal("0.01"), Decimal(100000), "credits/image", "credits per image"),
     "credit_value": Range(Decimal("0.0001"), Decimal(10), "USD/credit", "what one credit costs"),
     "monthly_fee": Range(Decimal(1), Decimal(100000), "USD/month", "a plan's monthly fee"),
-    # ECB reference rates run from ~0.85 (GBP) to ~18,000 (IDR) units per euro.
-    "per_eur": Range(Decimal("0.0001"), Decimal(1000000), "per EUR", "an ECB reference rate"),
+    # ECB reference rates run from ~0.58 (CYP, 1999) to ~1,912,400 (TRL before 2005) per euro.
+    "per_eur": Range(Decimal("0.0001"), Decimal(10_000_000), "per EUR", "an ECB reference rate"),
 }
 #: Currencies within a small factor of the dollar, whose prices are held to the USD ranges.
 NEAR_DOLLAR = frozenset({"USD", "EUR", "GBP", "CHF", "CAD", "AUD", "NZD", "SGD"})

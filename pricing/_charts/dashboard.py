@@ -12,8 +12,8 @@ import html
 import math
 import re
 import unicodedata
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -33,9 +33,12 @@ from pricing._charts.prices import (
     request_title,
 )
 from pricing._charts.selfhost import break_even_chart, fleet_chart
+from pricing._charts.theme import ShownIn
 from pricing._dataset import DataSet, load_data_set, pick_catalog
 from pricing._evidence.grades import TrustPolicy
+from pricing._fx.convert import Conversion
 from pricing._plan.breakeven import BreakEven
+from pricing._plan.fx import WorkloadRate, rate_lines
 from pricing._plan.simulate import Simulation, simulate
 from pricing._plan.summary import (
     headline,
@@ -52,6 +55,8 @@ from pricing._workloads.model import Workload
 from pricing.errors import PricingError
 
 DEFAULT_SAMPLES = 1000
+#: The currency of the bundled prices the price charts draw.
+CATALOG_CURRENCY = "USD"
 
 ChartLike = alt.Chart | alt.LayerChart
 DEFAULT_SEED = 0
@@ -77,6 +82,9 @@ class Dashboard:
         The page's versions of charts that follow a selection made on another chart.
     break_evens : dict of str -> BreakEven
         Break-even per segment that has a self-hosted option.
+    conversions : tuple of Conversion
+        The exchange rates into the simulation's currency: the simulation's, month by month,
+        then the one the price charts were converted at (the price day's); none in USD.
     """
 
     name: str
@@ -87,6 +95,7 @@ class Dashboard:
     linked: dict[str, ChartLike] = field(default_factory=dict)
     break_evens: dict[str, BreakEven] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    conversions: tuple[Conversion, ...] = ()
 
     def chart(self) -> alt.VConcatChart:
         """Every chart in one page, parameters shared (sliders, linked selections)."""
@@ -114,6 +123,9 @@ def build_dashboard(
     progress: Progress | None = None,
     data: DataSet | None = None,
     evidence: TrustPolicy | str | None = None,
+    currency: str | None = None,
+    fx: Iterable[str] | Mapping[str, object] | None = None,
+    max_fx_age_days: int = 7,
 ) -> Dashboard:
     """Simulate a workload and build every chart of its dashboard.
 
@@ -136,6 +148,10 @@ def build_dashboard(
     evidence : TrustPolicy or str, optional
         Which prices may set the figures (default: the workload's ``evidence``); the rest are
         listed under the headline as unverified leads, with their reasons.
+    currency, fx, max_fx_age_days : optional
+        The currency of every figure (default: the workload's) and your exchange rates, as
+        :func:`pricing.simulate` takes them; the price charts are converted at the rate of
+        ``as_of``. The page states every rate used.
     """
     target = workload if workload is not None else DEFAULT_WORKLOAD
     cat = pick_catalog(catalog, data)
@@ -145,7 +161,7 @@ def build_dashboard(
     day = to_date(as_of)
     sim = simulate(
         work, cat, samples=samples, seed=seed, as_of=day, progress=progress, data=data,
-        evidence=evidence,
+        evidence=evidence, currency=currency, fx=fx, max_fx_age_days=max_fx_age_days,
     )  # fmt: skip
     policy = TrustPolicy.parse(evidence if evidence is not None else work.evidence)
     segments = {s.name: s for s in work.segments}
@@ -171,7 +187,10 @@ def build_dashboard(
         )
     else:
         notes.append("no segment has a feasible self-hosted option: no fleet chart")
-    _price_charts(planned_request(sim, segments[main]), cat, day, charts, linked, policy)
+    shown_in, price_rate = _price_rate(sim, day)
+    _price_charts(
+        planned_request(sim, segments[main]), cat, day, (charts, linked), policy, shown_in
+    )
     return Dashboard(
         name=name,
         title=work.name,
@@ -181,6 +200,7 @@ def build_dashboard(
         linked=linked,
         break_evens=break_evens,
         notes=tuple(dict.fromkeys(notes)),
+        conversions=(*sim.conversions, *price_rate),
     )
 
 
@@ -263,23 +283,41 @@ def _simulation_charts(
     return charts, linked
 
 
+def _price_rate(sim: Simulation, day: date) -> tuple[ShownIn | None, tuple[Conversion, ...]]:
+    """How the price charts (in the catalog's USD) are drawn in the simulation's currency:
+    at the rate of the price day ``day`` (yours, the ECB's, else a planning rate)."""
+    if sim.currency == CATALOG_CURRENCY or sim.rates is None:
+        return None, ()
+    made = sim.rates.on([day]).months(CATALOG_CURRENCY)[0].conversion
+    if isinstance(made, WorkloadRate) and made.sampled:  # one rate for every price drawn
+        made = replace(made, sampled=False, given=f"{made.given}, at its centre")
+    said = f"{made.describe()}, for every price drawn"
+    return ShownIn(sim.currency, CATALOG_CURRENCY, float(made.rate), said), (made,)
+
+
 def _price_charts(
     request: ImageRequest,
     cat: Catalog,
     day: date,
-    charts: dict[str, ChartLike],
-    linked: dict[str, ChartLike],
+    pages: tuple[dict[str, ChartLike], dict[str, ChartLike]],
     policy: TrustPolicy,
+    shown_in: ShownIn | None,
 ) -> None:
-    """Cost per image, heatmap and price history of the main segment's planned request."""
+    """Cost per image, heatmap and price history of the main segment's planned request,
+    into ``pages`` (the charts, and the page's linked copies)."""
+    charts, linked = pages
     # Priced once; the page's copy highlights the provider clicked on the heatmap. Leads
     # (offers only excluded prices can price) are not drawn: they are listed on the page.
     offers = compare(request, cat, as_of=day, evidence=policy).filter(pl.col("lead").is_null())
     title = request_title(request)
-    charts["cost-per-image"] = cost_per_image_chart(offers, title=title)
-    linked["cost-per-image"] = cost_per_image_chart(offers, title=title, linked_heatmap=True)
-    charts["heatmap"] = cost_heatmap(request.model, cat, operation=request.operation, as_of=day)
-    charts["price-history"] = price_history_chart(request, cat, until=day)
+    charts["cost-per-image"] = cost_per_image_chart(offers, title=title, shown_in=shown_in)
+    linked["cost-per-image"] = cost_per_image_chart(
+        offers, title=title, linked_heatmap=True, shown_in=shown_in
+    )
+    charts["heatmap"] = cost_heatmap(
+        request.model, cat, operation=request.operation, as_of=day, shown_in=shown_in
+    )
+    charts["price-history"] = price_history_chart(request, cat, until=day, shown_in=shown_in)
 
 
 def headline_html(board: Dashboard) -> str:
@@ -318,7 +356,21 @@ def headline_html(board: Dashboard) -> str:
         )
     table = f"<table class='headline'>{head}{''.join(rows)}</table>"
     sim = board.simulation
-    return f"<p class='evidence'>Prices: {html.escape(sim.evidence)}.</p>{table}{leads_html(sim)}"
+    return (
+        f"<p class='evidence'>Prices: {html.escape(sim.evidence)}.</p>"
+        f"{rates_html(board)}{table}{leads_html(sim)}"
+    )
+
+
+def rates_html(board: Dashboard) -> str:
+    """The exchange rates the page's figures were converted at, one line (none in USD)."""
+    months = board.simulation.conversions
+    lines = rate_lines(months)
+    lines += [f"price charts: {c.describe()}" for c in board.conversions if c not in months]
+    if not lines:
+        return ""
+    said = "; ".join(lines)
+    return f"<p class='fx'>Exchange rates: {html.escape(said)}.</p>"
 
 
 def _probability(p: float | None, why: str | None) -> str:

@@ -19,6 +19,7 @@ from pricing._charts.theme import (
     inline,
     money_axis,
     money_format,
+    money_tip,
     money_title,
     require_rows,
     rounded,
@@ -117,8 +118,8 @@ def _spend_bars(data: pl.DataFrame, currency: str) -> alt.Chart:
             tooltip=[
                 alt.Tooltip("month:T", timeUnit="yearmonth", title="month", format="%b %Y"),
                 alt.Tooltip("item:N", title="line item"),
-                alt.Tooltip("sum(cost):Q", title="cost", format=fmt),
-                alt.Tooltip("max(total):Q", title="month total", format=fmt),
+                alt.Tooltip("sum(cost):Q", title=money_tip("cost", currency), format=fmt),
+                alt.Tooltip("max(total):Q", title=money_tip("month total", currency), format=fmt),
             ],
         )
     )
@@ -135,7 +136,9 @@ def _budget_layers(budget: float, currency: str) -> list[alt.Chart]:
         .mark_rule(color=BUDGET_COLOUR, strokeDash=[6, 3], size=2)
         .encode(
             y="budget:Q",
-            tooltip=[alt.Tooltip("budget:Q", title="monthly budget", format=fmt)],
+            tooltip=[
+                alt.Tooltip("budget:Q", title=money_tip("monthly budget", currency), format=fmt)
+            ],
         )
     )
     label = rule.mark_text(
@@ -178,7 +181,13 @@ def fan_chart(sim: Simulation, *, segment: str | None = None, top: int = 6) -> a
     seg = segment_of(sim, segment)
     bands = _bands(sim)
     shown = _top_options(bands, seg, top)
-    data = rounded(bands.filter((pl.col("segment") == seg) & pl.col("option").is_in(shown)), 2)
+    # the currency is the chart's (its axis and tooltips say it), not a column of its data
+    data = rounded(
+        bands.filter((pl.col("segment") == seg) & pl.col("option").is_in(shown)).drop(
+            "currency", strict=False
+        ),
+        2,
+    )
     fmt = money_format(sim.currency, 0)
     pick = alt.selection_point(name=OPTION_PARAM, fields=["option"], bind="legend")
     base = alt.Chart(inline(data)).encode(
@@ -188,9 +197,9 @@ def fan_chart(sim: Simulation, *, segment: str | None = None, top: int = 6) -> a
         tooltip=[
             alt.Tooltip("option:N"),
             alt.Tooltip("month:T", timeUnit="yearmonth", format="%b %Y"),
-            alt.Tooltip("p10:Q", title="P10", format=fmt),
-            alt.Tooltip("p50:Q", title="P50", format=fmt),
-            alt.Tooltip("p90:Q", title="P90", format=fmt),
+            alt.Tooltip("p10:Q", title=money_tip("P10", sim.currency), format=fmt),
+            alt.Tooltip("p50:Q", title=money_tip("P50", sim.currency), format=fmt),
+            alt.Tooltip("p90:Q", title=money_tip("P90", sim.currency), format=fmt),
         ],
     )
     band = (
@@ -267,7 +276,7 @@ def _sensitivity(sim: Simulation) -> pl.DataFrame:
 
 def _tornado_data(sensitivity: pl.DataFrame, seg: str, chosen: str, linked: bool) -> pl.DataFrame:
     """The segment's sensitivity rows (every option's when ``linked``), low and high ordered."""
-    frame = sensitivity.filter(pl.col("segment") == seg)
+    frame = sensitivity.filter(pl.col("segment") == seg).drop("currency", strict=False)
     if not linked:
         frame = frame.filter(pl.col("option") == chosen)
     data = rounded(
@@ -300,14 +309,18 @@ def _tornado_layers(base: alt.Chart, currency: str) -> list[alt.Chart]:
             alt.Tooltip("input:N"),
             alt.Tooltip("low:Q", title="input at P10", format=",.4g"),
             alt.Tooltip("high:Q", title="input at P90", format=",.4g"),
-            alt.Tooltip("cost_at_low:Q", title="cost, input at P10", format=fmt),
-            alt.Tooltip("cost_at_high:Q", title="cost, input at P90", format=fmt),
-            alt.Tooltip("swing:Q", title="swing", format=fmt),
+            alt.Tooltip(
+                "cost_at_low:Q", title=money_tip("cost, input at P10", currency), format=fmt
+            ),
+            alt.Tooltip(
+                "cost_at_high:Q", title=money_tip("cost, input at P90", currency), format=fmt
+            ),
+            alt.Tooltip("swing:Q", title=money_tip("swing", currency), format=fmt),
         ],
     )
     centre = base.mark_tick(color="black", thickness=2).encode(
         x="base_cost:Q",
         y=y,
-        tooltip=[alt.Tooltip("base_cost:Q", title="base case", format=fmt)],
+        tooltip=[alt.Tooltip("base_cost:Q", title=money_tip("base case", currency), format=fmt)],
     )
     return [bars, centre]

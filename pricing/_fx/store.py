@@ -1,9 +1,14 @@
-"""The FX data files ``data/fx/*.csv``: their format, reading and checking, writing.
+"""The FX data files ``data/fx/*.csv`` and ``data/fx/*.parquet``: format, reading and checking.
 
 Every rate is stored as ``per_eur``: units of a currency per 1 EUR [currency/EUR], exactly as
-published (Decimal), with the id of its source in ``data/sources.toml``, one CSV row
-``date,currency,per_eur,source`` per day and currency. :func:`fx_days` reads the rates as one
-per calendar day for vectorised conversion (the scalar lookups are in :mod:`pricing._fx.rates`).
+published (Decimal), with the id of its source in ``data/sources.toml``, one row
+``date,currency,per_eur,source`` per day and currency. The bundled ECB history since 1999
+(~230,000 rows) is the Parquet file ``fx/ecb-history.parquet`` (columns ``date`` Date,
+``currency`` String, ``per_eur`` Decimal(38, 10), ``source`` String; built by
+:func:`pricing._fx.history.build_history_file`), checked column-wise at load; ``fx/ecb.csv`` is
+where ``pricing fx pull`` appends the days published since. A day and currency is given once
+across all the files. :func:`fx_days` reads the rates as one per calendar day for vectorised
+conversion (the scalar lookups are in :mod:`pricing._fx.rates`).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from pricing._cards.files import read_text
 from pricing._cards.loader import bundled_data_dir, load_model, relative_path
 from pricing._cards.schema import SourcesFile
 from pricing._fx.frame import (
+    FX_SCHEMA,
     PER_EUR,
     PER_EUR_PLACES,
     as_code,
@@ -32,13 +38,22 @@ from pricing._fx.frame import (
     check_date,
     check_rate,
     empty_fx,
-    fx_frame,
+    fx_columns,
     require_columns,
+    valid_fx_rows,
 )
 from pricing.errors import FxError, Problem, RateCardError
 
 CSV_HEADER = ("date", "currency", "per_eur", "source")
 FX_DIR = "fx"
+#: How a Parquet FX file is made again (the bundled one: data/fx/ecb-history.parquet).
+PARQUET_FIX = (
+    "rebuild it with `python -m pricing._fx.history eurofxref-hist.zip <file>` "
+    "(pricing._fx.history.build_history_file)"
+)
+SHOWN = 20  # duplicate rows reported one by one; the rest are counted
+_FILE = "_file"  # column: index of the file a row was read from
+_LINE = "_line"  # column: its CSV line, or Parquet row (from 1)
 _SOURCE_ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
 
@@ -53,26 +68,29 @@ def fx_csv_line(day: date, currency: str, per_eur: Decimal, source: str) -> str:
 
 
 def load_fx(root: Path | None = None) -> pl.DataFrame:
-    """Load and validate every ``fx/*.csv`` of a data directory.
+    """Load and validate every ``fx/*.csv`` and ``fx/*.parquet`` of a data directory.
 
     Parameters
     ----------
     root
-        The data directory (the one holding ``sources.toml``); default: the bundled ``data/``.
+        The data directory (the one holding ``sources.toml``); default: the bundled ``data/``,
+        whose ``fx/ecb-history.parquet`` holds the ECB's reference rates since 1999-01-04.
 
     Returns
     -------
     polars.DataFrame
         Columns ``date``, ``currency``, ``per_eur`` (Decimal(38, 10) [currency/EUR]) and
         ``source``, sorted by currency then date; empty (same schema) when ``fx/`` is absent.
-        Cached until a CSV file or ``sources.toml`` changes.
+        Cached until an FX file or ``sources.toml`` changes.
 
     Raises
     ------
     RateCardError
-        Listing every problem found, each with its file, line, field and fix: a header other
-        than ``date,currency,per_eur,source``, a bad date, currency code or rate, a source id
-        missing from ``sources.toml``, or the same (date, currency) twice across the files.
+        Listing every problem found, each with its file, line (CSV) or row (Parquet), field
+        and fix: a CSV header other than ``date,currency,per_eur,source``, Parquet columns
+        other than those four with their types, a bad date, currency code or rate, EUR other
+        than 1, a source id missing from ``sources.toml``, or the same (date, currency) twice
+        across the files.
     """
     root = Path(root) if root is not None else bundled_data_dir()
     if not root.is_dir():
@@ -86,12 +104,19 @@ def load_fx(root: Path | None = None) -> pl.DataFrame:
     return _load_fx_cached(resolved, _fx_stamp(root)).clone()
 
 
+def fx_files(root: Path) -> list[Path]:
+    """The FX files of a data directory, ``fx/*.csv`` and ``fx/*.parquet``, sorted by name: a
+    (date, currency) given twice is reported in the later file."""
+    fx_dir = root / FX_DIR
+    if not fx_dir.is_dir():
+        return []
+    return sorted([*fx_dir.glob("*.csv"), *fx_dir.glob("*.parquet")])
+
+
 def _fx_stamp(root: Path) -> tuple[tuple[str, int, int], ...]:
     """Cache key that changes whenever an FX file or the sources file changes."""
-    fx_dir = root / FX_DIR
-    files = sorted(fx_dir.glob("*.csv")) if fx_dir.is_dir() else []
     stamp = []
-    for path in [*files, root / "sources.toml"]:
+    for path in [*fx_files(root), root / "sources.toml"]:
         try:
             st = path.stat()
             stamp.append((str(path), st.st_mtime_ns, st.st_size))
@@ -102,45 +127,119 @@ def _fx_stamp(root: Path) -> tuple[tuple[str, int, int], ...]:
 
 @lru_cache(maxsize=8)
 def _load_fx_cached(root: Path, stamp: tuple[tuple[str, int, int], ...]) -> pl.DataFrame:
-    fx_dir = root / FX_DIR
-    files = sorted(fx_dir.glob("*.csv")) if fx_dir.is_dir() else []
+    files = fx_files(root)
     if not files:
         return empty_fx()
     problems: list[Problem] = []
     sources = load_model(root / "sources.toml", SourcesFile, root, problems)
     source_ids = {s.id for s in sources.source} if sources is not None else None
-    first_seen: dict[tuple[date, str], tuple[str, int]] = {}
+    names = [relative_path(path, root) for path in files]
+    frames: list[pl.DataFrame] = []
+    for number, (path, rel) in enumerate(zip(files, names, strict=True)):
+        if path.suffix == ".parquet":
+            frame = _parquet_frame(path, rel, source_ids, problems)
+        else:
+            frame = _csv_frame(path, rel, source_ids, problems)
+        if frame is not None:
+            number_col = pl.lit(number, pl.UInt32).alias(_FILE)
+            frames.append(frame.select(*FX_SCHEMA, pl.col(_LINE).cast(pl.UInt32), number_col))
+    if not frames:
+        raise RateCardError(problems)
+    # Stable: rows of one (date, currency) stay in file order, the first one given first.
+    rows = pl.concat(frames).sort(["currency", "date"], maintain_order=True)
+    problems.extend(_duplicates(rows, names))
+    if problems:
+        raise RateCardError(problems)
+    return rows.select(list(FX_SCHEMA))
+
+
+def _csv_frame(
+    path: Path, rel: str, source_ids: set[str] | None, problems: list[Problem]
+) -> pl.DataFrame:
+    """The valid rows of one CSV file, in file order, with their line numbers (``_LINE``)."""
+    lines: list[int] = []
     dates: list[date] = []
     currencies: list[str] = []
     rates: list[Decimal] = []
     source_col: list[str] = []
-    for path in files:
-        rel = relative_path(path, root)
-        for line, row in _read_csv(path, rel, problems):
-            parsed = _check_row(rel, line, row, source_ids, problems)
-            if parsed is None:
-                continue
-            day, code, rate, sid = parsed
-            earlier = first_seen.get((day, code))
-            if earlier is not None:
-                problems.append(
-                    Problem(
-                        rel,
-                        f"{code} on {day} is also given in {earlier[0]} line {earlier[1]}",
-                        "keep one row per date and currency across data/fx/*.csv",
-                        field="currency",
-                        line=line,
-                    )
-                )
-                continue
-            first_seen[(day, code)] = (rel, line)
-            dates.append(day)
-            currencies.append(code)
-            rates.append(rate)
-            source_col.append(sid)
-    if problems:
-        raise RateCardError(problems)
-    return fx_frame(dates, currencies, rates, source_col)
+    for line, row in _read_csv(path, rel, problems):
+        parsed = _check_row(rel, line, row, source_ids, problems)
+        if parsed is not None:
+            lines.append(line)
+            dates.append(parsed[0])
+            currencies.append(parsed[1])
+            rates.append(parsed[2])
+            source_col.append(parsed[3])
+    columns = {"date": dates, "currency": currencies, "per_eur": rates, "source": source_col}
+    return pl.DataFrame(columns, schema=FX_SCHEMA).with_columns(
+        pl.Series(_LINE, lines, dtype=pl.UInt32)
+    )
+
+
+def _duplicates(rows: pl.DataFrame, names: list[str]) -> list[Problem]:
+    """A problem for each (date, currency) given again after its first row (the first
+    :data:`SHOWN` of them, then their count), naming where it was given first. ``rows`` are
+    sorted by currency and date, rows of a pair in file order."""
+    repeat = (pl.col("currency") == pl.col("currency").shift()) & (
+        pl.col("date") == pl.col("date").shift()
+    )
+    if not rows.select(repeat.any()).item():
+        return []
+    again = ~pl.struct("date", "currency").is_first_distinct()
+    twice = rows.filter(again).sort(_FILE, _LINE)
+    first = rows.filter(~again).select(
+        "date", "currency", pl.col(_FILE, _LINE).name.suffix("_first")
+    )
+    shown = twice.head(SHOWN).join(
+        first,
+        on=["date", "currency"],
+        how="left",
+        maintain_order="left",
+    )
+    fix = "keep one row per date and currency across data/fx/*.csv and data/fx/*.parquet"
+    found = []
+    for row in shown.iter_rows(named=True):
+        rel = names[row[_FILE]]
+        earlier = _where(names[row[f"{_FILE}_first"]], row[f"{_LINE}_first"])
+        message = f"{row['currency']} on {row['date']} is also given in {earlier}"
+        if rel.endswith(".parquet"):
+            found.append(Problem(rel, f"row {row[_LINE]}: {message}", fix, field="currency"))
+        else:
+            found.append(Problem(rel, message, fix, field="currency", line=row[_LINE]))
+    if twice.height > SHOWN:
+        more = f"and {twice.height - SHOWN:,} more rows repeat a (date, currency) given earlier"
+        found.append(Problem(names[twice[_FILE][SHOWN]], more, fix))
+    return found
+
+
+def _parquet_frame(
+    path: Path, rel: str, source_ids: set[str] | None, problems: list[Problem]
+) -> pl.DataFrame | None:
+    """The valid rows of one Parquet file with their row numbers (``_LINE``, from 1); the
+    columns and every row checked at once, each kind of problem reported with its first rows."""
+    try:
+        data = path.read_bytes()
+    except IsADirectoryError:
+        problems.append(Problem(rel, "is a directory, not a file", f"replace {rel} with a file"))
+        return None
+    except OSError as exc:
+        problems.append(Problem(rel, f"cannot be read ({exc.strerror or exc})", "check it"))
+        return None
+    try:
+        frame = pl.read_parquet(io.BytesIO(data))
+    except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
+        why = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        problems.append(Problem(rel, f"is not a readable Parquet file ({why})", PARQUET_FIX))
+        return None
+    typed = fx_columns(frame, rel, PARQUET_FIX, problems)
+    if typed is None:
+        return None
+    return valid_fx_rows(typed.with_row_index(_LINE, offset=1), rel, _LINE, source_ids, problems)
+
+
+def _where(rel: str, line: int) -> str:
+    """``data/fx/a.csv line 2`` or ``data/fx/b.parquet row 2``."""
+    return f"{rel} {'row' if rel.endswith('.parquet') else 'line'} {line}"
 
 
 def _read_csv(path: Path, rel: str, problems: list[Problem]) -> Iterable[tuple[int, list[str]]]:

@@ -10,7 +10,7 @@ whole image.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 
@@ -21,7 +21,9 @@ from pricing._base.dates import to_date
 from pricing._cards.catalog import Catalog
 from pricing._dataset import DataSet, load_data_set, pick_catalog
 from pricing._evidence.grades import TrustPolicy
+from pricing._fx.convert import Conversion
 from pricing._gpus.throughput import seconds_per_image
+from pricing._plan.fx import FxPlan, fx_plan
 from pricing._plan.hosted import Shape, hosted_options
 from pricing._price.request import ImageRequest
 from pricing._selfhost.fleet import Fleet, Service
@@ -57,6 +59,11 @@ class BreakEven:
         Why there is no break-even, and the assumptions it was computed under (last).
     hosting : HostingTerms
         The hosting terms used.
+    currency : str
+        ISO 4217 code of every cost (the curve's too).
+    conversions : tuple of Conversion
+        The exchange rates used into ``currency`` (rate, day, source), none when every price
+        was in it.
     """
 
     volume: float | None
@@ -69,6 +76,8 @@ class BreakEven:
     curve: pl.DataFrame
     notes: tuple[str, ...] = ()
     hosting: HostingTerms = field(default_factory=HostingTerms)
+    currency: str = "USD"
+    conversions: tuple[Conversion, ...] = ()
 
 
 def solve_break_even(
@@ -172,6 +181,10 @@ def break_even(
     data: DataSet | None = None,
     max_volume: float = 1e9,
     evidence: TrustPolicy | str | None = None,
+    currency: str | None = None,
+    fx: Iterable[str] | Mapping[str, object] | None = None,
+    max_fx_age_days: int = 7,
+    rates: FxPlan | None = None,
 ) -> BreakEven:
     """Monthly volume at which a dedicated self-hosted fleet costs the same as a hosted offer.
 
@@ -202,6 +215,19 @@ def break_even(
         Which prices of the hosted offer may be used (default: official, provider and
         third-party prices with no excluding flag); an offer priced only by excluded prices
         is refused with the reason (``"all"`` admits it).
+    currency : str, optional
+        ISO 4217 code of the answer (default USD, the catalog's). The GPU offer's and the
+        hosted offer's prices are converted on ``as_of``: a rate in ``fx``, else the ECB
+        reference rate of that day, else (after the data's last day) the latest one, a
+        planning rate; ``conversions`` of the result state each. Figures you give
+        (``gpu_hour``, a price per image, ``hosting``) are taken in ``currency``.
+    fx : list of ``"EURUSD=1.08"`` or mapping, optional
+        Your rates, used instead of the ECB's (source ``user``).
+    max_fx_age_days : int  [days]
+        Oldest ECB rate accepted for ``as_of`` within the data.
+    rates : FxPlan, optional
+        Convert with these rates instead (the first month of a simulation's, so that a
+        dashboard's break-even uses the rates of its simulation); ``currency`` is theirs.
 
     The fleet is billed 730 h a month (8,760 h / 12). Example: one GPU at $2.69/h costs
     $1,963.70 a month, the price of 78,548 images at $0.025.
@@ -209,8 +235,13 @@ def break_even(
     req = request if isinstance(request, ImageRequest) else ImageRequest(model=request)
     cat = pick_catalog(catalog, data)
     ds = data if data is not None else load_data_set()
+    day = to_date(as_of) if as_of is not None else to_date(None)
+    if rates is None:
+        rates = fx_plan(
+            currency or "USD", [day], fx=ds.fx, overrides=fx, max_age_days=max_fx_age_days
+        )
     terms, licence_said = _terms(req.model, hosting, ds)
-    gpu_type, price = _gpu_price(gpu, gpu_hour, ds)
+    gpu_type, price, gpu_said = _gpu_price(gpu, gpu_hour, ds, rates)
     self_cost, gpus, limit = _fleet_curves(req, gpu_type, price, terms, ds)
     capped: tuple[str, ...] = ()
     if limit < max_volume:
@@ -219,9 +250,8 @@ def break_even(
             f"{FLEET_LIMIT * 0.9:,.0f} GPUs (the sizing limit is {FLEET_LIMIT:,})",
         )
         max_volume = limit
-    day = to_date(as_of) if as_of is not None else to_date(None)
     policy = TrustPolicy.parse(evidence)
-    hosted_cost, priced_by = _hosted_curve(hosted, req, day, cat, policy)
+    hosted_cost, priced_by = _hosted_curve(hosted, req, day, cat, policy, rates)
     result = solve_break_even(
         self_cost, hosted_cost, gpus=gpus, margin=margin, max_volume=max_volume
     )
@@ -229,8 +259,14 @@ def break_even(
     if hosting is None:
         said += " (defaults: pass hosting=HostingTerms(...) to state them)"
     never = _never_driver(result, self_cost, hosted_cost, terms, max_volume)
-    notes = (*result.notes, *never, *capped, licence_said, f"GPU: {gpu} at {price:,.4g}/GPU-hour")
-    return replace(result, hosting=terms, notes=(*notes, priced_by, said))
+    notes = (*result.notes, *never, *capped, licence_said, f"GPU: {gpu} at {gpu_said}")
+    return replace(
+        result,
+        hosting=terms,
+        notes=(*notes, priced_by, said),
+        currency=rates.target,
+        conversions=tuple(rates.conversions()),
+    )
 
 
 def _terms(model: str, hosting: HostingTerms | None, data: DataSet) -> tuple[HostingTerms, str]:
@@ -306,19 +342,30 @@ def _never_driver(
     )
 
 
-def _gpu_price(gpu: str, gpu_hour: float | None, data: DataSet) -> tuple[str, float]:
-    """The GPU type of ``gpu`` (an offer id or a type id) and its price [currency/GPU-h]."""
+def _gpu_price(
+    gpu: str, gpu_hour: float | None, data: DataSet, rates: FxPlan
+) -> tuple[str, float, str]:
+    """The GPU type of ``gpu`` (an offer id or a type id), its price [currency/GPU-h] in the
+    currency of ``rates`` (an offer's converted, one given taken as in it), in words."""
     if gpu_hour is not None and (not math.isfinite(gpu_hour) or gpu_hour <= 0):
         raise PricingError(f"gpu_hour must be a price above 0 [currency/GPU-h], got {gpu_hour}")
+    unit = "/GPU-hour" if rates.target == "USD" else f" {rates.target}/GPU-hour"
     if "/" in gpu:
         offer = data.gpus.offer(gpu)
-        return offer.gpu, float(offer.gpu_hourly_price) if gpu_hour is None else gpu_hour
+        if gpu_hour is not None:
+            return offer.gpu, gpu_hour, f"{gpu_hour:,.4g}{unit}"
+        price = float(offer.gpu_hourly_price)
+        if offer.currency == rates.target:
+            return offer.gpu, price, f"{price:,.4g}{unit}"
+        converted = price * rates.base(offer.currency)
+        said = f"{converted:,.4g}{unit} ({price:,.4g} {offer.currency}/GPU-hour converted)"
+        return offer.gpu, converted, said
     if gpu_hour is None:
         raise PricingError(
             f"{gpu!r} is a GPU type: pass gpu_hour=... [currency/GPU-h], or a GPU offer id such "
             "as 'runpod/h100-sxm-community' (see `pricing gpus list`)"
         )
-    return gpu, gpu_hour
+    return gpu, gpu_hour, f"{gpu_hour:,.4g}{unit}"
 
 
 #: The largest fleet the queueing model sizes [GPUs] (pricing._queue.mgc's max_servers).
@@ -367,11 +414,17 @@ def _fleet_curves(
 
 
 def _hosted_curve(
-    hosted: str | float, req: ImageRequest, day: date, cat: Catalog, policy: TrustPolicy
+    hosted: str | float,
+    req: ImageRequest,
+    day: date,
+    cat: Catalog,
+    policy: TrustPolicy,
+    rates: FxPlan,
 ) -> tuple[CostCurve, str]:
     """Monthly cost of the hosted side [currency/month] by volume [images]: an offer's exact
-    prices for the same request on the offer's model (volume rules included), or a flat
-    price per image; and where that price comes from, in words."""
+    prices for the same request on the offer's model (volume rules included), converted into
+    the currency of ``rates``, or a flat price per image (in it); and where that price comes
+    from, in words."""
     if not isinstance(hosted, str):
         per_image = float(hosted)
         if not math.isfinite(per_image) or per_image < 0:
@@ -395,9 +448,12 @@ def _hosted_curve(
         f"hosted side: {hosted} priced by source {option.source[0]} (graded {option.grade}) "
         f"under the {policy.name} evidence policy"
     )
-    curve: CostCurve = lambda v: option.costs(  # noqa: E731 - a curve is a function of volume
-        np.asarray(v, dtype=np.float64).reshape(1, -1, 1)
-    )[0, :, 0]
+    rate = None if option.currency == rates.target else rates.base(option.currency)
+
+    def curve(v: np.ndarray) -> np.ndarray:
+        cost = option.costs(np.asarray(v, dtype=np.float64).reshape(1, -1, 1))[0, :, 0]
+        return cost if rate is None else cost * rate
+
     return curve, said
 
 

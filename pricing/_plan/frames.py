@@ -242,11 +242,12 @@ SEGMENT_SCHEMA: dict[str, Any] = {
 }
 
 
-def segments_frame(wl: Workload) -> pl.DataFrame:
+def segments_frame(wl: Workload, rate: float = 1.0) -> pl.DataFrame:
     """What the simulation resolved for each segment: its main request and hosting terms.
 
     One row per segment: the request of its main resolution (the largest share of the mix),
-    and the terms its self-hosted options run under, each uncertain input at its centre.
+    and the terms its self-hosted options run under, each uncertain input at its centre; the
+    workload's money (licence, operations) times ``rate`` [plan currency/workload currency].
     """
     rows = []
     for seg in wl.segments:
@@ -265,10 +266,10 @@ def segments_frame(wl: Workload) -> pl.DataFrame:
                 "p95_latency_s": terms.p95_latency_s,
                 "peak_to_mean": terms.peak_to_mean,
                 "max_utilisation": terms.max_utilisation,
-                "licence_per_month": terms.licence_per_month,
-                "ops_per_month": terms.ops_per_month,
+                "licence_per_month": terms.licence_per_month * rate,
+                "ops_per_month": terms.ops_per_month * rate,
                 "licence_included_images": terms.licence_included_images,
-                "licence_overage_per_image": terms.licence_overage_per_image,
+                "licence_overage_per_image": terms.licence_overage_per_image * rate,
             }
         )
     return pl.DataFrame(rows, schema=SEGMENT_SCHEMA)

@@ -4,6 +4,7 @@ priced anyway so that a reader sees what was set aside, for how much, and why.""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -12,6 +13,7 @@ import polars as pl
 from pricing._evidence.flags import evidence_on
 from pricing._evidence.grades import TrustPolicy
 from pricing._evidence.trust import Trusted
+from pricing._plan.fx import FxPlan
 from pricing._plan.hosted import Shape, hosted_options, segment_request
 from pricing._plan.option_costs import SegmentRun
 from pricing._selfhost.setups import GpuTrust
@@ -42,10 +44,16 @@ def lead_frame(
     monthly: pl.DataFrame,
     gpu_trusts: dict[str, GpuTrust],
     hosted: bool = True,
+    fx: FxPlan | None = None,
 ) -> pl.DataFrame:
     """One row per (segment, offer) the policy left without a price in any month, priced in
     its first month with a price under every grade and flag; then the GPU offers it left out
-    of each segment's self-hosted set-ups, with their GPU-hour price."""
+    of each segment's self-hosted set-ups, with their GPU-hour price. Money is in ``fx``'s
+    currency (the offer's month's rate; a GPU-hour price at the first month's)."""
+
+    def rate(currency: str, month: int = 0) -> float:
+        return 1.0 if fx is None else fx.base(currency, month)
+
     rows: list[dict[str, Any]] = []
     for run in runs if hosted else []:
         seg = run.segment
@@ -67,6 +75,7 @@ def lead_frame(
                 if m is None or trust.why_excluded(h.offer_id) is None:
                     continue  # it cannot serve the segment at all: not a lead
                 version = f"{h.version[m]}/{h.source[m]}"
+                r = rate(h.currency, m)
                 ev = evidence_on(trust.full, h.offer_id, version, days[m])
                 rows.append(
                     {
@@ -80,20 +89,23 @@ def lead_frame(
                         "reason": trust.policy.why_not(ev) or trust.why_excluded(h.offer_id),
                         "month": days[m],
                         "images": images[m],
-                        "cost_per_image": float(h.unit[m]),
-                        "cost": h.month_cost(m, images[m]) if images[m] == images[m] else None,
+                        "cost_per_image": float(h.unit[m]) * r,
+                        "cost": h.month_cost(m, images[m]) * r if images[m] == images[m] else None,
                         "gpu_hour": None,
                     }
                 )
     for segment, trust_gpu in gpu_trusts.items():
-        rows += gpu_lead_rows(segment, trust_gpu)
+        rows += gpu_lead_rows(segment, trust_gpu, rate)
     frame = pl.DataFrame(rows, schema=LEAD_SCHEMA)
     return frame.sort(["segment", "cost_per_image", "gpu_hour", "offer_id"], nulls_last=True)
 
 
-def gpu_lead_rows(segment: str, trust: GpuTrust) -> list[dict[str, Any]]:
+def gpu_lead_rows(
+    segment: str, trust: GpuTrust, rate: Callable[[str], float] | None = None
+) -> list[dict[str, Any]]:
     """GPU offers the policy left out of a segment's self-hosted set-ups: their GPU-hour
-    price and why (a set-up on them is never costed, so it is never an answer)."""
+    price (times ``rate(offer currency)``) and why (a set-up on them is never costed, so it
+    is never an answer)."""
     return [
         {
             "segment": segment,
@@ -108,7 +120,8 @@ def gpu_lead_rows(segment: str, trust: GpuTrust) -> list[dict[str, Any]]:
             "images": None,
             "cost_per_image": None,
             "cost": None,
-            "gpu_hour": float(offer.gpu_hourly_price),
+            "gpu_hour": float(offer.gpu_hourly_price)
+            * (1.0 if rate is None else rate(offer.currency)),
         }
         for offer, model, ev in trust.left_out
     ]

@@ -21,6 +21,7 @@ from pricing._plan.fleets import (
     own_load,
     pooled_load,
 )
+from pricing._plan.fx import FxPlan
 from pricing._plan.hosted import HostedOption
 from pricing._plan.inputs import Inputs
 from pricing._selfhost.gpu_cost import (
@@ -76,6 +77,12 @@ class SegmentRun:
     selfhosted: list[Setup]
     #: option id -> the segments sharing its fleet (:func:`pricing._plan.fleets.shared_fleets`)
     shared: dict[str, tuple[Member, ...]] = field(default_factory=dict)
+    #: how the workload's and the catalog's currencies become the plan's (None: all in it)
+    fx: FxPlan | None = None
+
+    def rate(self, currency: str, inputs: Inputs) -> np.ndarray | None:
+        """[plan currency/currency] per sample and month; None when nothing is converted."""
+        return None if self.fx is None else self.fx.factor(currency, inputs)
 
     @property
     def options(self) -> list[str]:
@@ -106,7 +113,9 @@ def evaluate(
     # a call stays in flight at most its p95 target (Little's law)
     latency = central(seg.p95_latency_s) if seg.p95_latency_s is not None else DEFAULT_CALL_S
     out = {
-        h.option: _hosted_costs(h, images, (peak_rate, latency), inputs)
+        h.option: _hosted_costs(
+            h, images, (peak_rate, latency), inputs, run.rate(h.currency, inputs)
+        )
         for h in run.hosted
         if only is None or h.option in only
     }
@@ -115,12 +124,15 @@ def evaluate(
     sh = wl.self_hosting
     util = inputs.get(("self_hosting", "max_utilisation"), sh.max_utilisation) if sh else 1.0
     total, share = _workload_images(demands, i)
-    fixed = {name: value * share for name, value in _fixed_costs(wl, inputs).items()}
+    own = run.rate(wl.currency, inputs)
+    fixed = {name: converted(v, own) * share for name, v in _fixed_costs(wl, inputs).items()}
     for s in run.selfhosted:
         if only is not None and s.option not in only:
             continue
         gpu, allocation = _fleet_cost(s, run, demands, util)
-        costs = _self_hosted_costs(s, wl, inputs, (images, total, share), gpu, fixed)
+        gpu = _gpu_in_plan_currency(gpu, s, run, inputs, own)
+        licence = run.rate(_licence_currency(s, wl), inputs)
+        costs = _self_hosted_costs(s, wl, inputs, (images, total, share), gpu, fixed, licence)
         costs.allocation.update(allocation)
         if len(wl.segments) > 1:
             costs.allocation.update(dict.fromkeys((*fixed, "licence"), FIXED_ALLOCATION))
@@ -132,16 +144,47 @@ def evaluate(
 FIXED_ALLOCATION = "the workload's, paid once; this segment's share of its images"
 
 
+def converted(value: np.ndarray | float, rate: np.ndarray | None) -> np.ndarray:
+    """``value`` times ``rate`` (samples, months); ``value`` itself when there is no rate."""
+    return np.asarray(value if rate is None else value * rate, dtype=np.float64)
+
+
+def _gpu_in_plan_currency(
+    gpu: GpuCost, s: Setup, run: SegmentRun, inputs: Inputs, own: np.ndarray | None
+) -> GpuCost:
+    """The GPU cost in the plan's currency: the GPU price is in the offer's currency; an owned
+    GPU's price also holds the workload's hosting cost, in the workload's currency (``own``).
+    GPU cost is proportional to the GPU price, so each part is converted in proportion."""
+    rate = run.rate(s.currency, inputs)
+    if s.hosting_hour and (rate is not None or own is not None):
+        hardware = s.gpu_hour - s.hosting_hour
+        rate = (converted(hardware, rate) + converted(s.hosting_hour, own)) / s.gpu_hour
+    if rate is None:
+        return gpu
+    return replace(
+        gpu,
+        busy=gpu.busy * rate,
+        idle=gpu.idle * rate,
+        spare=None if gpu.spare is None else gpu.spare * rate,
+    )
+
+
 def _hosted_costs(
-    h: HostedOption, images: np.ndarray, peak: tuple[float, float], inputs: Inputs
+    h: HostedOption,
+    images: np.ndarray,
+    peak: tuple[float, float],
+    inputs: Inputs,
+    rate: np.ndarray | None,
 ) -> Costs:
-    """Cost of one hosted option: images x price, with the API keys needed at ``peak``
-    (the peak request rate [requests/s] and how long a call stays in flight [s])."""
+    """Cost of one hosted option: images x price (x ``rate`` into the plan's currency), with
+    the API keys needed at ``peak`` (the peak request rate [requests/s] and how long a call
+    stays in flight [s])."""
     months = images.shape[1]
     peak_rate, latency = peak
     cost = inputs.price(h.option, images * h.low, images * h.high)
     if cost is None:
         cost = h.costs(images)
+    cost = converted(cost, rate)
     feasible = np.broadcast_to(~np.isnan(h.unit), cost.shape)
     keys = h.keys_needed(peak_rate, latency)
     reasons = list(h.reason)
@@ -212,10 +255,12 @@ def _self_hosted_costs(
     inputs: Inputs,
     pool: tuple[np.ndarray, np.ndarray, np.ndarray | float],
     gpu: GpuCost,
-    fixed: dict[str, np.ndarray | float],
+    fixed: dict[str, np.ndarray],
+    licence_rate: np.ndarray | None,
 ) -> Costs:
     """The option's costs; ``pool`` is (its images, the workload's, its share of them): the
-    licence is billed on the workload's images and carried by share, like ``fixed``."""
+    licence is billed on the workload's images and carried by share, like ``fixed``, and
+    converted into the plan's currency with ``licence_rate``."""
     images, total, share = pool
     months = wl.months
     items = {"GPU busy": gpu.busy, "GPU idle": gpu.idle}
@@ -228,7 +273,7 @@ def _self_hosted_costs(
         reasons = [s.licence_reason] * months
         items["licence"] = np.zeros_like(gpu.busy)
     else:
-        licence = _licence_cost(s, wl, inputs, total) * share
+        licence = converted(_licence_cost(s, wl, inputs, total), licence_rate) * share
         items["licence"] = np.broadcast_to(licence, gpu.busy.shape)
     for name, value in fixed.items():
         items[name] = np.broadcast_to(value, gpu.busy.shape)
@@ -251,6 +296,13 @@ def _self_hosted_costs(
         gpus=gpu.gpus,
         utilisation=gpu.utilisation,
     )
+
+
+def _licence_currency(s: Setup, wl: Workload) -> str:
+    """The currency of a set-up's licence terms: the workload's own, or the bundled terms'."""
+    if s.licence == "bundled" and s.licence_terms is not None:
+        return s.licence_terms.currency
+    return wl.currency
 
 
 def _licence_cost(s: Setup, wl: Workload, inputs: Inputs, images: np.ndarray) -> np.ndarray:

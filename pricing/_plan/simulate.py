@@ -24,8 +24,8 @@ Modules: :mod:`pricing._plan.option_costs` (the cost arrays of each option),
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
@@ -38,6 +38,7 @@ from pricing._cards.catalog import Catalog
 from pricing._dataset import DataSet, load_data_set, pick_catalog
 from pricing._evidence.grades import TrustPolicy
 from pricing._evidence.trust import trusted
+from pricing._fx.convert import Conversion
 from pricing._plan.fleets import shared_fleets
 from pricing._plan.frames import (
     ITEM_SCHEMA,
@@ -51,6 +52,7 @@ from pricing._plan.frames import (
     segments_frame,
     top_options,
 )
+from pricing._plan.fx import FX_SCHEMA, FxPlan, fx_plan
 from pricing._plan.hosted import (
     HostedOption,
     Shape,
@@ -60,16 +62,18 @@ from pricing._plan.hosted import (
 from pricing._plan.inputs import Inputs
 from pricing._plan.leads import LEAD_SCHEMA, lead_frame
 from pricing._plan.monte_carlo import monte_carlo, sample_inputs, sensitivity
+from pricing._plan.notes import deployment_note, none_can_serve, sharing_note, why_no_self
 from pricing._plan.option_costs import SegmentRun, evaluate
-from pricing._selfhost.setups import DeploymentMode, GpuTrust, no_setup_reason, setups
+from pricing._selfhost.setups import DeploymentMode, GpuTrust, setups
 from pricing._selfhost.terms import HOSTING_FIELDS, HostingTerms
 from pricing._workloads.distributions import latin_hypercube
 from pricing._workloads.inputs import uncertain_inputs
 from pricing._workloads.load import load_workload
-from pricing._workloads.model import Deployment, Segment, Workload, central
+from pricing._workloads.model import Segment, Workload
 from pricing.errors import PricingError
 
 Mode = Literal["api", DeploymentMode]
+NO_SELF_SCHEMA = {"segment": pl.String, "reason": pl.String}
 
 
 @dataclass(frozen=True)
@@ -104,6 +108,17 @@ class Simulation:
     sensitivity : DataFrame or None
         With uncertain inputs: per (segment, option, input), the horizon cost with the input
         at its P10 and at its P90, every other input at its centre (for tornado charts).
+        A workload exchange rate given as a distribution is such an input (``fx: EURUSD``).
+    currency : str
+        ISO 4217 code of every figure; the frames of money also carry it in a ``currency``
+        column.
+    fx : DataFrame
+        One row per (currency, month) converted into ``currency``: ``rate`` [to/from] of the
+        base case, ``kind`` (published, user, planning), ``day`` of the ECB rate (null for
+        yours and the workload's), ``source``, ``sampled`` (a workload distribution the Monte
+        Carlo draws) and ``text`` (the rate in words). Empty when nothing was converted.
+    conversions : tuple of Conversion
+        The same conversions as objects (``describe()``, ``as_dict()``).
     evidence : str
         The trust policy the hosted prices were chosen under, in words.
     no_self_hosting : DataFrame
@@ -119,7 +134,8 @@ class Simulation:
         What was resolved per segment: the main request (operation, width, height,
         images_per_request, input_images, quality, steps) and the hosting terms
         (p95_latency_s [s], peak_to_mean, max_utilisation, licence_per_month and
-        ops_per_month [currency/month]), each uncertain input at its centre.
+        ops_per_month [currency/month]), each uncertain input at its centre; money stated in
+        another currency by the workload is converted at the first month's rate.
     """
 
     workload: str
@@ -139,8 +155,12 @@ class Simulation:
     evidence: str = ""
     leads: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=LEAD_SCHEMA))
     no_self_hosting: pl.DataFrame = field(
-        default_factory=lambda: pl.DataFrame(schema={"segment": pl.String, "reason": pl.String})
+        default_factory=lambda: pl.DataFrame(schema=NO_SELF_SCHEMA)
     )
+    fx: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=FX_SCHEMA))
+    conversions: tuple[Conversion, ...] = ()
+    #: the rates themselves, for a break-even beside the simulation (its first month's)
+    rates: FxPlan | None = field(default=None, repr=False, compare=False)
 
     def self_hosting_reason(self, segment: str) -> str | None:
         """Why ``segment`` has no self-hosted option (None: it has at least one)."""
@@ -181,8 +201,11 @@ def simulate(
     progress: Progress | None = None,
     data: DataSet | None = None,
     evidence: TrustPolicy | str | None = None,
+    currency: str | None = None,
+    fx: Iterable[str] | Mapping[str, object] | None = None,
+    max_fx_age_days: int = 7,
 ) -> Simulation:
-    """Monthly cost of a workload on every hosted and self-hosted option.
+    """Monthly cost of a workload on every hosted and self-hosted option, in one currency.
 
     Parameters
     ----------
@@ -222,6 +245,17 @@ def simulate(
         Which hosted prices may set the answer (default: the workload's ``evidence``, else
         official, provider and third-party prices with no excluding flag). Offers left
         without a price are in ``leads``, priced anyway, with the reason.
+    currency : str, optional
+        ISO 4217 code of every figure of the result (default: the workload's ``currency``).
+        Catalog prices (USD) and the workload's money inputs (its currency) are converted on
+        the first day of each month: a rate in ``fx``, else the ECB reference rate of that
+        day, else (a month after the data's last day) a planning rate, an assumption: the
+        workload's ``fx`` table for the pair, else the latest ECB rate. The result's ``fx``
+        and ``conversions`` state each rate, its day and source.
+    fx : list of ``"EURUSD=1.08"`` or mapping, optional
+        Your rates, used on every day instead of the ECB's (source ``user``).
+    max_fx_age_days : int  [days]
+        Oldest ECB rate accepted for a month within the data (7 bridges weekends).
     """
     cat = pick_catalog(catalog, data)
     selfhost = data if data is not None else load_data_set()
@@ -232,136 +266,92 @@ def simulate(
     report = _percent(progress)
     days = wl.month_starts()
     notes: list[str] = []
-    _check_currency(wl)
-
+    rates = fx_plan(currency or wl.currency, days, fx=selfhost.fx, overrides=fx,
+                    max_age_days=max_fx_age_days, workload=wl.fx)  # fmt: skip
     policy = TrustPolicy.parse(evidence if evidence is not None else wl.evidence)
     trust = trusted(cat, policy, day)
-    runs: list[SegmentRun] = []
-    gpu_trusts: dict[str, GpuTrust] = {}
+    gpu_trusts = {seg.name: GpuTrust(policy, day) for seg in wl.segments}
     no_self: dict[str, str] = {}
+    runs = []
     for i, seg in enumerate(wl.segments):
         report(f"options for {seg.name}", i / max(len(wl.segments), 1) * 0.2)
         hosted = _hosted(seg, days, trust.catalog, policy, wl, notes) if "api" in modes else []
-        gpu_trusts[seg.name] = GpuTrust(policy, day)
-        selfh = setups(
-            wl, seg, selfhost, cat, gpus=gpus, modes=modes, notes=notes, trust=gpu_trusts[seg.name]
-        )
+        trust_gpu = gpu_trusts[seg.name]
+        selfh = setups(wl, seg, selfhost, cat, gpus=gpus, modes=modes, notes=notes, trust=trust_gpu)
         if not selfh:
-            no_self[seg.name] = _why_no_self(wl, seg, selfhost, cat, modes, gpus)
-        runs.append(SegmentRun(i, seg, hosted, selfh))
-    shared = shared_fleets([(run.index, run.segment, run.selfhosted) for run in runs])
-    for run in runs:
-        run.shared = {s.option: shared[s.option] for s in run.selfhosted if s.option in shared}
+            no_self[seg.name] = why_no_self(wl, seg, selfhost, cat, modes, gpus)
+        runs.append(SegmentRun(i, seg, hosted, selfh, fx=rates))
+    _share_fleets(runs)
 
     options, monthly, items = _base_case(runs, wl, days)
-    no_self.update(_none_can_serve(runs, monthly))
-    notes += _sharing_note(wl, runs) + _deployment_note(wl, runs)
-    leads = lead_frame(runs, trust, days, monthly, gpu_trusts, hosted="api" in modes)
+    no_self.update(none_can_serve(runs, monthly))
+    notes += sharing_note(wl, runs) + deployment_note(wl, runs)
+    leads = lead_frame(runs, trust, days, monthly, gpu_trusts, hosted="api" in modes, fx=rates)
     spread = price_spread if price_spread is not None else wl.prices is not None
     how = _Sampling(samples, seed, spread, sample_options)
     bands, prob, sens = _uncertainty(runs, wl, days, monthly, how, notes, report)
     report("done", 1.0)
-    return Simulation(
-        workload=wl.name,
-        currency=wl.currency,
-        as_of=day,
-        seed=seed,
-        samples=samples,
-        options=options,
-        monthly=monthly,
-        line_items=items,
-        cheapest=cheapest(monthly),
-        bands=bands,
-        self_hosting_cheaper=prob,
-        sensitivity=sens,
-        notes=tuple(dict.fromkeys(notes)),
-        segments=segments_frame(wl),
-        evidence=f"{policy.name} evidence policy: {policy.describe()}",
-        leads=leads if leads is not None else pl.DataFrame(schema=LEAD_SCHEMA),
-        no_self_hosting=pl.DataFrame(
-            {"segment": list(no_self), "reason": list(no_self.values())},
-            schema={"segment": pl.String, "reason": pl.String},
+    return _result(
+        rates,
+        Simulation(
+            workload=wl.name,
+            currency=rates.target,
+            as_of=day,
+            seed=seed,
+            samples=samples,
+            options=options,
+            monthly=monthly,
+            line_items=items,
+            cheapest=cheapest(monthly),
+            bands=bands,
+            self_hosting_cheaper=prob,
+            sensitivity=sens,
+            notes=tuple(notes),
+            segments=segments_frame(wl, rates.base(wl.currency) if wl.self_hosting else 1.0),
+            evidence=f"{policy.name} evidence policy: {policy.describe()}",
+            leads=leads,
+            no_self_hosting=pl.DataFrame(
+                list(no_self.items()), schema=NO_SELF_SCHEMA, orient="row"
+            ),
         ),
     )
 
 
-def _why_no_self(
-    wl: Workload,
-    seg: Segment,
-    data: DataSet,
-    cat: Catalog,
-    modes: Sequence[Mode],
-    gpus: Sequence[str] | None,
-) -> str:
-    """Why ``seg`` has no self-hosted set-up (see :func:`no_setup_reason`)."""
-    if not set(modes) - {"api"}:
-        return "no self-hosted mode was asked for"
-    return no_setup_reason(wl, seg, data, cat, gpus)
-
-
-def _none_can_serve(runs: list[SegmentRun], monthly: pl.DataFrame) -> dict[str, str]:
-    """Segments whose self-hosted options were all evaluated and none can serve a month, with
-    the commonest reason (its share of the options): a verdict, not a 0% probability."""
-    own = monthly.filter(pl.col("kind") == "self-hosted")
-    out = {}
+def _share_fleets(runs: list[SegmentRun]) -> None:
+    """Give each run the segments its self-hosted fleets are shared with."""
+    shared = shared_fleets([(run.index, run.segment, run.selfhosted) for run in runs])
     for run in runs:
-        mine = own.filter(pl.col("segment") == run.segment.name)
-        if not run.selfhosted or mine.height == 0 or mine["feasible"].any():
-            continue
-        per_option = mine.group_by("option").agg(pl.col("reason").drop_nulls().first())
-        top = per_option.group_by("reason").len().sort("len", "reason", descending=[True, False])
-        reason, count = top.row(0) if top.height else ("no reason recorded", per_option.height)
-        out[run.segment.name] = (
-            f"with every input at its centre, none of its {per_option.height} self-hosted "
-            f"options can serve it ({count} of them: {reason})"
-        )
-    return out
+        run.shared = {s.option: shared[s.option] for s in run.selfhosted if s.option in shared}
 
 
-def _sharing_note(wl: Workload, runs: list[SegmentRun]) -> list[str]:
-    """How self-hosting costs are shared, when several segments can be self-hosted."""
-    if len(wl.segments) < 2 or not any(run.selfhosted for run in runs):
-        return []
-    notes = [
-        "licence, operations, storage and egress are the workload's, paid once: each "
-        "segment's self-hosted options carry them in proportion to its images"
-    ]
-    groups = {
-        tuple(m.segment.name for m in members) for run in runs for members in run.shared.values()
-    }
-    for names in sorted(groups):
+def _result(rates: FxPlan, sim: Simulation) -> Simulation:
+    """``sim`` with its currency in a ``currency`` column of every frame of money, the
+    conversions it made, and a note for each workload rate no month used."""
+    notes = list(sim.notes)
+    for pair in rates.unused():
         notes.append(
-            f"segments {', '.join(names)} share one fleet per self-hosted set-up (same model, "
-            "GPU offer and mode): sized for their combined requests and the strictest p95 "
-            "target, its GPU cost carried in proportion to each segment's busy GPU time; the "
-            "shares assume each of them is served by that fleet, so self-hosting only some of "
-            "them costs more than their shares (a segment whose own target an idle GPU meets "
-            "but the strictest does not keeps its own fleet)"
+            f"the workload's exchange rate {pair} was not used: no month needed a planning "
+            "rate it gives (a --fx rate or a published ECB rate applied, or no amount is in "
+            "those currencies)"
         )
-    return notes
 
+    def tag(frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.with_columns(currency=pl.lit(sim.currency, pl.String))
 
-def _deployment_note(wl: Workload, runs: list[SegmentRun]) -> list[str]:
-    """The terms deployment options were priced under, with where the defaults come from."""
-    if not any(s.mode == "deployment" for run in runs for s in run.selfhosted):
-        return []
-    sh = wl.self_hosting
-    given = sh.deployment if sh is not None else None
-    terms = given if given is not None else Deployment()
-    how = (
-        "the workload's self_hosting.deployment"
-        if given is not None
-        else "defaults: Replicate scales deployments to 0 instances by default and keeps an "
-        "instance idle 'for a few minutes' after its last request (Replicate's billing docs), "
-        "taken as 180 s; the 15 s set-up is an assumption (the docs say 'a few seconds', "
-        "weights included); set self_hosting.deployment to change them"
+    return replace(
+        sim,
+        monthly=tag(sim.monthly),
+        line_items=tag(sim.line_items),
+        cheapest=tag(sim.cheapest),
+        bands=None if sim.bands is None else tag(sim.bands),
+        sensitivity=None if sim.sensitivity is None else tag(sim.sensitivity),
+        segments=tag(sim.segments),
+        leads=tag(sim.leads),
+        notes=tuple(dict.fromkeys(notes)),
+        fx=rates.frame(),
+        conversions=tuple(rates.conversions()),
+        rates=rates,
     )
-    return [
-        f"deployment options (a provider's per-second hardware running your own model) bill "
-        f"set-up, idle and active time: {terms.min_instances} instance(s) always online, "
-        f"{central(terms.setup_s):g} s set-up per new instance, {central(terms.idle_s):g} s "
-        f"idle before scaling down ({how})"
-    ]
 
 
 def _base_case(
@@ -434,14 +424,6 @@ def _spread_keys(runs: list[SegmentRun], chosen: dict[int, set[str]]) -> list[st
     for run in runs:
         keys |= run.spread_keys(chosen[run.index])
     return sorted(keys)
-
-
-def _check_currency(wl: Workload) -> None:
-    if wl.currency != "USD":
-        raise PricingError(
-            f"workload {wl.name!r} is in {wl.currency}; simulations are in USD for now (every "
-            'bundled price is in USD): set currency = "USD" and give its money inputs in USD'
-        )
 
 
 def _hosted(

@@ -134,7 +134,8 @@ def planned_request(sim: Simulation, segment: Segment) -> ImageRequest:
 
 @dataclass(frozen=True)
 class SegmentBreakEven:
-    """A segment's break-even, the GPU-hour price it assumed [currency/GPU-h], and its label."""
+    """A segment's break-even, the GPU-hour price it assumed [currency/GPU-h, the
+    simulation's], and its label."""
 
     result: BreakEven
     gpu_hour: float
@@ -169,6 +170,7 @@ def segment_break_even(
     offer = str(pick["offer_id"][0])
     gpu_offer = data.gpus.offer(str(setup["offer_id"]))
     request = segment_request(segment, str(setup["model"]))
+    rates = sim.rates.first_month() if sim.rates is not None else None
     result = break_even(
         request,
         str(setup["offer_id"]),
@@ -177,9 +179,14 @@ def segment_break_even(
         as_of=sim.as_of,
         catalog=catalog,
         data=data,
+        currency=sim.currency,
+        rates=rates,
     )
     label = f"{segment.name}: {setup['model']} on {setup['offer_id']} vs {offer}"
-    return SegmentBreakEven(result, float(gpu_offer.gpu_hourly_price), label)
+    gpu_hour = float(gpu_offer.gpu_hourly_price)
+    if gpu_offer.currency != result.currency and rates is not None:
+        gpu_hour *= rates.base(gpu_offer.currency)
+    return SegmentBreakEven(result, gpu_hour, label)
 
 
 def self_hosted_segments(sim: Simulation) -> list[str]:

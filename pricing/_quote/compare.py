@@ -14,8 +14,12 @@ from pricing._cards.schema import Offer
 from pricing._evidence.flags import evidence_on
 from pricing._evidence.grades import TrustPolicy
 from pricing._price.request import ImageRequest
+from pricing._quote.fx import FxInput, converter_for
 from pricing._quote.quote import Quote, quote
 from pricing.errors import PriceExcluded, PriceNotFound, PricingError, UnsupportedRequest
+
+#: An exchange rate in a table [currency/list_currency]: 18 places (``Quote.fx`` is exact).
+FX_RATE = pl.Decimal(38, 18)
 
 COMPARE_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "offer_id": pl.String,
@@ -38,6 +42,11 @@ COMPARE_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "flags": pl.String,
     "lead": pl.String,
     "reason": pl.String,
+    "list_currency": pl.String,
+    "fx_rate": FX_RATE,
+    "fx_day": pl.Date,
+    "fx_source": pl.String,
+    "fx_kind": pl.String,
 }
 
 
@@ -49,13 +58,23 @@ def compare(
     monthly_volume: int | None = None,
     include_unavailable: bool = False,
     evidence: TrustPolicy | str | None = None,
+    currency: str | None = None,
+    fx: FxInput = None,
+    max_fx_age_days: int = 7,
 ) -> pl.DataFrame:
     """Every offer that can serve ``request``, cheapest first.
 
     Columns: offer_id, provider, model, operation, per_image [currency/image], total
     [currency], total_high, currency, min_total / max_total (across sources in force),
     sources (how many), source_id, source_kind, seen, published (None: the source shows no
-    date), price_version, grade, flags (each ``name: reason``), lead, reason.
+    date), price_version, grade, flags (each ``name: reason``), lead, reason, and
+    list_currency (the price's own currency), fx_rate [currency/list_currency], fx_day (the
+    rate's day), fx_source and fx_kind (published, planning or user): null where the price
+    needed no conversion.
+
+    With ``currency`` (e.g. ``"EUR"``) every offer is converted into it at the rate of
+    ``as_of``, as :func:`pricing.quote` converts (``fx`` and ``max_fx_age_days`` as there),
+    so that offers listed in different currencies sort on one scale.
 
     Offers whose every price in force the ``evidence`` policy excludes come after the
     others, priced anyway, with ``lead`` saying why they are only unverified leads: they
@@ -67,10 +86,11 @@ def compare(
     if request.model not in cat.models:
         raise PricingError(unknown_model(request.model, cat.models))
     policy = TrustPolicy.parse(evidence)
+    converter = converter_for(currency, fx, max_fx_age_days, root=cat.root, planning=True)
     rows: list[dict[str, object]] = []
     for offer in cat.offers(model=request.model):
         ask = partial(quote, request, offer, as_of=as_of, monthly_volume=monthly_volume,
-                      catalog=cat)  # fmt: skip
+                      catalog=cat, fx=converter)  # fmt: skip
         lead = None
         try:
             try:
@@ -104,11 +124,24 @@ def compare(
                 "flags": "; ".join(q.flags) or None,
                 "lead": lead,
                 "reason": None,
+                **_fx_columns(q),
             }
         )
     frame = pl.DataFrame(rows, schema=COMPARE_SCHEMA)
     order = [pl.col("total").is_null(), pl.col("lead").is_not_null(), "total", "offer_id"]
     return frame.sort(order, nulls_last=True)
+
+
+def _fx_columns(q: Quote) -> dict[str, object]:
+    """The conversion of a quote's amounts, as compare's fx columns (null: not converted)."""
+    c = q.fx
+    return {
+        "list_currency": q.list_currency,
+        "fx_rate": None if c is None else c.rate,
+        "fx_day": None if c is None else c.day,
+        "fx_source": None if c is None else c.source,
+        "fx_kind": None if c is None else c.kind,
+    }
 
 
 def _lead_reason(cat: Catalog, q: Quote, policy: TrustPolicy) -> str:
@@ -140,4 +173,9 @@ def _unavailable_row(
         "flags": None,
         "lead": None,
         "reason": reason,
+        "list_currency": None,
+        "fx_rate": None,
+        "fx_day": None,
+        "fx_source": None,
+        "fx_kind": None,
     }

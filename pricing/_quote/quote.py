@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from functools import partial
+from pathlib import Path
 
 from pricing._base.dates import to_date
 from pricing._cards.catalog import Catalog, load_catalog
 from pricing._cards.schema import Offer, PriceVersion
 from pricing._evidence.grades import Evidence, TrustPolicy
+from pricing._fx.convert import Conversion
 from pricing._price.bounds import CALLS, VOLUME, check_number
 from pricing._price.line_items import Priced, price_version
 from pricing._price.request import ImageRequest, check_numbers
@@ -23,6 +25,7 @@ from pricing._quote.choice import (
     price_able,
     with_edit_input,
 )
+from pricing._quote.fx import FxInput, converter_for, times
 from pricing.errors import PriceNotFound, PricingError, UnsupportedRequest
 
 
@@ -59,6 +62,8 @@ class Quote:
     ----------
     total : Decimal  [currency]
         Exact sum of ``line_items``; round only for display.
+    currency : str
+        ISO 4217 code of every amount: the price's own, or the one asked with ``currency=``.
     total_high : Decimal or None  [currency]
         Upper end when the chosen source states a price range.
     spread : Spread
@@ -72,6 +77,13 @@ class Quote:
         The chosen version's flags, each ``name: reason``.
     evidence : str
         The trust policy the quote was made under, in words.
+    fx : Conversion or None
+        With ``currency=`` another than the price's: how every amount was converted (rate
+        [currency/list_currency], its day, source and kind; a day after the ECB data ends
+        uses its latest rate as a stated planning rate). None: not converted.
+    list_currency, list_total : str, Decimal or None  [list_currency]
+        When converted: the price's own currency and the total in it, as the rate card lists
+        it (``total = list_total x fx.rate`` exactly).
     """
 
     request: ImageRequest
@@ -97,6 +109,9 @@ class Quote:
     grade: str = "official"
     flags: tuple[str, ...] = ()
     evidence: str = ""
+    fx: Conversion | None = None
+    list_currency: str | None = None
+    list_total: Decimal | None = None
 
     @property
     def per_image(self) -> Decimal:
@@ -153,6 +168,9 @@ class Quote:
                 ],
             },
             "notes": list(self.notes),
+            "list_currency": self.list_currency,
+            "list_total": None if self.list_total is None else str(self.list_total),
+            "fx": None if self.fx is None else self.fx.as_dict(),
         }
 
 
@@ -178,6 +196,9 @@ def quote(
     committed: bool = False,
     catalog: Catalog | None = None,
     evidence: TrustPolicy | str | None = None,
+    currency: str | None = None,
+    fx: FxInput = None,
+    max_fx_age_days: int = 7,
 ) -> Quote:
     """Price ``request`` on ``offer`` exactly.
 
@@ -200,6 +221,16 @@ def quote(
         Which prices may answer (default: official, provider and third-party prices with no
         excluding flag; ``"all"`` lets claims and flagged prices in). A named ``source`` is
         used whatever its grade; the quote still carries its grade and flags.
+    currency : str, optional
+        ISO 4217 code to answer in, e.g. ``"EUR"``: every amount is converted exactly at the
+        ECB reference rate of ``as_of`` (a weekend or holiday takes the last business day's;
+        a day after the data ends takes its latest rate as a planning rate, and says so);
+        ``Quote.fx`` states the rate, its day and source. Default: the price's own currency.
+    fx : DataFrame, list or dict of your rates, or Converter, optional
+        The rates to convert with (default: the catalog's ``data/fx``); your rates, e.g.
+        ``["EURUSD=1.08"]`` (1 EUR = 1.08 USD), replace the ECB's on every day.
+    max_fx_age_days : int  [days]
+        Oldest ECB rate accepted for ``as_of`` within the data.
 
     Raises
     ------
@@ -210,8 +241,10 @@ def quote(
         message gives each with its reason.
     PriceNotFound
         No price applies on that day (never priced as zero).
+    FxError
+        A bad currency code or rate of yours, or no exchange rate for ``as_of``.
     """
-    return _quote(
+    listed = _quote(
         request,
         offer,
         as_of=as_of,
@@ -222,6 +255,7 @@ def quote(
         catalog=catalog,
         evidence=evidence,
     )
+    return in_currency(listed, currency, fx, max_fx_age_days, catalog)
 
 
 def monthly_cost(
@@ -234,18 +268,22 @@ def monthly_cost(
     committed: bool = False,
     catalog: Catalog | None = None,
     evidence: TrustPolicy | str | None = None,
+    currency: str | None = None,
+    fx: FxInput = None,
+    max_fx_age_days: int = 7,
 ) -> Quote:
     """Price a month of ``requests`` identical requests, from the start of the month.
 
-    Applies everything a single quote does (under the same ``evidence`` policy), plus the
-    version's minimum monthly spend as a top-up line item. ``requests`` [calls/month].
+    Applies everything a single quote does (under the same ``evidence`` policy, and in the
+    same ``currency``), plus the version's minimum monthly spend as a top-up line item.
+    ``requests`` [calls/month].
     """
     if isinstance(requests, int | float) and not isinstance(requests, bool) and requests < 1:
         raise PricingError(f"requests must be at least 1, got {requests}")
     check_number("requests", requests, CALLS)
     requests = int(requests)  # a whole number, perhaps numpy's or 2.0
     check_number("images (count x requests)", request.count * requests, VOLUME)
-    return _quote(
+    listed = _quote(
         request,
         offer,
         as_of=as_of,
@@ -256,6 +294,54 @@ def monthly_cost(
         catalog=catalog,
         minimum_spend=True,
         evidence=evidence,
+    )
+    return in_currency(listed, currency, fx, max_fx_age_days, catalog)
+
+
+def in_currency(
+    q: Quote,
+    currency: str | None,
+    fx: FxInput,
+    max_fx_age_days: int,
+    catalog: Catalog | None = None,
+) -> Quote:
+    """``q`` with every amount in ``currency`` at the rate of its ``as_of`` day (a planning
+    rate after the ECB data ends), exactly; ``q`` itself when it is in that currency already.
+
+    The rates are ``fx``'s, else those of the catalog's data directory (see
+    :mod:`pricing._quote.fx`). The conversion goes in ``Quote.fx``; the price's own currency
+    and total stay in ``list_currency`` and ``list_total``.
+    """
+    root: Path | None = None if catalog is None else catalog.root
+    converter = converter_for(currency, fx, max_fx_age_days, root=root, planning=True)
+    if converter is None:
+        return q
+    c = converter.convert(q.currency, q.as_of)
+    if c.kind == "same":
+        return q
+    rate = c.rate
+
+    def high(value: Decimal | None) -> Decimal | None:
+        return None if value is None else times(value, rate)
+
+    items = tuple(
+        replace(i, unit_price=times(i.unit_price, rate), amount=times(i.amount, rate))
+        for i in q.line_items
+    )
+    by_source = tuple(
+        replace(s, total=times(s.total, rate), total_high=high(s.total_high))
+        for s in q.spread.by_source
+    )
+    return replace(
+        q,
+        total=times(q.total, rate),
+        total_high=high(q.total_high),
+        currency=c.to_currency,
+        line_items=items,
+        spread=Spread(times(q.spread.low, rate), times(q.spread.high, rate), by_source),
+        fx=c,
+        list_currency=q.currency,
+        list_total=q.total,
     )
 
 

@@ -6,13 +6,19 @@ it (source kind, title, publisher, and the prefix of the ``data/sources.toml`` i
 ``<prefix>-<YYYY-MM-DD>``). A :class:`FeedFetch` fetches a feed's URLs through the HTTP cache
 and keeps every response, so that the cache is updated only after the refresh succeeded; the
 body readers turn bytes into text or JSON, or a :class:`~pricing.errors.RefreshError`.
+
+A feed may name a ``local`` copy of its document (a file on disk, e.g. the copy of LiteLLM's
+price map bundled with the ``litellm`` package): its ``url`` is then read from that file,
+within the policy's size limit, and the new source still cites ``url``.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -26,7 +32,7 @@ from pricing.errors import RefreshError
 if TYPE_CHECKING:
     import httpx
 
-FeedKind = Literal["cards", "skypilot", "openrouter", "fal", "ecb"]
+FeedKind = Literal["cards", "skypilot", "openrouter", "fal", "ecb", "litellm"]
 _ACCEPT: dict[FeedKind, str] = {"ecb": "application/xml", "skypilot": "text/csv"}
 
 
@@ -45,6 +51,8 @@ class Feed:
     cloud: str | None = None
     #: Rate-card registries: the providers whose cards it may write (see ``card_feed``).
     providers: tuple[str, ...] = ()
+    #: A local copy read instead of fetching ``url`` (which the new source still cites).
+    local: str | None = None
 
 
 class FeedFetch:
@@ -60,13 +68,35 @@ class FeedFetch:
         self.responses: list[tuple[str, Fetched]] = []
 
     def __call__(self, url: str) -> Fetched:
-        """GET ``url`` for the feed (its auth, the Accept header of its kind)."""
+        """GET ``url`` for the feed (its auth, the Accept header of its kind), or read the
+        feed's ``local`` copy when ``url`` is the feed's own."""
         feed = self.feed
+        if feed.local is not None and url == feed.url:
+            return self._read_local(Path(feed.local))
         got = fetch(
             url, source=feed.name, client=self.client, policy=self.policy, cache=self.cache,
             auth=feed.auth, accept=_ACCEPT.get(feed.kind, "application/json"),
         )  # fmt: skip
         self.responses.append((url, got))
+        return got
+
+    def _read_local(self, path: Path) -> Fetched:
+        """The local copy's bytes, at most the policy's ``max_bytes``; kept as a response
+        under its ``file:`` URL (the HTTP cache never serves those)."""
+        try:
+            size = path.stat().st_size
+            if size > self.policy.max_bytes:
+                raise RefreshError(
+                    self.feed.name,
+                    f"{path} is {size:,} bytes, over the limit of {self.policy.max_bytes:,}",
+                )
+            body = path.read_bytes()
+        except OSError as exc:
+            why = exc.strerror or exc
+            raise RefreshError(self.feed.name, f"cannot read {path} ({why})") from None
+        uri = path.absolute().as_uri()
+        got = Fetched(uri, body, 200, datetime.now(UTC))
+        self.responses.append((uri, got))
         return got
 
 

@@ -85,6 +85,11 @@ class Setup:
     gpu_hour_high: float | None = None
     #: evidence grade of the GPU price's source (None: owned hardware, a stated assumption)
     grade: str | None = None
+    #: currency of ``gpu_hour`` (the GPU offer's, or the owned hardware's), ISO 4217
+    currency: str = "USD"
+    #: the part of an owned GPU's ``gpu_hour`` that is the workload's hosting cost, in the
+    #: workload's currency [currency/GPU-h]; 0 for a rented GPU
+    hosting_hour: float = 0.0
 
     @property
     def gpu_hour_range(self) -> tuple[float, float]:
@@ -150,6 +155,7 @@ def setups(
                             gpu_hour_low=low,
                             gpu_hour_high=high,
                             grade=_grade(catalog, offer, trust),
+                            currency=offer.currency,
                         )
                     )
             if "owned" in modes and (wanted is None or gpu in wanted):
@@ -334,6 +340,7 @@ def _owned(
     out = []
     for o in owned:
         hourly = o.hourly_cost(1.0, hosting_per_month=Decimal(str(central(hosting))))
+        hardware = o.hourly_cost(1.0, hosting_per_month=Decimal(0))
         out.append(
             Setup(
                 option=f"owned:{o.id}:{model}{_label(precision)}",
@@ -352,6 +359,8 @@ def _owned(
                 licence=licence,
                 licence_terms=terms,
                 licence_reason=reason,
+                currency=o.currency,
+                hosting_hour=float(hourly - hardware),
             )
         )
     return out

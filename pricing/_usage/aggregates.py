@@ -79,6 +79,29 @@ def billed_sums(priced: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def reconciliation(billed: list[pl.DataFrame]) -> pl.DataFrame:
+    """Billed against computed per month and provider (``Replay.reconciliation``), from the
+    batches' :func:`billed_sums`: variance = billed - computed, and as a share of computed."""
+    frame = summed(billed, ["month", "provider", "currency"]).select(
+        "month",
+        "provider",
+        "currency",
+        "billed",
+        "computed",
+        "billed_unpriced",
+        "rows_compared",
+        "rows_unpriced",
+        "rows_unbilled",
+    )
+    return frame.with_columns(
+        variance=pl.col("billed") - pl.col("computed"),
+    ).with_columns(
+        variance_pct=pl.when(pl.col("computed") != 0).then(
+            pl.col("variance").cast(pl.Float64) / pl.col("computed").cast(pl.Float64) * 100
+        )
+    )
+
+
 def summed(parts: list[pl.DataFrame], keys: list[str]) -> pl.DataFrame:
     """The batches' sums ``parts`` added up by ``keys``, sorted by them; a money column stays
     null where every batch's is (never 0). No parts: an empty frame of the sums' columns."""

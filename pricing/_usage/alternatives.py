@@ -10,7 +10,7 @@ with the saving against the logged cost (:func:`alternatives_frame`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import polars as pl
 
@@ -19,6 +19,9 @@ from pricing._cards.catalog import Catalog
 from pricing._evidence.trust import whole
 from pricing._usage.aggregates import ledger_money, priced_sum, summed
 from pricing._vector.requests import price_requests
+
+#: Priced rows -> the same rows in another currency (``UsageFx.rows``).
+Convert = Callable[[pl.DataFrame], pl.DataFrame]
 
 
 def alternative_pairs(
@@ -41,11 +44,17 @@ def alternative_pairs(
 
 
 def alternative_costs(
-    chunk: pl.DataFrame, priced: pl.DataFrame, pairs: pl.DataFrame, cat: Catalog, substitute: bool
+    chunk: pl.DataFrame,
+    priced: pl.DataFrame,
+    pairs: pl.DataFrame,
+    cat: Catalog,
+    substitute: bool,
+    convert: Convert | None = None,
 ) -> pl.DataFrame:
     """The chunk's rows re-priced on each alternative offer of their model (``pairs``),
     summed by month, model, offer, provider and currency, beside what the same rows cost as
-    logged (``priced``).
+    logged (``priced``). ``convert`` turns re-priced rows into the currency of ``priced``
+    (each at its day's rate), so that both sides of a saving are in one currency.
 
     The alternatives are priced a group of offers at a time, each group up to about twice
     the chunk's rows (every row of an offer in one group: its running volumes need them
@@ -90,20 +99,26 @@ def alternative_costs(
             ),
             priced["cost"],
             cat,
+            convert,
         )
         for group in groups
         if group
     ]
     if not sums:  # nothing to re-price: the sums of no rows, in their types
         none = rows.clear().with_columns(offer_id=pl.lit(None, dtype=offer_type))
-        return _alternative_sums(none, priced["cost"], cat)
+        return _alternative_sums(none, priced["cost"], cat, convert)
     return pl.concat(sums)
 
 
-def _alternative_sums(long: pl.DataFrame, actual: pl.Series, cat: Catalog) -> pl.DataFrame:
+def _alternative_sums(
+    long: pl.DataFrame, actual: pl.Series, cat: Catalog, convert: Convert | None
+) -> pl.DataFrame:
     """``long`` (rows with an alternative ``offer_id``, ``_model`` and ``_row``, their
-    position in the chunk) re-priced and summed, beside their ``actual`` logged costs."""
+    position in the chunk) re-priced (and converted) and summed, beside their ``actual``
+    logged costs."""
     again = price_requests(long, cat)
+    if convert is not None:
+        again = convert(again)
     both = pl.col("reason").is_null() & pl.col("_actual").is_not_null()
     keys = ["_model", "offer_id", "provider", "currency"]
     return (

@@ -9,7 +9,12 @@ the month at the run rate so far::
     forecast  = run rate x days in the month                     [currency]
     run-out   = first day d with run rate x d >= budget          (None: not within the month)
 
-Calls without a price are counted apart and never as 0.
+Calls without a price are counted apart and never as 0. Calls priced in another currency than
+the budget's are converted (:mod:`pricing._usage.budget_fx`): each day so far at its own ECB
+rate, the rest of the month at the latest rate, a stated planning rate; then::
+
+    run rate  = sum over currencies of (their spend / days elapsed) x planning rate
+    forecast  = spent + run rate x days left in the month
 """
 
 from __future__ import annotations
@@ -27,7 +32,11 @@ from pydantic import BaseModel, ConfigDict, field_validator
 
 from pricing._base.dates import to_date
 from pricing._base.money import LEDGER_MONEY, LEDGER_PLACES
+from pricing._fx.convert import Conversion
+from pricing._quote.fx import FxInput
+from pricing._usage.budget_fx import BudgetMoney, budget_money
 from pricing._usage.days import by_day, by_price
+from pricing._usage.fx_rows import fx_rates_frame
 from pricing._usage.replay import Replay
 from pricing.errors import PricingError
 
@@ -44,7 +53,8 @@ class Budget(BaseModel):
     monthly : Decimal, int, float or str  [currency/month]
         The budget; a float is read by its shortest text (``0.1`` is exactly 0.1).
     currency : str
-        ISO 4217 code of the budget; the priced calls must be in it.
+        ISO 4217 code of the budget; calls priced in another are converted into it (see
+        :func:`budget_status`).
     alerts : tuple of float  [fraction of the budget]
         Thresholds to report, ascending, each in (0, 2]: ``(0.8, 1.0)`` alerts at 80% and 100%.
     """
@@ -125,11 +135,15 @@ class BudgetStatus:
     days_in_month, days_elapsed : int  [days]
         ``days_elapsed`` counts the month's days up to and including ``as_of``.
     spent : Decimal  [currency]
-        Month-to-date cost of the priced calls, exact.
+        Month-to-date cost of the priced calls, exact (each day at its own rate when the
+        calls are priced in another currency).
     run_rate : Decimal  [currency/day]
-        ``spent / days_elapsed``, to 10 places.
+        ``spent / days_elapsed``, to 10 places; for calls priced in another currency, their
+        spend per day in it at the planning rate (the rate the rest of the month is
+        forecast at).
     forecast : Decimal  [currency]
-        Month-end spend at the run rate, ``spent x days_in_month / days_elapsed``.
+        Month-end spend, ``spent + run_rate x days left`` (in one currency:
+        ``spent x days_in_month / days_elapsed``).
     run_out : date or None
         The day the cumulative spend reaches the budget: the actual day if it already has,
         else the day the run rate would take it there; None if not within the month.
@@ -151,6 +165,9 @@ class BudgetStatus:
     notes : tuple of str
     evidence : str
         The trust policy the spend and forecast were priced under (the replay's).
+    conversions : tuple of Conversion
+        The exchange rates used: each day's (published or yours), then the planning rates
+        the rest of the month is forecast at (``kind == "planning"``). See ``fx_rates``.
     """
 
     budget: Budget
@@ -171,10 +188,16 @@ class BudgetStatus:
     source: str
     notes: tuple[str, ...] = ()
     evidence: str = ""
+    conversions: tuple[Conversion, ...] = ()
 
     @property
     def currency(self) -> str:
         return self.budget.currency
+
+    @property
+    def fx_rates(self) -> pl.DataFrame:
+        """The exchange rates used: day, from, to, rate [to/from], rate_day, source, kind."""
+        return fx_rates_frame(self.conversions)
 
     @property
     def used(self) -> float:
@@ -202,6 +225,8 @@ def budget_status(
     budget: Budget,
     *,
     as_of: date | datetime | str | None = None,
+    fx: FxInput = None,
+    max_fx_age_days: int = 7,
 ) -> BudgetStatus:
     """Month-to-date spend of a replayed log against a monthly budget, with a forecast.
 
@@ -214,23 +239,41 @@ def budget_status(
     as_of : date, optional
         Count the month of this day up to this day (UTC). Default: the latest month of the
         log, up to its last day with a call.
+    fx : DataFrame, list or dict of your rates, or Converter, optional
+        For calls priced in another currency than the budget's: the rates (default: those of
+        the data directory the log was priced with), or your rates, e.g. ``["EURUSD=1.08"]``.
+        Each day converts at its own ECB rate (a day without one at most ``max_fx_age_days``
+        old leaves its calls unpriced, with the reason); the rest of the month at the latest
+        rate known on ``as_of``, a planning rate. ``conversions`` states every rate. A
+        replay already in the budget's currency (``replay(..., currency=)``) is counted as it
+        is, its rates stated, and its run rate carried on in that currency.
+    max_fx_age_days : int  [days]
+        Oldest ECB rate accepted for a day.
 
     Raises
     ------
     PricingError
-        No month to budget, a month the replay did not cover (it was replayed with another
-        ``month=``), or costs in another currency than the budget's.
+        No month to budget, or a month the replay did not cover (it was replayed with another
+        ``month=``).
+    FxError
+        A bad rate of yours, or a budget currency no exchange rate reaches.
     """
     start = _first_day(result, as_of)
     days_in_month = calendar.monthrange(start.year, start.month)[1]
     month_days = _month_days(result, start)
     end = _last_day(month_days, start, as_of)
-    to_date_days = month_days.filter(pl.col("day") <= end)
-    _check_currency(to_date_days, budget)
-
+    money = budget_money(
+        month_days.filter(pl.col("day") <= end),
+        budget.currency,
+        fx=fx,
+        max_fx_age_days=max_fx_age_days,
+        root=result.root,
+        earlier=result.conversions,
+    )
+    to_date_days = money.days
     daily = by_day(to_date_days, start, end)
     spent = Decimal(daily["cumulative"][-1])
-    rate = Fraction(spent) / end.day
+    rate = _run_rate(money, end.day)
     return BudgetStatus(
         budget=budget,
         month=start,
@@ -239,18 +282,43 @@ def budget_status(
         days_elapsed=end.day,
         spent=spent,
         run_rate=_money(rate),
-        forecast=_money(rate * days_in_month),
+        forecast=_money(Fraction(spent) + rate * (days_in_month - end.day)),
         run_out=_reaches(daily, Fraction(budget.monthly), rate, start, days_in_month),
         requests=_calls(to_date_days),
         unpriced=_calls(to_date_days.filter(pl.col("reason").is_not_null())),
         daily=daily,
-        projection=_projection(rate, start, end.day, days_in_month),
+        projection=_projection(rate, Fraction(spent), start, end.day, days_in_month),
         alerts=_alerts(daily, budget, rate, start, days_in_month),
         prices=by_price(to_date_days),
         source=result.source,
-        notes=tuple(_notes(month_days, to_date_days, start, end)),
+        notes=tuple(_notes(month_days, to_date_days, start, end) + _fx_notes(money, budget)),
         evidence=result.evidence,
+        conversions=money.conversions,
     )
+
+
+def _run_rate(money: BudgetMoney, elapsed: int) -> Fraction:
+    """Spend per day to come [budget currency/day]: each priced currency's spend so far per
+    day elapsed, at the rate the rest of the month is forecast at."""
+    return (
+        sum(
+            (Fraction(spent) * Fraction(money.future[cur]) for cur, spent in money.listed.items()),
+            Fraction(0),
+        )
+        / elapsed
+    )
+
+
+def _fx_notes(money: BudgetMoney, budget: Budget) -> list[str]:
+    """How calls in other currencies were counted, when there were any."""
+    others = sorted(c for c in money.listed if c != budget.currency)
+    if not others:
+        return []
+    return [
+        f"calls priced in {', '.join(others)} are converted into {budget.currency}: each day "
+        "at its own ECB rate, the rest of the month at the latest rate known (a planning rate, "
+        "an assumption); see the exchange rates used"
+    ]
 
 
 # --------------------------------------------------------------------------- the month so far
@@ -302,17 +370,6 @@ def _last_day(days: pl.DataFrame, start: date, as_of: date | datetime | str | No
     return day
 
 
-def _check_currency(days: pl.DataFrame, budget: Budget) -> None:
-    other = days.filter(pl.col("reason").is_null() & (pl.col("currency") != budget.currency))
-    if other.height:
-        found = ", ".join(sorted(set(other["currency"].to_list())))
-        raise PricingError(
-            f"{_calls(other)} call(s) of the month are priced in {found}, and the budget is in "
-            f"{budget.currency}: one budget counts one currency. Use "
-            f"Budget(currency={found.split(', ')[0]!r}, ...) or a log of {budget.currency} calls"
-        )
-
-
 def _notes(days: pl.DataFrame, counted: pl.DataFrame, start: date, end: date) -> list[str]:
     """What a reader of the status must know: no calls, calls not counted, a top-up."""
     notes: list[str] = []
@@ -329,13 +386,16 @@ def _notes(days: pl.DataFrame, counted: pl.DataFrame, start: date, end: date) ->
     return notes
 
 
-def _projection(rate: Fraction, start: date, elapsed: int, days: int) -> pl.DataFrame:
-    """day, day_of_month, cumulative: the run rate from the day ``elapsed`` to month end."""
+def _projection(
+    rate: Fraction, spent: Fraction, start: date, elapsed: int, days: int
+) -> pl.DataFrame:
+    """day, day_of_month, cumulative: ``spent``, then the run rate from the day ``elapsed``
+    to month end."""
     return pl.DataFrame(
         {
             "day": [start + timedelta(days=d - 1) for d in range(elapsed, days + 1)],
             "day_of_month": range(elapsed, days + 1),
-            "cumulative": [_money(rate * d) for d in range(elapsed, days + 1)],
+            "cumulative": [_money(spent + rate * (d - elapsed)) for d in range(elapsed, days + 1)],
         },
         schema={"day": pl.Date, "day_of_month": pl.Int64, "cumulative": LEDGER_MONEY},
     )
@@ -344,13 +404,15 @@ def _projection(rate: Fraction, start: date, elapsed: int, days: int) -> pl.Data
 def _reaches(
     daily: pl.DataFrame, amount: Fraction, rate: Fraction, start: date, days: int
 ) -> date | None:
-    """First day the cumulative spend reaches ``amount``: actual, else at the run rate."""
+    """First day the cumulative spend reaches ``amount``: actual, else at the run rate from
+    the last day counted (``daily`` runs from ``start`` to it)."""
     for value, day in zip(daily["cumulative"], daily["day"], strict=True):
         if Fraction(value) >= amount and isinstance(day, date):
             return day
     if rate <= 0:
         return None
-    n = math.ceil(amount / rate)
+    elapsed, spent = daily.height, Fraction(daily["cumulative"][-1])
+    n = elapsed + math.ceil((amount - spent) / rate)
     return start + timedelta(days=n - 1) if n <= days else None
 
 

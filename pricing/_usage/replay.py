@@ -32,13 +32,23 @@ from pricing._cards.catalog import Catalog
 from pricing._dataset import DataSet, pick_catalog
 from pricing._evidence.grades import TrustPolicy
 from pricing._evidence.trust import LEADS_SCHEMA, Trusted, trusted
-from pricing._usage.aggregates import billed_sums, detached, folded, summed, unpriced_counts
+from pricing._fx.convert import Conversion
+from pricing._quote.fx import FxInput, check_target, converter_for
+from pricing._usage.aggregates import (
+    billed_sums,
+    detached,
+    folded,
+    reconciliation,
+    summed,
+    unpriced_counts,
+)
 from pricing._usage.alternatives import alternative_costs, alternative_pairs, alternatives_frame
 from pricing._usage.batches import log_chunks, month_offers
 from pricing._usage.days import DAY_KEYS, DAY_SCHEMA, day_sums, month_costs
 from pricing._usage.focus import check_granularity
 from pricing._usage.focus_columns import Granularity
 from pricing._usage.focus_parts import FocusParts
+from pricing._usage.fx_rows import UsageFx, fx_rates_frame, priced_elsewhere
 from pricing._usage.log import first_line, unknown_columns
 from pricing._usage.offers import prepare_log, request_table
 from pricing._usage.reading import LogReading
@@ -97,6 +107,15 @@ class Replay:
         Prices of the log's models that the policy excluded on the log's last day (see
         :meth:`pricing.Trusted.leads`): never an alternative or a saving, listed with their
         figure and reason.
+    currency : str or None
+        With ``replay(..., currency=)``: the currency of ``costs``, ``days``, ``alternatives``
+        and the totals, each call converted at the rate of its own day (see
+        :attr:`fx_rates`). ``reconciliation`` and ``focus`` stay in the currency billed.
+    conversions : tuple of Conversion
+        The exchange rates used, one per currency and day; ``rows_unpriced_fx`` calls had no
+        rate for their day and are unpriced (counted in ``rows_unpriced``, never as 0).
+    root : Path or None
+        The data directory the log was priced with (a budget reads its FX rates).
     """
 
     costs: pl.DataFrame
@@ -119,6 +138,15 @@ class Replay:
     leads: pl.DataFrame = field(
         default_factory=lambda: pl.DataFrame(schema=LEADS_SCHEMA), kw_only=True
     )
+    currency: str | None = field(default=None, kw_only=True)
+    conversions: tuple[Conversion, ...] = field(default=(), kw_only=True)
+    rows_unpriced_fx: int = field(default=0, kw_only=True)
+    root: Path | None = field(default=None, kw_only=True)
+
+    @property
+    def fx_rates(self) -> pl.DataFrame:
+        """The exchange rates used: day, from, to, rate [to/from], rate_day, source, kind."""
+        return fx_rates_frame(self.conversions)
 
     @property
     def rows_quarantined(self) -> int:
@@ -214,6 +242,9 @@ def replay(
     focus: Granularity | None = None,
     data: DataSet | None = None,
     evidence: TrustPolicy | str | None = None,
+    currency: str | None = None,
+    fx: FxInput = None,
+    max_fx_age_days: int = 7,
 ) -> Replay:
     """Price a usage log as logged, on alternative offers, and against what was billed.
 
@@ -255,6 +286,17 @@ def replay(
         third-party prices with no excluding flag, judged today). Calls on an offer it leaves
         without a price are unpriced, with the reason; such offers of the log's models are
         in ``leads``, never among the alternatives or savings.
+    currency : str, optional
+        ISO 4217 code to report the costs, days, alternatives and totals in, e.g. ``"EUR"``:
+        each call is converted at the ECB reference rate of its UTC day (a weekend takes the
+        last business day's), never a planning rate; a call whose day has no rate at most
+        ``max_fx_age_days`` old is unpriced with the reason. The reconciliation and the
+        FOCUS dataset stay in the currency billed (FOCUS's BillingCurrency is the invoice's).
+    fx : DataFrame, list or dict of your rates, or Converter, optional
+        The rates (default: those of the data directory); your rates, e.g.
+        ``["EURUSD=1.08"]``, replace the ECB's on every day.
+    max_fx_age_days : int  [days]
+        Oldest ECB rate accepted for a call's day.
 
     Raises
     ------
@@ -273,7 +315,11 @@ def replay(
     if against is not None:
         for offer_id in against:
             full.offer(offer_id)
-    terms = _Terms(against, month, mapping, offer_map, alternatives, batch_rows, focus)
+    converter = converter_for(currency, fx, max_fx_age_days, root=full.root, planning=False)
+    usage_fx = None if converter is None else UsageFx(converter)
+    if converter is not None and priced_elsewhere(full, converter.target):
+        check_target(converter)
+    terms = _Terms(against, month, mapping, offer_map, alternatives, batch_rows, focus, usage_fx)
     # Every file replay writes (a text log's rows, months of volume-priced rows) lives in one
     # temporary directory, removed on the way out whatever happens (an error, an interrupt).
     with tempfile.TemporaryDirectory(prefix="pricing-replay-") as tmp:
@@ -285,7 +331,7 @@ def replay(
                 f"cannot read the usage log {source}: {first_line(exc)}; check that it is a "
                 "valid CSV, Parquet or NDJSON log"
             ) from exc
-    return replace(result, source=source)
+    return replace(result, source=source, root=full.root)
 
 
 @dataclass(frozen=True)
@@ -299,6 +345,7 @@ class _Terms:
     alternatives: bool
     batch_rows: int
     focus: Granularity | None
+    fx: UsageFx | None  # converts the costs; None: each in its price's currency
 
 
 def _replay(
@@ -323,7 +370,7 @@ def _replay(
     pairs = alternative_pairs(cat, in_use, against) if terms.alternatives else None
     whole_months = month_offers(cat, set(in_use.to_list()), pairs, against)
     chunks = log_chunks(requests, counts, whole_months, terms.batch_rows, spill / "months")
-    sums = _Sums(cat, pairs, substitute=against is not None, has_bills="billed_cost" in names)
+    sums = _Sums(cat, pairs, against is not None, "billed_cost" in names, terms.fx)
     sums.focus = None if terms.focus is None else FocusParts(terms.focus)  # built while pricing
     rows_read = quarantine.height + sums.add(chunks, progress)
     read = (prepared.ambiguous, reading)
@@ -347,6 +394,7 @@ class _Sums:
     pairs: pl.DataFrame | None  # (model, alternative offer) to re-price on; None: no re-pricing
     substitute: bool  # re-priced on offers given with ``against``, whatever their model
     has_bills: bool  # the log has a billed_cost column: reconcile
+    fx: UsageFx | None = None  # converts the costs (not the bills, not FOCUS)
     focus: FocusParts | None = None  # the FOCUS sums, when asked for
     days: list[pl.DataFrame] = field(default_factory=list)
     unpriced: list[pl.DataFrame] = field(default_factory=list)
@@ -369,18 +417,19 @@ class _Sums:
         rows = 0
         for chunk, label, done, total in chunks:
             rows += chunk.height
-            priced = price_requests(chunk, self.cat)
+            priced = price_requests(chunk, self.cat)  # in each price's currency, as billed
+            costs = priced if self.fx is None else self.fx.rows(priced, count=True)
             # Kept as fresh copies: a batch's small aggregates must not pin its big buffers.
-            self.days = folded([*self.days, detached(day_sums(priced))], DAY_KEYS)
-            self.unpriced.append(detached(unpriced_counts(priced)))
+            self.days = folded([*self.days, detached(day_sums(costs))], DAY_KEYS)
+            self.unpriced.append(detached(unpriced_counts(costs)))
             if "billed_cost" in chunk.columns:
                 self.billed.append(detached(billed_sums(priced)))
             if self.pairs is not None and chunk.height:
-                self.alternatives.append(
-                    detached(
-                        alternative_costs(chunk, priced, self.pairs, self.cat, self.substitute)
-                    )
+                convert = None if self.fx is None else self.fx.rows
+                alt = alternative_costs(
+                    chunk, costs, self.pairs, self.cat, self.substitute, convert
                 )
+                self.alternatives.append(detached(alt))
             if self.focus is not None:
                 self.focus.add(priced)
             if progress is not None:
@@ -409,7 +458,7 @@ class _Sums:
         return Replay(
             costs=costs,
             alternatives=alternatives_frame(self.alternatives),
-            reconciliation=self._reconciliation(),
+            reconciliation=reconciliation(self.billed) if self.has_bills else None,
             quarantine=quarantine,
             unpriced=unpriced,
             rows_read=rows_read,
@@ -423,30 +472,9 @@ class _Sums:
             unknown_columns=reading.unknown_columns,
             rows_default_size=reading.rows_default_size,
             rows_default_count=reading.rows_default_count,
-        )
-
-    def _reconciliation(self) -> pl.DataFrame | None:
-        """Billed against computed per month and provider; None when the log has no bills."""
-        if not self.has_bills:
-            return None
-        billed = summed(self.billed, ["month", "provider", "currency"])
-        billed = billed.select(
-            "month",
-            "provider",
-            "currency",
-            "billed",
-            "computed",
-            "billed_unpriced",
-            "rows_compared",
-            "rows_unpriced",
-            "rows_unbilled",
-        )
-        return billed.with_columns(
-            variance=pl.col("billed") - pl.col("computed"),
-        ).with_columns(
-            variance_pct=pl.when(pl.col("computed") != 0).then(
-                pl.col("variance").cast(pl.Float64) / pl.col("computed").cast(pl.Float64) * 100
-            )
+            currency=None if self.fx is None else self.fx.target,
+            conversions=() if self.fx is None else self.fx.used(),
+            rows_unpriced_fx=0 if self.fx is None else self.fx.unpriced_calls,
         )
 
 

@@ -59,6 +59,9 @@ def _walk(node: object, path: InputPath) -> Iterator[tuple[InputPath, Distributi
     elif isinstance(node, list):
         for i, item in enumerate(node):
             yield from _walk(item, (*path, i))
+    elif isinstance(node, dict):  # `fx`: one input per exchange rate
+        for key, item in node.items():
+            yield from _walk(item, (*path, str(key)))
 
 
 def _label(workload: Workload, path: InputPath) -> str:

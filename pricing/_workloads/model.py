@@ -8,6 +8,7 @@ distribution can take must lie in it). :func:`central` gives the value of the ba
 from __future__ import annotations
 
 import math
+import re
 from datetime import date
 from typing import Annotated
 
@@ -39,6 +40,10 @@ _SOURCES_FIX = (
     f"give a number or a distribution ({DIST_KINDS}); to sample hosted and GPU prices over "
     'their sources, write `prices = { dist = "sources" }` at the top of the workload'
 )
+
+
+#: A key of a workload's `fx` table: two ISO 4217 codes, FROM then TO (``EURUSD``).
+_FX_PAIR = re.compile(r"^[A-Z]{3}[A-Z]{3}$")
 
 
 # --------------------------------------------------------------------------- numbers
@@ -327,7 +332,11 @@ class Workload(Strict):
 
     name: str = Field(min_length=1)
     description: str | None = None
-    currency: Currency = Field(default="USD", description="currency of money inputs (ISO 4217)")
+    currency: Currency = Field(
+        default="USD",
+        description="currency of the workload's money inputs (ISO 4217); simulations report in "
+        "it unless asked for another, converting the catalog's prices (USD) at ECB rates",
+    )
     start: date = Field(description="first month; the 1st of a month")
     months: int = Field(gt=0, le=120, description="horizon [months]")
     traffic: Traffic = Field(description="default traffic shape of the segments")
@@ -353,6 +362,38 @@ class Workload(Strict):
         description="let subscription plans with no API (Midjourney) be options: a plan's "
         "images are made by hand in its app, not by your service",
     )
+
+    fx: dict[str, Positive] = Field(
+        default_factory=dict,
+        description="planning exchange rates, FROMTO = units of TO per 1 FROM: EURUSD = 1.08 "
+        '(1 EUR = 1.08 USD) or a distribution, e.g. EURUSD = { dist = "triangular", low = '
+        "1.02, mode = 1.08, high = 1.15 }. Used for the months after the last published ECB "
+        "rate instead of that latest rate (a rate given with --fx wins over both); a "
+        "distribution is sampled in the Monte Carlo, one rate per sample",
+    )
+
+    @field_validator("fx")
+    @classmethod
+    def _fx_pairs(cls, fx: dict[str, Number]) -> dict[str, Number]:
+        for pair, value in fx.items():
+            if not _FX_PAIR.match(pair) or pair[:3] == pair[3:]:
+                raise invalid(
+                    f"exchange rate {pair!r} is not a pair of two ISO 4217 codes",
+                    "write it as FROMTO = rate in capitals, e.g. EURUSD = 1.08 (1 EUR = 1.08 USD)",
+                )
+            if pair[3:] + pair[:3] in fx:
+                raise invalid(
+                    f"exchange rates {pair} and {pair[3:] + pair[:3]} are both given (one is "
+                    "the inverse of the other)",
+                    "keep one of them",
+                )
+            if isinstance(value, Normal) and value.low is None:
+                raise invalid(
+                    f"exchange rate {pair} is a normal distribution without `low`: it could "
+                    "draw a rate of 0 or below",
+                    "add low = <lowest rate>, above 0, or use a triangular or lognormal one",
+                )
+        return fx
 
     @field_validator("evidence")
     @classmethod

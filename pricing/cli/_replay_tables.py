@@ -11,7 +11,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from pricing._usage.replay import Replay
-from pricing.cli._common import amount, out, percent
+from pricing.cli._common import amount, out, percent, print_conversions
 
 _TOP_ALTERNATIVES = 10
 
@@ -38,6 +38,7 @@ def print_replay(
     _print_problems(result, quarantine_written="quarantine" in outputs)
     for note in result.notes:
         out.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
+    _print_currency(result, focus="focus" in outputs)
     if "quarantine" in outputs:
         q = outputs["quarantine"]
         out.print(f"wrote {q['rows']} quarantined row(s) to {escape(str(q['path']))}")
@@ -47,6 +48,27 @@ def print_replay(
             f"wrote FOCUS 1.3 dataset to {escape(str(f['path']))}: {f['rows']} row(s), "
             f"granularity {f['granularity']}; {f['excluded_unpriced']} unpriced call(s) left out"
         )
+
+
+def _print_currency(result: Replay, *, focus: bool) -> None:
+    """In which currency the money is, and the exchange rates that put it there."""
+    if result.currency is None:
+        return
+    billed = ["the reconciliation"] if result.reconciliation is not None else []
+    billed += ["the FOCUS file"] if focus else []
+    kept = f" ({' and '.join(billed)} stay in the currency billed)" if billed else ""
+    out.print(
+        f"[yellow]note:[/] costs, alternatives and totals in {result.currency}, each call at "
+        f"the exchange rate of its own day{kept}",
+        highlight=False,
+    )
+    if result.rows_unpriced_fx:
+        out.print(
+            f"[yellow]note:[/] {result.rows_unpriced_fx:,} call(s) have a price but no exchange "
+            "rate for their day: unpriced, not counted (see the reasons above)",
+            highlight=False,
+        )
+    print_conversions(list(result.conversions))
 
 
 def _print_leads(result: Replay) -> None:

@@ -16,14 +16,18 @@ from pricing._usage.replay import replay
 from pricing.cli._common import (
     DataOption,
     EvidenceOption,
+    FxOption,
     JsonOption,
+    MaxFxAgeOption,
     amount,
     check_output,
+    converter_or_fail,
     evidence_or_fail,
     fail,
     load_catalog_or_fail,
     out,
     pairs,
+    print_conversions,
     print_json,
     progress_task,
     records,
@@ -44,6 +48,10 @@ HELP = "\n\n".join(
         "month-end forecast at that rate, the day the budget runs out, and the alert thresholds "
         "reached and forecast. Calls with no price are counted apart, never as 0. --out writes "
         "the burn-up chart (--format html,png,svg,json; the HTML page works offline).",
+        "A budget in another currency than the prices (--currency GBP for a USD log) converts "
+        "each day so far at its own ECB reference rate (a day with no rate within "
+        "--max-fx-age-days is not counted, with the reason), and forecasts the rest of the "
+        "month at the latest rate, a planning rate; every rate used is printed.",
         "Exit status: 0 when month-to-date spend is below the budget (alerts may be crossed: "
         "they are printed), 1 when it has reached the budget, 2 on an error (bad log, options "
         "or data, or a chart that cannot be written: the status is printed first).",
@@ -79,7 +87,15 @@ def budget_cmd(
     monthly: Annotated[
         str, typer.Option("--monthly", metavar="AMOUNT", help="Budget per calendar month.")
     ],
-    currency: Annotated[str, typer.Option("--currency", help="ISO 4217 code.")] = "USD",
+    currency: Annotated[
+        str,
+        typer.Option(
+            "--currency",
+            help="ISO 4217 code of the budget, e.g. GBP. Calls priced in another currency are "
+            "converted: each day at its own ECB reference rate, the rest of the month at the "
+            "latest rate (a stated planning rate); each rate used is printed.",
+        ),
+    ] = "USD",
     alert: Annotated[
         list[float] | None,
         typer.Option(
@@ -114,6 +130,8 @@ def budget_cmd(
     ] = None,
     data: DataOption = None,
     evidence: EvidenceOption = None,
+    fx: FxOption = None,
+    max_fx_age_days: MaxFxAgeOption = 7,
     as_json: JsonOption = False,
 ) -> None:
     """A usage log's month against a monthly budget (help: :data:`HELP`)."""
@@ -128,6 +146,8 @@ def budget_cmd(
     offers = pairs(offer_map, "--offer-map", "PROVIDER/MODEL=OFFER", "acme/m=acme/m-fast")
     paths = _outputs(out_path, formats, log)
     policy = evidence_or_fail(evidence)
+    # the days so far convert at their own rates; budget_status plans the rest of the month
+    converter = converter_or_fail(currency, fx, max_fx_age_days, data=data, planning=False)
     cat = load_catalog_or_fail(data)
     try:
         with progress_task("reading the log", describe=replay_label, counts=True) as bar:
@@ -141,7 +161,7 @@ def budget_cmd(
                 progress=bar,
                 evidence=policy,
             )
-        status = budget_status(result, budget, as_of=day)
+        status = budget_status(result, budget, as_of=day, fx=converter)
     except PricingError as exc:
         raise fail(str(exc)) from exc
     except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
@@ -206,6 +226,7 @@ def _status_json(status: BudgetStatus, log: Path, written: list[Path]) -> dict[s
         "notes": list(status.notes),
         "evidence": status.evidence,
         "outputs": [str(p) for p in written],
+        "fx": [c.as_dict() for c in status.conversions],
     }
 
 
@@ -223,16 +244,22 @@ def _print_status(status: BudgetStatus, log: Path, written: list[Path]) -> None:
         table.add_row(name, value, note)
     out.print(table, highlight=False)
     # below the table (a caption would be wrapped to the table's width)
-    out.print(
-        f"[dim]  log {escape(str(log))}; run rate = spent / {status.days_elapsed} day(s) "
-        "elapsed; forecast = run rate x days in the month[/]",
-        highlight=False,
+    how = (
+        f"run rate = spent / {status.days_elapsed} day(s) elapsed; forecast = run rate x days "
+        "in the month"
     )
+    if any(c.kind == "planning" for c in status.conversions):
+        how = (
+            f"run rate = spent in each priced currency / {status.days_elapsed} day(s) elapsed, "
+            "at the planning rate; forecast = spent + run rate x the days left"
+        )
+    out.print(f"[dim]  log {escape(str(log))}; {how}[/]", highlight=False)
     if status.evidence:
         out.print(f"[dim]  prices: {escape(status.evidence)}[/]", highlight=False)
     _print_prices(status)
     for note in status.notes:
         out.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
+    print_conversions(list(status.conversions))
     for path in written:
         out.print(f"wrote {escape(str(path))}", highlight=False)
 

@@ -1,4 +1,4 @@
-"""``pricing cards``: list, show, trace, validate and pull rate cards."""
+"""``pricing cards``: list, show, trace, validate, pull, crosscheck and cover rate cards."""
 
 from __future__ import annotations
 
@@ -38,6 +38,7 @@ from pricing.cli._fetch import (
     policy,
     run,
 )
+from pricing.cli.crosscheck import COVERAGE_HELP, CROSSCHECK_HELP, coverage_cmd, crosscheck_cmd
 from pricing.cli.refresh import AcceptLargeChangeOption
 from pricing.errors import PricingError, RateCardError
 
@@ -276,3 +277,7 @@ def cards_pull(
         ),
         as_json,
     )
+
+
+app.command("crosscheck", help=CROSSCHECK_HELP)(crosscheck_cmd)
+app.command("coverage", help=COVERAGE_HELP)(coverage_cmd)

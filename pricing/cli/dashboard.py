@@ -10,14 +10,19 @@ from rich.markup import escape
 from rich.table import Table
 
 from pricing.cli._common import (
+    CurrencyOption,
     DataOption,
     EvidenceOption,
+    FxOption,
+    MaxFxAgeOption,
     check_output_dir,
+    converter_or_fail,
     evidence_or_fail,
     fail,
     help_text,
     load_data_or_fail,
     out,
+    print_conversions,
     progress_task,
 )
 from pricing.errors import PricingError
@@ -41,6 +46,11 @@ Examples:
   pricing dashboard agency --format html --budget 20000
 
   pricing dashboard --all --as-of 2026-11-21     (every bundled workload)
+
+  pricing dashboard agency --currency EUR --fx EURUSD=1.08
+
+Figures are in --currency (default: each workload's currency); the page states every
+exchange rate used, with its day and source.
 """
 
 #: The help of ``pricing dashboard``.
@@ -77,6 +87,9 @@ def dashboard_cmd(
     every: Annotated[bool, typer.Option("--all", help="Build every bundled workload.")] = False,
     data: DataOption = None,
     evidence: EvidenceOption = None,
+    currency: CurrencyOption = None,
+    fx: FxOption = None,
+    max_fx_age_days: MaxFxAgeOption = 7,
 ) -> None:
     """Build and export the dashboards of workloads (help: :data:`HELP`)."""
     from pricing._charts.dashboard import build_dashboard
@@ -93,6 +106,7 @@ def dashboard_cmd(
         evidence_or_fail(evidence)
     if samples < 0:
         raise fail(f"--samples must be 0 or more, got {samples}")
+    converter_or_fail(currency or "USD", fx, max_fx_age_days, data=data, planning=True)
     dataset = load_data_or_fail(data)
     names = list(list_workloads(dataset)) if every else (workloads or [DEFAULT_WORKLOAD])
     _check_out(out_dir, names)
@@ -103,7 +117,7 @@ def dashboard_cmd(
                 bar(i, len(names), f"{name}: simulating")
                 board = build_dashboard(
                     name, samples=samples, seed=seed, as_of=as_of, budget=budget, data=dataset,
-                    evidence=evidence,
+                    evidence=evidence, currency=currency, fx=fx, max_fx_age_days=max_fx_age_days,
                 )  # fmt: skip
             except (PricingError, ValueError) as exc:
                 _print_done(done)
@@ -164,6 +178,7 @@ def _print_done(done: list[Done]) -> None:
     """The headline of every dashboard built, then the files written."""
     for board, _, _ in done:
         _print_headline(board)
+        print_conversions(list(board.conversions))
     written = [(board.name, path, n) for board, path, n in done if path is not None]
     if written:
         _print_written(written)
@@ -178,6 +193,11 @@ def _print_written(written: list[tuple[str, Path, int]]) -> None:
     for name, path, count in written:
         table.add_row(name, escape(str(path)), str(count))
     out.print(table)
+
+
+def _money(value: float, currency: str, places: int) -> str:
+    """``$0.0400`` in USD, ``0.0370 EUR`` in another currency."""
+    return f"${value:.{places}f}" if currency == "USD" else f"{value:.{places}f} {currency}"
 
 
 def _print_headline(board: Dashboard) -> None:
@@ -214,9 +234,9 @@ def _print_headline(board: Dashboard) -> None:
         leads = ", ".join(
             f"{r['offer_id']} ({r['grade']}, "
             + (
-                f"${r['gpu_hour']:.2f}/GPU-h)"
+                f"{_money(r['gpu_hour'], sim.currency, 2)}/GPU-h)"
                 if r["gpu_hour"] is not None
-                else f"${r['cost_per_image']:.4f}/image)"
+                else f"{_money(r['cost_per_image'], sim.currency, 4)}/image)"
             )
             for r in sim.leads.unique(["offer_id"], maintain_order=True).iter_rows(named=True)
         )

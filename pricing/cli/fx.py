@@ -1,4 +1,5 @@
-"""``pricing fx``: pull the ECB reference rates, convert with the dated rates of the data."""
+"""``pricing fx``: pull the ECB reference rates (the latest day, or the whole history), convert
+with the dated rates of the data."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from rich.markup import escape
 from pricing._base.dates import to_date
 from pricing._fx.rates import fx_rate, rate_used
 from pricing._fx.store import load_fx
+from pricing._refresh.feeds.ecb_history import pull_fx_history
 from pricing._refresh.pull import pull_fx
 from pricing.cli._common import DataOption, JsonOption, fail, help_text, out, print_json
 from pricing.cli._fetch import (
@@ -29,22 +31,49 @@ from pricing.errors import PricingError
 
 _RATE_HELP = """Convert an amount between currencies with the latest rates on or before a day.
 
-Rates are the European Central Bank's reference rates per euro in data/fx (refresh them
-with `pricing fx pull`); a conversion between two other currencies goes through the euro.
-The factor is exact (28 significant digits), as the engine uses it.
+Rates are the European Central Bank's reference rates per euro in data/fx: every business
+day since 1999-01-04 is bundled (refresh them with `pricing fx pull`, or `pricing fx pull
+--history` after a gap). A weekend or holiday uses the last business day before it, up to
+--max-age-days earlier. A conversion between two other currencies goes through the euro. The
+factor is exact (28 significant digits), as the engine uses it.
 
-Example: pricing fx rate USD EUR --amount 1250 --on 2015-01-09
+Example: pricing fx rate USD EUR --amount 1250 --on 2026-06-15
 """
 
 
 app = typer.Typer(help="Exchange rates (ECB reference rates).", no_args_is_help=True)
 
 
-@app.command("pull")
+_PULL_HELP = """Pull the European Central Bank's reference rates into data/fx (new days only).
+
+By default the daily file is fetched (eurofxref-daily.xml, the latest business day); with
+--history the full history since 1999 (eurofxref-hist.zip, about 650 kB), which fills any gap
+since the bundled history ends. Only days and currencies not recorded yet are written: they are
+appended to data/fx/ecb.csv, citing a new data/sources.toml entry. A rate already recorded is
+never rewritten; a different figure for it is reported as skipped.
+
+Example: pricing fx pull --history --dry-run
+"""
+
+
+@app.command("pull", help=help_text(_PULL_HELP))
 def fx_pull(
     url: Annotated[
-        str | None, typer.Option("--url", help="Address of eurofxref-daily.xml to use instead.")
+        str | None,
+        typer.Option(
+            "--url",
+            help="Address to fetch instead of the ECB's: of eurofxref-daily.xml, or with "
+            "--history of eurofxref-hist.zip (a mirror, or a test server).",
+        ),
     ] = None,
+    history: Annotated[
+        bool,
+        typer.Option(
+            "--history",
+            help="Fetch the ECB's full history (eurofxref-hist.zip) instead of the latest day, "
+            "and append every day not recorded yet.",
+        ),
+    ] = False,
     dry_run: DryRunOption = False,
     data: DataOption = None,
     allow_http: AllowHttpOption = False,
@@ -56,10 +85,11 @@ def fx_pull(
     accept_large_change: AcceptLargeChangeOption = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Pull the European Central Bank's reference rates into data/fx/ecb.csv (new days only)."""
+    """Pull the ECB's reference rates into data/fx/ecb.csv (help: ``_PULL_HELP``)."""
     fetch = policy(allow_http, no_cache, timeout, retries, max_bytes)
+    pull = pull_fx_history if history else pull_fx
     run(
-        lambda step: pull_fx(
+        lambda step: pull(
             url,
             data_dir=data,
             dry_run=dry_run,

@@ -12,14 +12,19 @@ from rich.markup import escape
 from rich.table import Table
 
 from pricing.cli._common import (
+    CurrencyOption,
     DataOption,
     EvidenceOption,
+    FxOption,
     JsonOption,
+    MaxFxAgeOption,
+    converter_or_fail,
     evidence_or_fail,
     fail,
     load_data_or_fail,
     money_text,
     out,
+    print_conversions,
     print_json,
     progress_task,
     records,
@@ -28,6 +33,7 @@ from pricing.errors import PricingError
 
 if TYPE_CHECKING:
     from pricing._plan.breakeven import BreakEven
+    from pricing._plan.simulate import Simulation
 
 #: Money columns of the JSON tables [currency], written as exact decimal strings.
 TOTAL_MONEY = ("horizon_cost", "idle", "per_image")
@@ -37,10 +43,11 @@ LEAD_MONEY = ("cost_per_image", "cost", "gpu_hour")
 SENSITIVITY_MONEY = ("cost_at_low", "cost_at_high", "base_cost", "swing")
 
 
-def _usd(value: float | None, places: int = 0) -> str:
+def _money(value: float | None, currency: str, places: int = 0) -> str:
+    """Money for people: ``$1,234`` in USD, ``1,234 EUR`` in any other currency."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
-    return f"${value:,.{places}f}"
+    return f"${value:,.{places}f}" if currency == "USD" else f"{value:,.{places}f} {currency}"
 
 
 def _number(value: float) -> str:
@@ -77,15 +84,22 @@ def simulate_cmd(
     ] = None,
     data: DataOption = None,
     evidence: EvidenceOption = None,
+    currency: CurrencyOption = None,
+    fx: FxOption = None,
+    max_fx_age_days: MaxFxAgeOption = 7,
     as_json: JsonOption = False,
 ) -> None:
-    """Cost of a workload on every hosted offer and self-hosted set-up, month by month."""
+    """Cost of a workload on every hosted offer and self-hosted set-up, month by month.
+
+    Money is in --currency (default: the workload's); every exchange rate used is printed.
+    """
     from pricing._plan.simulate import simulate
     from pricing._plan.summary import option_totals, plan_notes
 
     dataset = load_data_or_fail(data)
     if evidence is not None:
         evidence_or_fail(evidence)
+    converter_or_fail(currency or "USD", fx, max_fx_age_days, data=data, planning=True)
 
     try:
         with progress_task("simulating") as bar:
@@ -98,32 +112,14 @@ def simulate_cmd(
                 progress=bar,
                 data=dataset,
                 evidence=evidence,
+                currency=currency,
+                fx=fx,
+                max_fx_age_days=max_fx_age_days,
             )
     except PricingError as exc:
         raise fail(str(exc)) from exc
     if as_json:
-        print_json(
-            {
-                "workload": result.workload,
-                "currency": result.currency,
-                "as_of": result.as_of.isoformat(),
-                "seed": result.seed,
-                "samples": result.samples,
-                "evidence": result.evidence,
-                "totals": records(option_totals(result), money=TOTAL_MONEY),
-                "leads": records(result.leads, money=LEAD_MONEY),
-                "no_self_hosting": records(result.no_self_hosting),
-                "cheapest": records(result.cheapest, money=CHEAPEST_MONEY),
-                "bands": None if result.bands is None else records(result.bands, money=BAND_MONEY),
-                "self_hosting_cheaper": None
-                if result.self_hosting_cheaper is None
-                else records(result.self_hosting_cheaper),
-                "sensitivity": None
-                if result.sensitivity is None
-                else records(result.sensitivity, money=SENSITIVITY_MONEY),
-                "notes": list(result.notes) + plan_notes(result),
-            }
-        )
+        print_json(_simulation_json(result, plan_notes(result)))
         return
     out.print(
         f"[bold]{escape(result.workload)}[/]: {result.monthly['month'].n_unique()} months, "
@@ -136,24 +132,54 @@ def simulate_cmd(
         _print_segment(result, totals.filter(pl.col("segment") == segment), segment, top)
     for note in [*result.notes, *plan_notes(result)]:
         out.print(f"[yellow]note:[/] {escape(note)}")
+    print_conversions(list(result.conversions))
+
+
+def _simulation_json(result: Simulation, notes: list[str]) -> dict[str, object]:
+    """The simulation for ``--json``: money as exact strings, in ``currency``; ``fx`` lists
+    the exchange rates used (rate, day, source, kind)."""
+    from pricing._plan.summary import option_totals
+
+    return {
+        "workload": result.workload,
+        "currency": result.currency,
+        "as_of": result.as_of.isoformat(),
+        "seed": result.seed,
+        "samples": result.samples,
+        "evidence": result.evidence,
+        "totals": records(option_totals(result), money=TOTAL_MONEY),
+        "leads": records(result.leads, money=LEAD_MONEY),
+        "no_self_hosting": records(result.no_self_hosting),
+        "cheapest": records(result.cheapest, money=CHEAPEST_MONEY),
+        "bands": None if result.bands is None else records(result.bands, money=BAND_MONEY),
+        "self_hosting_cheaper": None
+        if result.self_hosting_cheaper is None
+        else records(result.self_hosting_cheaper),
+        "sensitivity": None
+        if result.sensitivity is None
+        else records(result.sensitivity, money=SENSITIVITY_MONEY),
+        "notes": list(result.notes) + notes,
+        "fx": [c.as_dict() for c in result.conversions],
+    }
 
 
 def _print_segment(result: Any, totals: pl.DataFrame, segment: str, top: int) -> None:
     """The tables of one segment: cheapest options, bands, cheapest by month, sensitivity."""
     ok = totals.filter(pl.col("feasible"))
-    _print_options(ok, totals.height, segment, top)
+    cur = result.currency
+    _print_options(ok, totals.height, segment, top, cur)
     why = result.self_hosting_reason(segment)
     if why is not None:
         out.print(f"[yellow]no self-hosted option evaluated:[/] {escape(why)}", highlight=False)
     if result.bands is not None:
         _print_bands(result, segment, top)
-    _print_cheapest(result.cheapest.filter(pl.col("segment") == segment))
+    _print_cheapest(result.cheapest.filter(pl.col("segment") == segment), cur)
     if result.sensitivity is not None:
-        _print_sensitivity(result.sensitivity, ok, segment)
-    _print_leads(result.leads.filter(pl.col("segment") == segment), segment)
+        _print_sensitivity(result.sensitivity, ok, segment, cur)
+    _print_leads(result.leads.filter(pl.col("segment") == segment), segment, cur)
 
 
-def _print_leads(leads: pl.DataFrame, segment: str) -> None:
+def _print_leads(leads: pl.DataFrame, segment: str, cur: str) -> None:
     """Offers the evidence policy left without a price: figure and reason, never an answer."""
     if leads.height == 0:
         return
@@ -168,14 +194,16 @@ def _print_leads(leads: pl.DataFrame, segment: str) -> None:
         table.add_row(
             escape(r["offer_id"]),
             r["grade"],
-            f"{_usd(r['gpu_hour'], 2)}/GPU-h" if gpu else f"{_usd(r['cost_per_image'], 4)}/image",
-            _usd(r["cost"]),
+            f"{_money(r['gpu_hour'], cur, 2)}/GPU-h"
+            if gpu
+            else f"{_money(r['cost_per_image'], cur, 4)}/image",
+            _money(r["cost"], cur),
             escape(r["reason"] or ""),
         )
     out.print(table)
 
 
-def _print_options(ok: pl.DataFrame, options: int, segment: str, top: int) -> None:
+def _print_options(ok: pl.DataFrame, options: int, segment: str, top: int, cur: str) -> None:
     table = Table(
         title=f"{segment}: the {min(top, ok.height)} cheapest of {options} options "
         f"({ok.height} can serve every month)",
@@ -186,7 +214,7 @@ def _print_options(ok: pl.DataFrame, options: int, segment: str, top: int) -> No
         ("kind", "left"),
         ("grade", "left"),
         ("total", "right"),
-        ("$/image", "right"),
+        ("$/image" if cur == "USD" else f"{cur}/image", "right"),
         ("peak GPUs", "right"),
         ("utilisation", "right"),
     ):
@@ -196,8 +224,8 @@ def _print_options(ok: pl.DataFrame, options: int, segment: str, top: int) -> No
             escape(r["option"]),
             r["kind"] if r["kind"] == "hosted" else f"{r['mode']}",
             r["grade"] or "-",
-            _usd(r["horizon_cost"]),
-            _usd(r["per_image"], 4),
+            _money(r["horizon_cost"], cur),
+            _money(r["per_image"], cur, 4),
             _gpus_cell(r),
             "-" if r["utilisation"] is None else f"{r['utilisation']:.0%}",
         )
@@ -207,8 +235,8 @@ def _print_options(ok: pl.DataFrame, options: int, segment: str, top: int) -> No
         if best.height and best["option"][0] not in ok["option"].head(top).to_list():
             r = best.row(0, named=True)
             out.print(
-                f"  cheapest {kind}: {escape(r['option'])}, {_usd(r['horizon_cost'])} "
-                f"({_usd(r['per_image'], 4)}/image)"
+                f"  cheapest {kind}: {escape(r['option'])}, {_money(r['horizon_cost'], cur)} "
+                f"({_money(r['per_image'], cur, 4)}/image)"
             )
 
 
@@ -231,7 +259,9 @@ def _print_bands(result: Any, segment: str, top: int) -> None:
     for col in ("option", "P10", "P50", "P90"):
         band_table.add_column(col, justify="left" if col == "option" else "right")
     for r in bands.iter_rows(named=True):
-        band_table.add_row(escape(r["option"]), _usd(r["p10"]), _usd(r["p50"]), _usd(r["p90"]))
+        band_table.add_row(
+            escape(r["option"]), *(_money(r[p], result.currency) for p in ("p10", "p50", "p90"))
+        )
     out.print(band_table)
     prob = result.self_hosting_cheaper.filter(pl.col("segment") == segment)
     first, last = (prob["probability"][0], prob["probability"][-1]) if prob.height else (None,) * 2
@@ -241,14 +271,18 @@ def _print_bands(result: Any, segment: str, top: int) -> None:
         )
 
 
-def _print_cheapest(cheapest: pl.DataFrame) -> None:
+def _print_cheapest(cheapest: pl.DataFrame, cur: str) -> None:
     """When the cheapest option of a segment changes, month by month."""
     if not cheapest.height:
         return
     changes = cheapest.filter(pl.col("option").ne_missing(pl.col("option").shift(1)))
     if changes.height == 1:
         low, high = cheapest["cost"].min(), cheapest["cost"].max()
-        spread = _usd(low) if low == high else f"{_usd(low)} to {_usd(high)}"  # type: ignore[arg-type]
+        spread = (
+            _money(low, cur)  # type: ignore[arg-type]
+            if low == high
+            else f"{_money(low, cur)} to {_money(high, cur)}"  # type: ignore[arg-type]
+        )
         out.print(
             f"  the cheapest in every month is {escape(changes['option'][0])} ({spread}/month)"
         )
@@ -256,11 +290,11 @@ def _print_cheapest(cheapest: pl.DataFrame) -> None:
     for r in changes.iter_rows(named=True):
         out.print(
             f"  from {r['month'].isoformat()[:7]} the cheapest is {escape(r['option'])} "
-            f"({_usd(r['cost'])}/month)"
+            f"({_money(r['cost'], cur)}/month)"
         )
 
 
-def _print_sensitivity(sensitivity: pl.DataFrame, ok: pl.DataFrame, segment: str) -> None:
+def _print_sensitivity(sensitivity: pl.DataFrame, ok: pl.DataFrame, segment: str, cur: str) -> None:
     """The inputs that move the cost of the segment's cheapest option most."""
     leader: list[str] = ok["option"].head(1).to_list()
     # the inputs that move it (self-hosting inputs do not move a hosted option's cost)
@@ -281,8 +315,8 @@ def _print_sensitivity(sensitivity: pl.DataFrame, ok: pl.DataFrame, segment: str
             escape(r["input"]),
             _number(r["low"]),
             _number(r["high"]),
-            _usd(r["cost_at_low"]),
-            _usd(r["cost_at_high"]),
+            _money(r["cost_at_low"], cur),
+            _money(r["cost_at_high"], cur),
         )
     out.print(sens_table)
 
@@ -330,13 +364,20 @@ def breakeven_cmd(
     ] = 0.0,
     data: DataOption = None,
     evidence: EvidenceOption = None,
+    currency: CurrencyOption = None,
+    fx: FxOption = None,
+    max_fx_age_days: MaxFxAgeOption = 7,
     as_json: JsonOption = False,
 ) -> None:
-    """Monthly volume at which a dedicated GPU fleet costs the same as a hosted offer."""
+    """Monthly volume at which a dedicated GPU fleet costs the same as a hosted offer.
+
+    With --currency, catalog prices are converted; the figures you give are in that currency.
+    """
     from pricing._plan.breakeven import break_even, free_licence
     from pricing._price.request import ImageRequest
     from pricing._selfhost.terms import HostingTerms
 
+    converter_or_fail(currency or "USD", fx, max_fx_age_days, data=data, planning=True)
     try:
         price: str | float = float(hosted)
     except ValueError:
@@ -364,6 +405,9 @@ def breakeven_cmd(
             margin=margin,
             data=dataset,
             evidence=evidence_or_fail(evidence),
+            currency=currency,
+            fx=fx,
+            max_fx_age_days=max_fx_age_days,
         )
     except (PricingError, KeyError, ValueError) as exc:
         raise fail(str(exc).strip('"')) from exc
@@ -371,11 +415,13 @@ def breakeven_cmd(
         print_json(_break_even_json(result))
     else:
         _print_break_even(result, f"{model} on {gpu}", hosted, margin)
+        print_conversions(list(result.conversions))
 
 
 def _break_even_json(result: BreakEven) -> dict[str, object]:
     """The break-even for ``--json``: volumes [images/month], money as exact strings."""
     return {
+        "currency": result.currency,
         "volume": result.volume,
         "margin": result.margin,
         "margin_volume": result.margin_volume,
@@ -388,6 +434,7 @@ def _break_even_json(result: BreakEven) -> dict[str, object]:
             k: money_text(v) if k.endswith("_per_month") else v
             for k, v in dataclasses.asdict(result.hosting).items()
         },
+        "fx": [c.as_dict() for c in result.conversions],
     }
 
 
@@ -400,7 +447,8 @@ def _print_break_even(result: BreakEven, setup: str, hosted: str, margin: float)
         return
     out.print(
         f"Self-hosting {escape(setup)} costs the same as {escape(hosted)} at "
-        f"[bold]{result.volume:,.0f} images/month[/] ({_usd(result.self_cost, 2)}/month, "
+        f"[bold]{result.volume:,.0f} images/month[/] "
+        f"({_money(result.self_cost, result.currency, 2)}/month, "
         f"{result.gpus} GPU(s)); above that it is cheaper."
     )
     if margin and result.margin_volume is not None:

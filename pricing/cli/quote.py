@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from pathlib import Path
 from typing import Annotated
 
 import polars as pl
@@ -13,19 +14,25 @@ from rich.table import Table
 
 from pricing._base.dates import to_date
 from pricing._evidence.grades import TrustPolicy
+from pricing._fx.convert import Converter
 from pricing._price.request import ImageRequest
 from pricing._quote.compare import compare
 from pricing._quote.quote import Quote, quote
 from pricing.cli._common import (
     AsOfOption,
+    CurrencyOption,
     DataOption,
     EvidenceOption,
+    FxOption,
     JsonOption,
+    MaxFxAgeOption,
+    converter_or_fail,
     evidence_or_fail,
     fail,
     load_catalog_or_fail,
     money,
     out,
+    print_conversions,
     print_json,
     source_date,
 )
@@ -84,6 +91,9 @@ def quote_cmd(
     ] = False,
     data: DataOption = None,
     evidence: EvidenceOption = None,
+    currency: CurrencyOption = None,
+    fx: FxOption = None,
+    max_fx_age_days: MaxFxAgeOption = 7,
     as_json: JsonOption = False,
 ) -> None:
     """Price a request on every provider, cheapest first; unverified leads follow."""
@@ -91,6 +101,7 @@ def quote_cmd(
     if m is None:
         raise fail(f"--size {size!r} must look like 1024x1024")
     policy = evidence_or_fail(evidence)
+    converter = _converter(currency, fx, max_fx_age_days, data)
     cat = load_catalog_or_fail(data)
     try:
         day = to_date(as_of)
@@ -110,19 +121,17 @@ def quote_cmd(
         if offer is not None:
             q = quote(
                 request, offer, as_of=day, source=source, monthly_volume=monthly_volume,
-                catalog=cat, evidence=policy,
+                catalog=cat, evidence=policy, fx=converter,
             )  # fmt: skip
-            if as_json:
-                print_json(q.to_dict())
-            else:
-                _print_quote(q)
+            _show_quote(q, as_json=as_json)
             return
         frame = compare(
             request, cat, as_of=day, monthly_volume=monthly_volume, include_unavailable=True,
-            evidence=policy,
+            evidence=policy, fx=converter,
         )  # fmt: skip
     except (PricingError, ValueError) as exc:
         raise fail(str(exc)) from exc
+    used = [] if converter is None else converter.used()
     priced = frame.filter(pl.col("total").is_not_null() & pl.col("lead").is_null())
     leads = frame.filter(pl.col("lead").is_not_null())
     skipped = frame.filter(pl.col("total").is_null())
@@ -138,11 +147,43 @@ def quote_cmd(
                     {"offer_id": r["offer_id"], "reason": r["reason"]}
                     for r in skipped.iter_rows(named=True)
                 ],
+                "fx": [c.as_dict() for c in used],
             }
         )
         return
     _print_compare(request, day.isoformat(), priced, skipped, show_skipped=all_offers)
     _print_leads(leads, policy)
+    print_conversions(used)
+
+
+def _show_quote(q: Quote, *, as_json: bool) -> None:
+    """One offer's quote, then the exchange rate it was converted at (if it was)."""
+    used = [] if q.fx is None else [q.fx]
+    if as_json:
+        print_json({**q.to_dict(), "fx": [c.as_dict() for c in used]})
+        return
+    _print_quote(q)
+    print_conversions(used)
+
+
+def _converter(
+    currency: str | None, fx: list[str] | None, max_fx_age_days: int, data: Path | None
+) -> Converter | None:
+    """The converter --currency asks for (planning: a quote may be for a day after the ECB
+    data), or None; --fx without --currency is an error."""
+    if currency is None:
+        if fx:
+            raise fail(
+                "--fx gives exchange rates, but no --currency to convert into; add e.g. "
+                "--currency EUR"
+            )
+        return None
+    return converter_or_fail(currency, fx, max_fx_age_days, data=data, planning=True)
+
+
+def _sign(currency: str | None) -> str:
+    """What a price is written after: "$" for USD (as ever), else the code and a space."""
+    return "$" if currency in (None, "USD") else f"{currency} "
 
 
 def _inputs(count: int, size: str | None, width: int, height: int) -> list[tuple[int, int]]:
@@ -192,10 +233,11 @@ def _print_compare(
         total = money(r["total"])
         if r["total_high"] is not None:
             total += f" to {money(r['total_high'])}"
+        sign = _sign(r["currency"])
         table.add_row(
             escape(r["offer_id"]),
-            f"${money(r['per_image'])}",
-            f"${total}",
+            f"{sign}{money(r['per_image'])}",
+            f"{sign}{total}",
             spread,
             escape(r["source_id"]),
             r["grade"] + (" [yellow]*[/]" if r["flags"] else ""),
@@ -227,7 +269,7 @@ def _print_leads(leads: pl.DataFrame, policy: TrustPolicy) -> None:
     for r in leads.iter_rows(named=True):
         table.add_row(
             escape(r["offer_id"]),
-            f"${money(r['per_image'])}",
+            f"{_sign(r['currency'])}{money(r['per_image'])}",
             escape(r["source_id"]),
             r["grade"],
             escape(r["lead"].removeprefix("unverified lead: ")),
@@ -269,3 +311,8 @@ def _print_quote(q: Quote) -> None:
         )
     for note in q.notes:
         out.print(f"[dim]note: {escape(note)}[/]", highlight=False)
+    if q.fx is not None and q.list_total is not None:
+        out.print(
+            f"listed as {q.list_currency} {money(q.list_total, 6)}, converted at the rate below",
+            highlight=False,
+        )

@@ -35,14 +35,20 @@ def refresh_cmd(
     sources: Annotated[
         list[str] | None,
         typer.Argument(
-            help="ecb, skypilot (or skypilot-aws, -gcp, -lambda, -runpod), openrouter, fal, or "
-            "a rate-card URL. Default: all built-in sources (fal only with FAL_KEY set)."
+            help="ecb, skypilot (or skypilot-aws, -gcp, -lambda, -runpod), openrouter, fal, "
+            "litellm (LiteLLM's price map, third-party), or a rate-card URL. Default: all "
+            "built-in sources but litellm (fal only with FAL_KEY set)."
         ),
     ] = None,
     dry_run: DryRunOption = False,
     url: Annotated[
         list[str] | None,
-        typer.Option("--url", help="SOURCE=URL: fetch a source from another address (repeatable)."),
+        typer.Option(
+            "--url",
+            help="SOURCE=URL: fetch a source from another address (repeatable); litellm also "
+            "reads a local file (litellm=file:PATH) or an installed litellm package's copy "
+            "(litellm=package:litellm).",
+        ),
     ] = None,
     data: DataOption = None,
     allow_http: AllowHttpOption = False,

@@ -17,10 +17,14 @@ from pricing._usage.log import LOG_ALIASES, LOG_COLUMNS
 from pricing._usage.replay import Replay, replay
 from pricing.cli._common import (
     HELP_WIDTH,
+    CurrencyOption,
     DataOption,
     EvidenceOption,
+    FxOption,
     JsonOption,
+    MaxFxAgeOption,
     check_output,
+    converter_or_fail,
     evidence_or_fail,
     fail,
     help_text,
@@ -81,11 +85,21 @@ provider and model):
 Other columns are not read; the report names them (with a did-you-mean hint), and says how
 many calls were priced at a default size or count.
 
+--currency EUR reports the costs, alternatives and totals in euros: each call at the ECB
+reference rate of its own UTC day (a weekend takes Friday's), never a guessed rate; a call
+whose day has no rate within --max-fx-age-days is unpriced with the reason. The rates used are
+listed after the report. The reconciliation and the FOCUS file stay in the currency billed.
+
 Example: pricing replay usage.csv --month 2026-03 --map ts=timestamp --quarantine bad.csv
 """
 
 #: The help of ``pricing replay``.
 HELP = help_text(_HELP)
+
+#: ``--fx`` without ``--currency``.
+NO_CURRENCY = (
+    "--fx gives exchange rates, but no --currency to convert into; add e.g. --currency EUR"
+)
 
 #: What the command writes besides its report: per output, its path and counts.
 Outputs = dict[str, dict[str, object]]
@@ -140,6 +154,9 @@ def replay_cmd(
     ] = True,
     data: DataOption = None,
     evidence: EvidenceOption = None,
+    currency: CurrencyOption = None,
+    fx: FxOption = None,
+    max_fx_age_days: MaxFxAgeOption = 7,
     as_json: JsonOption = False,
 ) -> None:
     """Replay a usage log (help: :data:`HELP`)."""
@@ -153,6 +170,11 @@ def replay_cmd(
             )
     _check_outputs(log, focus, quarantine)
     policy = evidence_or_fail(evidence)
+    converter = None
+    if currency is not None:  # usage happened on its day: its rate is known, never planned
+        converter = converter_or_fail(currency, fx, max_fx_age_days, data=data, planning=False)
+    elif fx:
+        raise fail(NO_CURRENCY)
     cat = load_catalog_or_fail(data)
     try:
         with progress_task("reading the log", describe=replay_label, counts=True) as bar:
@@ -167,6 +189,7 @@ def replay_cmd(
                 progress=bar,
                 focus=None if focus is None else _granularity(focus_granularity.value),
                 evidence=policy,
+                fx=converter,
             )
     except PricingError as exc:
         raise fail(str(exc)) from exc
@@ -250,7 +273,9 @@ def _focus_output(
         "path": str(focus),
         "rows": dataset.height,
         "granularity": granularity,
-        "excluded_unpriced": result.rows_unpriced,
+        # FOCUS is in the currency billed: calls unpriced only for want of an exchange rate
+        # have their billed price there
+        "excluded_unpriced": result.rows_unpriced - result.rows_unpriced_fx,
         "billed_cost": {k: str(v) for k, v in sorted(focus_totals.items())},
     }
 
@@ -282,4 +307,6 @@ def _replay_json(
         "rows_default_count": result.rows_default_count,
         "notes": list(result.notes),
         "outputs": outputs,
+        "currency": result.currency,
+        "fx": [c.as_dict() for c in result.conversions],
     }

@@ -165,7 +165,9 @@ ECB = fixture("ecb-eurofxref-daily.xml")
 
 
 def test_fx_pull_adds_a_new_day(server: FixtureServer, data: Path, policy: FetchPolicy) -> None:
-    next_day = ECB.replace(b"time='2015-01-07'", b"time='2015-01-08'").replace(
+    # The bundled history (data/fx/ecb-history.parquet) has every ECB business day up to
+    # 2026-10-30: a Saturday, 2015-01-10, is a day it does not hold (Friday: USD 1.1813).
+    next_day = ECB.replace(b"time='2015-01-07'", b"time='2015-01-10'").replace(
         b"rate='1.1831'", b"rate='1.1900'"
     )
     old = (data / "fx/ecb.csv").read_bytes()
@@ -174,15 +176,17 @@ def test_fx_pull_adds_a_new_day(server: FixtureServer, data: Path, policy: Fetch
     assert (data / "fx/ecb.csv").read_bytes().startswith(old)
     fx = pricing.load_fx(data)
     usd = fx.filter(currency="USD").sort("date").rows(named=True)
+    usd = [r for r in usd if date(2015, 1, 9) <= r["date"] <= date(2015, 1, 12)]
     assert [(r["date"], r["per_eur"], r["source"]) for r in usd] == [
-        (date(2015, 1, 7), Decimal("1.1831"), "ecb-eurofxref"),
-        (date(2015, 1, 8), Decimal("1.19"), "ecb-eurofxref-2026-12-01"),
+        (date(2015, 1, 9), Decimal("1.1813"), "ecb-eurofxref-hist"),
+        (date(2015, 1, 10), Decimal("1.19"), "ecb-eurofxref-2026-12-01"),
+        (date(2015, 1, 12), Decimal("1.1804"), "ecb-eurofxref-hist"),
     ]
     change = report.changes.filter(item="USD").row(0, named=True)
-    assert (change["old"], change["new"]) == ("1.1831 (on 2015-01-07)", "1.19")
-    assert change["change_pct"] == pytest.approx((1.19 - 1.1831) / 1.1831 * 100)
+    assert (change["old"], change["new"]) == ("1.1813 (on 2015-01-09)", "1.19")
+    assert change["change_pct"] == pytest.approx((1.19 - 1.1813) / 1.1813 * 100)
     source = pricing.load_catalog(data).sources["ecb-eurofxref-2026-12-01"]
-    assert (source.kind, source.published) == ("official", date(2015, 1, 8))
+    assert (source.kind, source.published) == ("official", date(2015, 1, 10))
 
 
 def test_fx_rate_already_recorded_is_never_overwritten(
