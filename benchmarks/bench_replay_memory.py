@@ -2,9 +2,10 @@
 
     uv run --group bench python benchmarks/bench_replay_memory.py [--rows 50000000]
 
-Writes a synthetic log (the mix of ``bench_price_requests``: per-image, per-MP, token, credit
-and tiered offers, three months, 50 accounts) to a temporary Parquet file, then measures in
-fresh subprocesses:
+Writes a log of :mod:`logs` to a temporary Parquet file (``--log synthetic``, the default: the
+mix of per-image, per-MP, token, credit and tiered offers, three months, 50 accounts; ``--log
+realistic``: drawn from the bundled catalog, 130 offers of skewed popularity over a quarter),
+then measures in fresh subprocesses:
 
 1. ``replay(log, alternatives=False)``: peak resident memory (ru_maxrss) and time (with
    ``--alternatives``: ``replay``'s default, every row re-priced on the other offers of its
@@ -29,8 +30,22 @@ from pathlib import Path
 import polars as pl
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_price_requests import bench_catalog, synthetic_log
+from logs import synthetic_catalog
 
+#: Writes the log in parts (in a process of its own, so that this one stays small: a child's
+#: peak memory counts its parent's at the fork).
+WRITE = """
+import sys
+from pathlib import Path
+import pricing
+from logs import catalog_draws, realistic_log, synthetic_log
+kind, rows, chunk, tmp = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), Path(sys.argv[4])
+draws = catalog_draws(pricing.load_catalog()) if kind == "realistic" else None
+for i in range(0, rows, chunk):
+    n = min(chunk, rows - i)
+    log = realistic_log(n, seed=i, draws=draws) if draws is not None else synthetic_log(n, seed=i)
+    log.write_parquet(tmp / f"part-{i}.parquet")
+"""
 REPLAY = """
 import sys, pricing
 cat = pricing.load_catalog(sys.argv[1])
@@ -81,17 +96,20 @@ def main() -> None:
         help="also build the FOCUS dataset at this granularity while replaying, and measure "
         "to_focus of the whole log priced in memory beside it",
     )
+    parser.add_argument(
+        "--log", choices=["synthetic", "realistic"], default="synthetic", help="which log"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        cat = bench_catalog(Path(tmp))
+        cat = synthetic_catalog(Path(tmp))
         path = Path(tmp) / "log.parquet"
         print(f"writing a {args.rows:,}-row Parquet log ...", flush=True)
-        parts = []
-        for i in range(0, args.rows, args.chunk):
-            n = min(args.chunk, args.rows - i)
-            part = Path(tmp) / f"part-{i}.parquet"
-            synthetic_log(n, seed=i).write_parquet(part)
-            parts.append(part)
+        subprocess.run(
+            [sys.executable, "-c", WRITE, args.log, str(args.rows), str(args.chunk), tmp],
+            check=True,
+            cwd=Path(__file__).parent,
+        )
+        parts = sorted(Path(tmp).glob("part-*.parquet"), key=lambda p: int(p.stem[5:]))
         pl.scan_parquet(parts).sink_parquet(path)
         for part in parts:
             part.unlink()

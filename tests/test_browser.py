@@ -7,6 +7,7 @@ download). Without it the tests skip, unless ``PRICING_REQUIRE_BROWSER=1`` (set 
 
 from __future__ import annotations
 
+import html
 import os
 import shutil
 from collections.abc import Iterator
@@ -61,8 +62,13 @@ class Page:
         page.on("pageerror", lambda e: self.errors.append(str(e)))
         page.on("request", lambda r: self.requests.append(r.url))
 
-    def svg(self) -> str:
-        return str(self.page.evaluate("document.querySelector('#vis svg').outerHTML"))
+    def svg(self, chart: str = "spend") -> str:
+        """The drawing of one chart of the page (each chart is its own Vega view)."""
+        return str(self.page.evaluate(f"document.querySelector('#chart-{chart} svg').outerHTML"))
+
+    def signal(self, chart: str, name: str) -> str:
+        """A JavaScript expression reading a parameter of one chart's view."""
+        return f"window.vegaViews[{chart!r}].signal({name!r})"
 
     def count(self, selector: str) -> int:
         return int(self.page.evaluate(f"document.querySelectorAll({selector!r}).length"))
@@ -98,21 +104,23 @@ def test_page_draws_without_errors_or_network(page: Page, exported: Path) -> Non
     assert "Monthly spend by line item" in page.svg()
     headline = page.page.inner_text("table.headline")
     assert "avatar restyle" in headline
-    assert "official (bfl-skills)" in headline  # the evidence the headline rests on
+    # the option bought, in words, and the evidence grade its price rests on
+    assert "FLUX.2 [klein] 4B on Black Forest Labs, API" in headline
+    assert page.page.inner_text("table.headline .badge.official") == "official"
     # BFL's free FLUX.1 [schnell] tier is shown as an unverified lead, with its reason
     leads = page.page.inner_text("table.leads")
-    assert "bfl/flux-1-schnell" in leads
+    assert "FLUX.1 [schnell] on Black Forest Labs, API" in leads
     assert "free-tier" in leads
 
 
 def test_gpu_price_slider_redraws_the_break_even_chart(page: Page) -> None:
-    before = page.svg()
+    before = page.svg("break-even")
     slider = page.page.locator("input[name='gpu_hour']")
     base = float(slider.input_value())
     slider.fill(f"{base * 0.25:.2f}")  # fill() on a range input sets it and fires input
-    page.page.wait_for_function(f"window.vegaView.signal('gpu_hour') < {base}", timeout=10_000)
+    page.page.wait_for_function(f"{page.signal('break-even', 'gpu_hour')} < {base}", timeout=10_000)
     page.page.wait_for_timeout(200)
-    assert page.svg() != before
+    assert page.svg("break-even") != before
     assert page.errors == []
 
 
@@ -130,13 +138,13 @@ def test_break_even_answer_follows_the_gpu_price_slider(page: Page) -> None:
     base = float(slider.input_value())
     assert _answer(page).startswith(f"at {base:,.2f} USD/h: ")
     slider.fill(f"{base * 0.25:.2f}")
-    page.page.wait_for_function(f"window.vegaView.signal('gpu_hour') < {base}", timeout=10_000)
+    page.page.wait_for_function(f"{page.signal('break-even', 'gpu_hour')} < {base}", timeout=10_000)
     page.page.wait_for_timeout(200)
     cheap = _answer(page)
     assert cheap.startswith(f"at {base * 0.25:,.2f} USD/h: ")
     rules = page.page.evaluate(
-        "[...document.querySelectorAll('#vis svg .mark-text text')].map(t => t.textContent)"
-        ".filter(t => /^[0-9,]+$/.test(t))"
+        "[...document.querySelectorAll('#chart-break-even svg .mark-text text')]"
+        ".map(t => t.textContent).filter(t => /^[0-9,]+$/.test(t))"
     )
     if "never" in cheap:
         assert rules == []  # no red line either
@@ -147,25 +155,30 @@ def test_break_even_answer_follows_the_gpu_price_slider(page: Page) -> None:
 
 
 def test_provider_dropdown_filters_the_bars(page: Page) -> None:
-    bars = "#vis svg .mark-rect path"
+    bars = "#chart-cost-per-image svg .mark-rect path"
     before = page.count(bars)
     page.page.locator("select[name='provider_pick']").select_option("bfl")
-    page.page.wait_for_function("window.vegaView.signal('provider_pick') === 'bfl'")
+    page.page.wait_for_function(f"{page.signal('cost-per-image', 'provider_pick')} === 'bfl'")
     page.page.wait_for_timeout(200)
     assert 0 < page.count(bars) < before
 
 
 def test_legend_click_links_the_fan_and_tornado_charts(page: Page) -> None:
-    before = page.svg()
-    # The fan chart's legend lists options ("api:...", "dedicated:..."); Vega listens on the
-    # whole SVG, so the click goes to the label's position.
-    legend = page.page.locator("#vis svg .role-legend-label text", has_text="api:").first
-    # Centre it: the sticky what-if bar covers the top of the window.
+    before = page.svg("tornado")
+    # The fan chart's legend names its options in words ("... on Black Forest Labs, API");
+    # Vega listens on the whole SVG, so the click goes to the label's position.
+    legend = page.page.locator(
+        "#chart-fan svg .role-legend-label text", has_text="on Black Forest Labs, API"
+    ).last
     legend.evaluate("el => el.scrollIntoView({block: 'center'})")
+    picked = legend.text_content()
     legend.click(force=True)
+    # the page passes the fan chart's pick to the tornado chart, which is a view of its own
     page.page.wait_for_function(
-        "Object.keys(window.vegaView.signal('option_pick') || {}).length > 0"
+        f"Object.keys({page.signal('tornado', 'option_pick')} || {{}}).length > 0"
     )
     page.page.wait_for_timeout(200)
-    assert page.svg() != before
+    after = page.svg("tornado")
+    assert after != before
+    assert html.escape(str(picked)) in after  # its legend names the option it explains
     assert page.errors == []

@@ -269,16 +269,48 @@ def test_a_month_of_several_offers_by_hand(tmp_path: Path, cat: pricing.Catalog)
         ("gamma/m", 2, 1200, D("46.00")),
     ]
     assert s.prices["reason"].is_null().to_list() == [False, True, True, True]
+    left_out = (
+        "1 unpriced call(s) are in neither the spend nor the forecast; estimate=True counts "
+        "them in the forecast at their offer's nearest price"
+    )
     assert s.notes == (
         "a minimum-spend top-up is booked on the month's last priced call, as if the month "
         "were complete",
+        left_out,
     )
+    assert (s.estimated, s.estimated_calls) == (D("0"), 0)
     # up to March 2: neither the delta call (and its top-up) nor the March 4 call
     early = budget_status(result, Budget(monthly=100), as_of="2026-03-02")
     assert (early.spent, early.requests, early.unpriced) == (D("46.40"), 4, 1)
     assert early.run_rate == D("23.20")  # 46.40 / 2
     assert early.forecast == D("719.20")  # 23.20 x 31
-    assert early.notes == ("2 call(s) after 2026-03-02 are not counted",)
+    assert early.notes == ("2 call(s) after 2026-03-02 are not counted", left_out)
+
+
+def test_unpriced_calls_are_estimated_at_the_offers_nearest_price(
+    tmp_path: Path, cat: pricing.Catalog
+) -> None:
+    # MIXED by hand: the unpriced edit (3 images on acme/m, March 2) at acme/m's nearest price,
+    # March 1: 0.40 for 10 images = 0.04 an image -> 0.12, in the forecast, never in the spend
+    log = write_log(tmp_path / "mixed.csv", *MIXED)
+    result = replay(log, catalog=cat, alternatives=False)
+    s = budget_status(result, Budget(monthly=100), estimate=True)
+    assert s.spent == D("56.60")
+    assert (s.estimated, s.estimated_calls, s.unpriced) == (D("0.12"), 1, 1)
+    assert s.run_rate == D("14.18")  # (56.60 + 0.12) / 4
+    assert s.forecast == D("439.58")  # 14.18 x 31
+    # $80: 56.72 + 2 days x 14.18 = 85.08 on March 6; $100: + 4 days = 113.44 on March 8
+    assert s.alerts["forecast_on"].to_list() == [date(2026, 3, 6), date(2026, 3, 8)]
+    assert s.run_out == date(2026, 3, 8)
+    (row,) = s.estimates.rows(named=True)
+    assert (row["day"], row["offer_id"], row["images"]) == (date(2026, 3, 2), "acme/m", 3)
+    assert (row["per_image"], row["cost"]) == (D("0.04"), D("0.12"))
+    assert s.notes[-1] == (
+        "forecast includes an estimate of 1 unpriced call(s) at their offer's nearest price: "
+        "USD 0.12 (acme/m's price per image on 2026-03-01); the spend so far does not"
+    )
+    # the projection starts from the spend and the estimate: 56.72 on March 4
+    assert s.projection["cumulative"][0] == D("56.72")
 
 
 def test_the_log_is_not_read_again(tmp_path: Path, cat: pricing.Catalog) -> None:

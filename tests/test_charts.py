@@ -7,6 +7,7 @@ a price (FLUX.2 [pro] on BFL: 3 cents for the first megapixel of a 1024x1024 ima
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
@@ -20,6 +21,9 @@ import vl_convert as vlc
 
 import pricing
 from pricing import ImageRequest, PricingError, Simulation
+from pricing._charts.labels import input_label, labels_for
+from pricing._charts.theme import cost_scale
+from pricing._plan.breakeven import solve_break_even
 
 AS_OF = "2026-11-21"
 
@@ -69,6 +73,8 @@ def _units(spec: Any) -> Iterator[dict[str, Any]]:
         for key in ("layer", "vconcat", "hconcat", "concat"):
             for child in spec.get(key, []):
                 yield from _units(child)
+        if isinstance(spec.get("spec"), dict):  # the panel of a facet chart
+            yield from _units(spec["spec"])
 
 
 def _values(spec: Any) -> list[dict[str, Any]]:
@@ -204,3 +210,107 @@ def test_chart_errors_name_the_fix(sim: Simulation) -> None:
         pricing.cost_heatmap("no-such-model")
     with pytest.raises(PricingError, match="columns"):
         pricing.cost_per_image_chart(pl.DataFrame({"offer_id": ["x"]}))
+
+
+# --------------------------------------------------------------------------- labels and axes
+
+
+def _axes(spec: Any) -> list[dict[str, Any]]:
+    """Every axis of every encoding channel in a spec."""
+    found = []
+    for unit in _units(spec):
+        for channel in unit.get("encoding", {}).values():
+            if isinstance(channel, dict) and isinstance(channel.get("axis"), dict):
+                found.append(channel["axis"] | {"field": channel.get("field")})
+    return found
+
+
+def test_options_are_named_in_words(sim: Simulation) -> None:
+    labels = labels_for()
+    named = dict(labels.options(sim.options).iter_rows())
+    # model names from data/models.toml, provider names from the rate cards and GPU names
+    # from data/gpus/gpus.toml; a self-hosted option says its pricing category and mode
+    assert named["api:deepinfra/flux-1-dev"] == "FLUX.1 [dev] on DeepInfra, API"
+    assert (
+        named["autoscaled:hyperstack/h100-sxm-on-demand:flux-1-dev"]
+        == "FLUX.1 [dev] on Hyperstack H100 SXM, on-demand, autoscaled"
+    )
+    assert len(set(named.values())) == len(named)  # two options never read alike
+    assert input_label("lifestyle shots: volume.base", "lifestyle shots") == "Volume (base)"
+    assert input_label("self_hosting: ops_hours_per_month") == "Ops hours per month"
+    assert input_label("fx: EURUSD") == "Exchange rate EUR/USD"
+    assert input_label("shots: volume.growth", "edits") == "Volume growth per month of shots"
+
+
+def test_charts_name_options_and_inputs_with_labels(sim: Simulation) -> None:
+    fan = pricing.fan_chart(sim, segment="lifestyle shots").to_dict()
+    assert fan["layer"][0]["encoding"]["color"]["field"] == "label"
+    assert {r["label"] for r in _values(fan)} >= {"FLUX.1 [dev] on DeepInfra, API"}
+    tornado = pricing.tornado_chart(sim, segment="product edits").to_dict()
+    inputs = {r["input"] for r in _values(tornado)}
+    assert {"Volume (base)", "Volume growth per month", "Ops hours per month"} <= inputs
+    assert tornado["layer"][0]["encoding"]["y"]["axis"]["labelLimit"] >= 300  # not cut off
+    spend = pricing.spend_chart(sim).to_dict()
+    assert "product edits: FLUX.2 [dev] on Replicate, API" in spend["title"]["subtitle"]
+
+
+def test_gpu_axes_count_whole_gpus(sim: Simulation) -> None:
+    spec = pricing.fleet_chart(
+        sim, segment="lifestyle shots", peak_to_mean=2.0, max_utilisation=0.8
+    ).to_dict()
+    gpu_axes = [a for a in _axes(spec) if a.get("title") == "GPUs at the month's peak"]
+    assert gpu_axes
+    for axis in gpu_axes:
+        assert axis["format"] == "d"
+        assert all(isinstance(v, int) for v in axis["values"]) or axis["tickMinStep"] == 1
+    # one GPU each month: ticks 0 and 1, never 0.5
+    svg = vlc.vegalite_to_svg(spec)
+    ticks = re.findall(r"<text[^>]*>([^<]*)</text>", svg)
+    assert "0.5" not in ticks
+
+
+def test_log_axes_never_label_a_small_amount_0(hand_break_even: pricing.BreakEven) -> None:
+    spec = pricing.break_even_chart(hand_break_even, gpu_hour=2.69).to_dict()
+    y = next(a for a in _axes(spec) if a["field"] == "cost")
+    assert y["format"] == "$,.2~r"
+    texts = re.findall(r"<text[^>]*>([^<]*)</text>", vlc.vegalite_to_svg(spec))
+    assert "$0" not in texts
+    assert cost_scale([0.0, 10.0]).type == "linear"  # a free tier: no log axis
+    assert cost_scale([1.0, 10.0]).type == "log"
+
+
+def test_break_even_line_and_subtitle_agree(hand_break_even: pricing.BreakEven) -> None:
+    # The red rule is drawn at the solver's volume (78,548 images a month at $2.69/h, the
+    # README's hand calculation), the one the subtitle states.
+    spec = pricing.break_even_chart(hand_break_even, gpu_hour=2.69).to_dict()
+    assert "break-even 78,548 images/month" in spec["title"]["subtitle"]
+    assert "slider" not in json.dumps(spec["title"])
+    texts = re.findall(r"<text[^>]*>([^<]*)</text>", vlc.vegalite_to_svg(spec))
+    assert "78,548" in texts  # the rule's label
+    assert "at 2.69 USD/h: self-hosting cheaper from 78,548 images/month" in texts
+
+
+def test_break_even_chart_draws_beside_a_free_hosted_offer() -> None:
+    # A hosted side that costs 0 (a free tier) cannot sit on a log axis: it is left out and
+    # said so, and the self-hosted curve is still drawn (the chart is never empty).
+    result = solve_break_even(
+        lambda v: 2000.0 + 0.001 * v, lambda v: 0.0 * v, gpus=lambda v: 1 + 0 * v
+    )
+    spec = pricing.break_even_chart(result, gpu_hour=2.69).to_dict()
+    assert "A cost of 0 (a free tier) is not drawn" in json.dumps(spec["title"])
+    svg = vlc.vegalite_to_svg(spec)
+    lines = re.findall(r'<path[^>]*d="(M[^"]+)"', svg.split('class="mark-line role-mark')[1])
+    assert lines
+    assert len(lines[0]) > 20
+    assert "self-hosting never cheaper in the range" in svg
+
+
+def test_price_history_has_a_panel_per_offer_with_sources_named() -> None:
+    spec = pricing.price_history_chart(until=AS_OF).to_dict()
+    assert spec["facet"]["field"] == "offer"
+    rows = _values(spec)
+    offers = {r["offer"] for r in rows}
+    assert "Black Forest Labs" in offers  # sellers, not offer ids
+    sources = {r["source"] for r in rows if r["source"]}
+    assert "BasedLabs" in sources  # each line is named by its source's publisher
+    assert all(r["per_image"] is not None for r in rows if r["at_end"])

@@ -30,7 +30,8 @@ def test_breakeven_explains_a_missing_gpu_price() -> None:
         app, ["breakeven", "--model", "flux-1-schnell", "--gpu", "a100-80gb", "--hosted", "0.025"]
     )
     assert result.exit_code == 2
-    assert "gpu_hour" in result.output
+    assert "--gpu-hour" in result.output  # the option, not the Python API's gpu_hour=
+    assert "gpu_hour=" not in result.output
 
 
 def test_breakeven_asks_for_a_licence_no_source_prices() -> None:

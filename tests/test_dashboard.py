@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
+import vl_convert as vlc
 from typer.testing import CliRunner
 
+import pricing
 from pricing._charts.dashboard import Dashboard, build_dashboard, export_dashboard
 from pricing._charts.export import spec_json, spec_of
+from pricing._charts.page import dashboard_html, page_charts
 from pricing.cli import app
 from pricing.errors import PricingError
 
@@ -83,8 +89,8 @@ def test_export_writes_self_contained_files(board: Dashboard, tmp_path: Path) ->
 def test_export_rejects_unknown_formats_and_writes_nothing(
     board: Dashboard, tmp_path: Path
 ) -> None:
-    with pytest.raises(PricingError, match="choose from html, png, svg, json"):
-        export_dashboard(board, tmp_path, ["pdf"])
+    with pytest.raises(PricingError, match="choose from html, png, svg, json, pdf"):
+        export_dashboard(board, tmp_path, ["gif"])
     assert not any(tmp_path.iterdir())
 
 
@@ -140,7 +146,7 @@ def test_dashboard_command_writes_the_files(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--format", "gif"], "choose from html, png, svg, json"),
+        (["--format", "gif"], "choose from html, png, svg, json, pdf"),
         (["no-such-workload"], "no-such-workload"),
         (["ecommerce", "--all"], "not both"),
     ],
@@ -164,3 +170,147 @@ def test_dashboard_benchmark_runs() -> None:
     ).stdout
     for label in ("import pricing", "build default dashboard", "simulation alone", "export"):
         assert label in out
+
+
+# --------------------------------------------------------------------------- the first screen
+
+#: Internal ids a reader must never see: option ids, a second source's offer tag inside an
+#: option id, workload input paths.
+INTERNAL_ID = re.compile(
+    r"\b(api|dedicated|autoscaled|serverless|deployment|owned|self-hosted):[a-z0-9<]"
+    r"|\.gridstackhub:|volume\.(base|growth)|self_hosting:"
+)
+#: Words that tell a reader to interact: only the interactive page may say them.
+INTERACTION = re.compile(r"click|drag|slider|legend to", re.IGNORECASE)
+
+
+def _visible_text(page: str) -> str:
+    """The page's text without its scripts and styles (what a reader can see)."""
+    body = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S | re.I)
+    return html.unescape(re.sub(r"<[^>]+>", " ", body))
+
+
+@pytest.fixture(scope="module")
+def page_text(board: Dashboard, tmp_path_factory: pytest.TempPathFactory) -> str:
+    out = tmp_path_factory.mktemp("page")
+    export_dashboard(board, out, ["html", "png"])
+    return (out / "ecommerce" / "index.html").read_text(encoding="utf-8")
+
+
+def test_the_first_screen_answers_with_a_grand_total(board: Dashboard, page_text: str) -> None:
+    text = " ".join(_visible_text(page_text).split())
+    horizons = board.headline["horizon"].to_list()
+    total = sum(horizons)
+    # the grand total is the segments' horizon costs added up, shown before anything else
+    first = text.index(f"${total:,.0f} in all: 2 segments over 12 months")
+    assert first < text.index("Assumptions") < text.index("Per segment")
+    assert "What will “E-commerce catalogue” cost from Jan 2027 to Dec 2027" in text
+    # each segment: its plan in words with its evidence grade, its total and its range
+    plan = dict(board.headline.select("segment", "option").iter_rows())
+    names = dict(board.labels.options(board.simulation.options).iter_rows())
+    for row in board.headline.iter_rows(named=True):
+        said = f"Cheapest for “{row['segment']}” over 12 months: {names[plan[row['segment']]]}"
+        assert said in text
+        assert f"${row['horizon']:,.0f} total (P10 $" in text
+    assert "<span class='badge official' title='evidence grade'>official</span>" in page_text
+    assert "<span class='badge third-party' title='evidence grade'>third-party</span>" in page_text
+
+
+def test_the_first_screen_states_its_assumptions(board: Dashboard, page_text: str) -> None:
+    text = " ".join(_visible_text(page_text).split())
+    # data/workloads/ecommerce.toml, in words
+    assert "edit, 1024x1024 (70%), 2048x2048 (30%); 1 input image; 28 steps" in text
+    assert "Volume: 200,000 (triangular, 150,000 to 300,000) images in Jan 2027" in text
+    assert "growing 3% (triangular, 1% to 5%) a month" in text
+    assert "Models: FLUX.1 Kontext [pro], FLUX.2 [pro], FLUX.1 Kontext [dev], FLUX.2 [dev]" in text
+    assert "GPUs: H100 SXM, L40S, H200 SXM, B200" in text
+    assert "Default evidence policy: official, provider, third-party prices" in text
+    assert "in force on 2026-11-21" in text
+    assert "200 Monte Carlo samples, seed 0" in text
+    assert "Every figure is in USD. No exchange rate was needed." in text
+
+
+def test_the_cost_per_month_table_adds_up(board: Dashboard, page_text: str) -> None:
+    table = page_text.split("<table class='months'>")[1].split("</table>")[0]
+    rows = re.findall(r"<tr><td>(\w{3} \d{4})</td>(.*?)</tr>", table)
+    assert len(rows) == 12
+    sim = board.simulation
+    plan = pricing.plan_options(sim)
+    monthly = sim.monthly.join(plan, on=["segment", "option"])
+    first = monthly.filter(pl.col("month") == pl.col("month").min())
+    cells = re.findall(r"<td class='num'>([^<]*)</td>", rows[0][1])
+    assert rows[0][0] == "Jan 2027"
+    assert cells[2] == f"${first['cost'].sum():,.0f}"  # product edits + lifestyle shots
+    assert "<tr class='total'><td>12 months</td>" in table
+
+
+def test_the_page_lists_every_lead_with_its_reason(board: Dashboard, page_text: str) -> None:
+    text = " ".join(_visible_text(page_text).split())
+    assert "Unverified leads: excluded from every figure above" in text
+    # LLM API's FLUX.2 [pro] figure is a claim (data/sources.toml), excluded with its flags
+    assert "FLUX.2 [pro] on LLM API claim $0.0010/image — claim; below-upstream" in text
+    leads = board.simulation.leads.unique(["offer_id", "model"])  # one row per offer and model
+    listed = page_text.split("<table class='leads'>")[1].split("</table>")[0]
+    assert listed.count("<tr><td>") == leads.height
+
+
+def test_the_page_shows_labels_never_internal_ids(page_text: str) -> None:
+    text = _visible_text(page_text)
+    assert INTERNAL_ID.search(text) is None, INTERNAL_ID.search(text)
+    assert "FLUX.2 [dev] on Replicate, API" in text  # product edits' plan, in words
+
+
+def test_every_chart_has_a_picture_for_readers_without_scripts(
+    board: Dashboard, page_text: str
+) -> None:
+    for name in board.charts:
+        assert f"<div class='vis' id='chart-{name}'></div>" in page_text
+        fallback = f"<noscript><img class='fallback' src='{name}.png' alt='"
+        assert fallback in page_text, name
+    # no picture exported: the page says the chart needs JavaScript
+    only = build_dashboard("consumer-app", samples=0, as_of=AS_OF)
+    html_only = dashboard_html(only, "", pictures=False)
+    assert "<noscript><img" not in html_only
+    assert "this chart is drawn by JavaScript, which is off" in html_only
+
+
+def _svg_texts(chart: Any) -> list[str]:
+    svg = vlc.vegalite_to_svg(spec_of(chart))
+    return [html.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", svg)]
+
+
+@pytest.mark.slow
+def test_static_pictures_carry_labels_and_no_interaction_hints(board: Dashboard) -> None:
+    for name, chart in board.charts.items():
+        texts = _svg_texts(chart)
+        assert texts, name
+        joined = "\n".join(texts)
+        assert INTERNAL_ID.search(joined) is None, (name, INTERNAL_ID.search(joined))
+        assert INTERACTION.search(joined) is None, (name, INTERACTION.search(joined))
+    # the page's own versions say how to use them, under the chart, not in it
+    assert "Click an option in the legend" in dashboard_html(board, "", pictures=False)
+
+
+def test_the_page_tells_the_tornado_which_option_the_fan_picked(board: Dashboard) -> None:
+    charts = {c.name: c for c in page_charts(board, pictures=False)}
+    tornado = charts["tornado"].spec
+    assert {"name": "option_pick", "value": None} in tornado["params"]  # type: ignore[operator]
+    for name in ("spend", "fan", "tornado", "break-even", "fleet", "cost-per-image"):
+        assert charts[name].spec["width"] == "container", name
+    assert charts["price-history"].facet
+
+
+def test_pdf_is_skipped_with_a_note_without_chromium(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("pricing._charts.pdf.find_chromium", lambda: None)
+    args = ["dashboard", "consumer-app", "--out", str(tmp_path), "--samples", "0"]
+    result = CliRunner().invoke(app, [*args, "--as-of", AS_OF, "--format", "html,pdf"])
+    assert result.exit_code == 0, result.output
+    assert "note: no PDF: no headless Chromium found" in " ".join(result.output.split())
+    assert (tmp_path / "consumer-app" / "index.html").exists()
+    assert not (tmp_path / "consumer-app" / "dashboard.pdf").exists()
+    alone = CliRunner().invoke(app, [*args, "--as-of", AS_OF, "--format", "pdf"])
+    assert alone.exit_code == 2
+    assert "Traceback" not in alone.output
+    assert "--format pdf needs Chromium" in alone.output

@@ -3,8 +3,11 @@
 Every notebook is executed with nbclient in a fresh kernel of this environment's Python
 (jupyter_client starts the ``python3`` kernel with ``sys.executable`` when ipykernel is
 installed), in a temporary working directory so that nothing is written into the repository.
-Altair 6 shows a chart in a notebook as ``text/html`` (vega-embed with the Vega-Lite spec
-inlined); that is what the last cell of each notebook must display.
+Each notebook imports ``pricing.notebook``, whose renderer shows a chart as ``text/html`` with
+Vega, Vega-Lite and Vega-Embed inlined (no script loaded from a CDN); that is what the last
+cell of each notebook must display. Every assumption is in the first code cell: no later code
+cell sets an upper-case constant. Notebooks 02 and 03 end with ipywidgets controls, built and
+run once here (no kernel interaction is needed to run them top to bottom).
 """
 
 from __future__ import annotations
@@ -27,6 +30,11 @@ EXPECTED = [
 CELL_TIMEOUT_S = 300
 PRIVATE = re.compile(r"\bpricing\._\w")
 VEGA_LITE_SCHEMA = re.compile(r"https://vega\.github\.io/schema/vega-lite/v\d")
+#: A line that sets an upper-case constant (an assumption): ``BUDGET = 6_500``, ``A, B = 1, 2``.
+CONSTANT = re.compile(r"^[A-Z][A-Z0-9_]*(\s*,\s*[A-Z][A-Z0-9_]*)*\s*=[^=]", re.MULTILINE)
+SCRIPT_SOURCE = re.compile(r"<script[^>]*\bsrc\s*=", re.IGNORECASE)
+WIDGET = "application/vnd.jupyter.widget-view+json"
+WITH_CONTROLS = {"02-hosted-vs-self-hosted.ipynb", "03-workload-mix-and-monte-carlo.ipynb"}
 
 
 def read(name: str) -> nbformat.NotebookNode:
@@ -87,6 +95,30 @@ def test_tells_a_story_with_the_public_api(name: str) -> None:
     assert not private, f"{name}: cells {private} use private modules; use `import pricing`"
 
 
+@pytest.mark.parametrize("name", EXPECTED)
+def test_assumptions_come_first(name: str) -> None:
+    cells = code_cells(read(name))
+    first = cells[0].source
+    assert "from pricing import notebook as nb" in first, f"{name}: charts need the helper"
+    assert "# ---- Assumptions" in first, f"{name}: the first code cell holds the assumptions"
+    assert CONSTANT.search(first)
+    later = {
+        i: CONSTANT.findall(cell.source)
+        for i, cell in enumerate(cells[1:], 1)
+        if CONSTANT.search(cell.source)
+    }
+    assert not later, f"{name}: code cells {sorted(later)} set assumptions; move them to the first"
+
+
+def html_outputs(cells: list[nbformat.NotebookNode]) -> list[str]:
+    return [
+        str(output.get("data", {}).get("text/html", ""))
+        for cell in cells
+        for output in cell.outputs
+        if "text/html" in output.get("data", {})
+    ]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", EXPECTED)
 def test_runs_top_to_bottom_and_ends_with_a_chart(name: str, tmp_path: Path) -> None:
@@ -109,3 +141,11 @@ def test_runs_top_to_bottom_and_ends_with_a_chart(name: str, tmp_path: Path) -> 
     assert not stderr, f"{name} printed warnings or errors:\n" + "\n".join(stderr)
     assert all(cell.execution_count is not None for cell in cells)
     assert charts(cells[-1]), f"{name}: the last cell displayed no chart: {cells[-1].outputs}"
+    pages = html_outputs(cells)
+    assert not [p for p in pages if SCRIPT_SOURCE.search(p) or "https://cdn" in p], (
+        f"{name}: an output loads a script from the network; charts must draw offline"
+    )
+    assert not [p for p in pages if "pricing-chart" in p and "__pricingVega" not in p]
+    if name in WITH_CONTROLS:
+        shown = [mime for output in cells[-1].outputs for mime in output.get("data", {})]
+        assert WIDGET in shown, f"{name}: the last cell shows no controls"

@@ -44,7 +44,7 @@ def test_private_modules_are_underscored() -> None:
     public_modules = {
         m.name for m in pkgutil.iter_modules(pricing.__path__) if not m.name.startswith("_")
     }
-    assert public_modules == {"cli", "errors"}
+    assert public_modules == {"cli", "errors", "notebook"}
     for name in public_modules:
         importlib.import_module(f"pricing.{name}")
 

@@ -1,15 +1,16 @@
 """One dashboard per workload: the charts, a headline table, and their exports.
 
-:func:`build_dashboard` simulates a workload and composes every chart of it into one
-Vega-Lite page (so the what-if sliders and linked selections work together);
-:func:`export_dashboard` writes the page as a self-contained HTML file plus PNG, SVG and JSON
-per chart. ``pricing dashboard`` wraps both.
+:func:`build_dashboard` simulates a workload and draws every chart of it, named with the
+labels of its data set (:mod:`pricing._charts.labels`); :meth:`Dashboard.chart` composes them
+into one Vega-Lite spec for a notebook (what-if sliders and linked selections working
+together). :func:`export_dashboard` writes the page (:mod:`pricing._charts.page`: a first
+screen that answers, then every chart as wide as the window) as a self-contained HTML file,
+plus PNG, SVG and JSON per chart, and a PDF of the page where Chromium is installed.
+``pricing dashboard`` wraps both.
 """
 
 from __future__ import annotations
 
-import html
-import math
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -24,7 +25,17 @@ from pricing._base.atomic import atomic_write_all
 from pricing._base.dates import to_date
 from pricing._base.progress import Progress
 from pricing._cards.catalog import Catalog
-from pricing._charts.export import FORMATS, check_formats, page, render, spec_json, spec_of
+from pricing._charts.export import (
+    DASHBOARD_FORMATS,
+    FORMATS,
+    check_formats,
+    render,
+    spec_json,
+    spec_of,
+)
+from pricing._charts.labels import Labels, labels_for
+from pricing._charts.page import dashboard_html
+from pricing._charts.pdf import print_pdf
 from pricing._charts.plans import fan_chart, spend_chart, tornado_chart
 from pricing._charts.prices import (
     cost_heatmap,
@@ -38,9 +49,10 @@ from pricing._dataset import DataSet, load_data_set, pick_catalog
 from pricing._evidence.grades import TrustPolicy
 from pricing._fx.convert import Conversion
 from pricing._plan.breakeven import BreakEven
-from pricing._plan.fx import WorkloadRate, rate_lines
+from pricing._plan.fx import WorkloadRate
 from pricing._plan.simulate import Simulation, simulate
 from pricing._plan.summary import (
+    SegmentBreakEven,
     headline,
     main_segment,
     plan_notes,
@@ -58,7 +70,7 @@ DEFAULT_SAMPLES = 1000
 #: The currency of the bundled prices the price charts draw.
 CATALOG_CURRENCY = "USD"
 
-ChartLike = alt.Chart | alt.LayerChart
+ChartLike = alt.Chart | alt.LayerChart | alt.FacetChart
 DEFAULT_SEED = 0
 
 
@@ -85,6 +97,10 @@ class Dashboard:
     conversions : tuple of Conversion
         The exchange rates into the simulation's currency: the simulation's, month by month,
         then the one the price charts were converted at (the price day's); none in USD.
+    workload : Workload, optional
+        The workload simulated: the page states its assumptions.
+    labels : Labels
+        The names of the data set's models, providers, GPUs and sources.
     """
 
     name: str
@@ -96,6 +112,8 @@ class Dashboard:
     break_evens: dict[str, BreakEven] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     conversions: tuple[Conversion, ...] = ()
+    workload: Workload | None = None
+    labels: Labels = field(default_factory=Labels)
 
     def chart(self) -> alt.VConcatChart:
         """Every chart in one page, parameters shared (sliders, linked selections)."""
@@ -157,7 +175,6 @@ def build_dashboard(
     cat = pick_catalog(catalog, data)
     ds = data if data is not None else load_data_set()
     work = target if isinstance(target, Workload) else load_workload(target, cat, data=data)
-    name = dashboard_name(target)
     day = to_date(as_of)
     sim = simulate(
         work, cat, samples=samples, seed=seed, as_of=day, progress=progress, data=data,
@@ -165,34 +182,19 @@ def build_dashboard(
     )  # fmt: skip
     policy = TrustPolicy.parse(evidence if evidence is not None else work.evidence)
     segments = {s.name: s for s in work.segments}
+    names = labels_for(ds)
     found = segment_break_evens(work, sim, cat, ds)
-    break_evens = {name: f.result for name, f in found.items()}
     main = main_segment(sim, segments) or work.segments[0].name
-    main_self = main_segment(sim, self_hosted_segments(sim))
     notes = list(sim.notes) + plan_notes(sim)
     notes += [n for f in found.values() for n in f.result.notes]
-    charts, linked = _simulation_charts(sim, main, budget)
-    if main_self is not None and main_self in found:
-        pick = found[main_self]
-        charts["break-even"] = break_even_chart(
-            pick.result, gpu_hour=pick.gpu_hour, currency=sim.currency, label=pick.label
-        )
-    if main_self is not None and work.self_hosting is not None:
-        terms = sim.hosting_terms(main_self)
-        charts["fleet"] = fleet_chart(
-            sim,
-            segment=main_self,
-            peak_to_mean=terms.peak_to_mean,
-            max_utilisation=terms.max_utilisation,
-        )
-    else:
-        notes.append("no segment has a feasible self-hosted option: no fleet chart")
+    charts, linked = _simulation_charts(sim, main, budget, names)
+    notes += _self_hosting_charts(work, sim, found, (charts, linked), names)
     shown_in, price_rate = _price_rate(sim, day)
-    _price_charts(
-        planned_request(sim, segments[main]), cat, day, (charts, linked), policy, shown_in
-    )
+    request = planned_request(sim, segments[main])
+    _price_charts(request, cat, day, (charts, linked), policy, shown_in, names)
+    break_evens = {name: f.result for name, f in found.items()}
     return Dashboard(
-        name=name,
+        name=dashboard_name(target),
         title=work.name,
         simulation=sim,
         headline=headline(sim, break_evens),
@@ -201,7 +203,54 @@ def build_dashboard(
         break_evens=break_evens,
         notes=tuple(dict.fromkeys(notes)),
         conversions=(*sim.conversions, *price_rate),
+        workload=work,
+        labels=names,
     )
+
+
+def _self_hosting_charts(
+    work: Workload,
+    sim: Simulation,
+    found: dict[str, SegmentBreakEven],
+    pages: tuple[dict[str, ChartLike], dict[str, ChartLike]],
+    names: Labels,
+) -> list[str]:
+    """The break-even and fleet charts of the main self-hosted segment, into ``pages`` (the
+    charts, and the page's versions); the notes of what could not be drawn."""
+    charts, linked = pages
+    main_self = main_segment(sim, self_hosted_segments(sim))
+    if main_self is not None and main_self in found:
+        pick = found[main_self]
+        drawn = {
+            "gpu_hour": pick.gpu_hour,
+            "currency": sim.currency,
+            "label": break_even_label(pick.label, names),
+        }
+        charts["break-even"] = break_even_chart(pick.result, **drawn)  # type: ignore[arg-type]
+        linked["break-even"] = break_even_chart(pick.result, live=True, **drawn)  # type: ignore[arg-type]
+    if main_self is None or work.self_hosting is None:
+        return ["no segment has a feasible self-hosted option: no fleet chart"]
+    terms = sim.hosting_terms(main_self)
+    charts["fleet"] = fleet_chart(
+        sim,
+        segment=main_self,
+        peak_to_mean=terms.peak_to_mean,
+        max_utilisation=terms.max_utilisation,
+        labels=names,
+    )
+    return []
+
+
+def break_even_label(label: str, names: Labels) -> str:
+    """A segment break-even's label (``"shots: flux-1-dev on runpod/h100-... vs
+    deepinfra/flux-1-dev"``) in words; as it is when it does not read so."""
+    head, vs, offer = label.rpartition(" vs ")
+    head, on, gpu_offer = head.rpartition(" on ")
+    segment, colon, model = head.rpartition(": ")
+    if not (vs and on and colon):
+        return names.words(label)
+    setup = names.option({"mode": "dedicated", "model": model, "offer_id": gpu_offer})
+    return f"{segment}: {setup} against {names.hosted(offer)}"
 
 
 #: Names Windows keeps for devices: a folder cannot be called so there.
@@ -262,24 +311,17 @@ def dashboard_folder(out: str | Path, name: str) -> Path:
     return folder
 
 
-def _money(value: object, currency: str, places: int = 0) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
-    amount = float(value)  # type: ignore[arg-type]
-    return f"${amount:,.{places}f}" if currency == "USD" else f"{amount:,.{places}f} {currency}"
-
-
 def _simulation_charts(
-    sim: Simulation, main: str, budget: float | None
+    sim: Simulation, main: str, budget: float | None, names: Labels
 ) -> tuple[dict[str, ChartLike], dict[str, ChartLike]]:
     """Spend, fan and tornado charts of the main segment, and the linked copies of the page."""
-    charts: dict[str, ChartLike] = {"spend": spend_chart(sim, budget=budget)}
+    charts: dict[str, ChartLike] = {"spend": spend_chart(sim, budget=budget, labels=names)}
     linked: dict[str, ChartLike] = {}
     if sim.bands is not None:
-        charts["fan"] = fan_chart(sim, segment=main)
+        charts["fan"] = fan_chart(sim, segment=main, labels=names)
     if sim.sensitivity is not None and sim.bands is not None:
-        charts["tornado"] = tornado_chart(sim, segment=main)
-        linked["tornado"] = tornado_chart(sim, segment=main, linked=True)
+        charts["tornado"] = tornado_chart(sim, segment=main, labels=names)
+        linked["tornado"] = tornado_chart(sim, segment=main, linked=True, labels=names)
     return charts, linked
 
 
@@ -302,6 +344,7 @@ def _price_charts(
     pages: tuple[dict[str, ChartLike], dict[str, ChartLike]],
     policy: TrustPolicy,
     shown_in: ShownIn | None,
+    names: Labels,
 ) -> None:
     """Cost per image, heatmap and price history of the main segment's planned request,
     into ``pages`` (the charts, and the page's linked copies)."""
@@ -309,105 +352,17 @@ def _price_charts(
     # Priced once; the page's copy highlights the provider clicked on the heatmap. Leads
     # (offers only excluded prices can price) are not drawn: they are listed on the page.
     offers = compare(request, cat, as_of=day, evidence=policy).filter(pl.col("lead").is_null())
-    title = request_title(request)
-    charts["cost-per-image"] = cost_per_image_chart(offers, title=title, shown_in=shown_in)
-    linked["cost-per-image"] = cost_per_image_chart(
-        offers, title=title, linked_heatmap=True, shown_in=shown_in
-    )
+    title = request_title(request, names)
+    shown = {"title": title, "shown_in": shown_in, "labels": names}
+    charts["cost-per-image"] = cost_per_image_chart(offers, **shown)  # type: ignore[arg-type]
+    linked["cost-per-image"] = cost_per_image_chart(offers, linked_heatmap=True, **shown)  # type: ignore[arg-type]
     charts["heatmap"] = cost_heatmap(
-        request.model, cat, operation=request.operation, as_of=day, shown_in=shown_in
+        request.model, cat, operation=request.operation, as_of=day, shown_in=shown_in,
+        labels=names,
+    )  # fmt: skip
+    charts["price-history"] = price_history_chart(
+        request, cat, until=day, shown_in=shown_in, labels=names
     )
-    charts["price-history"] = price_history_chart(request, cat, until=day, shown_in=shown_in)
-
-
-def headline_html(board: Dashboard) -> str:
-    """The headline table as HTML (escaped)."""
-    cur = board.simulation.currency
-    head = (
-        "<tr><th>Segment</th><th>Cheapest option</th><th>Evidence</th><th>First month</th>"
-        f"<th>Horizon ({board.simulation.monthly['month'].n_unique()} months)</th>"
-        "<th>Best hosted, horizon</th><th>Best self-hosted, horizon</th>"
-        "<th>P(self-hosting cheaper), last month</th><th>Break-even [images/month]</th></tr>"
-    )
-    rows = []
-    for r in board.headline.iter_rows(named=True):
-        p = r["p_self_hosting_cheaper"]
-        be = r["break_even_images"]
-        cells = [
-            html.escape(str(r["segment"])),
-            html.escape(str(r["option"])),
-            html.escape(f"{r['grade'] or 'n/a'} ({r['source_id'] or 'no source'})"),
-            _money(r["first_month"], cur),
-            _money(r["horizon"], cur),
-            _money(r["hosted_horizon"], cur),
-            _money(r["self_hosted_horizon"], cur),
-            _probability(p, r["no_self_hosting"]),
-            "never in range"
-            if be is None and r["segment"] in board.break_evens
-            else ("n/a" if be is None else f"{be:,.0f}"),
-        ]
-        rows.append(
-            "<tr>"
-            + "".join(
-                f"<td class='num'>{c}</td>" if i >= 3 else f"<td>{c}</td>"
-                for i, c in enumerate(cells)
-            )
-            + "</tr>"
-        )
-    table = f"<table class='headline'>{head}{''.join(rows)}</table>"
-    sim = board.simulation
-    return (
-        f"<p class='evidence'>Prices: {html.escape(sim.evidence)}.</p>"
-        f"{rates_html(board)}{table}{leads_html(sim)}"
-    )
-
-
-def rates_html(board: Dashboard) -> str:
-    """The exchange rates the page's figures were converted at, one line (none in USD)."""
-    months = board.simulation.conversions
-    lines = rate_lines(months)
-    lines += [f"price charts: {c.describe()}" for c in board.conversions if c not in months]
-    if not lines:
-        return ""
-    said = "; ".join(lines)
-    return f"<p class='fx'>Exchange rates: {html.escape(said)}.</p>"
-
-
-def _probability(p: float | None, why: str | None) -> str:
-    """P(self-hosting is cheaper), or why no self-hosted option was evaluated (never 0%)."""
-    if why is not None:
-        return html.escape(f"no self-hosted option evaluated: {why}")
-    return "n/a" if p is None else f"{p:.0%}"
-
-
-def leads_html(sim: Simulation) -> str:
-    """The unverified leads as HTML: offers the trust policy left without a price, with their
-    figure and reason, so that nothing is excluded in silence."""
-    if sim.leads.height == 0:
-        return "<p class='leads'>No hosted offer was excluded by the evidence policy.</p>"
-    rows = "".join(
-        "<tr>"
-        f"<td>{html.escape(r['segment'])}</td><td>{html.escape(r['offer_id'])}</td>"
-        f"<td>{html.escape(r['grade'])}</td>"
-        f"<td class='num'>{_lead_figure(r, sim.currency)}</td>"
-        f"<td class='num'>{_money(r['cost'], sim.currency)}</td>"
-        f"<td>{html.escape(r['reason'] or '')}</td>"
-        "</tr>"
-        for r in sim.leads.iter_rows(named=True)
-    )
-    return (
-        "<h2>Unverified leads: excluded from every figure above</h2>"
-        "<table class='leads'><tr><th>Segment</th><th>Offer</th><th>Grade</th>"
-        "<th>Price</th><th>First month</th><th>Why excluded</th></tr>"
-        f"{rows}</table>"
-    )
-
-
-def _lead_figure(row: dict[str, object], currency: str) -> str:
-    """A lead's figure: its price per image, or a GPU offer's price per GPU-hour."""
-    if row["gpu_hour"] is not None:
-        return f"{_money(row['gpu_hour'], currency, 4)}/GPU-h"
-    return _money(row["cost_per_image"], currency, 4)
 
 
 def export_dashboard(
@@ -416,43 +371,39 @@ def export_dashboard(
     formats: Iterable[str] = FORMATS,
 ) -> list[Path]:
     """Write ``out/<name>/``: ``index.html`` (the whole page, self-contained),
-    ``dashboard.json`` (its spec) and, per chart, ``<chart>.png``, ``.svg``, ``.json``.
+    ``dashboard.json`` (the charts in one spec), per chart ``<chart>.png``, ``.svg``,
+    ``.json``, and with ``pdf`` among ``formats``, ``dashboard.pdf`` (the page printed by a
+    headless Chromium; :class:`PricingError` when none is installed, see
+    :func:`pricing._charts.pdf.find_chromium`).
 
     Everything is rendered before anything is written, and the files are written all or none
     (each replaced atomically): a full disk leaves the previous export as it was.
     """
-    chosen = check_formats(formats)
+    chosen = check_formats(formats, DASHBOARD_FORMATS)
     folder = dashboard_folder(out, safe_name(board.name))
     sim = board.simulation
-    spec = board.spec()
     meta = (
         f"Workload {board.name} · prices as of {sim.as_of.isoformat()} ({sim.evidence}) · "
         f"{sim.samples:,} "
         f"samples, seed {sim.seed} · currency {sim.currency} · built by `pricing dashboard`"
     )
     files: list[tuple[Path, bytes | str]] = []
-    if "html" in chosen:
-        body = headline_html(board)
-        files.append(
-            (
-                folder / "index.html",
-                page(
-                    spec,
-                    title=f"{board.title}: cost plan",
-                    meta=meta,
-                    body_html=body,
-                    notes=board.notes,
-                ),
-            )
-        )
-    if "json" in chosen:
-        files.append((folder / "dashboard.json", spec_json(spec)))
+    pictures: dict[str, bytes | str] = {}
     for name, chart in board.charts.items():
         one = spec_of(chart)
         for fmt in chosen:
             if fmt == "json":
                 files.append((folder / f"{name}.json", spec_json(one)))
             elif fmt in ("png", "svg"):
-                files.append((folder / f"{name}.{fmt}", render(one, fmt)))
+                pictures[f"{name}.{fmt}"] = render(one, fmt)
+    files += [(folder / file, content) for file, content in pictures.items()]
+    if "json" in chosen:
+        files.append((folder / "dashboard.json", spec_json(board.spec())))
+    if "html" in chosen or "pdf" in chosen:
+        page = dashboard_html(board, meta, pictures="png" in chosen)
+        if "html" in chosen:
+            files.insert(0, (folder / "index.html", page))
+        if "pdf" in chosen:
+            files.append((folder / "dashboard.pdf", print_pdf(page, pictures)))
     atomic_write_all(files)
     return [path for path, _ in files]

@@ -13,9 +13,11 @@ import json
 import altair as alt
 import polars as pl
 
+from pricing._charts.labels import Labels, input_label, labels_for
 from pricing._charts.theme import (
     BUDGET_COLOUR,
     ITEM_COLOURS,
+    cost_scale,
     inline,
     money_axis,
     money_format,
@@ -53,6 +55,7 @@ def spend_chart(
     *,
     plan: dict[str, str] | None = None,
     budget: float | None = None,
+    labels: Labels | None = None,
 ) -> alt.LayerChart:
     """Stacked monthly spend by line item, with an optional budget line.
 
@@ -64,6 +67,8 @@ def spend_chart(
         months, see :func:`plan_options`).
     budget : float, optional  [currency/month]
         Draws a budget line; months above it are named in the tooltip.
+    labels : Labels, optional
+        Names of the options (default: from the bundled data, :func:`labels_for`).
     """
     chosen = plan if plan is not None else dict(plan_options(sim).iter_rows())
     for segment, option in chosen.items():
@@ -71,7 +76,8 @@ def spend_chart(
     layers: list[alt.Chart] = [_spend_bars(_spend_data(sim, chosen), sim.currency)]
     if budget is not None:
         layers += _budget_layers(budget, sim.currency)
-    subtitle = "; ".join(f"{s}: {o}" for s, o in chosen.items())
+    named = dict((labels or labels_for()).options(sim.options).iter_rows())
+    subtitle = [f"{s}: {named.get(o, o)}" for s, o in chosen.items()]
     return alt.LayerChart(layer=layers).properties(
         title=alt.Title(f"Monthly spend by line item: {sim.workload}", subtitle=subtitle)
     )
@@ -171,45 +177,60 @@ def _top_options(bands: pl.DataFrame, segment: str, top: int) -> list[str]:
     return sorted(best) + rest[: max(top - len(best), 0)]
 
 
-def fan_chart(sim: Simulation, *, segment: str | None = None, top: int = 6) -> alt.LayerChart:
+def fan_chart(
+    sim: Simulation, *, segment: str | None = None, top: int = 6, labels: Labels | None = None
+) -> alt.LayerChart:
     """Monte Carlo fan chart: P10-P90 band and P50 line of monthly cost per option.
 
     Shows the ``top`` options with the lowest median (the best hosted and the best
-    self-hosted always among them). Clicking a legend entry selects an option (parameter
-    ``option_pick``); the tornado chart of a dashboard follows it.
+    self-hosted always among them), named by ``labels`` (default: the bundled data's), with
+    the evidence grade of each in its tooltip. Clicking a legend entry selects an option
+    (parameter ``option_pick``, on the ``label`` field); the tornado chart of a dashboard
+    follows it. The cost axis is logarithmic unless an option costs 0 in some month.
     """
     seg = segment_of(sim, segment)
     bands = _bands(sim)
     shown = _top_options(bands, seg, top)
     # the currency is the chart's (its axis and tooltips say it), not a column of its data
     data = rounded(
-        bands.filter((pl.col("segment") == seg) & pl.col("option").is_in(shown)).drop(
-            "currency", strict=False
-        ),
+        (labels or labels_for())
+        .labelled(
+            bands.filter((pl.col("segment") == seg) & pl.col("option").is_in(shown)),
+            sim.options,
+        )
+        .join(
+            sim.options.select("segment", "option", "grade"),
+            on=["segment", "option"],
+            how="left",
+        )
+        .drop("currency", strict=False),
         2,
     )
+    order = [data.filter(pl.col("option") == o)["label"][0] for o in shown]
     fmt = money_format(sim.currency, 0)
-    pick = alt.selection_point(name=OPTION_PARAM, fields=["option"], bind="legend")
+    pick = alt.selection_point(name=OPTION_PARAM, fields=["label"], bind="legend")
     base = alt.Chart(inline(data)).encode(
         x=alt.X("month:T", timeUnit="yearmonth", title=None, axis=alt.Axis(format="%b %Y")),
-        color=alt.Color("option:N", title="Option", sort=shown),
+        color=alt.Color("label:N", title="Option", sort=order),
         opacity=alt.condition(pick, alt.value(1.0), alt.value(0.15)),
         tooltip=[
-            alt.Tooltip("option:N"),
+            alt.Tooltip("label:N", title="option"),
+            alt.Tooltip("grade:N", title="evidence"),
             alt.Tooltip("month:T", timeUnit="yearmonth", format="%b %Y"),
             alt.Tooltip("p10:Q", title=money_tip("P10", sim.currency), format=fmt),
             alt.Tooltip("p50:Q", title=money_tip("P50", sim.currency), format=fmt),
             alt.Tooltip("p90:Q", title=money_tip("P90", sim.currency), format=fmt),
         ],
     )
+    scale = cost_scale(data["p10"].to_list())
     band = (
         base.mark_area(opacity=0.2)
         .encode(
             y=alt.Y(
                 "p10:Q",
                 title=money_title("Monthly cost", sim.currency),
-                axis=money_axis(sim.currency),
-                scale=alt.Scale(type="log"),
+                axis=money_axis(sim.currency, log=scale.type == "log"),
+                scale=scale,
             ),
             y2="p90:Q",
             opacity=alt.condition(pick, alt.value(0.25), alt.value(0.03)),
@@ -218,10 +239,11 @@ def fan_chart(sim: Simulation, *, segment: str | None = None, top: int = 6) -> a
         .properties(name="fan_bands")
     )
     line = base.mark_line().encode(y="p50:Q")
+    axis = "" if scale.type == "log" else "; linear axis: an option costs 0 in some month"
     return alt.LayerChart(layer=[band, line]).properties(
         title=alt.Title(
             f"Monthly cost, P10-P90 band and median: {seg}",
-            subtitle=f"{sim.samples:,} Latin-hypercube samples, seed {sim.seed}; click the legend",
+            subtitle=f"{sim.samples:,} Latin-hypercube samples, seed {sim.seed}{axis}",
         )
     )
 
@@ -232,16 +254,22 @@ def tornado_chart(
     option: str | None = None,
     segment: str | None = None,
     linked: bool = False,
+    labels: Labels | None = None,
 ) -> alt.LayerChart:
     """Tornado chart: horizon cost with each uncertain input at its P10 and P90.
+
+    Inputs are named in words (``"Volume (base)"``, ``"Ops hours per month"``).
 
     Parameters
     ----------
     option : str, optional
         The option to explain (default: the segment's plan option, :func:`plan_options`).
     linked : bool
-        Follow the option picked on the fan chart's legend (same dashboard); until one is
-        picked, ``option`` is shown.
+        Follow the option picked on the fan chart's legend (parameter ``option_pick``, set by
+        the fan chart in the same spec or by the page); until one is picked, ``option`` is
+        shown.
+    labels : Labels, optional
+        Names of the options (default: from the bundled data).
     """
     sensitivity = _sensitivity(sim)
     seg = segment_of(sim, segment)
@@ -249,19 +277,24 @@ def tornado_chart(
     if chosen is None:
         raise PricingError(f"segment {seg!r} has no feasible option; pass option=...")
     check_option(sim, seg, chosen)
-    data = _tornado_data(sensitivity, seg, chosen, linked)
+    names = labels or labels_for()
+    data = names.labelled(_tornado_data(sensitivity, seg, chosen, linked), sim.options)
     base = alt.Chart(inline(data))
     if linked:
+        picked = f"isValid({OPTION_PARAM}) && isValid({OPTION_PARAM}.label)"
         base = base.transform_filter(
-            f"isValid({OPTION_PARAM}.option) ? indexof({OPTION_PARAM}.option, datum.option) >= 0"
+            f"{picked} ? indexof({OPTION_PARAM}.label, datum.label) >= 0"
             f" : datum.option == {json.dumps(chosen)}"
         )
-    return alt.LayerChart(layer=_tornado_layers(base, sim.currency)).properties(
+    shown = str(dict(names.options(sim.options).iter_rows()).get(chosen, chosen))
+    # linked, the option explained changes: the legend under the bars names it
+    head = f"At first {shown}; then the option picked on the fan chart" if linked else shown
+    return alt.LayerChart(layer=_tornado_layers(base, sim.currency, linked)).properties(
         title=alt.Title(
             f"What moves the cost: {seg}",
-            subtitle=f"{chosen}; each input at P10 and P90, others at their centre",
+            subtitle=[head, "each input at its P10 and P90, the others at their centre"],
         ),
-        height=alt.Step(18),
+        height=alt.Step(22),
     )
 
 
@@ -279,9 +312,10 @@ def _tornado_data(sensitivity: pl.DataFrame, seg: str, chosen: str, linked: bool
     frame = sensitivity.filter(pl.col("segment") == seg).drop("currency", strict=False)
     if not linked:
         frame = frame.filter(pl.col("option") == chosen)
+    words = {name: input_label(name, seg) for name in frame["input"].unique().to_list()}
     data = rounded(
         frame.with_columns(
-            input=pl.col("input").str.replace(f"^{seg}: ", ""),
+            input=pl.col("input").replace_strict(words, return_dtype=pl.String),
             low_cost=pl.min_horizontal("cost_at_low", "cost_at_high"),
             high_cost=pl.max_horizontal("cost_at_low", "cost_at_high"),
         ),
@@ -291,11 +325,21 @@ def _tornado_data(sensitivity: pl.DataFrame, seg: str, chosen: str, linked: bool
     return data
 
 
-def _tornado_layers(base: alt.Chart, currency: str) -> list[alt.Chart]:
-    """A bar per input from its cost at P10 to its cost at P90, and a tick at the base case."""
+def _tornado_layers(base: alt.Chart, currency: str, linked: bool) -> list[alt.Chart]:
+    """A bar per input from its cost at P10 to its cost at P90, and a tick at the base case;
+    ``linked``, a legend names the option the bars explain."""
     fmt = money_format(currency, 0)
-    y = alt.Y("input:N", sort=alt.EncodingSortField("swing", order="descending"), title=None)
-    bars = base.mark_bar(color="#4c78a8").encode(
+    y = alt.Y(
+        "input:N",
+        sort=alt.EncodingSortField("swing", order="descending"),
+        title=None,
+        axis=alt.Axis(labelLimit=360),
+    )
+    colour: alt.Color | alt.ColorValue = alt.ColorValue("#4c78a8")
+    if linked:
+        colour = alt.Color("label:N", title="Option explained", scale=alt.Scale(range=["#4c78a8"]))
+    bars = base.mark_bar().encode(
+        color=colour,
         x=alt.X(
             "low_cost:Q",
             title=money_title("Horizon cost", currency),
@@ -305,7 +349,7 @@ def _tornado_layers(base: alt.Chart, currency: str) -> list[alt.Chart]:
         x2="high_cost:Q",
         y=y,
         tooltip=[
-            alt.Tooltip("option:N"),
+            alt.Tooltip("label:N", title="option"),
             alt.Tooltip("input:N"),
             alt.Tooltip("low:Q", title="input at P10", format=",.4g"),
             alt.Tooltip("high:Q", title="input at P90", format=",.4g"),

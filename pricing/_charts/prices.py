@@ -1,7 +1,8 @@
-"""Charts of prices: cost per image by offer, price history, and a provider x size heatmap.
+"""Charts of prices: cost per image by offer, and a provider x size heatmap.
 
 Each builder returns an Altair chart (theme: :mod:`pricing._charts.theme`). Inputs are either
-what the engine returns (a :func:`~pricing.compare` frame) or a request to price first.
+what the engine returns (a :func:`~pricing.compare` frame) or a request to price first. The
+price history (:mod:`pricing._charts.history`) is exported from here too.
 """
 
 from __future__ import annotations
@@ -12,23 +13,26 @@ from datetime import date, datetime
 import altair as alt
 import polars as pl
 
-from pricing._base.dates import to_date
 from pricing._cards.catalog import Catalog, load_catalog
+from pricing._charts.history import price_history_chart as price_history_chart
+from pricing._charts.labels import Labels, labels_for
 from pricing._charts.theme import (
-    SOURCE_KIND_COLOURS,
+    GRADE_COLOURS,
     ShownIn,
+    cost_scale,
     inline,
     money_format,
     money_tip,
     money_title,
+    one_currency,
     require_columns,
     require_rows,
     rounded,
+    shown_in_currency,
 )
 from pricing._price.request import ImageRequest
 from pricing._quote.compare import compare
-from pricing._quote.quote import quote
-from pricing.errors import PriceNotFound, PricingError, UnsupportedRequest
+from pricing.errors import PricingError
 
 #: Name of the dropdown parameter that picks a provider on the cost-per-image chart.
 PROVIDER_PARAM = "provider_pick"
@@ -37,48 +41,11 @@ HEATMAP_PICK = "heatmap_provider"
 
 DEFAULT_SIZES = ((512, 512), (1024, 1024), (1024, 1536), (2048, 2048))
 
-#: Columns of the price history (a frame with no row keeps them).
-_HISTORY_SCHEMA = {
-    "offer_id": pl.String,
-    "date": pl.Date,
-    "source_id": pl.String,
-    "source_kind": pl.String,
-    "version": pl.String,
-    "per_image": pl.Float64,
-    "currency": pl.String,
-}
 
-
-def _one_currency(frame: pl.DataFrame, what: str) -> str:
-    currencies = frame["currency"].drop_nulls().unique().sort().to_list()
-    if len(currencies) != 1:
-        raise PricingError(
-            f"{what}: prices are in {', '.join(currencies) or 'no currency'}; one chart shows one "
-            "currency. Filter the frame to one currency first."
-        )
-    return str(currencies[0])
-
-
-def _shown(
-    data: pl.DataFrame,
-    columns: Sequence[str],
-    currency: str,
-    shown_in: ShownIn | None,
-    subtitle: str,
-) -> tuple[pl.DataFrame, str, str | list[str]]:
-    """The prices to draw in ``shown_in``'s currency (when they are in the one it converts
-    from), their currency, and the subtitle stating the rate."""
-    if shown_in is None:
-        return data, currency, subtitle
-    converted, now = shown_in.apply(data, columns, currency)
-    if now == currency:
-        return data, currency, subtitle
-    return rounded(converted), now, shown_in.subtitle(subtitle)
-
-
-def request_title(request: ImageRequest) -> str:
-    """``"Cost per image: flux-2-pro generate 1024x1024"``."""
-    return f"Cost per image: {request.model} {request.operation} {request.width}x{request.height}"
+def request_title(request: ImageRequest, labels: Labels | None = None) -> str:
+    """``"Cost per image: FLUX.2 [pro], generate 1024x1024"``."""
+    model = (labels or labels_for()).model(request.model)
+    return f"Cost per image: {model}, {request.operation} {request.width}x{request.height}"
 
 
 def cost_per_image_chart(
@@ -90,11 +57,13 @@ def cost_per_image_chart(
     linked_heatmap: bool = False,
     title: str | None = None,
     shown_in: ShownIn | None = None,
+    labels: Labels | None = None,
 ) -> alt.LayerChart:
     """Bars of the cost per image on every offer that serves a request, cheapest first.
 
-    Error bars span the lowest and highest price across disagreeing sources in force. A
-    dropdown (parameter ``provider_pick``) shows one provider's offers.
+    Each bar is named by its seller and coloured by the evidence grade of its price. Error
+    bars span the lowest and highest price across disagreeing sources in force. A dropdown
+    (parameter ``provider_pick``) shows one provider's offers.
 
     Parameters
     ----------
@@ -108,21 +77,30 @@ def cost_per_image_chart(
         Chart title (default: names the request, or "Cost per image by offer" for a frame).
     shown_in : ShownIn, optional
         Draw the prices in another currency, at the rate it states (in the subtitle).
+    labels : Labels, optional
+        Names of sellers and models (default: from the bundled data).
     """
+    names = labels or labels_for()
     if isinstance(request, ImageRequest):
         frame = compare(request, catalog, as_of=as_of)
-        title = title or request_title(request)
+        title = title or request_title(request, names)
     else:
         frame = request
         title = title or "Cost per image by offer"
-    data, currency = _offer_prices(frame, top)
-    subtitle = "Error bars: range across disagreeing sources"
-    data, currency, sub = _shown(data, ("per_image", "low", "high"), currency, shown_in, subtitle)
+    data, currency = _offer_prices(frame, top, names)
+    subtitle = "Error bars: range across disagreeing sources; colour: evidence grade of the price"
+    data, currency, sub = shown_in_currency(
+        data, ("per_image", "low", "high"), currency, shown_in, subtitle
+    )
     providers = sorted(data["provider"].unique().to_list())
     pick = alt.param(
         name=PROVIDER_PARAM,
         value="all",
-        bind=alt.binding_select(options=["all", *providers], name="Provider "),
+        bind=alt.binding_select(
+            options=["all", *providers],
+            labels=["all", *(names.provider(p) for p in providers)],
+            name="Provider ",
+        ),
     )
     return (
         alt.LayerChart(layer=_offer_bars(data, currency, linked_heatmap))
@@ -134,7 +112,7 @@ def cost_per_image_chart(
     )
 
 
-def _offer_prices(frame: pl.DataFrame, top: int) -> tuple[pl.DataFrame, str]:
+def _offer_prices(frame: pl.DataFrame, top: int, names: Labels) -> tuple[pl.DataFrame, str]:
     """The ``top`` cheapest priced offers, with their source range, and their one currency."""
     require_columns(
         frame,
@@ -145,7 +123,7 @@ def _offer_prices(frame: pl.DataFrame, top: int) -> tuple[pl.DataFrame, str]:
     if "lead" in frame.columns:  # unverified leads are listed, never drawn as a price
         frame = frame.filter(pl.col("lead").is_null())
     require_rows(frame, "cost_per_image_chart", "no offer prices this request")
-    currency = _one_currency(frame, "cost_per_image_chart")
+    currency = one_currency(frame, "cost_per_image_chart")
     images = pl.col("total") / pl.col("per_image")
     data = rounded(
         frame.sort("per_image")
@@ -154,10 +132,14 @@ def _offer_prices(frame: pl.DataFrame, top: int) -> tuple[pl.DataFrame, str]:
             low=pl.col("min_total") / images,
             high=pl.col("max_total") / images,
             source_kind=pl.col("source_kind").fill_null("unknown"),
+            grade=pl.col("grade").fill_null("unknown")
+            if "grade" in frame.columns
+            else pl.lit("unknown"),
         )
         .select(
             "offer_id",
             "provider",
+            "grade",
             "per_image",
             "low",
             "high",
@@ -167,20 +149,27 @@ def _offer_prices(frame: pl.DataFrame, top: int) -> tuple[pl.DataFrame, str]:
             "price_version",
         )
     )
-    return data, currency
+    offers = data["offer_id"].to_list()
+    sellers = data["provider"].to_list()
+    return data.with_columns(
+        offer=pl.Series([names.seller(o) for o in offers], dtype=pl.String),
+        seller=pl.Series([names.provider(p) for p in sellers], dtype=pl.String),
+    ), currency
 
 
 def _offer_bars(data: pl.DataFrame, currency: str, linked_heatmap: bool) -> list[alt.Chart]:
     """The bars (filtered by the provider dropdown) and the error bars of the source range."""
     fmt = money_format(currency, 4)
     y = alt.Y(
-        "offer_id:N",
+        "offer:N",
         sort=alt.EncodingSortField("per_image", op="min", order="ascending"),
         title=None,
+        axis=alt.Axis(labelLimit=300),
     )
     tooltip = [
-        alt.Tooltip("offer_id:N", title="offer"),
-        alt.Tooltip("provider:N"),
+        alt.Tooltip("offer:N", title="offer"),
+        alt.Tooltip("offer_id:N", title="offer id"),
+        alt.Tooltip("grade:N", title="evidence"),
         alt.Tooltip("per_image:Q", title=money_tip("per image", currency), format=fmt),
         alt.Tooltip("low:Q", title=money_tip("lowest source", currency), format=fmt),
         alt.Tooltip("high:Q", title=money_tip("highest source", currency), format=fmt),
@@ -189,145 +178,37 @@ def _offer_bars(data: pl.DataFrame, currency: str, linked_heatmap: bool) -> list
         alt.Tooltip("price_version:N", title="price version"),
     ]
     opacity: alt.OpacityValue | dict[str, object] = alt.OpacityValue(1.0)
-    if linked_heatmap:
+    if linked_heatmap:  # the heatmap's selection, set in the same spec or by the page
+        picked = f"isValid({HEATMAP_PICK}) && isValid({HEATMAP_PICK}.provider)"
         opacity = {
-            "condition": {"param": HEATMAP_PICK, "empty": True, "value": 1.0},
+            "condition": {
+                "test": f"!({picked}) || indexof({HEATMAP_PICK}.provider, datum.provider) >= 0",
+                "value": 1.0,
+            },
             "value": 0.3,
         }
     base = alt.Chart(inline(data)).transform_filter(
         f"{PROVIDER_PARAM} == 'all' || datum.provider == {PROVIDER_PARAM}"
     )
+    axis = alt.Axis(format=money_format(currency, 4).replace(".4f", ".3~f"), tickCount=5)
     bars = base.mark_bar().encode(
-        x=alt.X("per_image:Q", title=money_title("Cost per image", currency)),
+        x=alt.X("per_image:Q", title=money_title("Cost per image", currency), axis=axis),
         y=y,
-        color=alt.Color("provider:N", legend=None),
+        color=alt.Color(
+            "grade:N",
+            title="Evidence",
+            scale=alt.Scale(domain=list(GRADE_COLOURS), range=list(GRADE_COLOURS.values())),
+        ),
         opacity=opacity,
         tooltip=tooltip,
     )
     spread = base.mark_errorbar(ticks=True, color="#333").encode(
-        x=alt.X("low:Q", title=money_title("Cost per image", currency)),
+        x=alt.X("low:Q", title=money_title("Cost per image", currency), axis=axis),
         x2="high:Q",
         y=y,
         tooltip=tooltip,
     )
     return [bars, spread]
-
-
-def _history_rows(
-    request: ImageRequest, cat: Catalog, offers: Sequence[str], until: date
-) -> list[dict[str, object]]:
-    rows: list[dict[str, object]] = []
-    for offer_id in offers:
-        offer = cat.offer(offer_id)
-        days = {v.effective_from for v in offer.versions}
-        days |= {v.effective_to for v in offer.versions if v.effective_to is not None}
-        for day in sorted(d for d in days if d <= until):
-            try:
-                q = quote(request, offer, as_of=day, catalog=cat)
-            except (PriceNotFound, UnsupportedRequest):
-                rows.append({"offer_id": offer_id, "date": day, "per_image": None})
-                continue
-            for sp in q.spread.by_source:
-                rows.append(
-                    {
-                        "offer_id": offer_id,
-                        "date": day,
-                        "source_id": sp.source_id,
-                        "source_kind": sp.source_kind,
-                        "version": sp.version,
-                        "per_image": float(sp.total / q.images),
-                        "currency": q.currency,
-                    }
-                )
-    return rows
-
-
-def price_history_chart(
-    request: ImageRequest | None = None,
-    catalog: Catalog | None = None,
-    *,
-    offers: Sequence[str] | None = None,
-    until: date | datetime | str | None = None,
-    shown_in: ShownIn | None = None,
-) -> alt.Chart:
-    """Step lines of an offer's price for ``request`` across its price versions.
-
-    One line per (offer, source), coloured by the source's kind (official, reseller,
-    third-party, seed), so disagreeing sources show side by side. Each step starts where a
-    version takes effect; a gap is a period with no price in force.
-
-    Parameters
-    ----------
-    request : ImageRequest, optional
-        Priced under every version (default: one FLUX.2 [pro] 1024x1024 image).
-    offers : sequence of str, optional
-        Offer ids (default: every offer of the request's model).
-    until : date, optional
-        Right end of the lines (default: the catalog's as-of date or today).
-    shown_in : ShownIn, optional
-        Draw every price in another currency at the one rate it states (price changes show,
-        exchange-rate moves do not).
-    """
-    cat = catalog if catalog is not None else load_catalog()
-    req = request if request is not None else ImageRequest(model="flux-2-pro")
-    chosen = list(offers) if offers is not None else [o.id for o in cat.offers(model=req.model)]
-    if not chosen:
-        raise PricingError(f"no offers serve {req.model!r}; pass offers=[...] by id")
-    end = to_date(until)
-    data, currency = _history_data(req, _history_rows(req, cat, chosen, end), end)
-    subtitle = "One step line per offer and source"
-    data, currency, sub = _shown(data, ("per_image",), currency, shown_in, subtitle)
-    fmt = money_format(currency, 4)
-    kinds = list(SOURCE_KIND_COLOURS)
-    chart: alt.Chart = (
-        alt.Chart(inline(data))
-        .mark_line(interpolate="step-after", point=True)
-        .encode(
-            x=alt.X("date:T", title="Price in force from"),
-            y=alt.Y("per_image:Q", title=money_title("Cost per image", currency)),
-            color=alt.Color(
-                "source_kind:N",
-                title="Source kind",
-                scale=alt.Scale(domain=kinds, range=[SOURCE_KIND_COLOURS[k] for k in kinds]),
-            ),
-            detail="line:N",
-            tooltip=[
-                alt.Tooltip("offer_id:N", title="offer"),
-                alt.Tooltip("date:T", title="from"),
-                alt.Tooltip("per_image:Q", title=money_tip("per image", currency), format=fmt),
-                alt.Tooltip("source_id:N", title="source"),
-                alt.Tooltip("source_kind:N", title="source kind"),
-                alt.Tooltip("version:N", title="price version"),
-            ],
-        )
-        .properties(
-            title=alt.Title(
-                f"Price history: {req.model} {req.operation} {req.width}x{req.height}",
-                subtitle=sub,
-            )
-        )
-    )
-    return chart
-
-
-def _history_data(
-    req: ImageRequest, rows: list[dict[str, object]], end: date
-) -> tuple[pl.DataFrame, str]:
-    """The history to draw, each line run on to ``end``, and its one currency."""
-    frame = pl.DataFrame(rows, schema=_HISTORY_SCHEMA)
-    priced = frame.filter(pl.col("per_image").is_not_null())
-    require_rows(priced, "price_history_chart", f"no offer prices {req.model} {req.operation}")
-    currency = _one_currency(priced, "price_history_chart")
-    # Each line runs on to ``end`` at its last price, so the latest step has a width.
-    last = (
-        priced.sort("date")
-        .group_by("offer_id", "source_id", maintain_order=True)
-        .last()
-        .with_columns(date=pl.lit(end))
-    )
-    data = rounded(pl.concat([frame, last.select(frame.columns)]).sort("offer_id", "date"))
-    data = data.with_columns(line=pl.col("offer_id") + " · " + pl.col("source_id").fill_null(""))
-    return data, currency
 
 
 def cost_heatmap(
@@ -338,14 +219,17 @@ def cost_heatmap(
     operation: str = "generate",
     as_of: date | datetime | str | None = None,
     shown_in: ShownIn | None = None,
+    labels: Labels | None = None,
 ) -> alt.LayerChart:
     """Heatmap of the cheapest cost per image per provider (rows) and output size (columns).
 
     A cell with no price is drawn grey and says so (never 0). Clicking a row selects the
     provider (parameter ``heatmap_provider``), which other charts of a dashboard highlight.
-    ``shown_in`` draws the prices in another currency, at the rate it states.
+    ``shown_in`` draws the prices in another currency, at the rate it states; ``labels``
+    names the providers and the model (default: from the bundled data).
     """
     cat = catalog if catalog is not None else load_catalog()
+    names = labels or labels_for()
     if not sizes:
         raise PricingError("cost_heatmap needs at least one size, e.g. sizes=[(1024, 1024)]")
     providers = sorted({cat.provider_of(o) for o in cat.offers(model=model)})
@@ -359,15 +243,19 @@ def cost_heatmap(
         req = ImageRequest(model=model, operation=operation, width=w, height=h)
         cells, currency = _heatmap_cells(req, cat, providers, as_of, currency)
         rows += cells
-    data = rounded(pl.DataFrame(rows))
+    data = rounded(pl.DataFrame(rows)).with_columns(
+        seller=pl.col("provider").replace_strict({p: names.provider(p) for p in providers})
+    )
     require_rows(data.drop_nulls("per_image"), "cost_heatmap", f"no price for {model}")
     subtitle = (
         "Provider x output size; grey = no trusted price in force "
         "(lead only: only an excluded price, a claim or a flagged figure)"
     )
-    data, currency, sub = _shown(data, ("per_image",), currency, shown_in, subtitle)
+    data, currency, sub = shown_in_currency(data, ("per_image",), currency, shown_in, subtitle)
     return alt.LayerChart(layer=_heatmap_layers(data, currency, sizes)).properties(
-        title=alt.Title(f"Cheapest cost per image: {model} {operation}", subtitle=sub),
+        title=alt.Title(
+            f"Cheapest cost per image: {names.model(model)}, {operation}", subtitle=sub
+        ),
         height=alt.Step(22),
         width=alt.Step(90),
     )
@@ -416,10 +304,10 @@ def _heatmap_layers(
     size_order = [f"{w}x{h}" for w, h in sizes]
     pick = alt.selection_point(name=HEATMAP_PICK, fields=["provider"], on="click")
     base = alt.Chart(inline(data)).encode(
-        x=alt.X("size:O", sort=size_order, title="Output size [px]"),
-        y=alt.Y("provider:N", title=None),
+        x=alt.X("size:O", sort=size_order, title="Output size [px]", axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("seller:N", title=None, axis=alt.Axis(labelLimit=240)),
         tooltip=[
-            alt.Tooltip("provider:N"),
+            alt.Tooltip("seller:N", title="provider"),
             alt.Tooltip("size:O"),
             alt.Tooltip("megapixels:Q", title="megapixels"),
             alt.Tooltip("per_image:Q", title=money_tip("cheapest per image", currency), format=fmt),
@@ -434,8 +322,10 @@ def _heatmap_layers(
             color=alt.Color(
                 "per_image:Q",
                 title=money_title("Per image", currency),
-                scale=alt.Scale(scheme="yelloworangered", type="log"),
-                legend=alt.Legend(format=fmt),
+                scale=alt.Scale(
+                    scheme="yelloworangered", type=cost_scale(data["per_image"].to_list()).type
+                ),
+                legend=alt.Legend(format=fmt, direction="horizontal", gradientLength=220),
             ),
             opacity=alt.condition(pick, alt.value(1.0), alt.value(0.35)),
         )

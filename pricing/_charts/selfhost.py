@@ -11,9 +11,11 @@ import math
 import altair as alt
 import polars as pl
 
+from pricing._charts.labels import Labels, labels_for
 from pricing._charts.plans import check_option, segment_of
 from pricing._charts.theme import (
     inline,
+    integer_axis,
     money_axis,
     money_format,
     money_tip,
@@ -29,6 +31,8 @@ from pricing.errors import PricingError
 GPU_HOUR_PARAM = "gpu_hour"
 VOLUME_PARAM = "log10_volume"
 PEAK_PARAM = "peak_factor"
+#: The largest peak factor of the fleet chart's slider.
+PEAK_MAX = 3.0
 
 
 def fleet_chart(
@@ -38,25 +42,31 @@ def fleet_chart(
     segment: str | None = None,
     peak_to_mean: float = 1.0,
     max_utilisation: float = 1.0,
+    labels: Labels | None = None,
 ) -> alt.LayerChart:
     """GPUs (bars) and utilisation (line) by month for a self-hosted option.
 
-    A slider (parameter ``peak_factor``) scales the peak: the dashed line redraws the GPUs a
-    utilisation-only sizing would need, ``ceil(mean busy GPUs x peak_to_mean x factor /
-    max_utilisation)``, computed in the browser (the latency target is not re-solved there).
+    A slider (parameter ``peak_factor``, 1 at first) scales the peak: the dashed line redraws
+    the GPUs a utilisation-only sizing would need, ``ceil(mean busy GPUs x peak_to_mean x
+    factor / max_utilisation)``, computed in the browser (the latency target is not re-solved
+    there). GPU axes count whole GPUs.
     """
     seg = segment_of(sim, segment)
     option = _fleet_option(sim, seg, option)
     data = _fleet_data(sim, seg, option, peak_to_mean, max_utilisation)
     gpus, util = _fleet_layers(data)
+    named = dict((labels or labels_for()).options(sim.options).iter_rows())
     chart: alt.LayerChart = (
         alt.LayerChart(layer=[gpus, util])
         .resolve_scale(y="independent")
         .properties(
             title=alt.Title(
-                f"Fleet size and utilisation: {option}",
-                subtitle="Bars: simulated fleet; dashed: utilisation-only sizing at the slider's "
-                "peak factor; blue: utilisation",
+                f"Fleet size and utilisation: {seg}",
+                subtitle=[
+                    named.get(option, option),
+                    "Bars: simulated GPUs at each month's peak; blue line: utilisation",
+                    "Dashed: GPUs a utilisation-only sizing needs (peak factor 1)",
+                ],
             ),
             width=520,
         )
@@ -100,12 +110,22 @@ def _fleet_layers(data: pl.DataFrame) -> tuple[alt.LayerChart, alt.Chart]:
     """The GPU layers (bars and the peak-factor what-if line) and the utilisation line."""
     x = alt.X("label:O", sort=None, title=None, axis=alt.Axis(labelAngle=0))
     base = alt.Chart(inline(data))
+    # the most GPUs the axis may have to show: the fleet, or the what-if at the top factor
+    top = data.select(
+        pl.max_horizontal(
+            pl.col("gpus").max(),
+            (pl.col("mean_busy") * pl.col("peak_to_mean") * PEAK_MAX / pl.col("max_utilisation"))
+            .ceil()
+            .max(),
+        )
+    ).item()
+    axis = integer_axis("GPUs at the month's peak", top)
     bars = base.mark_bar(color="#f58518", opacity=0.8).encode(
         x=x,
-        y=alt.Y("gpus:Q", title="GPUs at the month's peak"),
+        y=alt.Y("gpus:Q", axis=axis),
         tooltip=[
             alt.Tooltip("month:T", timeUnit="yearmonth", format="%b %Y"),
-            alt.Tooltip("gpus:Q", title="GPUs"),
+            alt.Tooltip("gpus:Q", title="GPUs", format="d"),
             alt.Tooltip("utilisation:Q", title="utilisation", format=".0%"),
             alt.Tooltip("images:Q", title="images", format=",.0f"),
         ],
@@ -115,15 +135,15 @@ def _fleet_layers(data: pl.DataFrame) -> tuple[alt.LayerChart, alt.Chart]:
         y=alt.Y("utilisation:Q", title="Utilisation", axis=alt.Axis(format=".0%")),
         tooltip=[alt.Tooltip("utilisation:Q", title="utilisation", format=".0%")],
     )
-    return alt.LayerChart(layer=[bars, _peak_what_if(base, x)]), util
+    return alt.LayerChart(layer=[bars, _peak_what_if(base, x, axis)]), util
 
 
-def _peak_what_if(base: alt.Chart, x: alt.X) -> alt.Chart:
+def _peak_what_if(base: alt.Chart, x: alt.X, axis: alt.Axis) -> alt.Chart:
     """Dashed line: the GPUs a utilisation-only sizing needs at the slider's peak factor."""
     factor = alt.param(
         name=PEAK_PARAM,
         value=1.0,
-        bind=alt.binding_range(min=0.5, max=3.0, step=0.1, name="Peak factor "),
+        bind=alt.binding_range(min=0.5, max=PEAK_MAX, step=0.1, name="Peak factor "),
     )
     what_if: alt.Chart = (
         base.transform_calculate(
@@ -133,8 +153,8 @@ def _peak_what_if(base: alt.Chart, x: alt.X) -> alt.Chart:
         .mark_line(color="black", strokeDash=[4, 3], point=True)
         .encode(
             x=x,
-            y=alt.Y("what_if:Q", title="GPUs at the month's peak"),
-            tooltip=[alt.Tooltip("what_if:Q", title="GPUs at this peak factor")],
+            y=alt.Y("what_if:Q", axis=axis),
+            tooltip=[alt.Tooltip("what_if:Q", title="GPUs at this peak factor", format="d")],
         )
         .add_params(factor)
     )
@@ -149,12 +169,16 @@ def break_even_chart(
     label: str = "",
     volume: float | None = None,
     points: int = 240,
+    live: bool = False,
 ) -> alt.LayerChart:
     """Hosted versus self-hosted monthly cost against monthly volume, log-log.
 
     The self-hosted curve is recomputed in the browser from a GPU-price slider (parameter
-    ``gpu_hour``, [currency/GPU-h]): cost = fixed costs + GPUs x 730 h x price, so the
-    break-even rule moves with it. A second slider (``log10_volume``) marks a monthly volume.
+    ``gpu_hour``, [currency/GPU-h]): cost = fixed costs + GPUs x 730 h x price. The red rule
+    and the answer at the top left mark the smallest volume from which self-hosting stays
+    cheaper, as the solver defines the break-even; at the solved price they are the solver's
+    volume exactly. A second slider (``log10_volume``) marks a monthly volume. A cost of 0 (a
+    free tier) cannot be drawn on the log axis: it is left out, and the subtitle says so.
 
     Parameters
     ----------
@@ -164,6 +188,9 @@ def break_even_chart(
         The GPU price ``result`` was solved with; the slider starts there.
     volume : float, optional  [images/month]
         Where the volume slider starts (default: the break-even volume or 1e5).
+    live : bool
+        For a page whose slider moves: the subtitle leaves the answer to the text at the top
+        left, which follows the slider (the solved answer would go stale).
     """
     if gpu_hour <= 0:
         raise PricingError(f"gpu_hour must be a positive price per GPU-hour, got {gpu_hour}")
@@ -175,28 +202,51 @@ def break_even_chart(
     lines = _cost_lines(base, currency).add_params(
         _gpu_price_param(gpu_hour, currency), _volume_param(start)
     )
-    crossing, crossing_label = _crossing_layers(base)
-    layers = [lines, crossing, crossing_label, _volume_marker(), _live_answer(base, currency)]
+    found = _cheaper_from(base)
+    crossing, crossing_label = _crossing_layers(found)
+    layers = [lines, crossing, crossing_label, _volume_marker(), _live_answer(found, currency)]
+    fleet = f"Dedicated fleet, {HOURS_PER_MONTH:.0f} h a month"
+    said = [
+        f"{fleet}; the answer at the top left is at the GPU price it shows"
+        if live
+        else f"{fleet}, solved at {gpu_hour:,.2f} {currency}/h: {_break_even_found(result)}"
+    ]
+    if data.filter((pl.col("hosted") <= 0) | (pl.col("self_hosted") <= 0)).height:
+        said.append("A cost of 0 (a free tier) is not drawn: a log axis has no 0")
+    # the label on lines of its own under a short title: a long title would narrow the plot
+    head, sep, rest = label.partition(": ")
+    title = f"Hosted versus self-hosted{': ' + head if sep else ''}"
+    parts = (rest if sep else label).replace(" against ", "\n against ").replace(" vs ", "\n vs ")
+    named = [p.strip() for p in parts.split("\n") if p.strip()]
+    subtitle = [*named, *said]
     return alt.LayerChart(layer=layers).properties(
-        title=alt.Title(
-            f"Hosted versus self-hosted{': ' + label if label else ''}",
-            subtitle=f"solved at {gpu_hour:,.2f} {currency}/h: "
-            f"{_break_even_found(result, gpu_hour, currency)}; the answer at the top left and "
-            "the red line follow the GPU-price slider",
-        )
+        title=alt.Title(title, subtitle=subtitle if len(subtitle) > 1 else subtitle[0])
     )
 
 
-def _live_answer(base: alt.Chart, currency: str) -> alt.Chart:
-    """The break-even at the slider's GPU price, as text at the top left: the smallest volume
-    of the curve where self-hosting is cheaper, or "never" when there is none."""
+def _cheaper_from(base: alt.Chart) -> alt.Chart:
+    """One row, ``first``: the smallest volume from which self-hosting at the slider's GPU
+    price costs no more than the hosted offer at every larger volume of the curve (null:
+    never in the range), the solver's definition of the break-even."""
+    found: alt.Chart = (
+        base.transform_calculate(cheaper="datum.self_hosted_now <= datum.hosted + 1e-9 ? 1 : 0")
+        .transform_window(
+            above="min(cheaper)",
+            sort=[alt.SortField("images", order="descending")],
+            frame=[None, 0],
+        )
+        .transform_calculate(stays="datum.above == 1 ? datum.images : null")
+        .transform_aggregate(first="min(stays)")
+    )
+    return found
+
+
+def _live_answer(found: alt.Chart, currency: str) -> alt.Chart:
+    """The break-even at the slider's GPU price, as text at the top left: the volume from
+    which self-hosting stays cheaper, or "never" when there is none."""
     price = f"format({GPU_HOUR_PARAM}, ',.2f') + ' {currency}/h: '"
     text: alt.Chart = (
-        base.transform_calculate(
-            cheaper="datum.self_hosted_now <= datum.hosted ? datum.images : null"
-        )
-        .transform_aggregate(first="min(cheaper)")
-        .transform_calculate(
+        found.transform_calculate(
             answer=f"'at ' + {price} + (isValid(datum.first) ? 'self-hosting cheaper from ' + "
             "format(datum.first, ',.0f') + ' images/month' : "
             "'self-hosting never cheaper in the range')"
@@ -211,18 +261,36 @@ def _live_answer(base: alt.Chart, currency: str) -> alt.Chart:
 
 
 def _break_even_data(result: BreakEven, gpu_hour: float, points: int) -> pl.DataFrame:
-    """The result's curve, thinned to about ``points`` rows, with its fixed monthly costs."""
+    """The result's curve, thinned to about ``points`` rows, with its fixed monthly costs.
+
+    Kept besides the thinned grid: the rows where a small fleet changes size (its steps are
+    visible), both rows around each change of the cheaper side (so the browser finds the same
+    crossings as the full curve), and the solver's break-even itself.
+    """
     curve = result.curve.filter(pl.col("images") >= 100)
     if curve.height == 0 or curve["gpus"].null_count() == curve.height:
         raise PricingError(
             "break_even_chart needs the result's curve with fleet sizes (from break_even)"
         )
     step = max(curve.height // points, 1)
-    # A thinned grid, plus the rows where a small fleet changes size (its steps are visible).
     steps = (pl.col("gpus").diff().fill_null(1) != 0) & (pl.col("gpus") <= 12)
-    keep = (pl.int_range(pl.len()) % step == 0) | steps
+    cheaper = pl.col("self_hosted") <= pl.col("hosted") + 1e-9
+    flips = (cheaper != cheaper.shift(1)).fill_null(False)
+    keep = (pl.int_range(pl.len()) % step == 0) | steps | flips | flips.shift(-1).fill_null(False)
+    kept = curve.filter(keep).select("images", "self_hosted", "hosted", "gpus")
+    if result.volume is not None and result.self_cost is not None and result.gpus is not None:
+        exact = pl.DataFrame(
+            {
+                "images": [result.volume],
+                "self_hosted": [result.self_cost],
+                "hosted": [result.hosted_cost],
+                "gpus": [result.gpus],
+            },
+            schema=kept.schema,
+        )
+        kept = pl.concat([kept, exact]).unique("images", keep="last").sort("images")
     return rounded(
-        curve.filter(keep).with_columns(
+        kept.with_columns(
             fixed=pl.col("self_hosted") - pl.col("gpus") * HOURS_PER_MONTH * gpu_hour
         ),
         4,
@@ -257,6 +325,7 @@ def _cost_lines(base: alt.Chart, currency: str) -> alt.Chart:
     fmt = money_format(currency, 0)
     lines: alt.Chart = (
         base.transform_fold(["hosted", "self_hosted_now"], as_=["option", "cost"])
+        .transform_filter("datum.cost > 0")  # a log axis has no 0: a free tier is not drawn
         .transform_calculate(
             option="datum.option == 'hosted' ? 'hosted API' : 'self-hosted (dedicated)'"
         )
@@ -267,7 +336,7 @@ def _cost_lines(base: alt.Chart, currency: str) -> alt.Chart:
                 "cost:Q",
                 scale=alt.Scale(type="log"),
                 title=money_title("Monthly cost", currency),
-                axis=money_axis(currency),
+                axis=money_axis(currency, log=True),
             ),
             color=alt.Color(
                 "option:N",
@@ -281,29 +350,30 @@ def _cost_lines(base: alt.Chart, currency: str) -> alt.Chart:
                 alt.Tooltip("option:N"),
                 alt.Tooltip("images:Q", title="images/month", format=",.0f"),
                 alt.Tooltip("cost:Q", title=money_tip("monthly cost", currency), format=fmt),
-                alt.Tooltip("gpus:Q", title="GPUs"),
+                alt.Tooltip("gpus:Q", title="GPUs", format="d"),
             ],
         )
     )
     return lines
 
 
-def _crossing_layers(base: alt.Chart) -> tuple[alt.Chart, alt.Chart]:
-    """The red rule at the smallest volume where self-hosting is cheaper, and its label."""
+def _crossing_layers(found: alt.Chart) -> tuple[alt.Chart, alt.Chart]:
+    """The red rule at the break-even of the slider's GPU price, and its label."""
     crossing: alt.Chart = (
-        base.transform_filter("datum.self_hosted_now <= datum.hosted")
-        .transform_aggregate(images="min(images)")
+        found.transform_filter("isValid(datum.first)")
         .mark_rule(color="#d62728", strokeDash=[6, 3], size=2)
         .encode(
-            x="images:Q",
+            x="first:Q",
             tooltip=[
-                alt.Tooltip("images:Q", title="self-hosting cheaper from", format=",.0f"),
+                alt.Tooltip("first:Q", title="self-hosting cheaper from", format=",.0f"),
             ],
         )
     )
+    # at the foot of the rule: the answer at the top left has the top
     crossing_label = crossing.mark_text(
-        align="left", dx=4, y=8, color="#d62728", fontWeight="bold"
-    ).encode(text=alt.Text("images:Q", format=",.0f"))
+        align="left", baseline="bottom", dx=4, y={"expr": "height - 4"}, color="#d62728",
+        fontWeight="bold",
+    ).encode(text=alt.Text("first:Q", format=",.0f"))  # fmt: skip
     return crossing, crossing_label
 
 
@@ -321,7 +391,7 @@ def _volume_marker() -> alt.Chart:
     return marker
 
 
-def _break_even_found(result: BreakEven, gpu_hour: float, currency: str) -> str:
+def _break_even_found(result: BreakEven) -> str:
     """What the solver found at its GPU price, for the subtitle."""
     if result.volume is None:
         return "self-hosting never cheaper in the range"

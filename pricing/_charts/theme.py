@@ -36,6 +36,13 @@ SOURCE_KIND_COLOURS = {
     "seed": "#b279a2",
 }
 BUDGET_COLOUR = "#d62728"
+#: Colour per evidence grade: the same on charts and on the page's badges.
+GRADE_COLOURS = {
+    "official": "#1b7837",
+    "provider": "#4c78a8",
+    "third-party": "#f58518",
+    "claim": "#d62728",
+}
 
 _CONFIG: dict[str, object] = {
     "font": "DejaVu Sans, Helvetica, Arial, sans-serif",
@@ -50,7 +57,14 @@ _CONFIG: dict[str, object] = {
         "domainColor": "#888",
         "tickColor": "#888",
     },
-    "legend": {"labelFontSize": 11, "titleFontSize": 12, "labelLimit": 260},
+    # Legends under the plot: a chart keeps its width on a phone, and long labels are not cut.
+    "legend": {
+        "labelFontSize": 11,
+        "titleFontSize": 12,
+        "labelLimit": 480,
+        "orient": "bottom",
+        "direction": "vertical",
+    },
     "range": {"category": {"scheme": "tableau10"}},
     "bar": {"cornerRadiusEnd": 2},
     "line": {"strokeWidth": 2},
@@ -87,9 +101,29 @@ def money_tip(title: str, currency: str) -> str:
     return title if currency == "USD" else f"{title} [{currency}]"
 
 
-def money_axis(currency: str, places: int = 0) -> alt.Axis:
-    """Axis with currency-formatted labels."""
+def money_axis(currency: str, places: int = 0, *, log: bool = False) -> alt.Axis:
+    """Axis with currency-formatted labels. A log axis labels its ticks to two significant
+    places, so amounts under 1 read ``$0.05``, never ``$0``."""
+    if log:
+        return alt.Axis(format=money_format(currency, 2).replace(".2f", ".2~r"))
     return alt.Axis(format=money_format(currency, places))
+
+
+def cost_scale(values: Iterable[float | None]) -> alt.Scale:
+    """A log scale for costs that are all above 0; a linear one from 0 when any is 0 (a free
+    tier), which a log scale cannot draw."""
+    drawn = [v for v in values if v is not None]
+    if drawn and min(drawn) > 0:
+        return alt.Scale(type="log")
+    return alt.Scale(type="linear", zero=True)
+
+
+def integer_axis(title: str, top: float | None = None) -> alt.Axis:
+    """An axis of whole things (GPUs): integer ticks only. Up to ``top`` = 12 each whole
+    number is a tick (a step of 1 still lets d3 put one at 0.5 on a domain of 0-1)."""
+    if top is not None and top <= 12:
+        return alt.Axis(title=title, values=list(range(int(top) + 1)), format="d")
+    return alt.Axis(title=title, tickMinStep=1, format="d")
 
 
 @dataclass(frozen=True)
@@ -115,6 +149,34 @@ class ShownIn:
     def subtitle(self, text: str) -> list[str]:
         """A chart's subtitle, then the rate its prices were converted at."""
         return [text, f"Prices converted: {self.said}"]
+
+
+def one_currency(frame: pl.DataFrame, what: str) -> str:
+    """The one currency of a frame's ``currency`` column; raise when it holds several."""
+    currencies = frame["currency"].drop_nulls().unique().sort().to_list()
+    if len(currencies) != 1:
+        raise PricingError(
+            f"{what}: prices are in {', '.join(currencies) or 'no currency'}; one chart shows one "
+            "currency. Filter the frame to one currency first."
+        )
+    return str(currencies[0])
+
+
+def shown_in_currency(
+    data: pl.DataFrame,
+    columns: Sequence[str],
+    currency: str,
+    shown_in: ShownIn | None,
+    subtitle: str,
+) -> tuple[pl.DataFrame, str, str | list[str]]:
+    """The prices to draw in ``shown_in``'s currency (when they are in the one it converts
+    from), their currency, and the subtitle stating the rate."""
+    if shown_in is None:
+        return data, currency, subtitle
+    converted, now = shown_in.apply(data, columns, currency)
+    if now == currency:
+        return data, currency, subtitle
+    return rounded(converted), now, shown_in.subtitle(subtitle)
 
 
 def require_columns(frame: pl.DataFrame, columns: Iterable[str], what: str) -> None:

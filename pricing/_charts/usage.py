@@ -8,9 +8,15 @@ of the bars and lines and counted in the subtitle.
 
 from __future__ import annotations
 
+import html
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
 import altair as alt
 import polars as pl
 
+from pricing._base.atomic import atomic_write_all
+from pricing._charts.export import check_formats, page, render, spec_json, spec_of
 from pricing._charts.theme import (
     BUDGET_COLOUR,
     inline,
@@ -299,8 +305,14 @@ def _budget_subtitle(status: BudgetStatus) -> list[str]:
         f"{status.run_rate:,.2f} {cur}/day, {status.forecast:,.2f} {cur} at month end",
         run_out,
     ]
-    if status.unpriced:
-        subtitle.append(f"{status.unpriced:,} call(s) have no price and are not counted")
+    if status.estimated_calls:
+        subtitle.append(
+            f"forecast includes an estimate of {status.estimated_calls:,} unpriced call(s) at "
+            f"their offer's nearest price: {status.estimated:,.2f} {cur}"
+        )
+    left_out = status.unpriced - status.estimated_calls
+    if left_out:
+        subtitle.append(f"{left_out:,} call(s) have no price and are not counted")
     subtitle.append(f"log: {status.source}")
     return subtitle
 
@@ -336,10 +348,12 @@ def _rules(status: BudgetStatus) -> list[alt.Chart]:
         alt.Tooltip("forecast_text:N", title="reached at the run rate on"),
     ]
     charts: list[alt.Chart] = []
-    # alert labels at the right end, the budget's at the left: close lines never overlap
-    for rows, colour, dash, side in (
-        (others.to_dicts(), ALERT_COLOUR, [4, 4], "right"),
-        ([budget_row], BUDGET_COLOUR, [1, 0], "left"),
+    # Alert labels beyond the right edge of the plot, level with their rule: no line of spend
+    # or forecast is drawn there, so none crosses them. The budget's at the left end, above
+    # its rule: the spend starts low, and a close alert rule never shares its side.
+    for rows, colour, dash, outside in (
+        (others.to_dicts(), ALERT_COLOUR, [4, 4], True),
+        ([budget_row], BUDGET_COLOUR, [1, 0], False),
     ):
         if not rows:
             continue
@@ -349,13 +363,13 @@ def _rules(status: BudgetStatus) -> list[alt.Chart]:
             .encode(y=alt.Y("amount:Q", title=_y_title(status)), tooltip=tooltip)
         )
         label = rule.mark_text(
-            align=side,
-            baseline="bottom",
-            dx=4 if side == "left" else -4,
-            dy=-3,
+            align="left",
+            baseline="middle" if outside else "bottom",
+            dx=6 if outside else 4,
+            dy=0 if outside else -3,
             color=colour,
             fontWeight="bold",
-        ).encode(x=alt.value(0 if side == "left" else "width"), text="label:N")
+        ).encode(x=alt.value("width" if outside else 0), text="label:N")
         charts += [rule, label]
     return charts
 
@@ -385,3 +399,54 @@ def _run_out(status: BudgetStatus) -> alt.Chart:
         )
     )
     return marker
+
+
+# --------------------------------------------------------------------------- budget files
+
+#: A row of a budget's status table: what, its figure, a note.
+StatusRow = tuple[str, str, str]
+
+
+def budget_page(status: BudgetStatus, table: Sequence[StatusRow] = (), *, title: str = "") -> str:
+    """The budget as one self-contained HTML page (works offline): the status ``table`` (what,
+    figure, note; as ``pricing budget`` prints it) above the burn-up chart, the status's notes
+    below it."""
+    rows = "".join(
+        f"<tr><th>{html.escape(what)}</th><td class='num'>{html.escape(figure)}</td>"
+        f"<td>{html.escape(note)}</td></tr>"
+        for what, figure, note in table
+    )
+    body = f"<table class='headline budget-status'><tbody>{rows}</tbody></table>" if rows else ""
+    return page(
+        spec_of(budget_chart(status)),
+        title=title or f"Budget {status.month:%B %Y}",
+        meta=f"{status.source}, as of {status.as_of.isoformat()}; {status.evidence}".strip("; "),
+        body_html=body,
+        notes=status.notes,
+    )
+
+
+def write_budget(
+    status: BudgetStatus,
+    path: str | Path,
+    formats: Iterable[str] = ("html",),
+    *,
+    table: Sequence[StatusRow] = (),
+    title: str = "",
+) -> list[Path]:
+    """Write a budget as ``path`` + ``.html`` (:func:`budget_page`: the status table and the
+    chart), ``.png``, ``.svg`` (the chart) and ``.json`` (its Vega-Lite spec): all rendered
+    before any is written, and written all or none. Returns the files written."""
+    base = Path(path)
+    spec = spec_of(budget_chart(status))
+    outputs: list[tuple[Path, bytes | str]] = []
+    for fmt in check_formats(formats):
+        target = base.with_name(f"{base.name}.{fmt}")
+        if fmt == "html":
+            outputs.append((target, budget_page(status, table, title=title)))
+        elif fmt == "json":
+            outputs.append((target, spec_json(spec)))
+        else:
+            outputs.append((target, render(spec, fmt)))
+    atomic_write_all(outputs)
+    return [target for target, _ in outputs]

@@ -9,7 +9,9 @@ the month at the run rate so far::
     forecast  = run rate x days in the month                     [currency]
     run-out   = first day d with run rate x d >= budget          (None: not within the month)
 
-Calls without a price are counted apart and never as 0. Calls priced in another currency than
+Calls without a price are counted apart and never as 0: the spend leaves them out and, with
+``estimate=True``, the forecast counts them at their offer's nearest price and says so
+(:func:`pricing._usage.budget_fx.estimate_unpriced`). Calls priced in another currency than
 the budget's are converted (:mod:`pricing._usage.budget_fx`): each day so far at its own ECB
 rate, the rest of the month at the latest rate, a stated planning rate; then::
 
@@ -22,7 +24,7 @@ from __future__ import annotations
 import calendar
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Context, Decimal, InvalidOperation
 from fractions import Fraction
@@ -34,7 +36,14 @@ from pricing._base.dates import to_date
 from pricing._base.money import LEDGER_MONEY, LEDGER_PLACES
 from pricing._fx.convert import Conversion
 from pricing._quote.fx import FxInput
-from pricing._usage.budget_fx import BudgetMoney, budget_money
+from pricing._usage.budget_fx import (
+    ESTIMATE_SCHEMA,
+    BudgetMoney,
+    budget_money,
+    estimate_notes,
+    estimate_unpriced,
+    with_estimate,
+)
 from pricing._usage.days import by_day, by_price
 from pricing._usage.fx_rows import fx_rates_frame
 from pricing._usage.replay import Replay
@@ -168,6 +177,11 @@ class BudgetStatus:
     conversions : tuple of Conversion
         The exchange rates used: each day's (published or yours), then the planning rates
         the rest of the month is forecast at (``kind == "planning"``). See ``fx_rates``.
+    estimated, estimated_calls, estimates : Decimal [currency], int [calls], DataFrame
+        With ``estimate=True``: the unpriced calls so far at their offer's nearest price (not
+        in ``spent``; in the run rate, forecast, run-out and forecast alerts); ``estimates``
+        per day, offer and operation: requests, images, per_image, cost (null: no price
+        found) and basis.
     """
 
     budget: Budget
@@ -189,6 +203,9 @@ class BudgetStatus:
     notes: tuple[str, ...] = ()
     evidence: str = ""
     conversions: tuple[Conversion, ...] = ()
+    estimated: Decimal = Decimal(0)
+    estimated_calls: int = 0
+    estimates: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=ESTIMATE_SCHEMA))
 
     @property
     def currency(self) -> str:
@@ -227,6 +244,7 @@ def budget_status(
     as_of: date | datetime | str | None = None,
     fx: FxInput = None,
     max_fx_age_days: int = 7,
+    estimate: bool = False,
 ) -> BudgetStatus:
     """Month-to-date spend of a replayed log against a monthly budget, with a forecast.
 
@@ -249,6 +267,10 @@ def budget_status(
         is, its rates stated, and its run rate carried on in that currency.
     max_fx_age_days : int  [days]
         Oldest ECB rate accepted for a day.
+    estimate : bool
+        Count the unpriced calls so far in the forecast at their offer's nearest price (a
+        note says so; ``estimates`` lists them). Without it they are in neither the spend
+        nor the forecast, and a note says that.
 
     Raises
     ------
@@ -273,7 +295,13 @@ def budget_status(
     to_date_days = money.days
     daily = by_day(to_date_days, start, end)
     spent = Decimal(daily["cumulative"][-1])
-    rate = _run_rate(money, end.day)
+    guess = estimate_unpriced(
+        to_date_days, budget.currency, asked=estimate, fx=fx, max_fx_age_days=max_fx_age_days,
+        root=result.root,
+    )  # fmt: skip
+    seen = with_estimate(daily, guess)  # the month as the forecast sees it
+    rate = _run_rate(money, end.day) + Fraction(guess.cost) / end.day
+    expected = Fraction(spent) + Fraction(guess.cost)
     return BudgetStatus(
         budget=budget,
         month=start,
@@ -282,18 +310,25 @@ def budget_status(
         days_elapsed=end.day,
         spent=spent,
         run_rate=_money(rate),
-        forecast=_money(Fraction(spent) + rate * (days_in_month - end.day)),
-        run_out=_reaches(daily, Fraction(budget.monthly), rate, start, days_in_month),
+        forecast=_money(expected + rate * (days_in_month - end.day)),
+        run_out=_first(daily, seen, Fraction(budget.monthly), rate, days_in_month),
         requests=_calls(to_date_days),
         unpriced=_calls(to_date_days.filter(pl.col("reason").is_not_null())),
         daily=daily,
-        projection=_projection(rate, Fraction(spent), start, end.day, days_in_month),
-        alerts=_alerts(daily, budget, rate, start, days_in_month),
+        projection=_projection(rate, expected, start, end.day, days_in_month),
+        alerts=_alerts(daily, seen, budget, rate, days_in_month),
         prices=by_price(to_date_days),
         source=result.source,
-        notes=tuple(_notes(month_days, to_date_days, start, end) + _fx_notes(money, budget)),
+        notes=tuple(
+            _notes(month_days, to_date_days, start, end)
+            + _fx_notes(money, budget)
+            + estimate_notes(guess, budget.currency)
+        ),
         evidence=result.evidence,
         conversions=money.conversions,
+        estimated=guess.cost,
+        estimated_calls=guess.calls,
+        estimates=guess.groups,
     )
 
 
@@ -401,11 +436,9 @@ def _projection(
     )
 
 
-def _reaches(
-    daily: pl.DataFrame, amount: Fraction, rate: Fraction, start: date, days: int
-) -> date | None:
+def _reaches(daily: pl.DataFrame, amount: Fraction, rate: Fraction, days: int) -> date | None:
     """First day the cumulative spend reaches ``amount``: actual, else at the run rate from
-    the last day counted (``daily`` runs from ``start`` to it)."""
+    the last day counted (``daily`` runs from the month's first day to it)."""
     for value, day in zip(daily["cumulative"], daily["day"], strict=True):
         if Fraction(value) >= amount and isinstance(day, date):
             return day
@@ -413,17 +446,27 @@ def _reaches(
         return None
     elapsed, spent = daily.height, Fraction(daily["cumulative"][-1])
     n = elapsed + math.ceil((amount - spent) / rate)
-    return start + timedelta(days=n - 1) if n <= days else None
+    first = daily["day"][0]
+    return first + timedelta(days=n - 1) if n <= days and isinstance(first, date) else None
+
+
+def _first(
+    daily: pl.DataFrame, seen: pl.DataFrame, amount: Fraction, rate: Fraction, days: int
+) -> date | None:
+    """The day the spend reached ``amount`` (``daily``), else the day the month as forecast
+    reaches it (``seen``: with the estimate of the unpriced calls), else None."""
+    reached = Fraction(daily["cumulative"][-1]) >= amount
+    return _reaches(daily if reached else seen, amount, rate, days)
 
 
 def _alerts(
-    daily: pl.DataFrame, budget: Budget, rate: Fraction, start: date, days: int
+    daily: pl.DataFrame, seen: pl.DataFrame, budget: Budget, rate: Fraction, days: int
 ) -> pl.DataFrame:
     spent = Fraction(daily["cumulative"][-1])
     rows = []
     for threshold in budget.alerts:
         amount = Fraction(budget.monthly) * Fraction(Decimal(repr(threshold)))
-        on = _reaches(daily, amount, rate, start, days)
+        on = _first(daily, seen, amount, rate, days)
         crossed = spent >= amount
         rows.append(
             {

@@ -1,10 +1,11 @@
 """A usage log read: its columns, its rows with their lines, and the quarantine's reasons.
 
 A log is CSV, Parquet or NDJSON with one row per call (:data:`LOG_COLUMNS`), or a polars
-table. A path names one file, read as it is spelt (never a glob pattern). :func:`read_log`
-reads it under the standard column names, each row with its line (``_line``): Parquet
-lazily, CSV and NDJSON a line at a time (:mod:`pricing._usage.text_log`), which sets aside
-the lines that are not rows; a column named twice is refused. The checks of each row are in
+table. A path names one file, read as it is spelt (never a glob pattern), or a directory of
+Parquet files (:mod:`pricing._usage.parquet_dir`). :func:`read_log` reads it under the
+standard column names, each row with its line (``_line``): Parquet lazily, CSV and NDJSON a
+line at a time (:mod:`pricing._usage.text_log`), which sets aside the lines that are not
+rows; a column named twice is refused. The checks of each row are in
 :mod:`pricing._usage.row_checks`; a quarantined row's reason (:func:`quarantine_reason`) is a
 fixed text so that rows count by reason.
 """
@@ -22,7 +23,15 @@ import polars as pl
 
 from pricing._usage.json_log import read_ndjson
 from pricing._usage.parquet_check import check_parquet
-from pricing._usage.text_log import LINE, MALFORMED_SCHEMA, check_names, read_csv, read_text_log
+from pricing._usage.parquet_dir import scan_parquet_dir
+from pricing._usage.text_log import (
+    LINE,
+    MALFORMED_SCHEMA,
+    check_names,
+    read_csv,
+    read_text_log,
+    sniff_separator,
+)
 from pricing.errors import PricingError
 
 #: Standard log columns: name -> (required, meaning). Map other names with ``mapping=``.
@@ -59,7 +68,8 @@ NUMERIC_COLUMNS = {
     "input_image_tokens": pl.Int64,
     "billed_cost": pl.Float64,
 }
-#: The field separator of each text format read as CSV.
+#: The field separator of each text format read as CSV, unless its header line holds another
+#: (:func:`pricing._usage.text_log.sniff_separator`: ``;``, tab or ``|``).
 SEPARATORS = {"csv": ",", "tsv": "\t"}
 #: Why a row is quarantined (a fixed text) and the offending value (or None).
 Message = tuple[pl.Expr, pl.Expr | None]
@@ -182,8 +192,20 @@ def _source(
         )
     path = Path(log)
     kind, gz = _format(path)
+    if kind == "directory":  # of Parquet files, Hive-partitioned or not
+        lf, names = scan_parquet_dir(path)
+        check_names(names, "column")
+        return (
+            lf.with_row_index(LINE, offset=1).with_columns(pl.col(LINE).cast(pl.Int64)),
+            names,
+            none,
+        )
     if kind in ("csv", "tsv", "ndjson"):
-        reader = read_ndjson if kind == "ndjson" else partial(read_csv, sep=SEPARATORS[kind])
+        if kind == "ndjson":
+            reader = read_ndjson
+        else:
+            sep = sniff_separator(path, gz=gz, default=SEPARATORS[kind])
+            reader = partial(read_csv, sep=sep)
         text = read_text_log(path, reader, gz=gz, spill=spill)
         return text.rows, text.names, text.malformed
     check_parquet(path)
@@ -200,13 +222,11 @@ def _source(
 
 
 def _format(path: Path) -> tuple[str, bool]:
-    """The log's format by its file's extension, and whether it is gzipped. The path is one
-    file, taken as it is spelt: ``usage[1].csv`` is that file, never a pattern."""
+    """The log's format by its file's extension, and whether it is gzipped; "directory" for a
+    directory (of Parquet files: :mod:`pricing._usage.parquet_dir`). The path is taken as it
+    is spelt: ``usage[1].csv`` is that file, never a pattern."""
     if path.is_dir():
-        raise PricingError(
-            f"usage log {path} is a directory; give one log file, or combine several "
-            'yourself, e.g. replay(pl.scan_csv("logs/*.csv", infer_schema=False))'
-        )
+        return "directory", False
     if not path.exists():
         raise PricingError(f"usage log {path} does not exist (the path is read as it is spelt)")
     gz = path.suffix.lower() == ".gz"

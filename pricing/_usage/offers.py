@@ -87,7 +87,11 @@ def prepare_log(
     """The checked, offer-resolved log (a text log's rows spilled to ``spill``, or held in
     memory when None)."""
     read = read_log(log, mapping, spill)
-    checked, messages = checked_log(read.frame, read.names, cat)
+    checked, messages = checked_log(_providers_lower(read.frame, read.names), read.names, cat)
+    kept = [n for n in ("provider", "offer_id") if n in read.names]
+    checked = checked.with_columns(pl.col(AS_READ + n).alias(n) for n in kept).drop(
+        AS_READ + n for n in kept
+    )
     if month is not None:
         start, end = month_window(month)
         day = pl.col("_ts").dt.date()
@@ -95,6 +99,29 @@ def prepare_log(
     table, ambiguous = _offer_table(cat, offer_map)
     resolved, messages = _resolve(checked, messages, table, ambiguous, read.names)
     return PreparedLog(resolved, messages, read.names, ambiguous, read.malformed)
+
+
+#: Prefix of the copies of the provider and offer_id columns as the log spells them: the
+#: checks read provider names in lower case, the quarantine shows the rows as read.
+AS_READ = "_as_read_"
+
+
+def _providers_lower(lf: pl.LazyFrame, names: list[str]) -> pl.LazyFrame:
+    """The log with its provider names in lower case, in ``provider`` and before the slash of
+    ``offer_id`` ("BFL" is bfl: provider ids are lower case), and copies of both as read."""
+    columns: list[pl.Expr] = []
+    if "provider" in names:
+        provider = pl.col("provider")
+        columns += [
+            provider.alias(AS_READ + "provider"),
+            provider.cast(pl.String).str.to_lowercase(),
+        ]
+    if "offer_id" in names:
+        text = pl.col("offer_id").cast(pl.String)
+        head, rest = text.str.extract(r"^([^/]*)/", 1), text.str.extract(r"^[^/]*(/.*)$", 1)
+        lowered = pl.when(head.is_not_null()).then(head.str.to_lowercase() + rest).otherwise(text)
+        columns += [pl.col("offer_id").alias(AS_READ + "offer_id"), lowered.alias("offer_id")]
+    return lf.with_columns(columns) if columns else lf
 
 
 def log_requests(

@@ -10,20 +10,22 @@ holds.
 
 :func:`replay` runs in four phases: prepare (read, check, resolve offers), tally (rows per
 offer and month, and the quarantine), price the batches (:mod:`pricing._usage.batches`, keeping
-only their sums: :mod:`pricing._usage.days`, :mod:`pricing._usage.aggregates`,
-:mod:`pricing._usage.alternatives` and, when asked, :mod:`pricing._usage.focus_parts`), and
-assemble the :class:`Replay`. The log is priced once: month costs, a budget's days and the
-FOCUS dataset all come from the sums of that one pass.
+only their sums: :func:`pricing._usage.sums.price_chunk`), and assemble the :class:`Replay`.
+The log is priced once: month costs, a budget's days and the FOCUS dataset all come from the
+sums of that one pass. The phases run in this process (``engine="local"``) or on a Ray cluster
+(``engine="ray"``, :mod:`pricing._usage.ray_engine`), with the same pricing function and the
+same sums.
 """
 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Generator, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import Literal, get_args
 
 import polars as pl
 
@@ -31,20 +33,13 @@ from pricing._base.progress import Progress
 from pricing._cards.catalog import Catalog
 from pricing._dataset import DataSet, pick_catalog
 from pricing._evidence.grades import TrustPolicy
-from pricing._evidence.trust import LEADS_SCHEMA, Trusted, trusted
+from pricing._evidence.trust import LEADS_SCHEMA, trusted
 from pricing._fx.convert import Conversion
 from pricing._quote.fx import FxInput, check_target, converter_for
-from pricing._usage.aggregates import (
-    billed_sums,
-    detached,
-    folded,
-    reconciliation,
-    summed,
-    unpriced_counts,
-)
-from pricing._usage.alternatives import alternative_costs, alternative_pairs, alternatives_frame
-from pricing._usage.batches import log_chunks, month_offers
-from pricing._usage.days import DAY_KEYS, DAY_SCHEMA, day_sums, month_costs
+from pricing._usage.aggregates import reconciliation, summed
+from pricing._usage.alternatives import alternatives_frame
+from pricing._usage.batches import log_chunks
+from pricing._usage.days import DAY_KEYS, DAY_SCHEMA, month_costs
 from pricing._usage.focus import check_granularity
 from pricing._usage.focus_columns import Granularity
 from pricing._usage.focus_parts import FocusParts
@@ -52,9 +47,13 @@ from pricing._usage.fx_rows import UsageFx, fx_rates_frame, priced_elsewhere
 from pricing._usage.log import first_line, unknown_columns
 from pricing._usage.offers import prepare_log, request_table
 from pricing._usage.reading import LogReading
+from pricing._usage.sums import Sums, Tallied, Terms, plan
 from pricing._usage.tally import tally
-from pricing._vector.requests import price_requests
 from pricing.errors import PricingError
+
+#: Where ``replay`` prices: "local" (this process, streaming) or "ray" (a Ray cluster).
+Engine = Literal["local", "ray"]
+ENGINES: tuple[Engine, ...] = get_args(Engine)
 
 
 @dataclass(frozen=True)
@@ -245,6 +244,8 @@ def replay(
     currency: str | None = None,
     fx: FxInput = None,
     max_fx_age_days: int = 7,
+    engine: Engine = "local",
+    address: str | None = None,
 ) -> Replay:
     """Price a usage log as logged, on alternative offers, and against what was billed.
 
@@ -256,8 +257,11 @@ def replay(
     ----------
     log : path or DataFrame/LazyFrame
         CSV, Parquet or NDJSON (by extension) with the columns of ``LOG_COLUMNS``. A path is
-        one file, read as it is spelt (``usage[1].csv`` is never a pattern); to replay several
-        files, pass a LazyFrame of them, e.g. ``pl.scan_csv("logs/*.csv", infer_schema=False)``.
+        one file, read as it is spelt (``usage[1].csv`` is never a pattern), or a directory of
+        Parquet files, Hive-partitioned (``month=2026-03/part-0.parquet``) or not; to replay
+        several text files, pass a LazyFrame of them, e.g.
+        ``pl.scan_csv("logs/*.csv", infer_schema=False)``. With ``engine="ray"``: a Parquet
+        file or directory, local or in object storage (``"s3://bucket/usage/"``).
     against : list of offer ids, optional
         Re-price every row on these offers, whatever model they serve (substitutes). Default:
         every offer that serves the row's model.
@@ -297,18 +301,29 @@ def replay(
         ``["EURUSD=1.08"]``, replace the ECB's on every day.
     max_fx_age_days : int  [days]
         Oldest ECB rate accepted for a call's day.
+    engine : {"local", "ray"}
+        "local": this process, streaming. "ray": a Ray cluster (``pip install
+        'pricing[ray]'``) reads the Parquet log with Ray Data and prices each (account, offer,
+        month) group with the same pricing function (:mod:`pricing._usage.ray_engine`); the
+        result is the same, to the cent.
+    address : str, optional
+        With ``engine="ray"``: the cluster to run on (``"ray://head:10001"``, ``"auto"``).
+        Default: the one ``ray.init`` finds (``RAY_ADDRESS``, a cluster started with
+        ``ray start`` on this machine), else a local one for the call.
 
     Raises
     ------
     PricingError
         An unreadable log (no such file, not CSV/Parquet/NDJSON, a header naming a column
-        twice) or a bad argument (an unknown offer, mapping or month). A malformed line or
-        row is quarantined, never raised.
+        twice) or a bad argument (an unknown offer, mapping, month or engine; ray not
+        installed, or its cluster out of reach). A malformed line or row is quarantined,
+        never raised.
     FocusError
         An unknown ``focus`` granularity.
     """
     if focus is not None:
         check_granularity(focus)
+    _check_engine(log, engine, address)
     full = pick_catalog(catalog, data)
     trust = trusted(full, evidence)
     source = str(log) if isinstance(log, str | Path) else type(log).__name__
@@ -319,163 +334,107 @@ def replay(
     usage_fx = None if converter is None else UsageFx(converter)
     if converter is not None and priced_elsewhere(full, converter.target):
         check_target(converter)
-    terms = _Terms(against, month, mapping, offer_map, alternatives, batch_rows, focus, usage_fx)
+    terms = Terms(
+        against, month, mapping, offer_map, alternatives, batch_rows, focus, usage_fx, address
+    )
     # Every file replay writes (a text log's rows, months of volume-priced rows) lives in one
     # temporary directory, removed on the way out whatever happens (an error, an interrupt).
     with tempfile.TemporaryDirectory(prefix="pricing-replay-") as tmp:
         try:
-            result = _replay(log, full, trust, terms, Path(tmp), progress)
+            if engine == "ray":  # imported only when asked for: it imports ray
+                from pricing._usage.ray_engine import ray_sums
+
+                tallied, sums = ray_sums(log, full, trust.catalog, terms, progress)
+            else:
+                tallied, sums = _local_sums(log, full, trust.catalog, terms, Path(tmp), progress)
+            result = _assembled(sums, tallied, source, month)
         except (pl.exceptions.PolarsError, pl.exceptions.PanicException, OSError) as exc:
             # a file polars cannot read (a corrupt Parquet page can even make it panic)
             raise PricingError(
                 f"cannot read the usage log {source}: {first_line(exc)}; check that it is a "
                 "valid CSV, Parquet or NDJSON log"
             ) from exc
-    return replace(result, source=source, root=full.root)
-
-
-@dataclass(frozen=True)
-class _Terms:
-    """The arguments of :func:`replay` that say what to price and how."""
-
-    against: Sequence[str] | None
-    month: str | None
-    mapping: Mapping[str, str] | None
-    offer_map: Mapping[str, str] | None
-    alternatives: bool
-    batch_rows: int
-    focus: Granularity | None
-    fx: UsageFx | None  # converts the costs; None: each in its price's currency
-
-
-def _replay(
-    log: str | Path | pl.DataFrame | pl.LazyFrame,
-    full: Catalog,
-    trust: Trusted,
-    terms: _Terms,
-    spill: Path,
-    progress: Progress | None,
-) -> Replay:
-    """:func:`replay`, writing its files to ``spill``."""
-    cat = trust.catalog
-    prepared = prepare_log(log, full, terms.month, terms.mapping, terms.offer_map, spill / "log")
-    names = prepared.names
-    quarantine, counts, defaults = tally(prepared)
-    reading = LogReading(unknown_columns(names), *defaults)
-    requests = request_table(prepared.resolved.filter(pl.col("_bad").is_null()), names)
-
-    # Offers in use decide whether months must be replayed whole (running volumes).
-    in_use = counts["offer_id"].unique()
-    against = terms.against
-    pairs = alternative_pairs(cat, in_use, against) if terms.alternatives else None
-    whole_months = month_offers(cat, set(in_use.to_list()), pairs, against)
-    chunks = log_chunks(requests, counts, whole_months, terms.batch_rows, spill / "months")
-    sums = _Sums(cat, pairs, against is not None, "billed_cost" in names, terms.fx)
-    sums.focus = None if terms.focus is None else FocusParts(terms.focus)  # built while pricing
-    rows_read = quarantine.height + sums.add(chunks, progress)
-    read = (prepared.ambiguous, reading)
-    result = sums.replay(quarantine, read, rows_read, "", terms.month)
     model_of = {o.id: o.model for _, o in full.all_offers()}
-    models = {model_of[o] for o in in_use.to_list() if o in model_of}
+    models = {model_of[o] for o in tallied.counts["offer_id"].unique().to_list() if o in model_of}
     last = result.days["day"].max() if result.days.height else None
     return replace(
         result,
         # judged on the log's last day: a price that turned stale since priced the log fairly
         leads=trust.leads(last if isinstance(last, date) else trust.day, models),
         evidence=f"{trust.policy.name} evidence policy: {trust.policy.describe()}",
+        root=full.root,
     )
 
 
-@dataclass
-class _Sums:
-    """The sums kept from each priced batch of a log, and the :class:`Replay` they make."""
-
-    cat: Catalog
-    pairs: pl.DataFrame | None  # (model, alternative offer) to re-price on; None: no re-pricing
-    substitute: bool  # re-priced on offers given with ``against``, whatever their model
-    has_bills: bool  # the log has a billed_cost column: reconcile
-    fx: UsageFx | None = None  # converts the costs (not the bills, not FOCUS)
-    focus: FocusParts | None = None  # the FOCUS sums, when asked for
-    days: list[pl.DataFrame] = field(default_factory=list)
-    unpriced: list[pl.DataFrame] = field(default_factory=list)
-    billed: list[pl.DataFrame] = field(default_factory=list)
-    alternatives: list[pl.DataFrame] = field(default_factory=list)
-
-    def add(
-        self, chunks: Generator[tuple[pl.DataFrame, str, int, int]], progress: Progress | None
-    ) -> int:
-        """Price each chunk and keep its sums; the rows priced. The chunks are closed on the
-        way out (their reading thread stopped), whatever happens."""
-        try:
-            return self._add(chunks, progress)
-        finally:
-            chunks.close()
-
-    def _add(
-        self, chunks: Iterator[tuple[pl.DataFrame, str, int, int]], progress: Progress | None
-    ) -> int:
-        rows = 0
-        for chunk, label, done, total in chunks:
-            rows += chunk.height
-            priced = price_requests(chunk, self.cat)  # in each price's currency, as billed
-            costs = priced if self.fx is None else self.fx.rows(priced, count=True)
-            # Kept as fresh copies: a batch's small aggregates must not pin its big buffers.
-            self.days = folded([*self.days, detached(day_sums(costs))], DAY_KEYS)
-            self.unpriced.append(detached(unpriced_counts(costs)))
-            if "billed_cost" in chunk.columns:
-                self.billed.append(detached(billed_sums(priced)))
-            if self.pairs is not None and chunk.height:
-                convert = None if self.fx is None else self.fx.rows
-                alt = alternative_costs(
-                    chunk, costs, self.pairs, self.cat, self.substitute, convert
-                )
-                self.alternatives.append(detached(alt))
-            if self.focus is not None:
-                self.focus.add(priced)
-            if progress is not None:
-                progress(done, total, label)
-        return rows
-
-    def replay(
-        self,
-        quarantine: pl.DataFrame,
-        read: tuple[dict[str, str], LogReading],
-        rows_read: int,
-        source: str,
-        month: str | None,
-    ) -> Replay:
-        """The sums added up over the batches, with the quarantine and the notes on how the
-        log was ``read`` (its ambiguous providers, its unread columns and defaults)."""
-        ambiguous, reading = read
-        days = summed(self.days, DAY_KEYS) if self.days else pl.DataFrame(schema=DAY_SCHEMA)
-        costs = month_costs(days)
-        unpriced = summed(self.unpriced, ["reason"]).sort(
-            ["rows", "reason"], descending=[True, False]
+def _check_engine(log: object, engine: str, address: str | None) -> None:
+    """Refuse an unknown engine, an address without Ray, and a URL on this machine."""
+    if engine not in ENGINES:
+        raise PricingError(f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}")
+    if engine != "ray" and address is not None:
+        raise PricingError("address= names a Ray cluster: give it with engine='ray'")
+    if engine == "local" and isinstance(log, str) and "://" in log:
+        raise PricingError(
+            f"usage log {log} is a URL: the local engine reads files on this machine; read "
+            "object storage with engine='ray' (pip install 'pricing[ray]')"
         )
-        months = tuple(sorted({m.strftime("%Y-%m") for m in costs["month"].to_list()}))
-        rows_priced = int(costs["requests"].sum()) if costs.height else 0
-        rows_priced -= int(costs["unpriced"].sum()) if costs.height else 0
-        return Replay(
-            costs=costs,
-            alternatives=alternatives_frame(self.alternatives),
-            reconciliation=reconciliation(self.billed) if self.has_bills else None,
-            quarantine=quarantine,
-            unpriced=unpriced,
-            rows_read=rows_read,
-            rows_priced=rows_priced,
-            months=months,
-            source=source,
-            notes=(*reading.notes(), *_notes(quarantine, ambiguous)),
-            days=days,
-            focus=None if self.focus is None else self.focus.dataset(),
-            month=month,
-            unknown_columns=reading.unknown_columns,
-            rows_default_size=reading.rows_default_size,
-            rows_default_count=reading.rows_default_count,
-            currency=None if self.fx is None else self.fx.target,
-            conversions=() if self.fx is None else self.fx.used(),
-            rows_unpriced_fx=0 if self.fx is None else self.fx.unpriced_calls,
-        )
+
+
+def _local_sums(
+    log: str | Path | pl.DataFrame | pl.LazyFrame,
+    full: Catalog,
+    cat: Catalog,
+    terms: Terms,
+    spill: Path,
+    progress: Progress | None,
+) -> tuple[Tallied, Sums]:
+    """The log read twice on this machine, streaming (:mod:`pricing._usage.batches`): once to
+    tally it, once to price it with ``cat`` (files written to ``spill``)."""
+    prepared = prepare_log(log, full, terms.month, terms.mapping, terms.offer_map, spill / "log")
+    names = prepared.names
+    quarantine, counts, defaults = tally(prepared)
+    reading = LogReading(unknown_columns(names), *defaults)
+    tallied = Tallied(quarantine, counts, reading, names, prepared.ambiguous)
+    requests = request_table(prepared.resolved.filter(pl.col("_bad").is_null()), names)
+    how, whole_months = plan(cat, counts, terms)
+    chunks = log_chunks(requests, counts, whole_months, terms.batch_rows, spill / "months")
+    sums = Sums("billed_cost" in names, terms.fx)
+    sums.focus = None if terms.focus is None else FocusParts(terms.focus)  # built while pricing
+    sums.add_chunks(chunks, how, progress)
+    return tallied, sums
+
+
+def _assembled(sums: Sums, tallied: Tallied, source: str, month: str | None) -> Replay:
+    """The :class:`Replay` of the chunks' sums added up, with the quarantine and the notes on
+    how the log was read (its ambiguous providers, its unread columns and defaults)."""
+    reading, quarantine = tallied.reading, tallied.quarantine
+    days = summed(sums.days, DAY_KEYS) if sums.days else pl.DataFrame(schema=DAY_SCHEMA)
+    costs = month_costs(days)
+    unpriced = summed(sums.unpriced, ["reason"]).sort(["rows", "reason"], descending=[True, False])
+    months = tuple(sorted({m.strftime("%Y-%m") for m in costs["month"].to_list()}))
+    rows_priced = int(costs["requests"].sum()) if costs.height else 0
+    rows_priced -= int(costs["unpriced"].sum()) if costs.height else 0
+    fx = sums.fx
+    return Replay(
+        costs=costs,
+        alternatives=alternatives_frame(sums.alternatives),
+        reconciliation=reconciliation(sums.billed) if sums.has_bills else None,
+        quarantine=quarantine,
+        unpriced=unpriced,
+        rows_read=quarantine.height + sums.rows,
+        rows_priced=rows_priced,
+        months=months,
+        source=source,
+        notes=(*reading.notes(), *_notes(quarantine, tallied.ambiguous)),
+        days=days,
+        focus=None if sums.focus is None else sums.focus.dataset(),
+        month=month,
+        unknown_columns=reading.unknown_columns,
+        rows_default_size=reading.rows_default_size,
+        rows_default_count=reading.rows_default_count,
+        currency=None if fx is None else fx.target,
+        conversions=() if fx is None else fx.used(),
+        rows_unpriced_fx=0 if fx is None else fx.unpriced_calls,
+    )
 
 
 def _notes(quarantine: pl.DataFrame, ambiguous: dict[str, str]) -> tuple[str, ...]:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import re
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -40,6 +41,9 @@ MALFORMED_SCHEMA = {"line": pl.Int64, "reason": pl.String, "value": pl.String}
 MAX_SPAN = 64
 _BLOCK = 100_000  # rows per block written to the spill
 _CHUNK = 1 << 22  # [bytes] read at a time
+
+#: The field separators a CSV log may use: the one its header line holds is read.
+SEPARATOR_CHOICES = (",", ";", "\t", "|")
 
 NOT_UTF8 = "line is not UTF-8 text; save the log as UTF-8"
 UNBALANCED = 'unbalanced quote: a quoted field (") opens and never closes'
@@ -195,6 +199,26 @@ def read_text_log(
 
 
 # --------------------------------------------------------------------------- CSV
+
+
+def sniff_separator(path: Path, *, gz: bool, default: str) -> str:
+    """The field separator of the CSV log at ``path``: of :data:`SEPARATOR_CHOICES`, the one
+    its header line (the first line that is not blank) holds most often outside quotes
+    (``default`` on a tie, or when it holds none: a log of one column). A semicolon CSV, as
+    spreadsheets write it where the decimal mark is a comma, is read like any other."""
+    try:
+        with _open(path, gz) as handle:
+            line = handle.readline(_CHUNK)
+            while line and not line.strip():
+                line = handle.readline(_CHUNK)
+    except (OSError, EOFError, gzip.BadGzipFile):
+        return default  # reading the log says what is wrong
+    text = re.sub(r'"[^"]*"', "", lossy(line.removeprefix(b"\xef\xbb\xbf")))
+    counts = {sep: text.count(sep) for sep in SEPARATOR_CHOICES}
+    best = max(counts.values())
+    if best == 0 or counts[default] == best:
+        return default
+    return next(sep for sep in SEPARATOR_CHOICES if counts[sep] == best)
 
 
 def _header(feed: Feed, sep: str) -> list[str]:

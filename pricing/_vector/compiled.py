@@ -6,6 +6,10 @@ and *gathers* its parameters (:func:`gather`) from the tables built here:
 
 - ``grid``: offer x day -> the primary price version in force (the one ``quote()`` picks), or a
   negative code (no price in force, offer retired, model retired);
+- ``segments``: offer x day -> the offer's *price segment*: days of one offer share a segment
+  when the primary version and every fallback in force are the same on them, so that a row's
+  price depends on its day only through its segment (unless currency is converted by the
+  day's rate);
 - ``versions``: one struct per price version (limits, brackets, MP definition, allowances...);
 - ``points``: one struct per (version, operation, bracket, quality, special size) holding the
   parameters of every component that applies there (:mod:`pricing._vector.points`);
@@ -55,6 +59,9 @@ class Compiled:
     day0: int  # days since 1970-01-01 of grid position 1
     n_days: int  # grid positions per offer; 0 = before day0, last = every later day
     grid: pl.Series  # Int32, offer * n_days + position
+    #: like ``grid``: the offer's price segment (0..n_segments - 1, unique across offers)
+    segments: pl.Series
+    n_segments: int
     #: the 2nd, 3rd... version in force by precedence, like ``grid`` (NO_VERSION: none): tried
     #: in turn where the one before cannot price a shape (``quote()`` does the same)
     fallbacks: tuple[pl.Series, ...]
@@ -117,6 +124,7 @@ def _compile(cat: Catalog) -> Compiled:
         [len(lim.sizes) for o, v in pairs if (lim := v.limits or o.limits) and lim.sizes] + [0]
     )
     first, n_days, grids = _version_grid(cat, offers, pairs)
+    segments = _segment_grid(grids, n_days)
     versions = _version_table(pairs, offers, specials, n_brackets, n_sizes, n_special)
     points = point_table(pairs, specials, n_brackets, n_quality, n_special, n_tiers)
     offsets, texts = reason_texts(cat, offers, pairs)
@@ -137,6 +145,8 @@ def _compile(cat: Catalog) -> Compiled:
         day0=(first - EPOCH).days,
         n_days=n_days,
         grid=pl.Series("grid", grids[0], dtype=pl.Int32),
+        segments=segments,
+        n_segments=int(segments[-1]) + 1 if segments.len() else 0,
         fallbacks=tuple(pl.Series("grid", g, dtype=pl.Int32) for g in grids[1:]),
         versions=versions,
         points=points,
@@ -200,6 +210,20 @@ def _version_grid(
         for rank in range(ranks):
             grids[rank] += _offer_timeline(cat, o, first, n_days, vkey, rank)
     return first, n_days, grids
+
+
+def _segment_grid(grids: list[list[int]], n_days: int) -> pl.Series:
+    """Offer x day -> a dense id per run of days of one offer with the same states in force
+    (the primary, then each fallback), indexed like the grids: the days of one segment price
+    every request alike."""
+    states = pl.DataFrame({f"r{i}": pl.Series(g, dtype=pl.Int32) for i, g in enumerate(grids)})
+    first_day = pl.int_range(pl.len()) % n_days == 0
+    change = pl.any_horizontal(
+        first_day, *(pl.col(n) != pl.col(n).shift(1) for n in states.columns)
+    )
+    return states.select((change.fill_null(True).cum_sum() - 1).cast(pl.Int32).alias("segment"))[
+        "segment"
+    ]
 
 
 def _most_in_force(offer: Offer) -> int:

@@ -25,24 +25,33 @@ def with_fallbacks(
     shapes: pl.DataFrame, c: Compiled, price: Callable[[pl.DataFrame], pl.DataFrame]
 ) -> pl.DataFrame:
     """``price(shapes)``, then each shape its primary version cannot price priced again on
-    the 2nd, 3rd... version in force (``c.fallbacks``), the first that can being kept."""
-    priced = price(shapes)
+    the 2nd, 3rd... version in force (``c.fallbacks``), the first that can being kept.
+
+    Every shape is priced on every version in force on its day at once (one ``price`` call:
+    planning its query costs more than pricing a few more shapes), then the versions are
+    taken in turn, as :func:`pricing.quote` tries them."""
     if not c.fallbacks or shapes.height == 0:
-        return priced
+        return price(shapes)
     pos = (col("_dayn") - c.day0 + 1).clip(0, c.n_days - 1)
     oi = pl.when(col("_oi") >= 0).then(col("_oi"))
+    tries, at = [shapes], []
     for grid in c.fallbacks:
         alt = shapes.select(gather(grid, oi * c.n_days + pos).cast(pl.Int64))["grid"]
-        retry = priced["_code0"].is_in(RETRY_CODES) & (alt >= 0).fill_null(False)
-        if not retry.any():
-            continue
-        again = price(shapes.filter(retry).with_columns(_state=alt.filter(retry)))
-        ok = again["_code0"] == CODE["ok"]
+        has = (alt >= 0).fill_null(False)
+        tries.append(shapes.filter(has).with_columns(_state=alt.filter(has)))
+        at.append(has.arg_true())
+    every = price(pl.concat(tries, how="vertical_relaxed"))
+    priced = every.slice(0, shapes.height)
+    start = shapes.height
+    for rows in at:
+        again = every.slice(start, rows.len())
+        start += rows.len()
+        retry = priced["_code0"].gather(rows).is_in(RETRY_CODES)
+        ok = retry & (again["_code0"] == CODE["ok"])
         if not ok.any():
             continue
-        rows = retry.arg_true().filter(ok)
         better = again.filter(ok)
         priced = priced.with_columns(
-            priced[name].scatter(rows, better[name]) for name in priced.columns
+            priced[name].scatter(rows.filter(ok), better[name]) for name in priced.columns
         )
     return priced

@@ -28,8 +28,7 @@ _MONTHLY_OUTPUTS = ["prior_images", "list_cost", "cost", "cost_high", "fee", "to
 class MonthlyRows:
     """The rows of a request table that are priced again with their running volume."""
 
-    in_month: pl.Series  # Boolean per row: its offer runs a monthly volume or minimum
-    at: pl.Series  # the positions of those rows
+    at: pl.Series  # the positions of the rows whose offer runs a monthly volume or minimum
     shape_of: pl.Series  # their shapes (positions in the table of priced shapes)
     ts: pl.Expr | None  # the table's UTC timestamps, if it has them
     ts_day: pl.Expr  # the day of each row (the one day priced when there are no timestamps)
@@ -62,12 +61,15 @@ def monthly_rows(
     hashed: the others' order does not depend on it.
     """
     # the shapes' parameters: a literal where all monthly shapes agree, else gathered per row
+    # (those all in one gather)
     monthly = shapes.filter("_monthly")
+    names = [*AGAIN_INPUTS, *volume_inputs(c, committed)]
+    alike = {n for n in names if monthly[n].n_unique() == 1}
+    varied = [n for n in names if n not in alike]
+    gathered = shapes.select(varied).gather(rows.shape_of) if varied else shapes.clear()
     param = {
-        n: pl.lit(monthly[n][0], dtype=shapes[n].dtype)
-        if monthly[n].n_unique() == 1
-        else pl.lit(shapes[n].gather(rows.shape_of))
-        for n in [*AGAIN_INPUTS, *volume_inputs(c, committed)]
+        n: pl.lit(monthly[n][0], dtype=shapes[n].dtype) if n in alike else pl.lit(gathered[n])
+        for n in names
     }
     frame = _volume_frame(df, rows, param["_oi"], param["_code0"], len(c.offer_ids))
     frame, tb = _with_prior(frame, df, rows.at)
@@ -106,7 +108,7 @@ def _volume_frame(
         .cast(pl.Int64)
     )
     used = [n for n in ("timestamp", "account", "count") if n in schema]
-    frame = df.select(used).filter(rows.in_month) if used else pl.DataFrame({"_at": rows.at})
+    frame = df.select(used).gather(rows.at) if used else pl.DataFrame({"_at": rows.at})
     ts = rows.ts
     frame = frame.with_columns(
         _ts=ts if ts is not None else pl.lit(None, dtype=pl.Datetime("us", "UTC"))

@@ -7,12 +7,13 @@ volume per account, offer and calendar month, in timestamp order. Nothing here l
 in Python: parameters are gathered from the dense tables of :mod:`pricing._vector.compiled` by
 computed indices, then combined by expressions.
 
-Logs repeat a few request *shapes* (:mod:`pricing._vector.shape_keys`). Each distinct shape is
-priced once (:mod:`pricing._vector.shapes`; the version in force and the FX rate are looked up
-per shape, not per row) and its results are gathered back to its rows; only rows on offers
-that run monthly volumes or minimums are then ordered within their month and priced again with
-the images already billed (:mod:`pricing._vector.monthly`), in a thread of their own while the
-other columns are gathered.
+Logs repeat a few request *shapes* (:mod:`pricing._vector.shape_keys`; a row's day is part of
+its shape only through the prices in force that day). Each distinct shape is priced once
+(:mod:`pricing._vector.shapes`; the version in force and the FX rate are looked up per shape,
+not per row); only rows on offers that run monthly volumes or minimums are then ordered within
+their month and priced again with the images already billed (:mod:`pricing._vector.monthly`).
+Every output column of every row is then one gather from the table of priced shapes and rows
+priced again (:mod:`pricing._vector.spread`).
 
 Money is float64 here, unrounded; a property test proves agreement with ``quote()`` (Decimal).
 """
@@ -20,8 +21,7 @@ Money is float64 here, unrounded; a property test proves agreement with ``quote(
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from functools import partial
 from typing import overload
@@ -46,14 +46,10 @@ from pricing._vector.fallback import with_fallbacks
 from pricing._vector.guard import check_rates, finite_money
 from pricing._vector.monthly import MonthlyRows, monthly_offers, monthly_rows
 from pricing._vector.reasons import UNKNOWN_OFFER
-from pricing._vector.shape_keys import (
-    edit_inputs,
-    shape_domains,
-    shape_index,
-    shape_key,
-    shape_parts,
-)
+from pricing._vector.shape_index import shape_index
+from pricing._vector.shape_keys import edit_inputs, row_keys, shape_parts
 from pricing._vector.shapes import price_shapes
+from pricing._vector.spread import Table, priced_table, spread
 from pricing.errors import PricingError
 
 #: Columns of a priced shape that rows take as they are (``priced_on`` is the row's own day).
@@ -221,14 +217,12 @@ class _Engine:
         base = {"_oi": oi, "_day": price_day}
 
         # 1. per row: one integer key per distinct shape
-        parts, constant = shape_parts(c, schema)
-        lf = df.lazy().with_columns(**base)
-        key, span = shape_key(lf, df.height, parts, shape_domains(c))
-        rows = lf.with_columns(_key=key).select("_day", "_key").collect()
+        rows, span = row_keys(df, c, price_day, by_day=self.fx_grid is not None)
         first = rows["_key"].arg_unique()
         distinct = rows["_key"].gather(first)
 
-        # 2. per shape: reasons and money, the running volume taken as zero
+        # 2. per shape (priced from its first row): reasons and money, the volume taken as zero
+        parts, constant = shape_parts(c, schema)
         out_names = [*_SHAPE_OUTPUTS, *([] if "model" in names else ["model"])]
         shape_in = (
             df.gather(first)
@@ -242,8 +236,8 @@ class _Engine:
         shapes = self._price_shapes(shape_in, out_names, has_model="model" in names)
 
         # 3. back to the rows; rows on offers with running volumes are priced again in order
-        shape = shape_index(distinct, span, rows.height)
-        priced = self._to_rows(df, rows, shape, shapes, out_names, ts, ts_day)
+        shape_of = shape_index(rows["_key"], distinct, span)
+        priced = self._to_rows(df, shape_of, shapes, out_names, ts, ts_day)
 
         added = [n for n in FILLED_COLUMNS if n not in names]
         out = df.select(n for n in names if n not in PRICED_COLUMNS).with_columns(
@@ -254,12 +248,15 @@ class _Engine:
         out = out.with_columns(
             rows["_day"].alias(n) if n == "priced_on" else priced[n] for n in PRICED_COLUMNS
         )
-        return finite_money(self._say_dropped(out))
+        return self._say_dropped(out, shapes["reason"])
 
-    def _say_dropped(self, out: pl.DataFrame) -> pl.DataFrame:
+    def _say_dropped(self, out: pl.DataFrame, reasons: pl.Series) -> pl.DataFrame:
         """Rows on offers the trust policy left no price: why, instead of "unknown offer".
-        Only the rows with that reason are touched (a lookup on them, not on the table)."""
+        Only the rows with that reason are touched (a lookup on them, not on the table), and
+        only when a shape has it (``reasons``: the shapes')."""
         if not self.dropped or "offer_id" not in out.columns:
+            return out
+        if not (reasons == UNKNOWN_OFFER).any():
             return out
         unknown = (out["reason"] == UNKNOWN_OFFER).fill_null(False)
         if not unknown.any():
@@ -293,48 +290,31 @@ class _Engine:
     def _to_rows(
         self,
         df: pl.DataFrame,
-        rows: pl.DataFrame,
-        shape: pl.Expr,
+        shape_of: pl.Series,
         shapes: pl.DataFrame,
         out_names: list[str],
         ts: pl.Expr | None,
         ts_day: pl.Expr,
     ) -> dict[str, pl.Series | pl.Expr]:
-        """The priced columns ``out_names`` of every row, from its ``shape``'s; rows on offers
-        with running volumes are priced again in order (in a thread of their own)."""
+        """The priced columns ``out_names`` of every row, from its shape's (``shape_of``);
+        rows on offers with running volumes are priced again in order. Money that is not a
+        finite, non-negative amount is taken out on the table, before it reaches the rows."""
         monthly = shapes["_monthly"]
-        mapped = (
-            rows.lazy()
-            .select(
-                shape.alias("_shape"),
-                *([gather(monthly, shape).alias("_in")] if monthly.any() else []),
-            )
-            .collect()
+        table = shapes.select(out_names)
+        at = monthly.gather(shape_of).arg_true() if monthly.any() else None
+        if at is None or not at.len():
+            return spread(Table(finite_money(table), shape_of, None))
+        again_rows = MonthlyRows(at, shape_of.gather(at), ts, ts_day)
+        again = monthly_rows(
+            df,
+            again_rows,
+            shapes,
+            self.compiled,
+            committed=self.committed,
+            minimum_spend=self.minimum_spend,
         )
-        shape_of = mapped["_shape"]
-        in_month = mapped["_in"] if "_in" in mapped.columns else None
-        if in_month is None or not in_month.any():
-            return _spread(shapes.select(out_names), shape_of)
-        at = in_month.arg_true()
-        again_rows = MonthlyRows(in_month, at, shape_of.filter(in_month), ts, ts_day)
-        # the rows of monthly offers are priced again in a thread of their own (polars frees
-        # the interpreter while it works), while this one spreads the shapes' columns
-        with ThreadPoolExecutor(1) as pool:
-            job = pool.submit(
-                monthly_rows,
-                df,
-                again_rows,
-                shapes,
-                self.compiled,
-                committed=self.committed,
-                minimum_spend=self.minimum_spend,
-            )
-            priced = _spread(shapes.select(out_names), shape_of)
-            again = job.result()
-        # monthly outputs: the shape's, or the row's own where priced again (every row of a
-        # monthly shape is, so the shape's value is only a placeholder there)
-        _overwrite(priced, shapes, shape_of, at, again, shapes.filter(~monthly))
-        return priced
+        lines = priced_table(table, shape_of, at, again, ~monthly)
+        return spread(replace(lines, lines=finite_money(lines.lines)))
 
 
 def _with_offers(df: pl.DataFrame, offers: list[str] | None) -> pl.DataFrame:
@@ -379,88 +359,3 @@ def _pieces(df: pl.DataFrame) -> pl.DataFrame:
         return df
     size = -(-df.height // threads)
     return pl.concat([df.slice(i, size) for i in range(0, df.height, size)], rechunk=False)
-
-
-def _spread(table: pl.DataFrame, index: pl.Series) -> dict[str, pl.Series | pl.Expr]:
-    """Columns ``table[index]``; a literal for a column whose values are all one value.
-
-    The table is small (one row per shape), so the gathers are cheap; those that write a
-    column are done together, which spreads them over the cores. A column equal to an
-    earlier one (``cost`` and ``list_cost`` without discounts) shares its memory.
-    """
-    out: dict[str, pl.Series | pl.Expr] = {}
-    many: list[str] = []
-    twins: dict[str, str] = {}
-    for name in table.columns:
-        column = table[name]
-        if table.height and _single(column):
-            out[name] = pl.lit(column[0], dtype=column.dtype).alias(name)
-            continue
-        twin = next((m for m in many if _same(table[m], column)), None)
-        if twin is None:
-            many.append(name)
-        else:
-            twins[name] = twin
-    gathered = table.select(many).gather(index) if many else pl.DataFrame()
-    for name in many:
-        out[name] = gathered.drop_in_place(name)  # its only owner, so it can be written over
-    for name, twin in twins.items():
-        out[name] = out[twin].alias(name)
-    return out
-
-
-def _same(a: pl.Series, b: pl.Series) -> bool:
-    """Whether two columns hold the same values (nulls alike) in the same type."""
-    return a.dtype == b.dtype and a.equals(b, check_names=False, null_equal=True)
-
-
-def _overwrite(
-    spread: dict[str, pl.Series | pl.Expr],
-    table: pl.DataFrame,
-    index: pl.Series,
-    at: pl.Series,
-    again: pl.DataFrame,
-    others: pl.DataFrame,
-) -> None:
-    """Write the rows priced ``again`` (at positions ``at``) over the ``spread`` columns.
-
-    ``others`` are the table's rows that the other rows point to: a column whose values on
-    those and on the rows priced again are all one value becomes a literal. A column that
-    equals one written before it, on the table and on the rows priced again, shares its
-    memory.
-    """
-    written: list[str] = []
-    for name in again.columns:
-        parts = [part for part in (again[name], others[name]) if part.len()]
-        firsts = pl.concat([part.head(1) for part in parts])
-        if all(_single(v) for v in [*parts, firsts]):
-            spread[name] = pl.lit(firsts[0], dtype=firsts.dtype).alias(name)
-            continue
-        twin = next(
-            (w for w in written if _same(table[w], table[name]) and _same(again[w], again[name])),
-            None,
-        )
-        if twin is not None:
-            spread[name] = spread[twin].alias(name)
-            continue
-        column = spread.pop(name)
-        if isinstance(column, pl.Expr):  # one value on the shapes, not on the rows priced again
-            column = table[name].gather(index)
-        spread[name] = column.scatter(at, again[name])
-        written.append(name)
-
-
-def _single(values: pl.Series) -> bool:
-    """Whether all ``values`` are one value (bit for bit), or all null."""
-    nulls = values.null_count()
-    if nulls:
-        return nulls == values.len()
-    if values.dtype.is_float():  # equal and not NaN, and zeros of one sign
-        lo, hi = values.min(), values.max()
-        if lo != hi or values.is_nan().any():
-            return False
-        infinities = 1.0 / values  # zeros of one sign give infinities of one sign
-        return lo != 0 or infinities.min() == infinities.max()
-    if values.dtype.is_integer():
-        return bool(values.min() == values.max())
-    return values.n_unique() == 1

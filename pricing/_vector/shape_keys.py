@@ -1,21 +1,32 @@
 """Request shapes as dense integer keys: equal keys mean rows that cost the same at equal volume.
 
 Logs repeat a few request *shapes*: all that a row's price depends on besides the running
-volume (offer, pricing day, operation, size, count, quality and the other request numbers).
-:func:`shape_parts` reads those parts as integers, :func:`shape_key` packs them into one Int64
-per row, and :func:`shape_index` maps each row's key to its shape's position among the
-distinct keys, so that each shape is priced once and its results gathered back to its rows.
+volume (offer, the prices in force on its day, operation, size, count, quality and the other
+request numbers). :func:`row_keys` reads what tells shapes apart as integers and packs them
+into one Int64 per row (:func:`pricing._vector.shape_index.shape_index` then maps each row's key
+to its shape's position among the distinct keys), so that each shape is priced once and its
+results gathered back to its rows. :func:`shape_parts` gives the columns a shape is priced from,
+read on one row of each shape.
+
+A row's day is not part of its key: its *price segment* is (``Compiled.segments``: the run of
+days of its offer on which the same versions are in force), so a log over a quarter has about
+as many shapes as one over a day. Only when costs are converted by the day's exchange rate is
+the day itself part of the key.
 """
 
 from __future__ import annotations
+
+import weakref
 
 import polars as pl
 from polars import col
 
 from pricing._cards.fields import OPERATIONS
+from pricing._price.bounds import BOUNDS
 from pricing._vector.columns import REQUEST_COLUMNS, text_column
-from pricing._vector.compiled import Compiled
+from pricing._vector.compiled import Compiled, gather
 from pricing._vector.guard import guarded_value
+from pricing._vector.shape_index import dense_codes
 
 #: Request numbers that are part of a row's shape as they are.
 _NUMBERS = (
@@ -35,7 +46,7 @@ _WIDE = 1 << 20  # a number spanning more values is numbered densely before pack
 
 
 def shape_parts(c: Compiled, schema: pl.Schema) -> tuple[list[pl.Expr], list[pl.Expr]]:
-    """Everything a row's shape is made of, as integers (``_seconds``: float).
+    """Everything a shape is priced from, as integers (``_seconds``: float).
 
     Request numbers are read by the number guard (:mod:`pricing._vector.guard`): a value out
     of its range (a fraction of an image, a side over 100,000 px, a NaN run time) is -1, which
@@ -55,9 +66,21 @@ def shape_parts(c: Compiled, schema: pl.Schema) -> tuple[list[pl.Expr], list[pl.
     ]
     if "model" in schema:
         model = text_column("model", schema)
-        index = model.cast(pl.Enum(c.model_ids), strict=False).to_physical().cast(pl.Int64)
-        per_row.append(pl.when(model.is_not_null()).then(index.fill_null(-1)).alias("_model"))
+        per_row.append(pl.when(model.is_not_null()).then(_model_index(c, model)).alias("_model"))
+    constant: list[pl.Expr] = []
+    for source, expr in _request_parts(c, schema).items():
+        (per_row if source in schema else constant).append(expr)
+    return per_row, constant
 
+
+def _model_index(c: Compiled, model: pl.Expr) -> pl.Expr:
+    """The model's index in the catalog's models; -1 for one it does not know."""
+    index = model.cast(pl.Enum(c.model_ids), strict=False).to_physical().cast(pl.Int64)
+    return index.fill_null(-1)
+
+
+def _request_parts(c: Compiled, schema: pl.Schema) -> dict[str, pl.Expr]:
+    """Operation, quality and request numbers as integers, by the column they come from."""
     quality = text_column("quality", schema)
     nq = len(c.qualities)
     if c.qualities:
@@ -66,7 +89,7 @@ def shape_parts(c: Compiled, schema: pl.Schema) -> tuple[list[pl.Expr], list[pl.
     else:
         gq = pl.when(quality.is_null()).then(pl.lit(0)).otherwise(pl.lit(1))
     operation = text_column("operation", schema)
-    by_source = {
+    return {
         "operation": operation.cast(pl.Enum(OPERATIONS), strict=False)
         .to_physical()
         .cast(pl.Int64)
@@ -77,115 +100,194 @@ def shape_parts(c: Compiled, schema: pl.Schema) -> tuple[list[pl.Expr], list[pl.
             for name in _NUMBERS
         },
     }
-    constant: list[pl.Expr] = []
-    for source, expr in by_source.items():
-        (per_row if source in schema else constant).append(expr)
-    return per_row, constant
 
 
-def shape_domains(c: Compiled) -> dict[str, tuple[int, int]]:
-    """Least and greatest value of the shape parts that have a fixed range."""
-    return {
-        "_oi": (-1, len(c.offer_ids) - 1),
-        "_model": (-1, len(c.model_ids) - 1),
-        "_op": (0, len(OPERATIONS) - 1),
-        "_gq": (0, len(c.qualities) + 1),
-    }
+#: A part of the key: values ``expr - lo`` in ``[0, radix)``.
+_Part = tuple[pl.Expr, int, int]
 
 
-def shape_key(
-    lf: pl.LazyFrame, n: int, parts: list[pl.Expr], domains: dict[str, tuple[int, int]]
-) -> tuple[pl.Expr, int]:
-    """One Int64 key per row such that equal keys mean equal ``parts``; and the key's span.
+def row_keys(
+    df: pl.DataFrame, c: Compiled, day: pl.Expr, *, by_day: bool
+) -> tuple[pl.DataFrame, int]:
+    """Each row's pricing day (``_day``) and shape key (``_key``: equal keys, equal prices at
+    equal volume), and the keys' span.
 
-    Each part is coded as an integer in ``[0, radix)`` (0 for null) and the codes are packed
-    mixed radix, so correctness never depends on the ranges: a part of unknown or wide range
-    (``seconds``, a number spanning more than ``_WIDE`` values) is numbered densely first, and
-    the key is renumbered densely whenever packing one more part could overflow it.
+    The text columns are coded once (an Enum cast each, :func:`_text_codes`), then every part
+    is read as an integer in a range and the parts are packed mixed radix (:func:`_packed`).
+    ``_where`` codes the offer and its price segment on the row's day (0: no offer_id, 1: an
+    unknown offer, then per offer without a day, then per segment), by one lookup in a table
+    of offer x day; the day itself is a part only ``by_day`` (when the day's exchange rate
+    applies). The model is read only as far as the price reads it: absent, the offer's, or
+    another.
     """
-    numbers = [p for p in parts if p.meta.output_name() not in domains]
-    stats = lf.select(
-        *[p.null_count().alias(f"{p.meta.output_name()}:nulls") for p in numbers],
-        *[p.min().alias(f"{p.meta.output_name()}:min") for p in numbers],
-        *[p.max().alias(f"{p.meta.output_name()}:max") for p in numbers],
-    ).collect()
-    coded: list[tuple[pl.Expr, int]] = []
-    for part in parts:
-        name = part.meta.output_name()
-        if name in domains:
-            lo, hi = domains[name]
-            coded.append(((part - lo + 1).fill_null(0), hi - lo + 2))
-            continue
+    schema = df.schema
+    codes = df.lazy().select(day.alias("_day"), *_text_codes(c, schema)).collect()
+    read = [n for n in ("offer_id", "model", "quality", *_NUMBERS) if n in schema]
+    frame = df.select(read).hstack(codes.get_columns())
+    where_table, match_table = _key_tables(c)
+    n_offers, n_days = len(c.offer_ids), c.n_days
+    offer = col("_o").cast(pl.Int64)
+    where = gather(where_table, offer * (n_days + 1) + _day_position(codes["_day"], c))
+    if df["offer_id"].null_count():
+        where = pl.when(col("offer_id").is_null()).then(pl.lit(0, dtype=pl.Int64)).otherwise(where)
+    parts: list[_Part] = [(where, 0, 2 + n_offers + c.n_segments)]
+    if "model" in schema:
+        match = gather(match_table, col("_m").cast(pl.Int64) * (n_offers + 1) + offer)
+        if df["model"].null_count():
+            match = pl.when(col("model").is_null()).then(pl.lit(0, dtype=pl.Int64)).otherwise(match)
+        parts.append((match, 0, 3))
+    if by_day:
+        parts += _number_parts(frame, {"_dayn": col("_day").to_physical().cast(pl.Int64)})
+    parts += _text_parts(c, df, codes)
+    numbers = {
+        f"_{name}": guarded_value(name, schema, REQUEST_COLUMNS[name][1])
+        for name in _NUMBERS
+        if name in schema
+    }
+    parts += _number_parts(frame, numbers)
+    return _packed(frame, parts)
+
+
+def _day_position(days: pl.Series, c: Compiled) -> pl.Expr:
+    """Column ``_day`` as 1 + its position in the version grid (0: no day)."""
+    pos = col("_day").to_physical().cast(pl.Int64) - (c.day0 - 2)
+    first, last = days.to_physical().min(), days.to_physical().max()
+    if not (isinstance(first, int) and isinstance(last, int)):
+        return pos.fill_null(0)  # no day at all
+    if first < c.day0 - 1 or last > c.day0 - 2 + c.n_days:
+        pos = pos.clip(1, c.n_days)  # before the first day, or after the last change
+    return pos.fill_null(0) if days.null_count() else pos
+
+
+def _text_codes(c: Compiled, schema: pl.Schema) -> list[pl.Expr]:
+    """The physical codes of the text columns the table has, each cast once: ``_o`` the offer
+    (``len(offer_ids)`` for an unknown or missing one), ``_m`` the model, ``_op`` the operation,
+    ``_q`` the quality (the number of names: null, or a name the catalog does not know)."""
+    out = [_code(text_column("offer_id", schema), c.offer_ids).alias("_o")]
+    for name, values, alias in (
+        ("model", c.model_ids, "_m"),
+        ("operation", OPERATIONS, "_op"),
+        ("quality", c.qualities, "_q"),
+    ):
+        if name in schema and (values or name != "quality"):
+            out.append(_code(text_column(name, schema), values).alias(alias))
+    return out
+
+
+def _code(text: pl.Expr, values: tuple[str, ...] | list[str]) -> pl.Expr:
+    """Position of ``text`` among ``values``; ``len(values)`` for null or another text."""
+    return text.cast(pl.Enum(values), strict=False).to_physical().fill_null(len(values))
+
+
+def _text_parts(c: Compiled, df: pl.DataFrame, codes: pl.DataFrame) -> list[_Part]:
+    """Operation and quality: a null quality apart from a quality the catalog does not know
+    (the offer's default, or a reason)."""
+    out: list[_Part] = []
+    if "_op" in codes.columns:
+        out.append((col("_op").cast(pl.Int64), 0, len(OPERATIONS) + 1))
+    if "quality" not in df.columns:
+        return out
+    nq = len(c.qualities)
+    given = col("quality").is_not_null()
+    if "_q" not in codes.columns:  # no offer prices by quality: given or not
+        return [*out, (given.cast(pl.Int64), 0, 2)] if df["quality"].null_count() else out
+    q = col("_q").cast(pl.Int64)
+    unknown = (codes["_q"] == nq).sum() - df["quality"].null_count()
+    if unknown:  # a quality no offer knows is not the same as none
+        q = q + (given & (col("_q") == nq)).cast(pl.Int64)
+    return [*out, (q, 0, nq + 2)]
+
+
+def _number_parts(frame: pl.DataFrame, numbers: dict[str, pl.Expr]) -> list[_Part]:
+    """Request numbers (none for a number the same on every row): whole numbers of a narrow
+    range as they are (null as one below the least), others numbered densely. A column of
+    whole numbers already in its range is read as it is (the guard would leave it so)."""
+    plain = {n for n in numbers if n[1:] in frame.columns and frame[n[1:]].dtype.is_integer()}
+    exprs = {n: col(n[1:]).cast(pl.Int64) if n in plain else e for n, e in numbers.items()}
+    found = frame.lazy().select(
+        *(exprs[n].null_count().alias(f"{n}:nulls") for n in exprs),
+        *(exprs[n].min().alias(f"{n}:min") for n in exprs),
+        *(exprs[n].max().alias(f"{n}:max") for n in exprs),
+    )
+    stats = found.collect() if exprs else pl.DataFrame()
+    out: list[_Part] = []
+    for name, expr in exprs.items():
         nulls, lo, hi = (stats[f"{name}:{x}"].item() for x in ("nulls", "min", "max"))
-        whole = isinstance(lo, int)  # else a float (seconds), numbered densely
-        if nulls == n or (whole and nulls == 0 and lo == hi):
+        whole = isinstance(lo, int) and isinstance(hi, int)  # else a float (seconds)
+        if name in plain and nulls < frame.height and not _in_bounds(name[1:], lo, hi):
+            expr = numbers[name]  # some value out of range: the guard's reading
+            again = frame.lazy().select(
+                expr.null_count().alias("nulls"), expr.min().alias("lo"), expr.max().alias("hi")
+            )
+            nulls, lo, hi = again.collect().row(0)
+        if nulls == frame.height or (whole and nulls == 0 and lo == hi):
             continue  # the same on every row
         if whole and hi - lo < _WIDE:
-            code = part - lo + 1
-            coded.append((code.fill_null(0) if nulls else code, hi - lo + 2))
+            out.append((expr.fill_null(lo - 1) if nulls else expr, lo - 1, hi - lo + 2))
         else:
-            dense, radix = _dense(lf.select(part).collect().to_series())
-            coded.append((pl.lit(dense), radix))
-    key = pl.repeat(0, pl.len(), dtype=pl.Int64)
+            dense, radix = dense_codes(frame.lazy().select(expr).collect().to_series())
+            out.append((pl.lit(dense), 0, radix))
+    return out
+
+
+def _in_bounds(name: str, lo: int, hi: int) -> bool:
+    """Whether numbers from ``lo`` to ``hi`` are all within request number ``name``'s range."""
+    bound = BOUNDS[name]
+    return (lo > bound.least if bound.above else lo >= bound.least) and hi <= bound.most
+
+
+def _packed(frame: pl.DataFrame, parts: list[_Part]) -> tuple[pl.DataFrame, int]:
+    """``_day`` and the parts packed mixed radix into ``_key``, and the key's span; the key
+    is renumbered densely whenever packing one more part could overflow it."""
+    terms: list[pl.Expr] = []
     span = 1
-    for code, radix in coded:
+    for expr, lo, radix in parts:
         if span * radix >= _KEY_LIMIT:
-            dense, span = _dense(lf.select(key).collect().to_series())
-            key = pl.lit(dense)
-        key = code if span == 1 else key * radix + code
+            packed = pl.sum_horizontal(*terms)
+            dense, span = dense_codes(frame.lazy().select(packed).collect().to_series())
+            terms = [pl.lit(dense)]
+        code = expr - lo if lo else expr  # in [0, radix): never beyond the key's range
+        terms.append(code if span == 1 else code * span)
         span *= radix
-    return key, span
+    key = pl.sum_horizontal(*terms) if terms else pl.repeat(0, pl.len(), dtype=pl.Int64)
+    rows = frame.lazy().select("_day", _key=key.cast(pl.Int64)).collect()
+    return rows, span
 
 
-def shape_index(distinct: pl.Series, span: int, n: int) -> pl.Expr:
-    """Each row's shape: the position of its ``_key`` among the ``distinct`` keys.
-
-    A lookup table indexed by ``key % m`` is much quicker than hashing every key: ``m`` is a
-    small prime under which the distinct keys do not collide, else the key span if not large.
-    """
-    ids = pl.int_range(distinct.len(), dtype=pl.UInt32, eager=True)
-    limit = max(2 * n, 1 << 16)  # table entries
-    m = _modulus(distinct, min(span, limit))
-    if m is None and span <= limit:
-        m = span
-    if m is None:
-        return col("_key").replace_strict(distinct, ids, return_dtype=pl.UInt32)
-    table = pl.zeros(m, dtype=pl.UInt32, eager=True).scatter(distinct % m, ids)
-    return pl.lit(table).gather(col("_key") % m if m < span else col("_key"))
+_TABLES: dict[int, tuple[weakref.ref[Compiled], tuple[pl.Series, pl.Series]]] = {}
 
 
-def _modulus(distinct: pl.Series, limit: int) -> int | None:
-    """A prime below ``limit`` under which the ``distinct`` keys leave distinct remainders."""
-    m = max(2 * distinct.len() ** 2, 1 << 10)
-    for _ in range(16):  # each works with a fair chance when m is twice the keys squared
-        m = _next_prime(m)
-        if m >= limit:
-            return None
-        if (distinct % m).n_unique() == distinct.len():
-            return m
-        m += 1
-    return None
-
-
-def _next_prime(m: int) -> int:
-    """The least prime >= ``m``."""
-    while m < 2 or any(m % d == 0 for d in range(2, int(m**0.5) + 1)):
-        m += 1
-    return m
-
-
-def _dense(values: pl.Series) -> tuple[pl.Series, int]:
-    """Codes 1..d for the d distinct values (0 for null), and the radix d + 1."""
-    distinct = values.drop_nulls().unique()
-    codes = values.replace_strict(
-        distinct,
-        pl.int_range(1, distinct.len() + 1, dtype=pl.Int64, eager=True),
-        default=0,
-        return_dtype=pl.Int64,
+def _key_tables(c: Compiled) -> tuple[pl.Series, pl.Series]:
+    """The code of ``_where`` by (offer, day position + 1; 0: no day) and of the model match
+    by (model, offer), an unknown offer or model last in each: built once per catalog."""
+    hit = _TABLES.get(id(c))
+    if hit is not None and hit[0]() is c:
+        return hit[1]
+    n_offers, n_days, n_models = len(c.offer_ids), c.n_days, len(c.model_ids)
+    cell = pl.int_range((n_offers + 1) * (n_days + 1), dtype=pl.Int64, eager=True)
+    offer, pos = cell // (n_days + 1), cell % (n_days + 1)
+    # (the unknown offer's cells read past the grid: one more segment, never taken)
+    grid = pl.concat([c.segments.cast(pl.Int64), pl.Series([0], dtype=pl.Int64)])
+    segment = grid.gather((offer * n_days + pos - 1).clip(0, grid.len() - 1))
+    where = (
+        pl.select(
+            pl.when(offer == n_offers)
+            .then(1)
+            .when(pos == 0)
+            .then(2 + offer)
+            .otherwise(2 + n_offers + segment)
+        )
+        .to_series()
+        .cast(pl.Int64)
     )
-    if (codes == 0).sum() != values.null_count():  # pragma: no cover - a value without code
-        return pl.int_range(1, values.len() + 1, dtype=pl.Int64, eager=True), values.len() + 1
-    return codes, distinct.len() + 1
+    pair = pl.int_range((n_models + 1) * (n_offers + 1), dtype=pl.Int64, eager=True)
+    model, owner = pair // (n_offers + 1), pair % (n_offers + 1)
+    own = pl.concat([c.offer_model_index, pl.Series([-2], dtype=pl.Int64)]).gather(owner)
+    match = pl.select(pl.when(own == model).then(1).otherwise(2)).to_series().cast(pl.Int64)
+    tables = (where, match)
+    key = id(c)
+    _TABLES[key] = (weakref.ref(c, lambda _: _TABLES.pop(key, None)), tables)
+    return tables
 
 
 _EDIT = OPERATIONS.index("edit")

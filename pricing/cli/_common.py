@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import os
-import sys
+import re
 import uuid
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import polars as pl
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 from rich.markup import escape
+from rich.measure import Measurement
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -28,6 +29,7 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
+from rich.table import Table
 
 from pricing._base.atomic import blocking_file, unwritable
 from pricing._base.money import LEDGER_PLACES
@@ -35,15 +37,29 @@ from pricing._cards.catalog import Catalog, load_catalog
 from pricing._evidence.grades import TrustPolicy
 from pricing.errors import PricingError, RateCardError
 
-# Wide enough for the comparison table when output goes to a file or a pipe.
 LEDGER_STEP = Decimal(1).scaleb(-LEDGER_PLACES)
 
 if TYPE_CHECKING:
     from pricing._dataset import DataSet
     from pricing._fx.convert import Conversion, Converter
 
-out = Console(width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+
+class WideConsole(Console):
+    """A console whose width is read each time it prints: ``COLUMNS`` when set (a narrow
+    terminal, a test), else the terminal's, else 160 (a file or a pipe)."""
+
+    @property  # type: ignore[misc]  # read only: the width follows COLUMNS
+    def size(self) -> ConsoleDimensions:
+        columns = os.environ.get("COLUMNS", "")
+        if columns.isdigit() and int(columns) > 0:
+            return ConsoleDimensions(int(columns), super().size.height)
+        if self.is_terminal:
+            return super().size
+        return ConsoleDimensions(160, super().size.height)
+
+
+out = WideConsole()
+err = WideConsole(stderr=True)
 
 DataOption = Annotated[
     Path | None, typer.Option("--data", help="Data directory (default: the bundled data/).")
@@ -84,7 +100,7 @@ MaxFxAgeOption = Annotated[
     typer.Option(
         "--max-fx-age-days",
         min=0,
-        help="Oldest ECB rate accepted for a day [days]; the ECB publishes on business days "
+        help="Oldest ECB rate accepted for a day \\[days]; the ECB publishes on business days "
         "only, so 7 bridges weekends and holidays.",
     ),
 ]
@@ -190,10 +206,59 @@ def help_text(text: str) -> str:
 # --------------------------------------------------------------------------- errors, input
 
 
+#: The Python API's advice in engine messages, and what a command line user types instead.
+CLI_WORDS: list[tuple[str, str | Callable[[re.Match[str]], str]]] = [
+    (r'mapping=\{"your_name": "timestamp", \.\.\.\}', "--map YOURNAME=timestamp"),
+    (r", or mapping=\{[^}]*\}\)|^hosting terms: ", lambda m: ")" if m[0][0] == "," else ""),
+    (r'offer_map=\{"([^"]+)": "<offer id>"\}', r"--offer-map \1=OFFER"),
+    (r"^mapping (names|targets|would)", r"--map \1"),
+    (r"hosting=HostingTerms\(licence_per_month=.*\(command line: ([^)]*)\)", r"\1"),
+    (r"evidence='all' \(command line: --evidence all\)", "--evidence all"),
+    (r"\b(gpu_hour|source)=\.\.\.", lambda m: f"--{m[1].replace('_', '-')} ..."),
+    (r"\bmax_age_days(=?)", lambda m: "--max-fx-age-days" + (" " if m[1] else "")),
+    (
+        r"\b(offer_map|max_utilisation|peak_to_mean|as_of|p95_latency_s)\b",
+        lambda m: "--" + m[1].replace("_", "-").removesuffix("-latency-s"),
+    ),
+    (r"\bpass quality=", "pass --quality"),
+]
+
+
+def cli_words(text: str) -> str:
+    """``text`` with the Python API's advice (``mapping={...}``, ``gpu_hour=...``) said as
+    the command line's options (``--map``, ``--gpu-hour``)."""
+    for pattern, words in CLI_WORDS:
+        text = re.sub(pattern, words, text)
+    return text
+
+
 def fail(message: str, code: int = 2) -> typer.Exit:
-    """Print ``message`` as an error on stderr; the ``typer.Exit`` to raise with ``code``."""
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    """Print ``message`` on stderr in command line words; the ``typer.Exit`` to raise."""
+    err.print(f"[bold red]error:[/] {escape(cli_words(message))}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
+
+
+def print_table(table: Table, drop: Collection[str] = (), least: int = 8) -> None:
+    """Print ``table`` narrowed to the width of :data:`out`: empty columns go, then those headed
+    ``drop`` in their order, until every ``no_wrap`` column (money, ids) fits whole beside
+    ``least`` characters of each other column (which wrap); a line names those left out."""
+    gone: list[str] = []
+    blank = [str(c.header) for c in table.columns if not any(str(x).strip() for x in c.cells)]
+    for name in [None, *blank, *drop]:
+        if name is not None and (left := [c for c in table.columns if c.header == name]):
+            table.columns = [c for c in table.columns if c.header != name]
+            gone += [name] if any(str(c).strip() for c in left[0].cells) else []
+        need = len(table.columns) * 3 + 1  # padding and rules
+        for i, column in enumerate(table.columns):
+            column._index, column.overflow = i, column.overflow if column.no_wrap else "fold"
+            cells = (column.header, *column.cells)
+            longest = max(Measurement.get(out, out.options, c).maximum for c in cells)
+            need += longest if column.no_wrap else min(longest, least)
+        if need <= out.width:
+            break
+    out.print(table)
+    if gone:
+        out.print(f"[dim]  not shown at this width: {', '.join(gone)} (see --json)[/]")
 
 
 def load_catalog_or_fail(data: Path | None) -> Catalog:

@@ -11,7 +11,14 @@ from rich.panel import Panel
 from rich.table import Table
 
 from pricing._usage.replay import Replay
-from pricing.cli._common import amount, out, percent, print_conversions
+from pricing.cli._common import (
+    amount,
+    cli_words,
+    out,
+    percent,
+    print_conversions,
+    print_table,
+)
 
 _TOP_ALTERNATIVES = 10
 
@@ -37,7 +44,7 @@ def print_replay(
         _print_reconciliation(result.reconciliation)
     _print_problems(result, quarantine_written="quarantine" in outputs)
     for note in result.notes:
-        out.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
+        out.print(f"[yellow]note:[/] {escape(cli_words(note))}", highlight=False)
     _print_currency(result, focus="focus" in outputs)
     if "quarantine" in outputs:
         q = outputs["quarantine"]
@@ -82,7 +89,10 @@ def _print_leads(result: Replay) -> None:
         title_justify="left",
     )
     for col in ("offer", "grade", "1024x1024 image", "why excluded"):
-        table.add_column(col, justify="right" if col == "1024x1024 image" else "left")
+        right, note = col == "1024x1024 image", col == "why excluded"
+        table.add_column(
+            col, justify="right" if right else "left", no_wrap=not note, overflow="fold"
+        )
     for r in leads.iter_rows(named=True):
         price = r["reference_price"]
         table.add_row(
@@ -91,13 +101,13 @@ def _print_leads(result: Replay) -> None:
             "-" if price is None else f"{price:.4f} {r['currency']}",
             escape(r["reason"]),
         )
-    out.print(table)
+    print_table(table, ("grade",), least=20)
 
 
 def _print_summary(result: Replay, log: Path, month: str | None) -> None:
     grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="bold")
-    grid.add_column()
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(overflow="fold")
     grid.add_row("log", escape(str(log)))
     if month is not None:
         grid.add_row("month", escape(month))
@@ -123,8 +133,8 @@ def _print_costs(result: Replay) -> None:
         return
     table = Table(title="cost by month, provider, model and operation")
     for col in ("month", "provider", "model", "operation", "calls", "images", "unpriced", "cost"):
-        table.add_column(col, justify="left" if col in ("month", "provider", "model") else "right")
-    table.columns[3].justify = "left"
+        left = col in ("month", "provider", "model", "operation")
+        table.add_column(col, justify="left" if left else "right", no_wrap=col != "provider")
     for r in frame.iter_rows(named=True):
         cost = amount(r["cost"], r["currency"]) if r["unpriced"] < r["requests"] else "-"
         table.add_row(
@@ -137,7 +147,7 @@ def _print_costs(result: Replay) -> None:
             f"{r['unpriced']:,}" if r["unpriced"] else "",
             cost,
         )
-    out.print(table)
+    print_table(table, ("operation", "images", "month"))  # unpriced counts always show
 
 
 def _print_alternatives(result: Replay) -> None:
@@ -160,14 +170,14 @@ def _print_alternatives(result: Replay) -> None:
             title=f"{model}: the same {calls:,} call(s) on each offer, cheapest first "
             f"(as logged: {actual_text or 'unpriced'})",
         )
-        for col in ("#", "offer", "cost", "unpriced", "saving vs actual", "saving %"):
-            table.add_column(col, justify="left" if col == "offer" else "right")
+        for col in ("#", "offer", "cost", "unpriced", "saving", "saving %"):
+            table.add_column(col, justify="left" if col == "offer" else "right", no_wrap=True)
         for i, r in enumerate(rows.head(_TOP_ALTERNATIVES).iter_rows(named=True), start=1):
             saving = r["saving"]
             style = "green" if saving is not None and saving > 0 else ""
             style = "red" if saving is not None and saving < 0 else style
             name = escape(r["offer_id"]) + (
-                " [dim](as logged)[/]" if r["offer_id"] in in_use else ""
+                "\n[dim](as logged)[/]" if r["offer_id"] in in_use else ""
             )
             table.add_row(
                 str(i),
@@ -179,7 +189,7 @@ def _print_alternatives(result: Replay) -> None:
                 else amount(saving, r["currency"]),
                 percent(r["saving_pct"]),
             )
-        out.print(table)
+        print_table(table, ("#", "unpriced", "saving %"))
         more = rows.height - _TOP_ALTERNATIVES
         if more > 0:
             out.print(f"[dim]... and {more} more offer(s) for {escape(model)}; --json lists all[/]")
@@ -195,7 +205,8 @@ def _print_reconciliation(frame: pl.DataFrame) -> None:
     table = Table(title="billed vs computed, per month and provider")
     columns = ("month", "provider", "billed", "computed", "variance", "variance %", "not compared")
     for col in columns:
-        table.add_column(col, justify="left" if col in ("month", "provider") else "right")
+        left = col in ("month", "provider", "not compared")
+        table.add_column(col, justify="left" if left else "right", no_wrap=col != "not compared")
     for r in frame.iter_rows(named=True):
         cur = r["currency"]
         apart = []
@@ -216,7 +227,7 @@ def _print_reconciliation(frame: pl.DataFrame) -> None:
             *(amounts if r["rows_compared"] else ["-"] * 4),  # no call to compare
             "\n".join(apart),
         )
-    out.print(table)
+    print_table(table, ("variance %", "month"), least=16)
     out.print(
         "[dim]  on the calls with both a billed cost and a price; variance = billed - computed[/]"
     )
@@ -225,18 +236,18 @@ def _print_reconciliation(frame: pl.DataFrame) -> None:
 def _print_problems(result: Replay, *, quarantine_written: bool) -> None:
     if result.unpriced.height:
         table = Table(title=f"{result.rows_unpriced:,} unpriced call(s), by reason")
-        table.add_column("reason")
-        table.add_column("calls", justify="right")
+        table.add_column("reason", overflow="fold")
+        table.add_column("calls", justify="right", no_wrap=True)
         for r in result.unpriced.iter_rows(named=True):
-            table.add_row(escape(str(r["reason"])), f"{r['rows']:,}")
-        out.print(table)
+            table.add_row(escape(cli_words(str(r["reason"]))), f"{r['rows']:,}")
+        print_table(table)
     if result.rows_quarantined:
         counts = result.quarantine_counts
         table = Table(title=f"{result.rows_quarantined:,} quarantined row(s), by reason")
-        table.add_column("reason")
-        table.add_column("rows", justify="right")
+        table.add_column("reason", overflow="fold")
+        table.add_column("rows", justify="right", no_wrap=True)
         for r in counts.iter_rows(named=True):
-            table.add_row(escape(str(r["reason"])), f"{r['rows']:,}")
-        out.print(table)
+            table.add_row(escape(cli_words(str(r["reason"]))), f"{r['rows']:,}")
+        print_table(table)
         if not quarantine_written:  # below the table: a caption would wrap to its width
             out.print("[dim]--quarantine OUT.csv writes these rows with their line numbers[/]")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from datetime import date
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated
 
@@ -9,6 +12,7 @@ import polars as pl
 import typer
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from pricing._base.dates import to_date
 from pricing._usage.budget import Budget, BudgetStatus, budget_status
@@ -21,6 +25,7 @@ from pricing.cli._common import (
     MaxFxAgeOption,
     amount,
     check_output,
+    cli_words,
     converter_or_fail,
     evidence_or_fail,
     fail,
@@ -29,10 +34,12 @@ from pricing.cli._common import (
     pairs,
     print_conversions,
     print_json,
+    print_table,
     progress_task,
     records,
     replay_label,
 )
+from pricing.cli.quote import offer_id
 from pricing.errors import PricingError
 
 #: Export formats of the chart (as in :mod:`pricing._charts.export`, imported on use with altair).
@@ -46,8 +53,11 @@ HELP = "\n\n".join(
         "for the month of --as-of (default: the latest month of the log, up to its last day with "
         "a call) shows the spend so far, the run rate per day (spend / days elapsed), the "
         "month-end forecast at that rate, the day the budget runs out, and the alert thresholds "
-        "reached and forecast. Calls with no price are counted apart, never as 0. --out writes "
-        "the burn-up chart (--format html,png,svg,json; the HTML page works offline).",
+        "reached and forecast. Calls with no price are counted apart, never as 0: not in the "
+        "spend, and in the forecast at their offer's nearest price (the price per image of the "
+        "nearest priced call of the offer or model, else the offer's list price on their day), "
+        "as a note says. --out writes the status table and the burn-up chart (--format "
+        "html,png,svg,json; the HTML page holds both and works offline; the others the chart).",
         "A budget in another currency than the prices (--currency GBP for a USD log) converts "
         "each day so far at its own ECB reference rate (a day with no rate within "
         "--max-fx-age-days is not counted, with the reason), and forecasts the rest of the "
@@ -85,7 +95,12 @@ def _outputs(out_path: Path | None, formats: str | None, log: Path) -> list[Path
 def budget_cmd(
     log: Annotated[Path, typer.Argument(help="Usage log: .csv, .parquet or .ndjson.")],
     monthly: Annotated[
-        str, typer.Option("--monthly", metavar="AMOUNT", help="Budget per calendar month.")
+        str,
+        typer.Option(
+            "--monthly",
+            metavar="AMOUNT",
+            help="Budget per calendar month, in --currency [USD/month by default].",
+        ),
     ],
     currency: Annotated[
         str,
@@ -114,7 +129,11 @@ def budget_cmd(
     ] = None,
     out_path: Annotated[
         Path | None,
-        typer.Option("--out", help="Write the chart here (budget.html, .png, .svg or .json)."),
+        typer.Option(
+            "--out",
+            help="Write the status and chart here: budget.html (the status table above the "
+            "chart), or the chart as .png, .svg or .json.",
+        ),
     ] = None,
     formats: Annotated[
         str | None,
@@ -135,19 +154,18 @@ def budget_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """A usage log's month against a monthly budget (help: :data:`HELP`)."""
-    try:
-        # the order of --alert flags does not matter
-        alerts = (0.8, 1.0) if alert is None else sorted(set(alert))
-        budget = Budget(monthly=monthly, currency=currency, alerts=alerts)
-        day = None if as_of is None else to_date(as_of)
-    except PricingError as exc:
-        raise fail(str(exc)) from exc
+    budget, day = _budget(monthly, currency.strip().upper(), alert, as_of)
     mapping = pairs(column_map, "--map", "LOGCOL=COLUMN", "ts=timestamp")
-    offers = pairs(offer_map, "--offer-map", "PROVIDER/MODEL=OFFER", "acme/m=acme/m-fast")
+    offers = {
+        offer_id(k): offer_id(v)
+        for k, v in pairs(
+            offer_map, "--offer-map", "PROVIDER/MODEL=OFFER", "acme/m=acme/m-fast"
+        ).items()
+    }
     paths = _outputs(out_path, formats, log)
     policy = evidence_or_fail(evidence)
     # the days so far convert at their own rates; budget_status plans the rest of the month
-    converter = converter_or_fail(currency, fx, max_fx_age_days, data=data, planning=False)
+    converter = converter_or_fail(budget.currency, fx, max_fx_age_days, data=data, planning=False)
     cat = load_catalog_or_fail(data)
     try:
         with progress_task("reading the log", describe=replay_label, counts=True) as bar:
@@ -161,7 +179,7 @@ def budget_cmd(
                 progress=bar,
                 evidence=policy,
             )
-        status = budget_status(result, budget, as_of=day, fx=converter)
+        status = budget_status(result, budget, as_of=day, fx=converter, estimate=True)
     except PricingError as exc:
         raise fail(str(exc)) from exc
     except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
@@ -174,25 +192,51 @@ def budget_cmd(
     else:
         _print_status(status, log, written)
         for note in result.notes:  # how the log was read: unread columns, defaults
-            out.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
+            out.print(f"[yellow]note:[/] {escape(cli_words(note))}", highlight=False)
     if error is not None:  # after the status: the work is never lost to a failed write
         raise fail(error)
     if status.over_budget:
         raise typer.Exit(1)
 
 
+def _budget(
+    monthly: str, currency: str, alert: list[float] | None, as_of: str | None
+) -> tuple[Budget, date | None]:
+    """The budget the options state, and the --as-of day; or a clean exit naming the option."""
+    text = monthly.strip()
+    if re.fullmatch(r"\d{1,3}(,\d{3})+(\.\d+)?", text):
+        text = text.replace(",", "")  # thousands separators: 5,000
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        amount = Decimal("NaN")
+    if not amount.is_finite() or amount <= 0:
+        raise fail(f"--monthly {monthly}: must be a positive amount per month, e.g. --monthly 5000")
+    try:
+        # the order of --alert flags does not matter
+        alerts = (0.8, 1.0) if alert is None else sorted(set(alert))
+        budget = Budget(monthly=amount, currency=currency, alerts=alerts)
+        return budget, None if as_of is None else to_date(as_of)
+    except PricingError as exc:
+        said = str(exc).replace("budget currency", "--currency").replace("budget alert", "--alert")
+        raise fail(said) from exc
+
+
 def _write_chart(status: BudgetStatus, paths: list[Path]) -> tuple[list[Path], str | None]:
-    """The chart files written, and why they could not be (``None`` when they were)."""
+    """The files written (the HTML page holds the status table above the chart), and why
+    they could not be (``None`` when they were)."""
     if not paths:
         return [], None
-    from pricing._charts.export import write_chart
-    from pricing._charts.usage import budget_chart
+    from pricing._charts.usage import write_budget
 
     base = paths[0].with_suffix("")
-    title = f"Budget {status.month:%B %Y}"
+    table = [(what, Text.from_markup(figure).plain, Text.from_markup(note).plain)
+             for what, figure, note in _status_rows(status)]  # fmt: skip
     try:
-        chart = budget_chart(status)
-        return write_chart(chart, base, [p.suffix[1:] for p in paths], title=title), None
+        formats = [p.suffix[1:] for p in paths]
+        return write_budget(
+            status, base, formats, table=table, title=f"Budget {status.month:%B %Y}"
+        ), None
     except (OSError, ValueError, PricingError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return [], (
@@ -220,6 +264,9 @@ def _status_json(status: BudgetStatus, log: Path, written: list[Path]) -> dict[s
         "forecast_crossed": list(status.forecast_crossed),
         "requests": status.requests,
         "unpriced": status.unpriced,
+        "estimated": str(status.estimated),
+        "estimated_calls": status.estimated_calls,
+        "estimates": records(status.estimates),
         "alerts": records(status.alerts),
         "daily": records(status.daily),
         "prices": records(status.prices),
@@ -237,12 +284,12 @@ def _print_status(status: BudgetStatus, log: Path, written: list[Path]) -> None:
         title_justify="left",
         show_header=False,
     )
-    table.add_column("", style="bold")
-    table.add_column("", justify="right")
-    table.add_column("")
+    table.add_column("", style="bold", no_wrap=True)
+    table.add_column("", justify="right", no_wrap=True)
+    table.add_column("", overflow="fold")
     for name, value, note in _status_rows(status):
         table.add_row(name, value, note)
-    out.print(table, highlight=False)
+    print_table(table, least=24)
     # below the table (a caption would be wrapped to the table's width)
     how = (
         f"run rate = spent / {status.days_elapsed} day(s) elapsed; forecast = run rate x days "
@@ -258,7 +305,7 @@ def _print_status(status: BudgetStatus, log: Path, written: list[Path]) -> None:
         out.print(f"[dim]  prices: {escape(status.evidence)}[/]", highlight=False)
     _print_prices(status)
     for note in status.notes:
-        out.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
+        out.print(f"[yellow]note:[/] {escape(cli_words(note))}", highlight=False)
     print_conversions(list(status.conversions))
     for path in written:
         out.print(f"wrote {escape(str(path))}", highlight=False)
@@ -269,12 +316,25 @@ def _status_rows(status: BudgetStatus) -> list[tuple[str, str, str]]:
     cur = status.currency
     monthly = status.budget.monthly
     share = f"{status.forecast / monthly:.1%} of the budget"
+    guessed = status.estimated_calls
+    if guessed:
+        share += f", with {guessed:,} unpriced call(s) estimated"
+    left_out = status.unpriced - guessed  # unpriced calls no estimate could be made for
     day = status.run_out
     if day is None:
         run_out, how = "not this month", "at the run rate"
+        if left_out:
+            how += f"; [yellow]{left_out:,} unpriced call(s) not estimated: may be sooner[/]"
     else:
         run_out = f"{day:%a %Y-%m-%d}"
-        how = "reached" if day <= status.as_of else "forecast at the run rate"
+        if day <= status.as_of:
+            how = "reached" if status.over_budget else "reached with the unpriced calls estimated"
+        else:
+            how = "forecast at the run rate" + (", with the estimate" if guessed else "")
+    calls = "all priced"
+    if status.unpriced:
+        calls = f"[yellow]{status.unpriced:,} without a price: not in the spend"
+        calls += f"; {guessed:,} estimated in the forecast[/]" if guessed else "[/]"
     return [
         ("budget", amount(monthly, cur), "per month"),
         (
@@ -288,13 +348,7 @@ def _status_rows(status: BudgetStatus) -> list[tuple[str, str, str]]:
         ("budget runs out", run_out, how),
         ("alerts crossed", *_alerts(status, "crossed_on")),
         ("alerts forecast", *_alerts(status, "forecast_on")),
-        (
-            "calls",
-            f"{status.requests:,}",
-            f"[yellow]{status.unpriced:,} without a price, not counted[/]"
-            if status.unpriced
-            else "all priced",
-        ),
+        ("calls", f"{status.requests:,}", calls),
     ]
 
 

@@ -34,16 +34,21 @@ _HELP = """Build the dashboard of a workload: simulate it, draw every chart, wri
 
 Writes OUT/<workload>/index.html (one self-contained page: scripts inlined, no network
 request when opened, what-if sliders computed in the browser), dashboard.json (its Vega-Lite
-spec) and per chart <chart>.png, .svg and .json. With no WORKLOAD it builds the bundled
-default workload (ecommerce) into dashboards/. Figures use only the prices the evidence
-policy trusts (default: the workload's `evidence`); the rest are listed under the headline
-as unverified leads, with their figure and reason.
+spec) and per chart <chart>.png, .svg and .json. The page's first screen answers: the total
+across segments, the option bought per segment with its evidence grade and P10-P90 range,
+the cost per month, the assumptions and the unverified leads. With --format pdf it also
+prints the page to dashboard.pdf through a headless Chromium (skipped, with a note, where
+none is installed). With no WORKLOAD it builds the bundled default workload (ecommerce) into
+dashboards/. Figures use only the prices the evidence policy trusts (default: the workload's
+`evidence`); the rest are listed as unverified leads, with their figure and reason.
 
 Examples:
 
   pricing dashboard
 
   pricing dashboard agency --format html --budget 20000
+
+  pricing dashboard agency --format html,png,pdf     (the page printed to PDF too)
 
   pricing dashboard --all --as-of 2026-11-21     (every bundled workload)
 
@@ -72,7 +77,7 @@ def dashboard_cmd(
         Path, typer.Option("--out", help="Folder to write into (one sub-folder per workload).")
     ] = Path("dashboards"),
     formats: Annotated[
-        str, typer.Option("--format", help="Comma-separated: html, png, svg, json.")
+        str, typer.Option("--format", help="Comma-separated: html, png, svg, json, pdf.")
     ] = "html,png,svg,json",
     samples: Annotated[
         int, typer.Option("--samples", help="Monte Carlo samples for the fan and tornado charts.")
@@ -93,13 +98,9 @@ def dashboard_cmd(
 ) -> None:
     """Build and export the dashboards of workloads (help: :data:`HELP`)."""
     from pricing._charts.dashboard import build_dashboard
-    from pricing._charts.export import check_formats
     from pricing._workloads.load import DEFAULT_WORKLOAD, list_workloads
 
-    try:
-        chosen_formats = check_formats(formats.split(","))
-    except PricingError as exc:
-        raise fail(str(exc)) from None
+    chosen_formats = _formats(formats)
     if every and workloads:
         raise fail("give workload names or --all, not both")
     if evidence is not None:
@@ -128,6 +129,24 @@ def dashboard_cmd(
                 _print_done(done)
                 raise fail(f"{name}: {error}")
     _print_done(done)
+
+
+def _formats(formats: str) -> tuple[str, ...]:
+    """The formats asked for; ``pdf`` dropped, with a one-line note, when no Chromium can
+    print it."""
+    from pricing._charts.export import DASHBOARD_FORMATS, check_formats
+    from pricing._charts.pdf import NO_CHROMIUM, find_chromium
+
+    try:
+        chosen = check_formats(formats.split(","), DASHBOARD_FORMATS)
+    except PricingError as exc:
+        raise fail(str(exc)) from None
+    if "pdf" in chosen and find_chromium() is None:
+        out.print(f"[yellow]note:[/] {escape(NO_CHROMIUM)}", highlight=False)
+        chosen = tuple(f for f in chosen if f != "pdf")
+        if not chosen:
+            raise fail("nothing to write: --format pdf needs Chromium; add html to get the page")
+    return chosen
 
 
 def _check_out(out_dir: Path, names: list[str]) -> None:
@@ -211,12 +230,13 @@ def _print_headline(board: Dashboard) -> None:
             col, justify="right" if col not in ("segment", "cheapest option", "grade") else "left"
         )
     table.add_column("break-even [img/month]", justify="right")
+    named = dict(board.labels.options(sim.options).iter_rows())
     for r in board.headline.iter_rows(named=True):
         p = r["p_self_hosting_cheaper"]
         be = r["break_even_images"]
         table.add_row(
             escape(str(r["segment"])),
-            escape(str(r["option"])),
+            escape(str(named.get(r["option"], r["option"]))),
             r["grade"] or "-",
             "-" if r["first_month"] is None else f"{r['first_month']:,.0f}",
             "-" if r["horizon"] is None else f"{r['horizon']:,.0f}",
@@ -231,8 +251,9 @@ def _print_headline(board: Dashboard) -> None:
             highlight=False,
         )
     if sim.leads.height:
+        lead_names = dict(board.labels.options(sim.leads).iter_rows())
         leads = ", ".join(
-            f"{r['offer_id']} ({r['grade']}, "
+            f"{lead_names.get(r['option'], r['offer_id'])} ({r['grade']}, "
             + (
                 f"{_money(r['gpu_hour'], sim.currency, 2)}/GPU-h)"
                 if r["gpu_hour"] is not None

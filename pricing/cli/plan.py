@@ -11,13 +11,16 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from pricing._base.dates import to_date
 from pricing.cli._common import (
+    AsOfOption,
     CurrencyOption,
     DataOption,
     EvidenceOption,
     FxOption,
     JsonOption,
     MaxFxAgeOption,
+    cli_words,
     converter_or_fail,
     evidence_or_fail,
     fail,
@@ -26,9 +29,11 @@ from pricing.cli._common import (
     out,
     print_conversions,
     print_json,
+    print_table,
     progress_task,
     records,
 )
+from pricing.cli.quote import offer_id, within
 from pricing.errors import PricingError
 
 if TYPE_CHECKING:
@@ -67,7 +72,9 @@ def simulate_cmd(
         str,
         typer.Argument(help="Bundled workload name (see `pricing workloads list`) or a TOML file."),
     ] = "ecommerce",
-    samples: Annotated[int, typer.Option("--samples", help="Monte Carlo samples (0 = none).")] = 0,
+    samples: Annotated[
+        int, typer.Option("--samples", help="Monte Carlo samples (0 = none) \\[samples].")
+    ] = 0,
     seed: Annotated[int | None, typer.Option("--seed", help="Seed of the sampling.")] = None,
     gpu: Annotated[
         list[str] | None,
@@ -82,6 +89,7 @@ def simulate_cmd(
             "(default: as the workload's `prices` says).",
         ),
     ] = None,
+    as_of: AsOfOption = None,
     data: DataOption = None,
     evidence: EvidenceOption = None,
     currency: CurrencyOption = None,
@@ -102,10 +110,12 @@ def simulate_cmd(
     converter_or_fail(currency or "USD", fx, max_fx_age_days, data=data, planning=True)
 
     try:
+        day = to_date(as_of)
         with progress_task("simulating") as bar:
             result = simulate(
                 workload,
-                gpus=gpu,
+                gpus=None if gpu is None else [offer_id(g) for g in gpu],
+                as_of=day,
                 samples=samples,
                 seed=seed,
                 price_spread=price_spread,
@@ -131,7 +141,7 @@ def simulate_cmd(
     for segment in totals["segment"].unique(maintain_order=True):
         _print_segment(result, totals.filter(pl.col("segment") == segment), segment, top)
     for note in [*result.notes, *plan_notes(result)]:
-        out.print(f"[yellow]note:[/] {escape(note)}")
+        out.print(f"[yellow]note:[/] {escape(cli_words(note))}")
     print_conversions(list(result.conversions))
 
 
@@ -188,7 +198,12 @@ def _print_leads(leads: pl.DataFrame, segment: str, cur: str) -> None:
         title_justify="left",
     )
     for col in ("offer", "grade", "price", "first month", "why excluded"):
-        table.add_column(col, justify="right" if col in ("price", "first month") else "left")
+        table.add_column(
+            col,
+            justify="right" if col in ("price", "first month") else "left",
+            no_wrap=col != "why excluded",
+            overflow="fold",
+        )
     for r in leads.iter_rows(named=True):
         gpu = r["gpu_hour"] is not None
         table.add_row(
@@ -198,9 +213,9 @@ def _print_leads(leads: pl.DataFrame, segment: str, cur: str) -> None:
             if gpu
             else f"{_money(r['cost_per_image'], cur, 4)}/image",
             _money(r["cost"], cur),
-            escape(r["reason"] or ""),
+            escape(cli_words(r["reason"] or "")),
         )
-    out.print(table)
+    print_table(table, ("grade", "first month"), least=20)
 
 
 def _print_options(ok: pl.DataFrame, options: int, segment: str, top: int, cur: str) -> None:
@@ -218,7 +233,7 @@ def _print_options(ok: pl.DataFrame, options: int, segment: str, top: int, cur: 
         ("peak GPUs", "right"),
         ("utilisation", "right"),
     ):
-        table.add_column(col, justify=just)  # type: ignore[arg-type]
+        table.add_column(col, justify=just, no_wrap=True)  # type: ignore[arg-type]
     for r in ok.head(top).iter_rows(named=True):
         table.add_row(
             escape(r["option"]),
@@ -229,7 +244,7 @@ def _print_options(ok: pl.DataFrame, options: int, segment: str, top: int, cur: 
             _gpus_cell(r),
             "-" if r["utilisation"] is None else f"{r['utilisation']:.0%}",
         )
-    out.print(table)
+    print_table(table, ("kind", "utilisation", "peak GPUs", "grade"))
     for kind in ("hosted", "self-hosted"):
         best = ok.filter(pl.col("kind") == kind).head(1)
         if best.height and best["option"][0] not in ok["option"].head(top).to_list():
@@ -257,12 +272,12 @@ def _print_bands(result: Any, segment: str, top: int) -> None:
     )
     band_table = Table(title=f"{segment}: horizon cost P10 / P50 / P90", title_justify="left")
     for col in ("option", "P10", "P50", "P90"):
-        band_table.add_column(col, justify="left" if col == "option" else "right")
+        band_table.add_column(col, justify="left" if col == "option" else "right", no_wrap=True)
     for r in bands.iter_rows(named=True):
         band_table.add_row(
             escape(r["option"]), *(_money(r[p], result.currency) for p in ("p10", "p50", "p90"))
         )
-    out.print(band_table)
+    print_table(band_table)
     prob = result.self_hosting_cheaper.filter(pl.col("segment") == segment)
     first, last = (prob["probability"][0], prob["probability"][-1]) if prob.height else (None,) * 2
     if first is not None and last is not None:
@@ -309,7 +324,8 @@ def _print_sensitivity(sensitivity: pl.DataFrame, ok: pl.DataFrame, segment: str
         title=f"what moves the cost of {leader[0]} most (P10 -> P90)", title_justify="left"
     )
     for col in ("input", "low", "high", "cost at low", "cost at high"):
-        sens_table.add_column(col, justify="left" if col == "input" else "right")
+        left = col == "input"
+        sens_table.add_column(col, justify="left" if left else "right", no_wrap=not left)
     for r in sens.iter_rows(named=True):
         sens_table.add_row(
             escape(r["input"]),
@@ -318,7 +334,7 @@ def _print_sensitivity(sensitivity: pl.DataFrame, ok: pl.DataFrame, segment: str
             _money(r["cost_at_low"], cur),
             _money(r["cost_at_high"], cur),
         )
-    out.print(sens_table)
+    print_table(sens_table, least=20)
 
 
 # --------------------------------------------------------------------------- breakeven
@@ -330,37 +346,51 @@ def breakeven_cmd(
         str, typer.Option("--gpu", help="GPU offer id (runpod/h100-sxm-community) or GPU type.")
     ],
     hosted: Annotated[
-        str, typer.Option("--hosted", help="Hosted offer id, or a price per image like 0.025.")
+        str,
+        typer.Option(
+            "--hosted", help="Hosted offer id, or a price per image like 0.025 [USD/image]."
+        ),
     ],
     gpu_hour: Annotated[
-        float | None, typer.Option("--gpu-hour", help="Price per GPU-hour (overrides the offer).")
+        float | None,
+        typer.Option("--gpu-hour", help="Price per GPU-hour, instead of the offer's [USD/GPU-h]."),
     ] = None,
-    width: Annotated[int, typer.Option("--width")] = 1024,
-    height: Annotated[int, typer.Option("--height")] = 1024,
-    steps: Annotated[int | None, typer.Option("--steps")] = None,
-    p95: Annotated[float | None, typer.Option("--p95", help="p95 latency target [s].")] = None,
-    peak_to_mean: Annotated[float, typer.Option("--peak-to-mean")] = 1.0,
+    width: Annotated[int, typer.Option("--width", help="Image width \\[px].")] = 1024,
+    height: Annotated[int, typer.Option("--height", help="Image height \\[px].")] = 1024,
+    steps: Annotated[
+        int | None, typer.Option("--steps", help="Inference steps (default: the model's).")
+    ] = None,
+    p95: Annotated[float | None, typer.Option("--p95", help="p95 latency target \\[s].")] = None,
+    peak_to_mean: Annotated[
+        float,
+        typer.Option("--peak-to-mean", help="Peak hour's rate / the mean rate \\[ratio]."),
+    ] = 1.0,
     licence: Annotated[
         float | None,
         typer.Option(
             "--licence",
-            help="Licence fee per month (default: data/licences.toml; asked for when no source "
-            "prices the model's licence).",
+            help="Licence fee [USD/month] (default: data/licences.toml; asked for when no "
+            "source prices the model's licence).",
         ),
     ] = None,
     included_images: Annotated[
         float | None,
-        typer.Option("--included-images", help="Images a month the licence fee covers."),
+        typer.Option("--included-images", help="Images the licence fee covers \\[images/month]."),
     ] = None,
     overage: Annotated[
-        float, typer.Option("--overage", help="Licence charge per image beyond the included.")
+        float,
+        typer.Option("--overage", help="Licence charge per image beyond the included [USD/image]."),
     ] = 0.0,
     max_utilisation: Annotated[
-        float, typer.Option("--max-utilisation", help="Highest busy fraction per GPU, (0, 1].")
+        float,
+        typer.Option("--max-utilisation", help="Busiest fraction per GPU, (0, 1] \\[fraction]."),
     ] = 1.0,
-    ops: Annotated[float, typer.Option("--ops", help="Operations cost per month.")] = 0.0,
+    ops: Annotated[
+        float, typer.Option("--ops", help="Operations cost (people, tooling) [USD/month].")
+    ] = 0.0,
     margin: Annotated[
-        float, typer.Option("--margin", help="Also find where self-hosting is this much cheaper.")
+        float,
+        typer.Option("--margin", help="Also where self-hosting is this much cheaper \\[fraction]."),
     ] = 0.0,
     data: DataOption = None,
     evidence: EvidenceOption = None,
@@ -371,17 +401,22 @@ def breakeven_cmd(
 ) -> None:
     """Monthly volume at which a dedicated GPU fleet costs the same as a hosted offer.
 
-    With --currency, catalog prices are converted; the figures you give are in that currency.
+    Money is in USD, or in --currency when given (catalog prices converted, yours taken in it).
     """
     from pricing._plan.breakeven import break_even, free_licence
     from pricing._price.request import ImageRequest
     from pricing._selfhost.terms import HostingTerms
 
+    for option, value, name in (("--width", width, "width"), ("--height", height, "height")):
+        within(option, value, name)
+    if steps is not None:
+        within("--steps", steps, "steps")
     converter_or_fail(currency or "USD", fx, max_fx_age_days, data=data, planning=True)
+    gpu = offer_id(gpu)
     try:
         price: str | float = float(hosted)
     except ValueError:
-        price = hosted
+        price = offer_id(hosted)
     try:
         request = ImageRequest(model=model, width=width, height=height, steps=steps)
         dataset = load_data_or_fail(data)
@@ -414,7 +449,7 @@ def breakeven_cmd(
     if as_json:
         print_json(_break_even_json(result))
     else:
-        _print_break_even(result, f"{model} on {gpu}", hosted, margin)
+        _print_break_even(result, f"{model} on {gpu}", str(price), margin)
         print_conversions(list(result.conversions))
 
 
@@ -441,9 +476,9 @@ def _break_even_json(result: BreakEven) -> dict[str, object]:
 def _print_break_even(result: BreakEven, setup: str, hosted: str, margin: float) -> None:
     """The break-even in words, then the assumptions it was computed under."""
     if result.volume is None:
-        out.print(f"[yellow]{escape(result.notes[0])}[/]")
+        out.print(f"[yellow]{escape(cli_words(result.notes[0]))}[/]")
         for note in result.notes[1:]:
-            out.print(escape(note), highlight=False)
+            out.print(escape(cli_words(note)), highlight=False)
         return
     out.print(
         f"Self-hosting {escape(setup)} costs the same as {escape(hosted)} at "
@@ -459,4 +494,4 @@ def _print_break_even(result: BreakEven, setup: str, hosted: str, margin: float)
             + ", ".join(f"{c:,.0f}" for c in result.crossings)
         )
     for note in result.notes:  # where the licence, GPU and hosted prices come from; the terms
-        out.print(escape(note), highlight=False)
+        out.print(escape(cli_words(note)), highlight=False)

@@ -13,8 +13,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from pricing._base.dates import to_date
+from pricing._cards.catalog import Catalog
+from pricing._cards.fields import OPERATIONS
 from pricing._evidence.grades import TrustPolicy
-from pricing._fx.convert import Converter
+from pricing._fx.convert import Conversion, Converter
+from pricing._price.bounds import BOUNDS, VOLUME, Bound
 from pricing._price.request import ImageRequest
 from pricing._quote.compare import compare
 from pricing._quote.quote import Quote, quote
@@ -34,55 +37,76 @@ from pricing.cli._common import (
     out,
     print_conversions,
     print_json,
+    print_table,
     source_date,
 )
-from pricing.errors import PricingError
+from pricing.errors import PricingError, RequestError
 
 _SIZE = re.compile(r"^(\d+)x(\d+)$")
+#: The model quoted when neither --model nor --offer names one.
+DEFAULT_MODEL = "flux-2-pro"
 
 
 def quote_cmd(
-    model: Annotated[str, typer.Option(help="Model id (see `pricing cards list`).")] = (
-        "flux-2-pro"
-    ),
-    size: Annotated[str, typer.Option(help="Output size WIDTHxHEIGHT in pixels.")] = "1024x1024",
-    count: Annotated[int, typer.Option(help="Images in the request.")] = 1,
-    operation: Annotated[str, typer.Option(help="generate, edit, inpaint, upscale...")] = (
-        "generate"
-    ),
+    model: Annotated[
+        str | None,
+        typer.Option(
+            help=f"Model id (see `pricing cards list`). Default: the --offer's model, else "
+            f"{DEFAULT_MODEL}."
+        ),
+    ] = None,
+    size: Annotated[
+        str, typer.Option(help="Output size WIDTHxHEIGHT \\[px], each side 1 to 100,000.")
+    ] = "1024x1024",
+    count: Annotated[int, typer.Option(help="Images in the request \\[images].")] = 1,
+    operation: Annotated[
+        str, typer.Option(help=f"What the call does: {', '.join(OPERATIONS)}.")
+    ] = "generate",
     input_images: Annotated[
         int,
         typer.Option(
             "--input-images",
-            help="Reference images (of --input-size; an edit states at least one).",
+            help="Reference images (of --input-size; an edit states at least one) \\[images].",
         ),
     ] = 0,
     input_size: Annotated[
         str | None,
-        typer.Option("--input-size", help="Size of each reference image (default: --size)."),
+        typer.Option("--input-size", help="Size of each reference image \\[px] (default: --size)."),
     ] = None,
     input_image_tokens: Annotated[
         int | None,
         typer.Option(
             "--input-image-tokens",
-            help="Image-input tokens of the whole call, for token-priced edits (GPT Image).",
+            help="Image-input tokens of the whole call, for token-priced edits (GPT Image) "
+            "\\[tokens].",
         ),
     ] = None,
     prompt_tokens: Annotated[
-        int, typer.Option("--prompt-tokens", help="Text tokens of the prompt (token offers).")
+        int,
+        typer.Option(
+            "--prompt-tokens", help="Text tokens of the prompt (token offers) \\[tokens]."
+        ),
     ] = 0,
-    quality: Annotated[str | None, typer.Option(help="Quality level, e.g. low, hd.")] = None,
-    steps: Annotated[int | None, typer.Option(help="Inference steps.")] = None,
+    quality: Annotated[
+        str | None,
+        typer.Option(help="Quality level the model's offers price by, e.g. low, hd."),
+    ] = None,
+    steps: Annotated[int | None, typer.Option(help="Inference steps \\[steps].")] = None,
     seconds: Annotated[
         float | None,
-        typer.Option(help="GPU run time per image, in seconds, for per-second offers."),
+        typer.Option(help="GPU run time per image, for per-second offers \\[s/image]."),
     ] = None,
     monthly_volume: Annotated[
         int | None,
-        typer.Option("--monthly-volume", help="Images already billed this month (tiers)."),
+        typer.Option(
+            "--monthly-volume", help="Images already billed this month, for tiers \\[images/month]."
+        ),
     ] = None,
     offer: Annotated[
-        str | None, typer.Option(help="Quote one offer in detail instead of comparing all.")
+        str | None,
+        typer.Option(
+            help="Quote one offer in detail instead of comparing all, e.g. bfl/flux-2-pro."
+        ),
     ] = None,
     source: Annotated[str | None, typer.Option(help="With --offer: price by this source.")] = None,
     as_of: AsOfOption = None,
@@ -97,27 +121,35 @@ def quote_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """Price a request on every provider, cheapest first; unverified leads follow."""
-    m = _SIZE.match(size)
-    if m is None:
-        raise fail(f"--size {size!r} must look like 1024x1024")
+    width, height = size_or_fail("--size", size)
+    within("--count", count, "count")
+    within("--input-images", input_images, "input_images")
+    within("--prompt-tokens", prompt_tokens, "prompt_tokens")
+    for option, value, name in (
+        ("--steps", steps, "steps"),
+        ("--seconds", seconds, "seconds"),
+        ("--input-image-tokens", input_image_tokens, "input_image_tokens"),
+    ):
+        if value is not None:
+            within(option, value, name)
+    if monthly_volume is not None:
+        within("--monthly-volume", monthly_volume, "monthly_volume", VOLUME)
     policy = evidence_or_fail(evidence)
     converter = _converter(currency, fx, max_fx_age_days, data)
     cat = load_catalog_or_fail(data)
+    offer = None if offer is None else offer_id(offer)
+    model = _model(cat, model, offer)
+    check_words(cat, model, offer, quality, operation)
+    fields = {
+        "model": model, "operation": operation, "width": width, "height": height,
+        "count": count, "quality": quality, "steps": steps,
+        "input_images": _inputs(input_images, input_size, width, height),
+        "input_image_tokens": input_image_tokens, "prompt_tokens": prompt_tokens,
+        "seconds": None if seconds is None else Decimal(str(seconds)),
+    }  # fmt: skip
+    request = request_or_fail(fields, size)
     try:
         day = to_date(as_of)
-        request = ImageRequest(
-            model=model,
-            operation=operation,
-            width=int(m.group(1)),
-            height=int(m.group(2)),
-            count=count,
-            quality=quality,
-            steps=steps,
-            input_images=_inputs(input_images, input_size, int(m.group(1)), int(m.group(2))),
-            input_image_tokens=input_image_tokens,
-            prompt_tokens=prompt_tokens,
-            seconds=None if seconds is None else Decimal(str(seconds)),
-        )
         if offer is not None:
             q = quote(
                 request, offer, as_of=day, source=source, monthly_volume=monthly_volume,
@@ -132,6 +164,20 @@ def quote_cmd(
     except (PricingError, ValueError) as exc:
         raise fail(str(exc)) from exc
     used = [] if converter is None else converter.used()
+    _show_compare(request, day.isoformat(), frame, policy, used, as_json=as_json, every=all_offers)
+
+
+def _show_compare(
+    request: ImageRequest,
+    day: str,
+    frame: pl.DataFrame,
+    policy: TrustPolicy,
+    used: list[Conversion],
+    *,
+    as_json: bool,
+    every: bool,
+) -> None:
+    """The comparison: priced offers, unverified leads, offers that cannot price the request."""
     priced = frame.filter(pl.col("total").is_not_null() & pl.col("lead").is_null())
     leads = frame.filter(pl.col("lead").is_not_null())
     skipped = frame.filter(pl.col("total").is_null())
@@ -139,7 +185,7 @@ def quote_cmd(
         print_json(
             {
                 "request": request.model_dump(mode="json"),
-                "as_of": day.isoformat(),
+                "as_of": day,
                 "evidence": f"{policy.name}: {policy.describe()}",
                 "offers": [_json_row(r) for r in priced.iter_rows(named=True)],
                 "leads": [_json_row(r) for r in leads.iter_rows(named=True)],
@@ -151,9 +197,98 @@ def quote_cmd(
             }
         )
         return
-    _print_compare(request, day.isoformat(), priced, skipped, show_skipped=all_offers)
+    _print_compare(request, day, priced, skipped, show_skipped=every)
     _print_leads(leads, policy)
     print_conversions(used)
+
+
+# --------------------------------------------------------------------------- options
+
+
+def offer_id(text: str) -> str:
+    """An offer id as typed, with its provider in lower case: provider names are
+    case-insensitive ("BFL/flux-2-pro" is bfl/flux-2-pro)."""
+    provider, slash, rest = text.strip().partition("/")
+    return f"{provider.lower()}{slash}{rest}"
+
+
+def span(bound: Bound) -> str:
+    """A number's range for an error: "1 to 100,000 px", "above 0 and at most 86,400 s"."""
+    if bound.above:
+        return f"above {bound.least:,} and at most {bound.most:,} {bound.unit}".strip()
+    return f"{bound.least:,} to {bound.most:,} {bound.unit}".strip()
+
+
+def within(option: str, value: float, name: str, bound: Bound | None = None) -> None:
+    """Fail naming ``option`` and its range when ``value`` is out of the range of ``name``."""
+    bound = bound or BOUNDS[name]
+    if bound.problem(value) is not None:
+        raise fail(f"{option} {value:g}: must be {span(bound)}")
+
+
+def size_or_fail(option: str, text: str) -> tuple[int, int]:
+    """Width and height of ``text`` (WIDTHxHEIGHT), or a clean exit naming the side out of
+    range: "--size 0x1024: width must be 1 to 100,000 px"."""
+    m = _SIZE.match(text.strip().lower())
+    if m is None:
+        raise fail(f"{option} {text!r} must look like 1024x1024 (WIDTHxHEIGHT in pixels)")
+    width, height = int(m.group(1)), int(m.group(2))
+    for side, value in (("width", width), ("height", height)):
+        if BOUNDS["width"].problem(value) is not None:
+            raise fail(f"{option} {text}: {side} must be {span(BOUNDS['width'])}")
+    return width, height
+
+
+def request_or_fail(fields: dict[str, object], size: str) -> ImageRequest:
+    """The request of the options' ``fields``, or a clean exit naming the option at fault in
+    command line words (``--steps 0: ...``), never the request's field syntax."""
+    try:
+        return ImageRequest(**fields)
+    except RequestError as exc:
+        said = str(exc).removeprefix("invalid ImageRequest: ")
+        said = re.sub(r"\b(width|height)=(\S+):", f"--size {size}: \\1 \\2", said)
+        said = re.sub(r"\b([a-z_]+)=", lambda m: "--" + m[1].replace("_", "-") + " ", said)
+        raise fail(said) from exc
+
+
+def _model(cat: Catalog, model: str | None, offer: str | None) -> str:
+    """The model to quote: --model, else the --offer's model, else :data:`DEFAULT_MODEL`."""
+    if model is not None:
+        return model.strip()
+    if offer is None:
+        return DEFAULT_MODEL
+    try:
+        return cat.offer(offer).model
+    except PricingError as exc:
+        raise fail(str(exc)) from exc
+
+
+def check_words(
+    cat: Catalog, model: str, offer: str | None, quality: str | None, operation: str
+) -> None:
+    """Refuse an --operation or --quality no offer of the request knows (naming the words it
+    knows), rather than price as if it had not been given."""
+    if operation not in OPERATIONS:
+        raise fail(f"--operation {operation}: unknown; use one of {', '.join(OPERATIONS)}")
+    if quality is None:
+        return
+    try:
+        offers = [cat.offer(offer)] if offer is not None else None
+    except PricingError as exc:
+        raise fail(str(exc)) from exc
+    if offers is None:
+        offers = [o for _, o in cat.all_offers() if o.model == model]
+    if not offers:
+        return  # an unknown model: the quote says so, with the known ones
+    known = list(dict.fromkeys(w for o in offers for w in (*o.qualities, *o.quality_scale)))
+    whose = offer or f"the offers of {model}"
+    if not known:
+        raise fail(
+            f"--quality {quality}: {whose} price no quality levels, so it would change "
+            "nothing; drop --quality"
+        )
+    if quality not in known:
+        raise fail(f"--quality {quality}: unknown for {whose}; use one of {', '.join(known)}")
 
 
 def _show_quote(q: Quote, *, as_json: bool) -> None:
@@ -190,10 +325,7 @@ def _inputs(count: int, size: str | None, width: int, height: int) -> list[tuple
     """``count`` reference images of ``size`` (default: the output's)."""
     if size is None:
         return [(width, height)] * count
-    m = _SIZE.match(size)
-    if m is None:
-        raise fail(f"--input-size {size!r} must look like 1024x1024")
-    return [(int(m.group(1)), int(m.group(2)))] * count
+    return [size_or_fail("--input-size", size)] * count
 
 
 def _json_row(row: dict[str, object]) -> dict[str, object]:
@@ -214,16 +346,16 @@ def _print_compare(
         + f" — prices on {day}, cheapest first"
     )
     table = Table(title=title)
-    for col, justify in (
-        ("offer", "left"),
-        ("per image", "right"),
-        ("total", "right"),
-        ("range across sources", "right"),
-        ("source", "left"),
-        ("grade", "left"),
-        ("source date", "left"),
+    for col, justify, whole in (
+        ("offer", "left", True),
+        ("per image", "right", True),
+        ("total", "right", True),
+        ("range across sources", "right", False),
+        ("source", "left", False),
+        ("grade", "left", True),
+        ("source date", "left", True),
     ):
-        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+        table.add_column(col, justify=justify, no_wrap=whole, overflow="fold")  # type: ignore[arg-type]
     for r in priced.iter_rows(named=True):
         spread = (
             f"{money(r['min_total'])} to {money(r['max_total'])} ({r['sources']})"
@@ -243,7 +375,7 @@ def _print_compare(
             r["grade"] + (" [yellow]*[/]" if r["flags"] else ""),
             source_date(r["published"], r["seen"]),
         )
-    out.print(table)
+    print_table(table, ("range across sources", "source date", "grade", "source"))
     if priced.filter(pl.col("flags").is_not_null()).height:
         out.print("[dim]* flagged, but not excluded: `pricing cards show OFFER` says why[/]")
     if skipped.height:
@@ -265,7 +397,10 @@ def _print_leads(leads: pl.DataFrame, policy: TrustPolicy) -> None:
     table = Table(title=f"Unverified leads: priced only by prices the {policy.name} evidence "
                   "policy excludes (never an answer; --evidence all admits them)")  # fmt: skip
     for col in ("offer", "per image", "source", "grade", "why excluded"):
-        table.add_column(col, justify="right" if col == "per image" else "left")
+        whole = col in ("offer", "per image")
+        table.add_column(
+            col, justify="right" if col == "per image" else "left", no_wrap=whole, overflow="fold"
+        )
     for r in leads.iter_rows(named=True):
         table.add_row(
             escape(r["offer_id"]),
@@ -274,13 +409,14 @@ def _print_leads(leads: pl.DataFrame, policy: TrustPolicy) -> None:
             r["grade"],
             escape(r["lead"].removeprefix("unverified lead: ")),
         )
-    out.print(table)
+    print_table(table, ("source", "grade"), least=20)
 
 
 def _print_quote(q: Quote) -> None:
     table = Table(title=f"{q.offer_id} — {q.request.size} x{q.request.count}, as of {q.as_of}")
     for col in ("line item", "quantity", "unit", "unit price", "amount"):
-        table.add_column(col, justify="left" if col in ("line item", "unit") else "right")
+        left = col in ("line item", "unit")
+        table.add_column(col, justify="left" if left else "right", no_wrap=not left)
     for i in q.line_items:
         table.add_row(
             escape(i.description),
@@ -289,7 +425,7 @@ def _print_quote(q: Quote) -> None:
             f"{i.unit_price:.8g}",
             money(i.amount, 6),
         )
-    out.print(table)
+    print_table(table)
     out.print(
         f"[bold]total {q.currency} {money(q.total, 6)}[/]"
         + (f" (up to {money(q.total_high, 6)})" if q.total_high is not None else "")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from collections.abc import Callable
 from enum import StrEnum
@@ -14,7 +15,7 @@ from rich.markup import escape
 
 from pricing._usage.focus_columns import Granularity
 from pricing._usage.log import LOG_ALIASES, LOG_COLUMNS
-from pricing._usage.replay import Replay, replay
+from pricing._usage.replay import ENGINES, Engine, Replay, replay
 from pricing.cli._common import (
     HELP_WIDTH,
     CurrencyOption,
@@ -37,6 +38,7 @@ from pricing.cli._common import (
     write_atomically,
 )
 from pricing.cli._replay_tables import print_replay
+from pricing.cli.quote import offer_id
 from pricing.errors import PricingError
 
 #: The charge periods of a FOCUS usage row: ``Granularity``'s, the one definition.
@@ -44,6 +46,9 @@ GRANULARITIES: tuple[Granularity, ...] = get_args(Granularity)
 #: The same as the Enum typer needs to offer them as ``--focus-granularity``'s choices.
 GranularityChoice = StrEnum("GranularityChoice", [(g, g) for g in GRANULARITIES])  # type: ignore[misc]
 _DAY = GranularityChoice("day")
+#: Where ``--engine`` prices: this machine, or a Ray cluster.
+EngineChoice = StrEnum("EngineChoice", [(e, e) for e in ENGINES])  # type: ignore[misc]
+_LOCAL = EngineChoice("local")
 
 
 #: OpenAI's request names a log may use (``LOG_ALIASES``), as the help explains them.
@@ -73,9 +78,11 @@ def _log_columns_help() -> str:
 _HELP = f"""Replay a usage log: what it cost, what it would cost elsewhere, what was billed.
 
 LOG is a CSV, Parquet or NDJSON file (.csv, .tsv, .csv.gz, .parquet, .ndjson, .jsonl), one row
-per call, priced at each call's own timestamp. Rows that cannot be read go to the quarantine
-with their line number and reason (--quarantine writes them); calls no price applies to are
-counted as unpriced, never as 0. Rows read = priced + unpriced + quarantined.
+per call, priced at each call's own timestamp. A CSV's field separator (comma, semicolon, tab or
+|) is read from its header line; provider names are read in any case (BFL is bfl). Rows that
+cannot be read go to the quarantine with their line number and reason (--quarantine writes
+them); calls no price applies to are counted as unpriced, never as 0. Rows read = priced +
+unpriced + quarantined.
 
 Log columns (rename yours with --map yourname=column; an offer_id column can stand in for
 provider and model):
@@ -89,6 +96,10 @@ many calls were priced at a default size or count.
 reference rate of its own UTC day (a weekend takes Friday's), never a guessed rate; a call
 whose day has no rate within --max-fx-age-days is unpriced with the reason. The rates used are
 listed after the report. The reconciliation and the FOCUS file stay in the currency billed.
+
+A directory of Parquet files is one log, Hive-partitioned (month=2026-03/part-0.parquet) or
+not. --engine ray prices it on a Ray cluster (pip install 'pricing[ray]'), from this machine
+or object storage (s3://bucket/usage/), to the cent as here; --address names the cluster.
 
 Example: pricing replay usage.csv --month 2026-03 --map ts=timestamp --quarantine bad.csv
 """
@@ -106,7 +117,13 @@ Outputs = dict[str, dict[str, object]]
 
 
 def replay_cmd(
-    log: Annotated[Path, typer.Argument(help="Usage log: .csv, .parquet or .ndjson.")],
+    log: Annotated[
+        Path,
+        typer.Argument(
+            help="Usage log: .csv, .parquet or .ndjson, or a directory of Parquet files "
+            "(with --engine ray, also a URL: s3://bucket/usage/)."
+        ),
+    ],
     against: Annotated[
         list[str] | None,
         typer.Option(
@@ -158,10 +175,31 @@ def replay_cmd(
     fx: FxOption = None,
     max_fx_age_days: MaxFxAgeOption = 7,
     as_json: JsonOption = False,
+    engine: Annotated[
+        EngineChoice,
+        typer.Option(
+            "--engine",
+            help="local: this machine, streaming; ray: a Ray cluster (pip install "
+            "'pricing[ray]'), for Parquet logs in object storage.",
+        ),
+    ] = _LOCAL,
+    address: Annotated[
+        str | None,
+        typer.Option(
+            "--address",
+            help="With --engine ray: the cluster, e.g. ray://head:10001 (default: RAY_ADDRESS, "
+            "a cluster started with `ray start` here, else a local one for the run).",
+        ),
+    ] = None,
 ) -> None:
     """Replay a usage log (help: :data:`HELP`)."""
     mapping = pairs(column_map, "--map", "LOGCOL=COLUMN", "ts=timestamp")
-    offers = pairs(offer_map, "--offer-map", "PROVIDER/MODEL=OFFER", "acme/m=acme/m-fast")
+    offers = {
+        offer_id(k): offer_id(v)
+        for k, v in pairs(
+            offer_map, "--offer-map", "PROVIDER/MODEL=OFFER", "acme/m=acme/m-fast"
+        ).items()
+    }
     for key in offers:
         if "/" not in key:
             raise fail(
@@ -169,6 +207,8 @@ def replay_cmd(
                 "bfl/flux-2-pro"
             )
     _check_outputs(log, focus, quarantine)
+    if address is not None and engine.value != "ray":
+        raise fail("--address names a Ray cluster: add --engine ray")
     policy = evidence_or_fail(evidence)
     converter = None
     if currency is not None:  # usage happened on its day: its rate is known, never planned
@@ -179,8 +219,8 @@ def replay_cmd(
     try:
         with progress_task("reading the log", describe=replay_label, counts=True) as bar:
             result = replay(
-                log,
-                against=against or None,
+                _log_source(log),
+                against=[offer_id(a) for a in against] if against else None,
                 month=month,
                 mapping=mapping or None,
                 offer_map=offers or None,
@@ -190,6 +230,8 @@ def replay_cmd(
                 focus=None if focus is None else _granularity(focus_granularity.value),
                 evidence=policy,
                 fx=converter,
+                engine=_engine(engine.value),
+                address=address,
             )
     except PricingError as exc:
         raise fail(str(exc)) from exc
@@ -249,6 +291,21 @@ def _check_outputs(log: Path, focus: Path | None, quarantine: Path | None) -> No
         check_output("--quarantine", quarantine, log)
         if focus is not None and focus.resolve() == quarantine.resolve():
             raise fail("--focus and --quarantine name the same file; give two different files")
+
+
+def _log_source(log: Path) -> str | Path:
+    """The log as typed: typer hands it over as a Path, which folds a URL's ``//``
+    (``s3://bucket/usage/`` arrives as ``s3:/bucket/usage``)."""
+    url = re.fullmatch(r"([A-Za-z][A-Za-z0-9+.-]+):/+(.*)", str(log))
+    return f"{url[1]}://{url[2]}" if url else log
+
+
+def _engine(choice: str) -> Engine:
+    """The ``--engine`` chosen (one of :data:`ENGINES`: typer checks)."""
+    for engine in ENGINES:
+        if choice == engine:
+            return engine
+    raise fail(f"unknown --engine {choice!r}")  # pragma: no cover - typer checks
 
 
 def _granularity(choice: str) -> Granularity:
