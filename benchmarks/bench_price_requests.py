@@ -1,7 +1,7 @@
 """How fast ``price_requests`` prices request logs, beside floors measured in the same run.
 
     uv run --group bench python benchmarks/bench_price_requests.py [--large] [--repeat 5]
-        [--against HEAD]
+        [--against REV]   # e.g. --against 488d518, the engine before issue 22
 
 Two logs (:mod:`logs`), each written to Parquet and read back, as a user's log would be:
 
@@ -339,7 +339,7 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=2_000, help="rows for the per-row loops")
     parser.add_argument("--repeat", type=int, default=5, help="timed runs of each (median kept)")
     parser.add_argument(
-        "--against", metavar="REV", help="also time this git revision (e.g. HEAD), interleaved"
+        "--against", metavar="REV", help="also time this git revision (e.g. 488d518), interleaved"
     )
     args = parser.parse_args()
     sizes = [args.rows] if args.rows else [1_000_000, *([10_000_000] if args.large else [])]

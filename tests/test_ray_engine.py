@@ -301,8 +301,17 @@ def test_the_ray_engine_gives_the_local_answer_to_the_cent(
     cluster: Any, cat: pricing.Catalog, logs: dict[str, Path]
 ) -> None:
     local = replay(logs["hive"], catalog=cat, focus="day")
-    on_ray = replay(str(logs["hive"]), catalog=cat, focus="day", engine="ray", batch_rows=700)
+    told: list[tuple[int, int, str]] = []
+    on_ray = replay(
+        str(logs["hive"]),
+        catalog=cat,
+        focus="day",
+        engine="ray",
+        batch_rows=700,
+        progress=lambda done, total, label: told.append((done, total, label)),
+    )
     assert_same(local, on_ray)
+    assert told[-1] == (3000 - 5, 3000 - 5, "rows")  # every readable row, of all of them
     assert on_ray.source == str(logs["hive"])
     assert local.rows_quarantined == 5
     assert local.rows_unpriced == 3

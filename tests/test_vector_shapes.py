@@ -208,3 +208,31 @@ def test_wide_numbers_pack_into_keys_without_overflow(cat: pricing.Catalog) -> N
         whole, alone = (f.with_columns(pl.col(name).cast(pl.String)) for f in (whole, alone))
     assert_frame_equal(whole, alone)
     assert whole["cost"].null_count() < whole.height
+
+
+def test_a_call_wholly_within_the_free_allowance_costs_exactly_zero(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """6 images and 2 input images each (0.24 + 0.12), all within 10 free images: 0, not an
+    amount a rounding below 0 (found by the property test against quote())."""
+    card = offer(
+        version(
+            '{ unit = "image", price = 0.04 }, { unit = "input_image", price = 0.01 }',
+            settings="  free_images_per_month = 10",
+        ),
+        offer_id="acme/free",
+    )
+    cat = pricing.load_catalog(write_data(tmp_path_factory.mktemp("free"), {"acme": card}))
+    calls = pl.DataFrame(
+        {
+            "timestamp": [noon(date(2026, 1, 1))],
+            "offer_id": ["acme/free"],
+            "count": [6],
+            "input_images": [2],
+            "operation": ["edit"],
+        }
+    )
+    out = pricing.price_requests(calls, cat)
+    assert out["reason"].to_list() == [None]
+    assert out["cost"].to_list() == [0.0]
+    assert out["list_cost"].to_list() == [pytest.approx(0.36)]

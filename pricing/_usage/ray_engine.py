@@ -75,8 +75,8 @@ def ray_sums(
         Ray is not installed, the cluster is out of reach, the log is not Parquet or cannot
         be read, or a worker failed (with the worker's own error, without its traceback).
     """
-    source, directory = parquet_source(log)
     ray = import_ray()
+    source, directory = parquet_source(log)  # pyarrow came with ray
     try:
         with _session(ray, terms.address), _quiet(ray):
             return _run(ray, source, directory, full, cat, terms, progress)
@@ -246,8 +246,8 @@ def _run(
     sums = Sums("billed_cost" in names, terms.fx)
     sums.focus = None if terms.focus is None else FocusParts(terms.focus)
     job = {"token": uuid.uuid4().hex, "blob": pickle.dumps(work)}
-    total = plain.count() if progress is not None else 0  # from the files' footers
-    tallied = _scan(read(True), job, work, empty, (names, ambiguous), sums, (progress, total))
+    # the rows to price are known once the first pass is done: until then 0, "not known yet"
+    tallied = _scan(read(True), job, work, empty, (names, ambiguous), sums, (progress, 0))
     held = tallied.counts.filter(pl.col("offer_id").is_in(sorted(whole)))["rows"].sum()
     if held:
         cpus = int(ray.cluster_resources().get("CPU", 1))
@@ -325,7 +325,7 @@ def _add(row: Mapping[str, Any], sums: Sums, progress: tuple[Progress | None, in
     sums.add(part)
     report, total = progress
     if report is not None:
-        report(sums.rows, max(total, sums.rows), "rows")
+        report(sums.rows, total, "rows")
 
 
 def _lines(empty: pl.DataFrame, bad: list[pl.DataFrame], rows: Mapping[str, int]) -> pl.DataFrame:

@@ -375,7 +375,8 @@ def _check_engine(log: object, engine: str, address: str | None) -> None:
     if engine == "local" and isinstance(log, str) and "://" in log:
         raise PricingError(
             f"usage log {log} is a URL: the local engine reads files on this machine; read "
-            "object storage with engine='ray' (pip install 'pricing[ray]')"
+            "object storage with the ray engine (engine='ray', on the command line --engine "
+            "ray; pip install 'pricing[ray]')"
         )
 
 

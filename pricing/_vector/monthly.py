@@ -21,7 +21,7 @@ from pricing._vector.guard import guarded_value
 from pricing._vector.shapes import AGAIN_INPUTS, outputs, volume_inputs, volume_parts
 
 #: Columns that follow the running volume, recomputed on rows of offers that run one.
-_MONTHLY_OUTPUTS = ["prior_images", "list_cost", "cost", "cost_high", "fee", "top_up", "reason"]
+MONTHLY_OUTPUTS = ["prior_images", "list_cost", "cost", "cost_high", "fee", "top_up", "reason"]
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ def monthly_rows(
     lf = lf.with_columns(_top_up=_top_up(c, minimum_spend, order))
     lf = lf.with_columns(no_fx())
     columns = outputs(c, pl.lit(None))
-    return lf.select(columns[n].alias(n) for n in _MONTHLY_OUTPUTS).collect()
+    return lf.select(columns[n].alias(n) for n in MONTHLY_OUTPUTS).collect()
 
 
 def _volume_frame(

@@ -11,9 +11,10 @@ Logs repeat a few request *shapes* (:mod:`pricing._vector.shape_keys`; a row's d
 its shape only through the prices in force that day). Each distinct shape is priced once
 (:mod:`pricing._vector.shapes`; the version in force and the FX rate are looked up per shape,
 not per row); only rows on offers that run monthly volumes or minimums are then ordered within
-their month and priced again with the images already billed (:mod:`pricing._vector.monthly`).
-Every output column of every row is then one gather from the table of priced shapes and rows
-priced again (:mod:`pricing._vector.spread`).
+their month and priced again with the images already billed (:mod:`pricing._vector.monthly`),
+in a thread of their own while the columns that do not follow the volume are written. Every
+output column of every row is one gather from a small table: of priced shapes, and of rows
+priced again for the columns that follow the volume (:mod:`pricing._vector.spread`).
 
 Money is float64 here, unrounded; a property test proves agreement with ``quote()`` (Decimal).
 """
@@ -21,6 +22,7 @@ Money is float64 here, unrounded; a property test proves agreement with ``quote(
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from functools import partial
@@ -44,7 +46,7 @@ from pricing._vector.columns import (
 from pricing._vector.compiled import Compiled, FxGrid, compile_catalog, fx_grid, gather
 from pricing._vector.fallback import with_fallbacks
 from pricing._vector.guard import check_rates, finite_money
-from pricing._vector.monthly import MonthlyRows, monthly_offers, monthly_rows
+from pricing._vector.monthly import MONTHLY_OUTPUTS, MonthlyRows, monthly_offers, monthly_rows
 from pricing._vector.reasons import UNKNOWN_OFFER
 from pricing._vector.shape_index import shape_index
 from pricing._vector.shape_keys import edit_inputs, row_keys, shape_parts
@@ -298,23 +300,33 @@ class _Engine:
     ) -> dict[str, pl.Series | pl.Expr]:
         """The priced columns ``out_names`` of every row, from its shape's (``shape_of``);
         rows on offers with running volumes are priced again in order. Money that is not a
-        finite, non-negative amount is taken out on the table, before it reaches the rows."""
+        finite, non-negative amount is taken out on the table, before it reaches the rows.
+
+        The rows priced again take the columns that do not follow the volume (provider,
+        version...) from their shape, so those are written while they are priced, in a
+        thread of their own (polars frees the interpreter while it works)."""
         monthly = shapes["_monthly"]
-        table = shapes.select(out_names)
         at = monthly.gather(shape_of).arg_true() if monthly.any() else None
         if at is None or not at.len():
-            return spread(Table(finite_money(table), shape_of, None))
+            return spread(Table(finite_money(shapes.select(out_names)), shape_of, None))
+        volume = [n for n in out_names if n in MONTHLY_OUTPUTS]
         again_rows = MonthlyRows(at, shape_of.gather(at), ts, ts_day)
-        again = monthly_rows(
-            df,
-            again_rows,
-            shapes,
-            self.compiled,
-            committed=self.committed,
-            minimum_spend=self.minimum_spend,
-        )
-        lines = priced_table(table, shape_of, at, again, ~monthly)
-        return spread(replace(lines, lines=finite_money(lines.lines)))
+        with ThreadPoolExecutor(1) as pool:
+            job = pool.submit(
+                monthly_rows,
+                df,
+                again_rows,
+                shapes,
+                self.compiled,
+                committed=self.committed,
+                minimum_spend=self.minimum_spend,
+            )
+            fixed = shapes.select(n for n in out_names if n not in volume)
+            priced = spread(Table(fixed, shape_of, None)) if fixed.width else {}
+            again = job.result()
+        lines = priced_table(shapes.select(volume), shape_of, at, again, ~monthly)
+        priced |= spread(replace(lines, lines=finite_money(lines.lines)))
+        return priced
 
 
 def _with_offers(df: pl.DataFrame, offers: list[str] | None) -> pl.DataFrame:

@@ -343,7 +343,9 @@ def volume_parts(c: Compiled, committed: bool) -> list[pl.Expr]:
     usage = listed - fee
     free = col("v_free").cast(pl.Float64)
     free_count = pl.max_horizontal(pl.min_horizontal(prior + n, free) - prior, zero)
-    allowance = pl.when(free > 0).then(-free_count * usage / n).otherwise(zero)
+    # the free share of the call's usage: a call wholly free comes to exactly 0, never a
+    # float rounding below it (which the money guard would take for a negative price)
+    allowance = pl.when(free > 0).then(-usage * (free_count / n)).otherwise(zero)
     base = listed + allowance
     total = base
     if committed:

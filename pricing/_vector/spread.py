@@ -40,8 +40,10 @@ def priced_table(
     which take their other columns from their shape. ``used`` says which shapes other rows
     use (every row of a shape priced again is priced again).
     """
-    fixed = shapes.drop(again.columns).gather(shape_of.gather(at))
-    lines = fixed.hstack(again).select(shapes.columns)
+    kept = shapes.drop(again.columns)
+    lines = again.select(shapes.columns)
+    if kept.width:
+        lines = kept.gather(shape_of.gather(at)).hstack(again).select(shapes.columns)
     first = shapes.height
     index = shape_of.scatter(at, pl.int_range(first, first + at.len(), dtype=pl.UInt32, eager=True))
     return Table(

@@ -344,7 +344,7 @@ def _replay_json(
     outputs: Outputs,
 ) -> dict[str, object]:
     return {
-        "log": str(log),
+        "log": result.source,  # a URL as typed, not as a Path folds it
         "month": month,
         "rows_read": result.rows_read,
         "rows_priced": result.rows_priced,
