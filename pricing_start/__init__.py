@@ -1,6 +1,6 @@
 """The ``pricing`` command's first instructions: a signal while it starts stops it quietly.
 
-Importing :mod:`pricing` takes about a second (polars, the data models). Until the command
+Starting takes a moment (polars, the data models). Until the command
 tree takes signal handling over (:class:`pricing.cli.app.PricingApp`, which makes SIGINT and
 SIGTERM unwind the work so that temporary files are removed), Ctrl-C or SIGTERM end the
 program with the same one line and exit status (130, 143) as later, instead of Python's
@@ -33,6 +33,6 @@ def main() -> None:
     for stop in LINES:
         if signal.getsignal(stop) is not signal.SIG_IGN:  # keep nohup's and background jobs'
             signal.signal(stop, _stop_now)
-    from pricing.cli.app import app
+    from pricing.cli.app import app_for
 
-    app()
+    app_for(sys.argv[1:])()

@@ -6,7 +6,7 @@ needs with :func:`offer` and :func:`version` and loads them with ``pricing.load_
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -146,3 +146,13 @@ def build(tmp_path: Path) -> CatalogBuilder:
         return pricing.load_catalog(write_data(tmp_path, {provider: "".join(offers)}))
 
     return _build
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _own_cache_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The catalog cache (``pricing._cards.cache``) of this test run, and of the commands it
+    starts, lives in a fresh directory: never the user's ``~/.cache``, never a previous run's."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+        patch.delenv("PRICING_NO_CACHE", raising=False)
+        yield

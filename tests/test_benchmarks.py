@@ -76,3 +76,33 @@ def test_simulate_benchmark_runs() -> None:
     ).stdout
     assert "50 samples x 6 months" in out
     assert "per-sample Python loop" in out
+
+
+@pytest.mark.slow
+def test_cli_benchmark_runs() -> None:
+    out = subprocess.run(
+        [sys.executable, str(BENCH / "bench_cli.py"), "--repeat", "1"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    ).stdout
+    for label in ('import polars" (floor)', "quote ... (warm cache)", "cold cache", "cards list"):
+        assert label in out
+    quote = next(line for line in out.splitlines() if line.startswith("pricing quote imports:"))
+    assert not {"altair", "scipy", "ray", "httpx"} & set(quote.split()[3:])
+
+
+@pytest.mark.slow
+def test_replay_benchmark_runs() -> None:
+    out = subprocess.run(
+        [sys.executable, str(BENCH / "bench_replay.py"), "--rows", "5000", "--repeat", "1"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    ).stdout
+    for label in ("scan-and-group floor", "replay, alternatives=False", "replay (alternatives)"):
+        assert out.count(label) == 2  # the realistic and the synthetic log
+    assert "x the floor's time" in out
+    assert "plain: rows read, priced, unpriced = 5000 5000 0" in out

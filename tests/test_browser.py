@@ -8,8 +8,6 @@ download). Without it the tests skip, unless ``PRICING_REQUIRE_BROWSER=1`` (set 
 from __future__ import annotations
 
 import html
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,26 +15,9 @@ from typing import Any
 import pytest
 
 from pricing._charts.dashboard import build_dashboard, export_dashboard
+from tests import chromium
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--no-first-run",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-if not Path(CHROMIUM).exists():
-    if os.environ.get("PRICING_REQUIRE_BROWSER") == "1":
-        raise RuntimeError("PRICING_REQUIRE_BROWSER=1 but chromium is not installed")
-    pytest.skip(
-        "Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True
-    )
-
-sync_api = pytest.importorskip("playwright.sync_api")
+chromium.require()
 
 pytestmark = pytest.mark.slow
 
@@ -76,10 +57,8 @@ class Page:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+    with chromium.launched() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture

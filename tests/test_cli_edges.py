@@ -22,6 +22,7 @@ from typer.testing import CliRunner, Result
 
 import pricing
 from pricing.cli import app
+from pricing.cli.app import COMMANDS, GROUPS, app_for
 from tests.conftest import MODELS, offer, version, write_data
 
 runner = CliRunner()
@@ -263,6 +264,46 @@ def test_provider_names_are_read_in_any_case(tmp_path: Path, data: Path) -> None
     quoted = cli("quote", "--offer", "ACME/m", "--as-of", DAY, "--data", data, "--json")
     assert quoted.exit_code == 0, quoted.output
     assert Decimal(json.loads(quoted.stdout)["total"]) == ACME
+
+
+def test_cards_list_reads_a_provider_in_any_case(data: Path) -> None:
+    upper = cli("cards", "list", "--provider", "ACME", "--data", data, "--json")
+    assert upper.exit_code == 0, upper.output
+    lower = cli("cards", "list", "--provider", "acme", "--data", data, "--json")
+    assert json.loads(upper.stdout) == json.loads(lower.stdout)
+    assert {row["provider"] for row in json.loads(upper.stdout)} == {"acme"}
+    unknown = one_error(cli("cards", "list", "--provider", "NoBody", "--data", data))
+    assert "unknown provider 'NoBody'" in unknown
+    assert "acme" in unknown
+
+
+def test_an_fx_rate_that_converts_nothing_is_said_to_be_unused(data: Path) -> None:
+    # the offers are in USD and the answer too: EURGBP converts nothing, EURUSD is used
+    args = ("quote", "--offer", "acme/m", "--as-of", DAY, "--data", data, "--currency", "EUR")
+    result = cli(*args, "--fx", "EURUSD=1.25", "--fx", "EURGBP=0.85")
+    assert result.exit_code == 0, result.output
+    assert "--fx EURGBP=0.85 was not used" in result.output
+    assert "--fx EURUSD=1.25 was not used" not in result.output
+    assert "1 USD = 0.8 EUR" in result.output  # 1 / 1.25, the rate given, reported as used
+
+
+@pytest.mark.parametrize("name", [*COMMANDS, *GROUPS])
+def test_a_command_runs_the_same_on_a_tree_of_its_own(name: str) -> None:
+    # the console script builds only the command it runs (pricing_start -> app_for)
+    runner = CliRunner()
+    alone = runner.invoke(app_for([name]), [name, "--help"], terminal_width=100)
+    whole = runner.invoke(app, [name, "--help"], terminal_width=100)
+    assert alone.exit_code == whole.exit_code == 0
+    assert alone.output == whole.output
+    assert app_for(["--help"]) is app
+    assert app_for(["nosuch"]) is app  # an unknown command: the whole tree says so
+
+
+def test_the_console_script_quotes_by_the_command_name(data: Path) -> None:
+    args = ["quote", "--offer", "acme/m", "--as-of", DAY, "--data", str(data), "--json"]
+    result = CliRunner().invoke(app_for(args), args)
+    assert result.exit_code == 0, result.output
+    assert Decimal(json.loads(result.stdout)["total"]) == ACME
 
 
 # --------------------------------------------------------------------------- options

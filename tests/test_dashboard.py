@@ -10,12 +10,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 import pytest
 import vl_convert as vlc
 from typer.testing import CliRunner
 
 import pricing
+from pricing._charts.answer import answer
 from pricing._charts.dashboard import Dashboard, build_dashboard, export_dashboard
 from pricing._charts.export import spec_json, spec_of
 from pricing._charts.page import dashboard_html, page_charts
@@ -224,10 +226,22 @@ def test_the_first_screen_states_its_assumptions(board: Dashboard, page_text: st
     assert "growing 3% (triangular, 1% to 5%) a month" in text
     assert "Models: FLUX.1 Kontext [pro], FLUX.2 [pro], FLUX.1 Kontext [dev], FLUX.2 [dev]" in text
     assert "GPUs: H100 SXM, L40S, H200 SXM, B200" in text
+    assert (
+        "licence 1,000 USD a month for 100,000 images, then 0.01 USD an image (the "
+        "workload's terms)" in text
+    )
     assert "Default evidence policy: official, provider, third-party prices" in text
     assert "in force on 2026-11-21" in text
     assert "200 Monte Carlo samples, seed 0" in text
     assert "Every figure is in USD. No exchange rate was needed." in text
+
+
+def test_a_licence_of_no_fee_is_said_to_be_the_workloads_word() -> None:
+    # data/workloads/consumer-app.toml: licence = { monthly_fee = 0, ... }, a placeholder
+    page = (ROOT / "dashboards" / "consumer-app" / "index.html").read_text(encoding="utf-8")
+    text = " ".join(_visible_text(page).split())
+    assert "licence: no fee, as the workload states (its own terms, in no source" in text
+    assert "licence 0 USD" not in text
 
 
 def test_the_cost_per_month_table_adds_up(board: Dashboard, page_text: str) -> None:
@@ -242,6 +256,30 @@ def test_the_cost_per_month_table_adds_up(board: Dashboard, page_text: str) -> N
     assert rows[0][0] == "Jan 2027"
     assert cells[2] == f"${first['cost'].sum():,.0f}"  # product edits + lifestyle shots
     assert "<tr class='total'><td>12 months</td>" in table
+
+
+def test_a_range_of_a_total_is_the_range_of_the_summed_samples(board: Dashboard) -> None:
+    sim = board.simulation
+    found = answer(sim, board.headline, board.labels)
+    plan = pricing.plan_options(sim)
+    # each sample's cost of the plan: both segments' planned options, every month
+    per_sample = [np.asarray(sim.draws[seg, opt]) for seg, opt in plan.iter_rows()]
+    assert all(d.shape == (200, 12) for d in per_sample)
+    horizon = sum(d.sum(axis=1) for d in per_sample)
+    lo, hi = np.quantile(horizon, [0.1, 0.9])
+    assert found.p10 is not None
+    assert found.p90 is not None
+    assert found.p10 == pytest.approx(lo)
+    assert found.p90 == pytest.approx(hi)
+    # narrower than the parts' ranges added up: the segments' volumes are drawn apart
+    widths = [s.p90 - s.p10 for s in found.segments if s.p10 is not None and s.p90 is not None]
+    assert len(widths) == 2
+    assert found.p90 - found.p10 < sum(widths)
+    january = sum(d[:, 0] for d in per_sample)
+    first = found.month_totals.row(0, named=True)
+    jan_lo, jan_hi = np.quantile(january, [0.1, 0.9])
+    assert first["p10"] == pytest.approx(jan_lo)
+    assert first["p90"] == pytest.approx(jan_hi)
 
 
 def test_the_page_lists_every_lead_with_its_reason(board: Dashboard, page_text: str) -> None:

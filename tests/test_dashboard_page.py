@@ -9,9 +9,7 @@ download). Without it the tests skip, unless ``PRICING_REQUIRE_BROWSER=1`` (set 
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,26 +18,10 @@ import pytest
 
 from pricing._charts.dashboard import Dashboard, build_dashboard, export_dashboard
 from pricing._workloads.load import DEFAULT_WORKLOAD
+from tests import chromium
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--no-first-run",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-if not Path(CHROMIUM).exists():
-    if os.environ.get("PRICING_REQUIRE_BROWSER") == "1":
-        raise RuntimeError("PRICING_REQUIRE_BROWSER=1 but chromium is not installed")
-    pytest.skip(
-        "Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True
-    )
-
-sync_api = pytest.importorskip("playwright.sync_api")
+ROOT = Path(__file__).resolve().parents[1]
+chromium.require()
 
 pytestmark = pytest.mark.slow
 
@@ -75,10 +57,8 @@ def exported(board: Dashboard, tmp_path_factory: pytest.TempPathFactory) -> Path
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+    with chromium.launched() as b:
         yield b
-        b.close()
 
 
 def open_page(browser: Any, path: Path, width: int, *, scripts: bool = True) -> Any:
@@ -156,6 +136,23 @@ def test_phone_width_has_no_horizontal_scroll(browser: Any, exported: Path) -> N
         assert box is not None
         assert box["y"] < 900  # the grand total is on a phone's first screen too
         assert box["x"] + box["width"] <= 390
+    finally:
+        page.context.close()
+
+
+@pytest.mark.parametrize("workload", ["agency", "consumer-app", "ecommerce"])
+def test_every_committed_first_screen_shows_its_tables_whole(browser: Any, workload: str) -> None:
+    # the bundled examples as committed (dashboards/); consumer-app's six-figure ranges once
+    # pushed the P10-P90 column out of sight
+    page = open_page(browser, ROOT / "dashboards" / workload / "index.html", 1400)
+    try:
+        assert page.errors == []
+        cut = page.evaluate(
+            "[...document.querySelectorAll('.first-screen .table-wrap')]"
+            ".filter(w => w.scrollWidth > w.clientWidth + 1).length"
+        )
+        assert cut == 0
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     finally:
         page.context.close()
 

@@ -63,6 +63,19 @@ def test_every_figure_cites_a_known_source(data: GpuData) -> None:
             assert sid in data.sources, w.id
 
 
+def test_every_gpu_cloud_has_its_name(data: GpuData) -> None:
+    # pages say "CoreWeave H100 SXM", never the id: each provider of an offer is named
+    assert {o.provider for o in data.offers} <= set(data.providers)
+    assert (data.providers["coreweave"], data.providers["vast"]) == ("CoreWeave", "Vast.ai")
+
+
+def test_a_gpu_cloud_named_twice_is_refused(tmp_path: Path) -> None:
+    named = '[[provider]]\nid = "acme"\nname = "Acme"\n\n'
+    write_data(tmp_path, offers=OFFERS.replace("[[offer]]", named * 2 + "[[offer]]", 1))
+    found = problems_of(tmp_path)
+    assert ("data/gpus/offers.toml", "acme", None, "duplicate provider id") in found
+
+
 def test_every_offer_names_a_known_gpu_and_category(data: GpuData) -> None:
     for o in data.offers:
         assert o.gpu in data.gpus, o.id

@@ -601,7 +601,8 @@ def test_a_resolver_that_never_answers_is_stopped_by_the_connect_timeout(
     quick = replace(policy, connect_timeout=0.5, deadline=5.0, allow_http=True)
     start = time.monotonic()
     message = refused("http://prices.invalid:9/p.json", quick)
-    assert time.monotonic() - start < 2.0  # two attempts of 0.5 s, not 2 x 30 s
+    # two attempts of 0.5 s (and a back-off), not 2 x 30 s: a wide margin for a loaded machine
+    assert time.monotonic() - start < 10.0
     assert asked == ["prices.invalid", "prices.invalid"]  # retried like any timeout
     assert "gave up after 2 attempt(s)" in message
     assert "timed out" in message
@@ -614,7 +615,7 @@ def test_a_resolver_is_also_held_to_the_deadline(
     quick = replace(policy, connect_timeout=10.0, deadline=0.5, retries=0, allow_http=True)
     start = time.monotonic()
     refused("http://prices.invalid:9/p.json", quick)
-    assert time.monotonic() - start < 1.5
+    assert time.monotonic() - start < 6.0  # the deadline of 0.5 s, not the 10 s connect timeout
 
 
 def test_a_resolved_name_connects_to_its_address_and_keeps_its_host(

@@ -435,3 +435,46 @@ def test_random_rows_in_every_format_are_priced_or_quarantined(
     result = replay(path, catalog=cat, focus="row")
     assert result.rows_read == frame.height  # every row written is read back, none lost
     checked(result)
+
+
+# --------------------------------------------------------------------------- distinct values
+
+#: Spellings of each text column: clean, padded, in upper case, unknown, empty and missing.
+MESSY = {
+    "provider": ["acme", " acme", "ACME ", "Beta", "beta\t", "gamma", "nope", "", None],
+    "offer_id": ["acme/m", " acme/m ", "ACME/m", "Beta/m", "gamma/M", "x/m", "m", "", None],
+    "model": ["m", " m", "M", "n", "", None],
+    "operation": ["generate", " generate ", "edit", "Generate", "paint", None],
+    "quality": ["high", " high", "", None],
+    "account": ["a", " a ", "B", "", None],
+}
+
+
+@st.composite
+def messy_logs(draw: st.DrawFn) -> pl.DataFrame:
+    """A log of text columns (a random subset beside timestamp) spelt every which way."""
+    n = draw(st.integers(1, 12))
+    columns = draw(st.sets(st.sampled_from(sorted(MESSY)), min_size=1))
+    if "offer_id" not in columns:
+        columns |= {"provider", "model"}
+    data: dict[str, list[Any]] = {"timestamp": [T] * n, "count": [1] * n}
+    for name in sorted(columns):
+        data[name] = draw(st.lists(st.sampled_from(MESSY[name]), min_size=n, max_size=n))
+    return pl.DataFrame(data, schema={n: pl.String if n != "count" else pl.Int64 for n in data})
+
+
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(frame=messy_logs())
+def test_checks_on_distinct_values_equal_the_checks_of_each_row(
+    cat: pricing.Catalog, frame: pl.DataFrame
+) -> None:
+    # a table is checked with its distinct text values read first; a query (read once) is
+    # checked row by row: the same quarantine, lines, reasons, values and costs either way
+    fast = replay(frame, catalog=cat, alternatives=False)
+    slow = replay(frame.lazy(), catalog=cat, alternatives=False)
+    assert fast.quarantine.equals(slow.quarantine)
+    assert (fast.rows_priced, fast.rows_unpriced) == (slow.rows_priced, slow.rows_unpriced)
+    assert fast.total() == slow.total()
+    balanced(fast)

@@ -8,9 +8,7 @@ as in ``tests/test_browser.py``; it skips without it unless ``PRICING_REQUIRE_BR
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
-import shutil
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
@@ -25,19 +23,10 @@ from nbclient import NotebookClient
 
 import pricing
 from pricing import notebook as nb
+from tests import chromium
 from tests.conftest import CatalogBuilder, offer, version
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--no-first-run",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def chart_mimebundle(chart: alt.TopLevelMixin) -> dict[str, Any]:
@@ -245,10 +234,7 @@ def test_a_slider_starts_at_the_assumption() -> None:
 
 # ---- an exported notebook in a real browser, offline --------------------------------------
 
-needs_browser = pytest.mark.skipif(
-    not Path(CHROMIUM).exists() and os.environ.get("PRICING_REQUIRE_BROWSER") != "1",
-    reason="Debian's chromium is not installed (apt-get install chromium)",
-)
+needs_browser = pytest.mark.skipif(not chromium.installed(), reason=chromium.NOT_INSTALLED)
 
 
 @pytest.fixture(scope="module")
@@ -272,11 +258,7 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def offline_page(exported: Path) -> Iterator[dict[str, Any]]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        raise RuntimeError("PRICING_REQUIRE_BROWSER=1 but chromium is not installed")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+    with chromium.launched() as browser:
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         refused: list[str] = []
         errors: list[str] = []
@@ -299,7 +281,6 @@ def offline_page(exported: Path) -> Iterator[dict[str, Any]]:
         )
         yield {"page": page, "refused": refused, "errors": errors}
         context.close()
-        browser.close()
 
 
 @pytest.mark.slow

@@ -558,6 +558,61 @@ def test_alternatives_against_substitutes(flat: pricing.Catalog, tmp_path: Path)
         replay(write_log(tmp_path / "usage.csv", LOG), catalog=flat, against=["acme/q"])
 
 
+def test_alternatives_priced_by_shape_equal_every_row_priced(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    # Calls are re-priced on offers without running volumes once per request shape and day,
+    # weighed by their number, and row by row on tiered offers: the same sums, to the last
+    # place, as pricing every row on every alternative (repeated shapes, several accounts and
+    # days, edits, sizes, tiers crossed within a month).
+    cat = pricing.load_catalog(
+        write_data(tmp_path_factory.mktemp("replay-shapes"), {**FLAT_CARDS, **TIER_CARDS})
+    )
+    rows = [
+        {
+            "timestamp": datetime(2026, 3 + i % 2, 1 + i % 28, i % 24, tzinfo=UTC),
+            "offer_id": ["acme/m", "beta/m", "gamma/m", "acme/n-a", "acme/n-b"][i % 5],
+            "account": f"a{i % 3}",
+            "operation": "edit" if i % 5 == 0 and i % 7 == 0 else "generate",
+            "width": 512 if i % 9 == 0 else 1024,
+            "height": 1024,
+            "count": 1 + i % 4 * 100,
+        }
+        for i in range(400)
+    ]
+    log = pl.DataFrame(rows)
+    result = replay(log, catalog=cat, batch_rows=150)
+    offers = {o.id: o.model for _, o in cat.all_offers()}
+    logged = pricing.price_requests(log, cat)
+    parts = []
+    for alt, model in offers.items():
+        mine = logged.filter(pl.col("offer_id").is_in([o for o, m in offers.items() if m == model]))
+        again = pricing.price_requests(mine.select(log.columns).drop("offer_id"), cat, offers=[alt])
+        parts.append(again.with_columns(model=pl.lit(model), _actual=mine["cost"]))
+    cost = pl.col("cost").round(10).cast(pl.Decimal(38, 10))
+    both = pl.col("reason").is_null() & pl.col("_actual").is_not_null()
+    expected = (
+        pl.concat(parts, how="diagonal_relaxed")
+        .group_by(
+            pl.col("priced_on").dt.truncate("1mo").alias("month"),
+            "model",
+            pl.col("offer_id").cast(pl.String),
+        )
+        .agg(
+            requests=pl.len(),
+            images=pl.col("count").filter(pl.col("reason").is_null()).sum(),
+            cost=cost.sum(),
+            unpriced=pl.col("reason").is_not_null().sum(),
+            actual_cost=pl.col("_actual").round(10).cast(pl.Decimal(38, 10)).filter(both).sum(),
+            alt_cost_same_rows=cost.filter(both).sum(),
+        )
+    )
+    got = result.alternatives.select(expected.columns)
+    keys = ["month", "model", "offer_id"]
+    assert got.height == expected.height == 2 * (4 + 2)  # March and April, m and n
+    assert_frame_equal(got.sort(keys), expected.sort(keys), check_dtypes=False)
+
+
 def test_alternatives_can_be_skipped(flat: pricing.Catalog, tmp_path: Path) -> None:
     result = replay(write_log(tmp_path / "usage.csv", LOG), catalog=flat, alternatives=False)
     assert result.alternatives.height == 0
@@ -842,12 +897,12 @@ def test_focus_and_budgets_price_the_log_in_one_pass(
     frame = pl.DataFrame(MIXED_LOG).with_columns(pl.all().cast(pl.String))
     log, reads = counted(frame)
     replay(log, catalog=cat, batch_rows=2)
-    # one streaming pass counts rows per offer and day (to plan the months priced whole),
-    # one prices every batch
-    assert len(reads) == 2
+    # one streaming pass checks the log and writes its request table to a temporary file,
+    # which is counted (to plan the months priced whole) and priced
+    assert len(reads) == 1
     reads.clear()
     result = replay(log, catalog=cat, batch_rows=2, focus="day")
-    assert len(reads) == 2  # the FOCUS rows are built by the pass that prices
+    assert len(reads) == 1  # the FOCUS rows are built by the pass that prices
     assert result.focus is not None
     assert result.focus["BilledCost"].sum() == D("88.25")  # the total of MIXED_LOG
     reads.clear()

@@ -91,10 +91,8 @@ class Catalog:
         operation: str | None = None,
     ) -> list[Offer]:
         """Offers filtered by provider id, model id and operation (``None`` = any)."""
-        if provider is not None and provider not in self.cards:
-            raise PricingError(
-                f"unknown provider {provider!r}; known: {', '.join(sorted(self.cards))}"
-            )
+        if provider is not None:
+            provider = self.provider_id(provider)
         if model is not None and model not in self.models:
             raise PricingError(unknown_model(model, self.models))
         return [
@@ -104,6 +102,17 @@ class Catalog:
             and (model is None or o.model == model)
             and (operation is None or operation in o.operations)
         ]
+
+    def provider_id(self, name: str) -> str:
+        """The provider id ``name`` spells, in any case (``BFL`` is ``bfl``); a
+        :class:`PricingError` naming the known ids otherwise."""
+        if name in self.cards:
+            return name
+        folded = {p.casefold(): p for p in self.cards}
+        found = folded.get(name.strip().casefold())
+        if found is None:
+            raise PricingError(f"unknown provider {name!r}; known: {', '.join(sorted(self.cards))}")
+        return found
 
     def offer(self, offer_id: str) -> Offer:
         for _, o in self.all_offers():

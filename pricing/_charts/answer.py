@@ -3,9 +3,11 @@
 Numbers only (the page writes them, :mod:`pricing._charts.page`): per segment the option
 bought (the one cheapest in most months, :func:`pricing.plan_options`), its horizon cost and
 P10-P90 range; the grand total across segments; the cost per month; and the unverified leads
-in short. A horizon range adds up each month's Monte Carlo P10 and P90: exact when the months
-of a sample move together (one volume and growth per sample, as the bundled workloads draw
-them), and otherwise a little wider than the range of the sum.
+in short. A range of a sum (a segment's horizon, the plan's total in a month or over the
+horizon) is the P10 and P90 of the summed Monte Carlo samples (``Simulation.draws``), never
+the sum of the parts' P10s and P90s: segments drawn independently do not all land at their
+P90 in the same sample. A sample in which a planned option cannot serve is left out of the
+range of any sum it is in (the ranges are over the samples the plan can serve).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+import numpy as np
 import polars as pl
 
 from pricing._charts.labels import Labels
@@ -62,6 +65,7 @@ class Answer:
     p10: float | None
     p90: float | None
     months: pl.DataFrame  # month, segment, cost, p10, p90 (the plan's option per segment)
+    month_totals: pl.DataFrame  # month, p10, p90 of the plan's total in each month
     first: date
     last: date
     leads: tuple[Lead, ...]
@@ -82,11 +86,11 @@ def answer(sim: Simulation, headline: pl.DataFrame, labels: Labels) -> Answer:
     plan = plan_options(sim)
     months = _months(sim, plan)
     names = dict(labels.options(sim.options).iter_rows())
-    ranges = months.group_by("segment").agg(
-        p10=pl.when(pl.col("p10").is_not_null().all()).then(pl.col("p10").sum()),
-        p90=pl.when(pl.col("p90").is_not_null().all()).then(pl.col("p90").sum()),
-    )
-    band = {r["segment"]: r for r in ranges.iter_rows(named=True)}
+    draws = plan_draws(sim, plan)
+    band = {seg: _p10_p90(d.sum(axis=1)) for seg, d in draws.items()}
+    together = None
+    if draws and len(draws) == plan.height:  # every segment's plan was sampled
+        together = np.sum(list(draws.values()), axis=0)
     segments = tuple(
         SegmentAnswer(
             segment=str(r["segment"]),
@@ -96,21 +100,56 @@ def answer(sim: Simulation, headline: pl.DataFrame, labels: Labels) -> Answer:
             source=None if r["source_id"] is None else labels.source(r["source_id"]),
             first_month=r["first_month"],
             horizon=r["horizon"],
-            p10=band.get(r["segment"], {}).get("p10"),
-            p90=band.get(r["segment"], {}).get("p90"),
+            p10=band.get(r["segment"], (None, None))[0],
+            p90=band.get(r["segment"], (None, None))[1],
         )
         for r in headline.iter_rows(named=True)
     )
     days = sim.monthly["month"]
+    total_band = (None, None) if together is None else _p10_p90(together.sum(axis=1))
     return Answer(
         segments=segments,
         total=_sum([s.horizon for s in segments]),
-        p10=_sum([s.p10 for s in segments]),
-        p90=_sum([s.p90 for s in segments]),
+        p10=total_band[0],
+        p90=total_band[1],
         months=months,
+        month_totals=_month_totals(days.unique().sort().to_list(), together),
         first=days.min(),  # type: ignore[arg-type]
         last=days.max(),  # type: ignore[arg-type]
         leads=leads(sim, labels),
+    )
+
+
+def plan_draws(sim: Simulation, plan: pl.DataFrame) -> dict[str, np.ndarray]:
+    """segment -> the Monte Carlo samples (rows) by month (columns) of its planned option
+    [currency], for the segments whose option was sampled."""
+    out = {}
+    for r in plan.iter_rows(named=True):
+        d = sim.draws.get((r["segment"], r["option"]))
+        if d is not None:
+            out[str(r["segment"])] = np.asarray(d, dtype=np.float64)
+    return out
+
+
+def _p10_p90(values: np.ndarray) -> tuple[float | None, float | None]:
+    """P10 and P90 of the samples that have a cost (not NaN); (None, None) if none has."""
+    kept = values[np.isfinite(values)]
+    if kept.size == 0:
+        return None, None
+    p10, p90 = np.quantile(kept, [0.1, 0.9])
+    return float(p10), float(p90)
+
+
+def _month_totals(days: list[date], together: np.ndarray | None) -> pl.DataFrame:
+    """month, p10, p90 of the plan's total in each month (null without samples)."""
+    bands = (
+        [(None, None)] * len(days)
+        if together is None
+        else [_p10_p90(together[:, m]) for m in range(len(days))]
+    )
+    return pl.DataFrame(
+        {"month": days, "p10": [b[0] for b in bands], "p90": [b[1] for b in bands]},
+        schema={"month": pl.Date, "p10": pl.Float64, "p90": pl.Float64},
     )
 
 

@@ -110,10 +110,15 @@ def self_hosting_words(sh: SelfHosting, labels: Labels, currency: str) -> str:
     )
     if sh.licence is not None:
         lic = sh.licence
+        free = not (lic.monthly_fee or lic.overage_per_image)
         parts.append(
-            f"licence {number_words(lic.monthly_fee, amount)} {currency} a month for "
+            "licence: no fee, as the workload states (its own terms, in no source: check "
+            "the licence of the weights run)"
+            if free
+            else f"licence {number_words(lic.monthly_fee, amount)} {currency} a month for "
             f"{number_words(lic.included_images, count)} images, then "
-            f"{number_words(lic.overage_per_image, amount)} {currency} an image"
+            f"{number_words(lic.overage_per_image, amount)} {currency} an image (the "
+            "workload's terms)"
         )
     if sh.storage_gb:
         parts.append(

@@ -58,6 +58,8 @@ th, td { border-bottom: 1px solid #d8dee4; padding: 3px 8px; text-align: left;
   vertical-align: top; }
 th { background: #f6f8fa; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.num.band { white-space: normal; min-width: 7em; }
+table.months { width: 100%; }
 tr.total td { font-weight: bold; border-top: 2px solid #8c959f; }
 table.headline, table.leads { width: 100%; }
 .badge { display: inline-block; border-radius: 9px; padding: 0 7px; font-size: 11px;

@@ -2,10 +2,11 @@
 
 Every chart and the dashboard page name things through :class:`Labels`, built once from a
 data set (:func:`labels_for`): model display names from ``models.toml``, provider names from
-the rate cards, GPU names from ``gpus/gpus.toml`` and source publishers from the sources
-files. An id the data does not know is shown as itself, never dropped. One option label reads
-like ``"FLUX.1 [dev] on RunPod H100 SXM, community, autoscaled"`` or ``"FLUX.2 [pro] on
-Black Forest Labs, API"``; :meth:`Labels.options` makes them unique within a simulation.
+the rate cards (a GPU cloud's from ``gpus/offers.toml``), GPU names from ``gpus/gpus.toml``
+and source publishers from the sources files. An id the data does not know is shown as
+itself, never dropped. One option label reads like ``"FLUX.1 [dev] on RunPod H100 SXM,
+community, autoscaled"`` or ``"FLUX.2 [pro] on Black Forest Labs, API"``;
+:meth:`Labels.options` makes them unique within a simulation.
 """
 
 from __future__ import annotations
@@ -19,21 +20,6 @@ import polars as pl
 
 from pricing._dataset import DataSet, load_data_set
 
-#: Names of GPU clouds that have no rate card (and so no name in the data) of their own.
-GPU_PROVIDER_NAMES = {
-    "aws": "AWS",
-    "azure": "Azure",
-    "gcp": "Google Cloud",
-    "coreweave": "CoreWeave",
-    "hyperstack": "Hyperstack",
-    "lambda": "Lambda",
-    "modal": "Modal",
-    "nebius": "Nebius",
-    "vast": "Vast.ai",
-    "runpod": "RunPod",
-    "together": "Together AI",
-    "replicate": "Replicate",
-}
 #: GPU pricing categories in words.
 CATEGORY_WORDS = {
     "reserved-1y": "1-year reserved",
@@ -136,7 +122,7 @@ class Labels:
     def provider(self, provider_id: object) -> str:
         """A provider's name (``"RunPod"``)."""
         text = str(provider_id)
-        return self.providers.get(text) or GPU_PROVIDER_NAMES.get(text, text)
+        return self.providers.get(text, text)
 
     def gpu(self, gpu_id: object) -> str:
         """A GPU's short name (``"H100 SXM"``)."""
@@ -243,7 +229,9 @@ def labels_for(data: DataSet | None = None) -> Labels:
     """The labels of a data set's ids (default: the bundled ``data/``)."""
     ds = data if data is not None else load_data_set()
     cat = ds.catalog
-    providers = {c.provider: _short_provider(c.name) for c in cat.cards.values()}
+    # a GPU cloud's name (data/gpus/offers.toml), where it has no rate card of its own
+    providers = dict(ds.gpus.providers)
+    providers |= {c.provider: _short_provider(c.name) for c in cat.cards.values()}
     sources = {s.id: s.publisher for s in cat.sources.values()}
     sources |= {s.id: s.publisher for s in ds.gpus.sources.values()}
     gpus = _short_gpus({g.id: g.name for g in ds.gpus.gpus.values()})

@@ -117,7 +117,7 @@ def _how_sure(board: Dashboard, leads: int) -> str:
         said = (
             f"How sure: P10 and P90 of {sim.samples:,} Monte Carlo samples (seed {sim.seed})"
             + (f" of {'; '.join(inputs)}" if inputs else "")
-            + ", each month's range added up."
+            + "; a range of a total is that of the samples' totals."
         )
     else:
         said = "How sure: no Monte Carlo run (0 samples): every figure is the base case."
@@ -131,16 +131,17 @@ def months_html(found: Answer, currency: str) -> str:
     segments = [s.segment for s in found.segments]
     head = "".join(f"<th class='num'>{html.escape(s)}</th>" for s in segments)
     rows = []
+    ranges = {r[0]: (r[1], r[2]) for r in found.month_totals.iter_rows()}
     for (month,), frame in found.months.sort("month").group_by("month", maintain_order=True):
         cost = dict(zip(frame["segment"], frame["cost"], strict=True))
         cells = "".join(f"<td class='num'>{money(cost.get(s), currency)}</td>" for s in segments)
         total = [cost.get(s) for s in segments]
-        lo, hi = frame["p10"].to_list(), frame["p90"].to_list()
         summed = None if any(v is None for v in total) else sum(v or 0.0 for v in total)
-        band = "" if None in lo or None in hi else _range(sum(lo), sum(hi), currency, True)
+        lo, hi = ranges.get(month, (None, None))
+        band = "" if lo is None or hi is None else _range(lo, hi, currency, True)
         rows.append(
             f"<tr><td>{month:%b %Y}</td>{cells}<td class='num'>{money(summed, currency)}</td>"
-            f"<td class='num'>{band}</td></tr>"
+            f"<td class='num band'>{band}</td></tr>"
         )
     totals = "".join(f"<td class='num'>{money(s.horizon, currency)}</td>" for s in found.segments)
     band = _range(found.p10, found.p90, currency, short=True)
@@ -150,7 +151,7 @@ def months_html(found: Answer, currency: str) -> str:
         "<th class='num'>P10 &ndash; P90</th></tr>"
         + "".join(rows)
         + f"<tr class='total'><td>{found.count} months</td>{totals}"
-        f"<td class='num'>{money(found.total, currency)}</td><td class='num'>{band}</td></tr>"
+        f"<td class='num'>{money(found.total, currency)}</td><td class='num band'>{band}</td></tr>"
         "</table></div>"
     )
 
@@ -257,7 +258,7 @@ def headline_html(board: Dashboard, found: Answer) -> str:
             f"<tr><td>{html.escape(str(r['segment']))}</td><td>{html.escape(plan.label)}</td>"
             f"<td>{badge(plan.grade)}{source}</td>"
             f"<td class='num'>{money(r['first_month'], cur)}</td>"
-            f"<td class='num'>{money(r['horizon'], cur)}</td><td class='num'>{band}</td>"
+            f"<td class='num'>{money(r['horizon'], cur)}</td><td class='num band'>{band}</td>"
             f"<td class='num'>{money(r['hosted_horizon'], cur)}</td>"
             f"<td class='num'>{money(r['self_hosted_horizon'], cur)}</td>"
             f"<td>{_probability(r['p_self_hosting_cheaper'], r['no_self_hosting'])}</td>"

@@ -12,7 +12,6 @@ from datetime import date
 from decimal import ROUND_HALF_EVEN, Context, Decimal
 from typing import Literal
 
-import numpy as np
 import polars as pl
 
 from pricing._fx.frame import as_code, as_day, require_columns
@@ -103,6 +102,8 @@ def _currency_rows(fx: pl.DataFrame, currency: str) -> pl.DataFrame:
 
 def _position(dates: pl.Series, day: date, side: Literal["left", "right"]) -> int:
     """Where ``day`` goes in the sorted ``dates`` (no nulls): before equal days, or after."""
+    import numpy as np  # here, not at the top: a command that converts nothing never loads it
+
     return int(np.searchsorted(dates.to_numpy(), np.datetime64(day, "D"), side=side))
 
 

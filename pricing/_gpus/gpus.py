@@ -17,7 +17,7 @@ with the throughput and licence data, in :mod:`pricing._gpus.entries`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
@@ -50,6 +50,8 @@ class GpuData:
     gpus: dict[str, GpuType]
     offers: tuple[GpuOffer, ...]
     owned: tuple[OwnedHardware, ...]
+    #: provider id -> its name (``data/gpus/offers.toml``'s ``[[provider]]`` entries)
+    providers: dict[str, str] = field(default_factory=dict)
 
     def offer(self, offer_id: str) -> GpuOffer:
         """The offer with this id; ``KeyError`` naming a few known ids otherwise."""
@@ -94,6 +96,7 @@ def load_gpus(root: Path | None = None) -> GpuData:
         for name in ("memory_source", "power_source"):
             problems.extend(check_source(gpu_file, g.id, name, getattr(g, name), source_ids))
     gpu_ids = {g.id for g in gpus.gpu}
+    problems.extend(check_unique(offer_file, [p.id for p in offers.provider], "provider id"))
     for o in offers.offer:
         problems.extend(_check_offer(offer_file, o, gpu_ids, source_ids))
     for w in owned.owned:
@@ -110,6 +113,7 @@ def load_gpus(root: Path | None = None) -> GpuData:
         {g.id: g for g in gpus.gpu},
         tuple(offers.offer),
         tuple(owned.owned),
+        {p.id: p.name for p in offers.provider},
     )
 
 

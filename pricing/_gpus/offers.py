@@ -224,9 +224,19 @@ class GpusFile(Strict):
     gpu: list[GpuType]
 
 
+class GpuCloud(Strict):
+    """A GPU cloud's name, as charts and pages show it (``"CoreWeave"`` for ``coreweave``)."""
+
+    id: Id
+    name: str = Field(min_length=1, description="the provider's own name, as on its site")
+
+
 class GpuOffersFile(Strict):
     """``data/gpus/offers.toml``."""
 
+    provider: list[GpuCloud] = Field(
+        default_factory=list, description="the name of each provider the offers name"
+    )
     offer: list[GpuOffer]
 
 

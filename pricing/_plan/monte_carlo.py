@@ -50,16 +50,22 @@ def monte_carlo(
     wl: Workload,
     inputs: Inputs,
     days: list[date],
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(bands, self_hosting_cheaper) frames of the options in ``chosen`` under ``inputs``."""
+) -> tuple[pl.DataFrame, pl.DataFrame, dict[tuple[str, str], np.ndarray]]:
+    """(bands, self_hosting_cheaper, draws) of the options in ``chosen`` under ``inputs``.
+
+    ``draws`` maps (segment, option) to its cost [currency] in each sample (rows) and month
+    (columns), NaN where the option cannot serve: the samples themselves, so that a range of
+    a sum (months of a horizon, segments of a plan) is the range of the summed samples."""
     band_frames = []
     prob_frames = []
+    draws: dict[tuple[str, str], np.ndarray] = {}
     for run in runs:
         costs = evaluate(run, wl, inputs, chosen[run.index])
         best_hosted = np.full((inputs.samples, wl.months), np.inf)
         best_self = np.full((inputs.samples, wl.months), np.inf)
         for name, c in costs.items():
             total = np.where(c.feasible, c.total, np.nan)
+            draws[run.segment.name, name] = total
             p10, p50, p90, mean = _band(total)
             band_frames.append(
                 pl.DataFrame(
@@ -87,7 +93,8 @@ def monte_carlo(
             pl.DataFrame({"segment": run.segment.name, "month": days, "probability": probability})
         )
     bands = pl.concat(band_frames).with_columns(pl.col("p10", "p50", "p90", "mean").fill_nan(None))
-    return bands, pl.concat(prob_frames).with_columns(pl.col("probability").fill_nan(None))
+    prob = pl.concat(prob_frames).with_columns(pl.col("probability").fill_nan(None))
+    return bands, prob, draws
 
 
 _QUANTILES = np.array([0.1, 0.5, 0.9])

@@ -161,6 +161,9 @@ class Simulation:
     conversions: tuple[Conversion, ...] = ()
     #: the rates themselves, for a break-even beside the simulation (its first month's)
     rates: FxPlan | None = field(default=None, repr=False, compare=False)
+    #: (segment, option) -> numpy array of its cost [currency] per sample (rows) and month
+    #: (columns), NaN where it cannot serve, for the options sampled; {} without samples
+    draws: Mapping[tuple[str, str], Any] = field(default_factory=dict, repr=False, compare=False)
 
     def self_hosting_reason(self, segment: str) -> str | None:
         """Why ``segment`` has no self-hosted option (None: it has at least one)."""
@@ -289,7 +292,7 @@ def simulate(
     leads = lead_frame(runs, trust, days, monthly, gpu_trusts, hosted="api" in modes, fx=rates)
     spread = price_spread if price_spread is not None else wl.prices is not None
     how = _Sampling(samples, seed, spread, sample_options)
-    bands, prob, sens = _uncertainty(runs, wl, days, monthly, how, notes, report)
+    bands, prob, sens, draws = _uncertainty(runs, wl, days, monthly, how, notes, report)
     report("done", 1.0)
     return _result(
         rates,
@@ -306,6 +309,7 @@ def simulate(
             bands=bands,
             self_hosting_cheaper=prob,
             sensitivity=sens,
+            draws=draws,
             notes=tuple(notes),
             segments=segments_frame(wl, rates.base(wl.currency) if wl.self_hosting else 1.0),
             evidence=f"{policy.name} evidence policy: {policy.describe()}",
@@ -382,7 +386,9 @@ class _Sampling:
     options: int
 
 
-Bands = tuple[pl.DataFrame | None, pl.DataFrame | None, pl.DataFrame | None]
+Bands = tuple[
+    pl.DataFrame | None, pl.DataFrame | None, pl.DataFrame | None, dict[tuple[str, str], Any]
+]
 
 
 def _uncertainty(
@@ -398,6 +404,7 @@ def _uncertainty(
     asked for or not defined); appends to ``notes`` what sampling could not change."""
     dims = uncertain_inputs(wl)
     bands = prob = sens = None
+    draws: dict[tuple[str, str], Any] = {}
     if how.samples > 0 or dims:
         chosen = {run.index: top_options(run, monthly, how.options) for run in runs}
         if how.samples > 0:
@@ -409,13 +416,13 @@ def _uncertainty(
                 )
             u = latin_hypercube(how.samples, len(dims) + len(keys), how.seed)
             inputs = sample_inputs(dims, keys, u)
-            bands, prob = monte_carlo(runs, chosen, wl, inputs, days)
+            bands, prob, draws = monte_carlo(runs, chosen, wl, inputs, days)
             report("sampling", 0.8)
         if dims:
             sens = sensitivity(runs, chosen, wl, dims, monthly)
     if not dims and how.samples > 0 and not how.spread:
         notes.append("the workload has no distributions: every sample of it is the base case")
-    return bands, prob, sens
+    return bands, prob, sens, draws
 
 
 def _spread_keys(runs: list[SegmentRun], chosen: dict[int, set[str]]) -> list[str]:

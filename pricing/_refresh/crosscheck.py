@@ -31,6 +31,7 @@ from urllib.parse import urlencode
 
 import polars as pl
 
+from pricing._base.choices import CROSSCHECK_SOURCES
 from pricing._base.dates import to_date
 from pricing._cards.catalog import Catalog, load_catalog
 from pricing._cards.components import TokenPrice
@@ -56,8 +57,6 @@ from pricing._refresh.new_offers import offers_by_endpoint
 from pricing._refresh.registry import named_feed
 from pricing.errors import PricingError, RefreshError
 
-#: The sources :func:`crosscheck` reads.
-CROSSCHECK_SOURCES = ("litellm", "openrouter", "fal")
 _MP = Decimal(1_000_000)
 _ROWS_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "offer_id": pl.String,

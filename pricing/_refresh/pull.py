@@ -11,11 +11,11 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
+from pricing._base.choices import SKYPILOT_CLOUDS
 from pricing._base.progress import Progress
 from pricing._cards.schema import SOURCE_PRECEDENCE, SourceKind
 from pricing._refresh.feeds.cards import card_feed
 from pricing._refresh.http import EnvAuth, FetchPolicy
-from pricing._refresh.registry import SKYPILOT_CLOUDS
 from pricing._refresh.run import RefreshReport, fetch_time, refresh, run_feeds
 from pricing.errors import RefreshError
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
+from pricing._base.choices import SKYPILOT_CLOUDS
 from pricing._refresh.additions import Additions, Context, slug
 from pricing._refresh.cache import Fetched, HttpCache
 from pricing._refresh.feed import Feed, FeedFetch, FeedKind
@@ -31,7 +32,6 @@ from pricing.errors import RefreshError
 if TYPE_CHECKING:
     import httpx
 
-SKYPILOT_CLOUDS = ("aws", "gcp", "lambda", "runpod")
 SKYPILOT_URL = (
     "https://raw.githubusercontent.com/skypilot-org/skypilot-catalog/master/catalogs/v8/{}/vms.csv"
 )

@@ -17,7 +17,9 @@ import polars as pl
 from pricing._base.money import LEDGER_MONEY
 from pricing._cards.catalog import Catalog
 from pricing._evidence.trust import whole
-from pricing._usage.aggregates import ledger_money, priced_sum, summed
+from pricing._usage.aggregates import ledger_money, summed
+from pricing._usage.batches import volume_offers
+from pricing._vector.columns import REQUEST_COLUMNS
 from pricing._vector.requests import price_requests
 
 #: Priced rows -> the same rows in another currency (``UsageFx.rows``).
@@ -56,12 +58,14 @@ def alternative_costs(
     logged (``priced``). ``convert`` turns re-priced rows into the currency of ``priced``
     (each at its day's rate), so that both sides of a saving are in one currency.
 
-    The alternatives are priced a group of offers at a time, each group up to about twice
-    the chunk's rows (every row of an offer in one group: its running volumes need them
-    all), so that memory follows the chunk, not the chunk times the alternatives; fewer,
-    bigger groups would save little time (a call has a fixed cost of about 50 ms). Offers
-    and models are coded as enums, each re-priced row takes its logged cost by position,
-    and sums run by day on the coded keys before months and text.
+    On an offer without running volumes a call's price depends on its request and day only,
+    not on its account or the other calls: the chunk's rows are first summed by request shape
+    and day (:func:`_shapes`), and those shapes re-priced on every such alternative in one
+    call, each weighing as the rows it stands for. Rows re-priced on offers with running
+    volumes (tiers, allowances, plans, minimum spend) are priced row by row, a group of offers
+    at a time, each group up to about twice the chunk's rows (every row of an offer in one
+    group: its running volumes need them all), so that memory follows the chunk, not the
+    chunk times the alternatives. Offers and models are coded as enums.
     """
     offers = [o for _, o in whole(cat).all_offers()]  # logged offers may be left unpriced
     offer_type = pl.Enum([o.id for o in offers])
@@ -69,69 +73,135 @@ def alternative_costs(
     model_of = pl.Series([o.model for o in offers], dtype=model_type)  # by offer position
     code = pl.col("offer_id").cast(offer_type, strict=False).to_physical()
     rows = chunk.with_columns(
-        _row=pl.int_range(pl.len(), dtype=pl.UInt32),
         _model=pl.lit(model_of).gather(code),
+        _actual=priced["cost"],
+        priced_on=priced["priced_on"],
     ).drop("offer_id")
     if substitute:
         rows = rows.drop("model", strict=False)
-    by_model = {m: part for (m,), part in rows.partition_by("_model", as_dict=True).items()}
+    models = set(rows["_model"].unique().drop_nulls().to_list())
     serves: dict[str, list[str]] = {}  # alternative offer -> the models it re-prices
     for model, alt in pairs.iter_rows():
-        if model in by_model:
+        if model in models:
             serves.setdefault(alt, []).append(model)
+    volume = volume_offers(cat)
+    flat = {alt: ms for alt, ms in serves.items() if alt not in volume}
+    sums = [_flat_sums(rows, flat, cat, convert, offer_type)] if flat else []
+    sums += _volume_sums(rows, {a: m for a, m in serves.items() if a in volume}, cat, convert)
+    if not sums:  # nothing to re-price: the sums of no rows, in their types
+        none = _shapes(rows.clear()).with_columns(offer_id=pl.lit(None, dtype=offer_type))
+        return _alternative_sums(none, cat, convert)
+    return pl.concat(sums)
+
+
+def _shapes(rows: pl.DataFrame) -> pl.DataFrame:
+    """``rows`` summed by request and day: a timestamp of each (its first row's), the rows
+    (``_n``), their images, the rows with a logged cost (``_n_actual``) and that cost summed
+    at ledger scale (``_actual``), by every column that prices a call but the time and the
+    account."""
+    keys = [c for c in rows.columns if c in _SHAPE_KEYS]
+    return (
+        rows.lazy()
+        .group_by("priced_on", "_model", *keys)
+        .agg(
+            pl.col("timestamp").first(),
+            _n=pl.len(),
+            _images=_count(rows.columns).sum(),
+            _n_actual=pl.col("_actual").is_not_null().sum(),
+            _actual=ledger_money(pl.col("_actual")).sum(),
+        )
+        .collect()
+    )
+
+
+def _count(columns: list[str]) -> pl.Expr:
+    """The images of each call: its ``count``, or one where the log has no count column."""
+    return pl.col("count") if "count" in columns else pl.lit(1, dtype=pl.Int64)
+
+
+#: Request columns a call's price depends on, on an offer without running volumes, beside
+#: its offer and day.
+_SHAPE_KEYS = {name for name in REQUEST_COLUMNS if name not in ("timestamp", "offer_id", "account")}
+
+
+def _flat_sums(
+    rows: pl.DataFrame,
+    serves: dict[str, list[str]],
+    cat: Catalog,
+    convert: Convert | None,
+    offer_type: pl.Enum,
+) -> pl.DataFrame:
+    """The rows' shapes re-priced on the offers ``serves`` (without running volumes) at once."""
+    shapes = _shapes(rows)
+    on = pl.DataFrame(
+        [(m, alt) for alt, ms in serves.items() for m in ms],
+        schema={"_model": shapes.schema["_model"], "offer_id": offer_type},
+        orient="row",
+    )
+    return _alternative_sums(shapes.join(on, on="_model"), cat, convert)
+
+
+def _volume_sums(
+    rows: pl.DataFrame, serves: dict[str, list[str]], cat: Catalog, convert: Convert | None
+) -> list[pl.DataFrame]:
+    """The rows re-priced row by row on offers with running volumes (``serves``), a group of
+    offers at a time (see :func:`alternative_costs`)."""
+    if not serves:
+        return []
+    by_model = {m: part for (m,), part in rows.partition_by("_model", as_dict=True).items()}
     groups: list[list[str]] = [[]]
     size = 0
     for alt, models in serves.items():
         n = sum(by_model[m].height for m in models)
-        if groups[-1] and size + n > 2 * max(chunk.height, 1):  # see the docstring
+        if groups[-1] and size + n > 2 * max(rows.height, 1):
             groups.append([])
             size = 0
         groups[-1].append(alt)
         size += n
-    sums = [
+    offer_type = pl.Enum(sorted(serves))
+    return [
         _alternative_sums(
             pl.concat(
                 [
-                    by_model[m].with_columns(offer_id=pl.lit(alt, dtype=offer_type))
+                    by_model[m].with_columns(
+                        offer_id=pl.lit(alt, dtype=offer_type),
+                        _n=pl.lit(1, dtype=pl.UInt32),
+                        _images=_count(rows.columns),
+                        _n_actual=pl.col("_actual").is_not_null().cast(pl.UInt32),
+                        _actual=ledger_money(pl.col("_actual")).fill_null(0),
+                    )
                     for alt in group
                     for m in serves[alt]
                 ]
             ),
-            priced["cost"],
             cat,
             convert,
         )
         for group in groups
         if group
     ]
-    if not sums:  # nothing to re-price: the sums of no rows, in their types
-        none = rows.clear().with_columns(offer_id=pl.lit(None, dtype=offer_type))
-        return _alternative_sums(none, priced["cost"], cat, convert)
-    return pl.concat(sums)
 
 
-def _alternative_sums(
-    long: pl.DataFrame, actual: pl.Series, cat: Catalog, convert: Convert | None
-) -> pl.DataFrame:
-    """``long`` (rows with an alternative ``offer_id``, ``_model`` and ``_row``, their
-    position in the chunk) re-priced (and converted) and summed, beside their ``actual``
-    logged costs."""
-    again = price_requests(long, cat)
+def _alternative_sums(long: pl.DataFrame, cat: Catalog, convert: Convert | None) -> pl.DataFrame:
+    """``long`` (rows or shapes with an alternative ``offer_id``, ``_model``, the rows each
+    stands for ``_n``, their images, the rows with a logged cost ``_n_actual`` and that cost
+    ``_actual``) re-priced (and converted) and summed."""
+    again = price_requests(long.drop("priced_on"), cat)
     if convert is not None:
         again = convert(again)
-    both = pl.col("reason").is_null() & pl.col("_actual").is_not_null()
+    priced = pl.col("reason").is_null()
+    cost = ledger_money(pl.col("cost"))
     keys = ["_model", "offer_id", "provider", "currency"]
     return (
         again.lazy()
-        .with_columns(_actual=pl.lit(actual).gather(pl.col("_row")))
         .group_by("priced_on", *keys)
         .agg(
-            requests=pl.len(),
-            images=pl.col("count").filter(pl.col("reason").is_null()).sum(),
-            cost=priced_sum(pl.col("cost")),
-            unpriced=pl.col("reason").is_not_null().sum(),
-            actual_cost=ledger_money(pl.col("_actual").filter(both)).sum(),
-            alt_cost_same_rows=ledger_money(pl.col("cost").filter(both)).sum(),
+            requests=pl.col("_n").sum().cast(pl.UInt32),
+            images=pl.col("_images").filter(priced).sum(),
+            cost=pl.when(pl.col("cost").is_not_null().any()).then((cost * pl.col("_n")).sum()),
+            unpriced=pl.col("_n").filter(~priced).sum().cast(pl.UInt32),
+            actual_cost=pl.col("_actual").filter(priced).sum(),
+            alt_cost_same_rows=(cost * pl.col("_n_actual")).filter(priced).sum(),
         )
         .group_by(
             pl.col("priced_on").dt.truncate("1mo").alias("month"),

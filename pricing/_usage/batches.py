@@ -24,7 +24,7 @@ from pricing._vector.compiled import compile_catalog, needs_volume
 _Month = tuple[datetime, int, int]
 
 
-def _volume_offers(cat: Catalog) -> set[str]:
+def volume_offers(cat: Catalog) -> set[str]:
     """Offers whose price depends on the month's running volume (tiers, allowances, plans)."""
     return {
         offer.id
@@ -45,7 +45,7 @@ def month_offers(
     compiled = compile_catalog(cat)
     if not (compiled.needs_volume or compiled.has_minimum):
         return set()
-    volume = _volume_offers(cat)
+    volume = volume_offers(cat)
     model_of = {o.id: o.model for _, o in cat.all_offers()}
     if against is not None and volume & set(against):
         return set(in_use)

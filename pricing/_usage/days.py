@@ -14,7 +14,7 @@ from datetime import date
 import polars as pl
 
 from pricing._base.money import LEDGER_MONEY
-from pricing._usage.aggregates import priced_sum
+from pricing._usage.aggregates import ledger_money
 
 #: The keys of a day's sums; every other column of ``Replay.days`` is a sum.
 DAY_KEYS = [
@@ -47,17 +47,26 @@ def day_sums(priced: pl.DataFrame) -> pl.DataFrame:
     ``cost`` sums the priced calls' costs at ledger scale (null, never 0, where none has a
     price) and ``top_ups`` counts the calls that carry a minimum-spend top-up. ``priced_on``
     is the call's UTC day, as ``replay`` gives no as_of. Summed on the categorical columns as
-    they are: cheaper keys than strings per row.
+    they are (cheaper keys than strings per row), first by cost too: the calls of one cost
+    are rounded to ledger scale once and multiplied by their number, exactly, rather than
+    each turned into a Decimal.
     """
     keys = DAY_KEYS[1:]
+    cost = pl.col("cost")
     return (
         priced.lazy()
-        .group_by("priced_on", *keys)
+        .group_by("priced_on", *keys, "cost")  # calls of one price mostly cost the same
         .agg(
             requests=pl.len(),
             images=pl.col("count").sum(),
-            cost=priced_sum(pl.col("cost")),
             top_ups=(pl.col("top_up").fill_null(0) > 0).sum(),
+        )
+        .group_by("priced_on", *keys)
+        .agg(
+            pl.col("requests", "images", "top_ups").sum(),
+            cost=pl.when(cost.is_not_null().any()).then(
+                (ledger_money(cost) * pl.col("requests")).sum()
+            ),
         )
         .select(
             pl.col("priced_on").alias("day"),

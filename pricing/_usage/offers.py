@@ -8,7 +8,7 @@ table ``price_requests`` takes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +16,7 @@ import polars as pl
 
 from pricing._base.dates import month_window
 from pricing._cards.catalog import Catalog, load_catalog
+from pricing._usage.distinct import Distinct
 from pricing._usage.log import NUMERIC_COLUMNS, Message, read_log
 from pricing._usage.row_checks import checked_log
 from pricing._vector.columns import REQUEST_COLUMNS
@@ -83,11 +84,17 @@ def prepare_log(
     mapping: Mapping[str, str] | None,
     offer_map: Mapping[str, str] | None,
     spill: Path | None = None,
+    distinct: bool = True,
 ) -> PreparedLog:
     """The checked, offer-resolved log (a text log's rows spilled to ``spill``, or held in
-    memory when None)."""
+    memory when None). With ``distinct``, the log's distinct text values are read first
+    (:class:`pricing._usage.distinct.Distinct`) so that checks every row passes alike are
+    answered once; without, the log is only read when the result is."""
     read = read_log(log, mapping, spill)
-    checked, messages = checked_log(_providers_lower(read.frame, read.names), read.names, cat)
+    reread = distinct and not isinstance(log, pl.LazyFrame)  # a query's source is read once
+    seen = Distinct.of(read.frame, read.names) if reread else Distinct.none()
+    lowered = _providers_lower(read.frame, read.names, seen)
+    checked, messages = checked_log(lowered, read.names, cat, seen)
     kept = [n for n in ("provider", "offer_id") if n in read.names]
     checked = checked.with_columns(pl.col(AS_READ + n).alias(n) for n in kept).drop(
         AS_READ + n for n in kept
@@ -97,7 +104,7 @@ def prepare_log(
         day = pl.col("_ts").dt.date()
         checked = checked.filter(pl.col("_ts").is_null() | ((day >= start) & (day < end)))
     table, ambiguous = _offer_table(cat, offer_map)
-    resolved, messages = _resolve(checked, messages, table, ambiguous, read.names)
+    resolved, messages = _resolve(checked, messages, table, ambiguous, read.names, seen)
     return PreparedLog(resolved, messages, read.names, ambiguous, read.malformed)
 
 
@@ -106,22 +113,39 @@ def prepare_log(
 AS_READ = "_as_read_"
 
 
-def _providers_lower(lf: pl.LazyFrame, names: list[str]) -> pl.LazyFrame:
+def _providers_lower(lf: pl.LazyFrame, names: list[str], seen: Distinct) -> pl.LazyFrame:
     """The log with its provider names in lower case, in ``provider`` and before the slash of
     ``offer_id`` ("BFL" is bfl: provider ids are lower case), and copies of both as read."""
     columns: list[pl.Expr] = []
     if "provider" in names:
-        provider = pl.col("provider")
-        columns += [
-            provider.alias(AS_READ + "provider"),
-            provider.cast(pl.String).str.to_lowercase(),
-        ]
+        provider = pl.col("provider").cast(pl.String)
+        lowered = (
+            pl.when(provider.str.contains(f"^{_LOWER}*$"))
+            .then(provider)
+            .otherwise(provider.str.to_lowercase())
+        )
+        lowered = seen.same(lowered.alias("provider"), "provider")
+        columns += [pl.col("provider").alias(AS_READ + "provider"), lowered]
     if "offer_id" in names:
         text = pl.col("offer_id").cast(pl.String)
-        head, rest = text.str.extract(r"^([^/]*)/", 1), text.str.extract(r"^[^/]*(/.*)$", 1)
-        lowered = pl.when(head.is_not_null()).then(head.str.to_lowercase() + rest).otherwise(text)
-        columns += [pl.col("offer_id").alias(AS_READ + "offer_id"), lowered.alias("offer_id")]
+        at = text.str.find("/", literal=True)
+        head_lowered = text.str.head(at).str.to_lowercase() + text.str.slice(at)
+        lowered = (
+            pl.when(text.str.contains(f"^{_LOWER}*/"))
+            .then(text)
+            .when(at.is_not_null())
+            .then(head_lowered)
+            .otherwise(text)
+        )
+        lowered = seen.same(lowered.alias("offer_id"), "offer_id")
+        columns += [pl.col("offer_id").alias(AS_READ + "offer_id"), lowered]
+    seen.add(columns)
     return lf.with_columns(columns) if columns else lf
+
+
+#: Characters that lower-casing leaves as they are: a name made of them only is lower case
+#: already (the common case, checked by one anchored pattern rather than lower-cased per row).
+_LOWER = r"[a-z0-9._\-]"
 
 
 def log_requests(
@@ -140,7 +164,7 @@ def log_requests(
     e.g. for ``to_focus``. A CSV or NDJSON log is read into memory first, a line at a time.
     """
     cat = catalog if catalog is not None else load_catalog()
-    prepared = prepare_log(log, cat, month, mapping, offer_map)
+    prepared = prepare_log(log, cat, month, mapping, offer_map, distinct=False)
     good = prepared.resolved.filter(pl.col("_bad").is_null())
     return request_table(good, prepared.names)
 
@@ -151,30 +175,35 @@ def _resolve(
     table: pl.DataFrame,
     ambiguous: dict[str, str],
     names: list[str],
+    seen: Distinct,
 ) -> tuple[pl.LazyFrame, list[Message]]:
     """Add ``_offer`` from (provider, model), quarantining pairs no single offer serves."""
     given = pl.col("_offer_id").is_not_null() if "offer_id" in names else pl.lit(False)
     first = len(messages)
     if "provider" in names and "model" in names:
-        lf = checked.with_columns(_resolved=_pair_offer(table))
+        pair_offer = _pair_offer(table).alias("_resolved")
+        seen.add([pair_offer])
+        lf = checked.with_columns(pair_offer)
         pair = pl.col("_provider") + "/" + pl.col("_model")
         ambiguity = pair.replace_strict(ambiguous or {"": ""}, default=None, return_dtype=pl.String)
         no_offer = pl.lit("the provider has no offer for the model")
         messages = [*messages, (pl.coalesce(ambiguity, no_offer), pair)]
         lf = lf.with_columns(
-            _bad=pl.when(pl.col("_bad").is_null() & ~given & pl.col("_resolved").is_null())
+            _bad=pl.when(
+                pl.col("_bad").is_null() & seen.fold(~given & pl.col("_resolved").is_null())
+            )
             .then(pl.lit(first, dtype=pl.Int32))
             .otherwise(pl.col("_bad"))
         )
         offer = (
-            pl.coalesce(pl.col("_offer_id"), pl.col("_resolved"))
+            seen.same(pl.coalesce(pl.col("_offer_id"), pl.col("_resolved")), "_offer_id")
             if "offer_id" in names
             else (pl.col("_resolved"))
         )
-        return lf.with_columns(_offer=offer), messages
+        return lf.with_columns(offer.alias("_offer")), messages
     messages = [*messages, (pl.lit("missing offer_id"), None)]
     lf = checked.with_columns(
-        _bad=pl.when(pl.col("_bad").is_null() & ~given)
+        _bad=pl.when(pl.col("_bad").is_null() & seen.fold(~given))
         .then(pl.lit(first, dtype=pl.Int32))
         .otherwise(pl.col("_bad")),
         _offer=pl.col("_offer_id"),
@@ -201,8 +230,11 @@ def _pair_offer(table: pl.DataFrame) -> pl.Expr:
     return pl.lit(lookup).gather((p * len(models) + m).cast(pl.UInt32))
 
 
-def request_table(good: pl.LazyFrame, names: list[str]) -> pl.LazyFrame:
-    """The request table ``price_requests`` takes, from the checked log rows."""
+def request_table(
+    good: pl.LazyFrame, names: list[str], keep: Sequence[pl.Expr] = ()
+) -> pl.LazyFrame:
+    """The request table ``price_requests`` takes, from the checked log rows (and the
+    columns ``keep`` beside its own)."""
     cols: list[pl.Expr] = [
         pl.col("_ts").alias("timestamp"),
         pl.col("_offer").alias("offer_id"),
@@ -219,7 +251,7 @@ def request_table(good: pl.LazyFrame, names: list[str]) -> pl.LazyFrame:
             if name in ("width", "height"):  # null only where a size is "auto" or empty
                 value = value.fill_null(REQUEST_COLUMNS[name][1])
             cols.append(value.alias(name))
-    frame = good.select(cols)
+    frame = good.select(*cols, *keep)
     fill = {"operation": "generate", "account": "default"}
     return frame.with_columns(
         [pl.col(n).fill_null(v) for n, v in fill.items() if n in frame.collect_schema().names()]

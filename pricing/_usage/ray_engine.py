@@ -24,19 +24,17 @@ imported only here, when this engine is asked for.
 
 from __future__ import annotations
 
-import importlib
-import logging
 import math
 import pickle
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from pricing._base.progress import Progress
+from pricing._base.ray_session import import_ray, quiet, root_cause, session, url_location
 from pricing._cards.catalog import Catalog
 from pricing._usage.batches import month_offers
 from pricing._usage.focus_parts import FocusParts
@@ -46,7 +44,6 @@ from pricing._usage.parquet_dir import PARQUET_EXTENSIONS, parquet_files
 from pricing._usage.ray_tasks import (
     PATH,
     Job,
-    frame_of,
     price_group,
     requests_of,
     scan_batch,
@@ -57,10 +54,8 @@ from pricing._usage.ray_tasks import (
 from pricing._usage.reading import LogReading
 from pricing._usage.sums import Pricing, Sums, Tallied, Terms, plan, price_chunk
 from pricing._usage.tally import tally
+from pricing._vector.arrow_batches import frame_of
 from pricing.errors import PricingError
-
-#: What to install for this engine.
-INSTALL = "pip install 'pricing[ray]'"
 
 
 def ray_sums(
@@ -78,25 +73,12 @@ def ray_sums(
     ray = import_ray()
     source, directory = parquet_source(log)  # pyarrow came with ray
     try:
-        with _session(ray, terms.address), _quiet(ray):
+        with session(ray, terms.address), quiet(ray):
             return _run(ray, source, directory, full, cat, terms, progress)
     except PricingError:
         raise
     except (ray.exceptions.RayError, OSError, ValueError) as exc:  # pyarrow's are ValueErrors
         raise _plain(exc, source) from None
-
-
-def import_ray() -> Any:
-    """The ``ray`` module with Ray Data, or a PricingError saying how to install it."""
-    try:
-        ray = importlib.import_module("ray")
-        importlib.import_module("ray.data")
-    except ImportError as exc:
-        raise PricingError(
-            f"engine='ray' needs Ray Data, which is not installed: {INSTALL} (or use the "
-            f"default engine='local'); {first_line(exc)}"
-        ) from None
-    return ray
 
 
 def parquet_source(log: object) -> tuple[str, bool]:
@@ -122,15 +104,7 @@ def parquet_source(log: object) -> tuple[str, bool]:
 
 def _url_source(url: str) -> tuple[str, bool]:
     """A URL's file or directory, as pyarrow's file systems see it."""
-    fs_module = importlib.import_module("pyarrow.fs")
-    try:
-        filesystem, inner = fs_module.FileSystem.from_uri(url)
-        info = filesystem.get_file_info(inner)
-    except (OSError, ValueError) as exc:  # unknown scheme, no credentials, no such bucket
-        raise PricingError(f"cannot reach the usage log {url}: {first_line(exc)}") from None
-    if info.type == fs_module.FileType.NotFound:
-        raise PricingError(f"usage log {url} does not exist")
-    if info.type == fs_module.FileType.Directory:
+    if url_location(url, "usage log"):
         return url.rstrip("/"), True
     _check_suffix(url)
     return url, False
@@ -144,55 +118,10 @@ def _check_suffix(name: str) -> None:
         )
 
 
-@contextmanager
-def _session(ray: Any, address: str | None) -> Iterator[None]:
-    """Connected to a Ray cluster: the one already connected to (left as it is), or one
-    connected to (or started) here and shut down on the way out."""
-    if ray.is_initialized():
-        yield
-        return
-    try:
-        ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
-    except (ConnectionError, RuntimeError, ValueError, TimeoutError) as exc:
-        where = address or "found by ray.init (RAY_ADDRESS, or a local one)"
-        raise PricingError(
-            f"cannot connect to the Ray cluster {where}: {first_line(exc)}"
-        ) from None
-    try:
-        yield
-    finally:
-        ray.shutdown()
-
-
-@contextmanager
-def _quiet(ray: Any) -> Iterator[None]:
-    """Ray Data without its progress bars, execution banners and log lines below errors
-    (``replay`` reports progress through its own callback), as it was afterwards."""
-    context = ray.data.DataContext.get_current()
-    kept = (context.enable_progress_bars, context.print_on_execution_start)
-    context.enable_progress_bars = False
-    context.print_on_execution_start = False
-    chatter = logging.getLogger("ray.data")
-    level = chatter.level
-    chatter.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        context.enable_progress_bars, context.print_on_execution_start = kept
-        chatter.setLevel(level)
-
-
 def _plain(exc: BaseException, source: str) -> Exception:
     """A Ray failure as the error it stands for, without a worker's traceback: the worker's
     own PricingError or polars error (``replay`` words the latter), else a PricingError."""
-    original = exc
-    seen: set[int] = set()
-    while id(original) not in seen:
-        seen.add(id(original))
-        deeper = getattr(original, "cause", None) or original.__cause__
-        if not isinstance(deeper, BaseException):
-            break
-        original = deeper
+    original = root_cause(exc)
     if isinstance(original, PricingError | pl.exceptions.PolarsError) and not isinstance(
         original, type(exc)
     ):

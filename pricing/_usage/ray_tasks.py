@@ -22,7 +22,6 @@ worker process (:func:`job`), so each worker compiles the catalog once.
 from __future__ import annotations
 
 import io
-import pickle
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date
@@ -35,6 +34,7 @@ from pricing._usage.focus_parts import FocusParts
 from pricing._usage.offers import prepare_log, request_table
 from pricing._usage.sums import ChunkSums, Pricing, price_chunk
 from pricing._usage.tally import tally
+from pricing._vector.arrow_batches import arrow, bucket, frame_of, plain, unpickled
 
 #: The column Ray Data names each row's file with (``include_paths=True``).
 PATH = "path"
@@ -67,23 +67,11 @@ class Job:
     units: Mapping[str, str] | None = None  # offer -> the unit its running volumes run over
 
 
-_JOBS: dict[str, Job] = {}
-
-
 def job(token: str, blob: bytes) -> Job:
     """The job pickled as ``blob``, unpickled once per worker process and run (``token``)."""
-    found = _JOBS.get(token)
-    if found is None:
-        _JOBS.clear()  # a worker keeps one run's job (and its compiled catalog) at a time
-        found = _JOBS[token] = pickle.loads(blob)  # the driver's own job
+    found = unpickled(token, blob)
+    assert isinstance(found, Job)
     return found
-
-
-def frame_of(batch: Any) -> pl.DataFrame:
-    """A pyarrow Table as a polars DataFrame."""
-    frame = pl.from_arrow(batch)
-    assert isinstance(frame, pl.DataFrame)
-    return frame
 
 
 def requests_of(frame: pl.DataFrame, work: Job) -> tuple[pl.DataFrame, list[str], dict[str, str]]:
@@ -139,8 +127,7 @@ def whole_batch(batch: Any, token: str, blob: bytes, buckets: int) -> Any:
     account = pl.col("account") if "account" in rows.columns else pl.lit("default")
     unit = pl.col("offer_id").replace_strict(dict(work.units or {}), default=pl.col("offer_id"))
     month = pl.col("timestamp").dt.strftime("%Y-%m")
-    key = pl.concat_str([account, unit, month], separator="\x1f")
-    part = (key.hash(seed=20261207) % max(buckets, 1)).cast(pl.Int64)
+    part = bucket([account, unit, month], buckets)
     return arrow(plain(rows.with_columns(_part=part)))
 
 
@@ -149,13 +136,6 @@ def price_group(group: Any, token: str, blob: bytes) -> Any:
     work = job(token, blob)
     assert work.how is not None
     return pack_sums(price_chunk(frame_of(group).drop("_part"), work.how))
-
-
-def plain(frame: pl.DataFrame) -> pl.DataFrame:
-    """``frame`` with categorical and enum columns as strings (blocks of Ray Data concatenate
-    then, whatever their dictionaries)."""
-    coded = [n for n, t in frame.schema.items() if isinstance(t, pl.Categorical | pl.Enum)]
-    return frame.with_columns(pl.col(coded).cast(pl.String)) if coded else frame
 
 
 # --------------------------------------------------------------------------- packing
@@ -178,12 +158,6 @@ def _packed(frames: Mapping[str, pl.DataFrame | None], numbers: Mapping[str, int
     columns = [pl.Series(n, [_ipc(f)], dtype=pl.Binary) for n, f in frames.items()]
     columns += [pl.Series(n, [v], dtype=pl.Int64) for n, v in numbers.items()]
     return arrow(pl.DataFrame(columns))
-
-
-def arrow(frame: pl.DataFrame) -> Any:
-    """``frame`` as a pyarrow Table of the oldest Arrow types (large strings, not views), so
-    that any Ray version concatenates and shuffles them."""
-    return frame.to_arrow(compat_level=pl.CompatLevel.oldest())
 
 
 def _sum_frames(sums: ChunkSums | None) -> dict[str, pl.DataFrame | None]:

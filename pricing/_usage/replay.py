@@ -25,10 +25,10 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal, get_args
 
 import polars as pl
 
+from pricing._base.choices import ENGINES, Engine
 from pricing._base.progress import Progress
 from pricing._cards.catalog import Catalog
 from pricing._dataset import DataSet, pick_catalog
@@ -45,15 +45,13 @@ from pricing._usage.focus_columns import Granularity
 from pricing._usage.focus_parts import FocusParts
 from pricing._usage.fx_rows import UsageFx, fx_rates_frame, priced_elsewhere
 from pricing._usage.log import first_line, unknown_columns
-from pricing._usage.offers import prepare_log, request_table
+from pricing._usage.offers import prepare_log
 from pricing._usage.reading import LogReading
 from pricing._usage.sums import Sums, Tallied, Terms, plan
-from pricing._usage.tally import tally
+from pricing._usage.tally import tally_once
 from pricing.errors import PricingError
 
 #: Where ``replay`` prices: "local" (this process, streaming) or "ray" (a Ray cluster).
-Engine = Literal["local", "ray"]
-ENGINES: tuple[Engine, ...] = get_args(Engine)
 
 
 @dataclass(frozen=True)
@@ -388,14 +386,14 @@ def _local_sums(
     spill: Path,
     progress: Progress | None,
 ) -> tuple[Tallied, Sums]:
-    """The log read twice on this machine, streaming (:mod:`pricing._usage.batches`): once to
-    tally it, once to price it with ``cat`` (files written to ``spill``)."""
+    """The log checked once on this machine, streaming, into a request table on disk
+    (:func:`pricing._usage.tally.tally_once`), which is tallied and then priced with ``cat``
+    in batches (:mod:`pricing._usage.batches`; files written to ``spill``)."""
     prepared = prepare_log(log, full, terms.month, terms.mapping, terms.offer_map, spill / "log")
     names = prepared.names
-    quarantine, counts, defaults = tally(prepared)
+    quarantine, counts, defaults, requests = tally_once(prepared, spill / "checked.parquet")
     reading = LogReading(unknown_columns(names), *defaults)
     tallied = Tallied(quarantine, counts, reading, names, prepared.ambiguous)
-    requests = request_table(prepared.resolved.filter(pl.col("_bad").is_null()), names)
     how, whole_months = plan(cat, counts, terms)
     chunks = log_chunks(requests, counts, whole_months, terms.batch_rows, spill / "months")
     sums = Sums("billed_cost" in names, terms.fx)

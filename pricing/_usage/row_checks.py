@@ -16,6 +16,7 @@ import polars as pl
 from pricing._cards.catalog import Catalog
 from pricing._cards.fields import OPERATIONS
 from pricing._price.bounds import BOUNDS
+from pricing._usage.distinct import Distinct
 from pricing._usage.log import NUMERIC_COLUMNS, Message, reads_size
 from pricing._vector.guard import (
     NOT_A_NUMBER,
@@ -45,10 +46,12 @@ def _text(name: str) -> pl.Expr:
 
 
 def checked_log(
-    lf: pl.LazyFrame, names: list[str], cat: Catalog
+    lf: pl.LazyFrame, names: list[str], cat: Catalog, seen: Distinct | None = None
 ) -> tuple[pl.LazyFrame, list[Message]]:
     """Typed standard columns plus ``_bad``: null, or the index of the message (returned
-    alongside) that says why the row cannot be read. ``lf`` has the log's columns ``names``."""
+    alongside) that says why the row cannot be read. ``lf`` has the log's columns ``names``;
+    ``seen``, its distinct text values, answers once the text checks all rows pass alike."""
+    seen = seen if seen is not None else Distinct.none()
     schema = lf.collect_schema()
     read = {n: guarded(n, pl.col(n), schema[n]) for n in NUMERIC_COLUMNS if n in names}
     if reads_size(names):
@@ -63,14 +66,17 @@ def checked_log(
     typed: list[pl.Expr] = [_timestamp(schema).alias("_ts")]
     typed += [g.value.alias(f"_{n}") for n, g in numbers.items()]
     typed += [g.problem.alias(f"_{n}_problem") for n, g in numbers.items()]
-    for name in ("provider", "model", "offer_id", "operation", "quality", "account"):
-        if name in names:
-            typed.append(pl.col(name).cast(pl.String).str.strip_chars().alias(f"_{name}"))
-    lf = lf.with_columns(typed)
+    texts = [
+        seen.same(pl.col(name).cast(pl.String).str.strip_chars().alias(f"_{name}"), name)
+        for name in ("provider", "model", "offer_id", "operation", "quality", "account")
+        if name in names
+    ]
+    seen.add(texts)
+    lf = lf.with_columns(typed + texts)
 
     checks: list[Check] = [
         _single(pl.col("_ts").is_null(), (pl.lit("unparseable timestamp"), _text("timestamp"))),
-        *_identity_checks(names, cat),
+        *_identity_checks(names, cat, seen),
         *_number_checks(numbers, names),
         *_size_checks(names),
     ]
@@ -115,7 +121,7 @@ def _timestamp(schema: pl.Schema) -> pl.Expr:
     return pl.coalesce(aware, aware_space, naive, naive_space, day).dt.cast_time_unit("us")
 
 
-def _identity_checks(names: list[str], cat: Catalog) -> list[Check]:
+def _identity_checks(names: list[str], cat: Catalog, seen: Distinct) -> list[Check]:
     """Checks that the row names an offer, or a provider and model, and an operation known to
     the catalog; and that a provider given beside an offer_id is that offer's."""
     models = sorted(cat.models)
@@ -147,7 +153,7 @@ def _identity_checks(names: list[str], cat: Catalog) -> list[Check]:
         op = pl.col("_operation")
         unknown = op.is_not_null() & ~op.is_in(OPERATIONS)
         checks.append(_single(unknown, (pl.lit("unknown operation"), _text("operation"))))
-    return checks
+    return [(seen.fold(cond), said) for cond, said in checks]
 
 
 def _number_checks(numbers: dict[str, Guarded], names: list[str]) -> list[Check]:

@@ -26,7 +26,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from functools import partial
-from typing import overload
+from os import PathLike
+from typing import Literal, overload
 
 import polars as pl
 from polars import col
@@ -47,6 +48,7 @@ from pricing._vector.compiled import Compiled, FxGrid, compile_catalog, fx_grid,
 from pricing._vector.fallback import with_fallbacks
 from pricing._vector.guard import check_rates, finite_money
 from pricing._vector.monthly import MONTHLY_OUTPUTS, MonthlyRows, monthly_offers, monthly_rows
+from pricing._vector.ray_price import RayTerms, check_engine, price_on_ray
 from pricing._vector.reasons import UNKNOWN_OFFER
 from pricing._vector.shape_index import shape_index
 from pricing._vector.shape_keys import edit_inputs, row_keys, shape_parts
@@ -56,6 +58,8 @@ from pricing.errors import PricingError
 
 #: Columns of a priced shape that rows take as they are (``priced_on`` is the row's own day).
 _SHAPE_OUTPUTS = [n for n in PRICED_COLUMNS if n != "priced_on"]
+#: What ``engine="ray"`` prices: a frame, or a Parquet file or directory (a path or a URL).
+RayRequests = pl.DataFrame | pl.LazyFrame | str | PathLike[str]
 
 
 @overload
@@ -72,6 +76,9 @@ def price_requests(
     max_fx_age_days: int = ...,
     data: DataSet | None = ...,
     evidence: TrustPolicy | str | None = ...,
+    engine: Literal["local"] = ...,
+    address: None = ...,
+    out: None = ...,
 ) -> pl.DataFrame: ...
 @overload
 def price_requests(
@@ -87,9 +94,30 @@ def price_requests(
     max_fx_age_days: int = ...,
     data: DataSet | None = ...,
     evidence: TrustPolicy | str | None = ...,
+    engine: Literal["local"] = ...,
+    address: None = ...,
+    out: None = ...,
 ) -> pl.LazyFrame: ...
+@overload
 def price_requests(
-    requests: pl.DataFrame | pl.LazyFrame,
+    requests: RayRequests,
+    catalog: Catalog | None = ...,
+    *,
+    offers: Sequence[str] | None = ...,
+    as_of: date | datetime | str | None = ...,
+    currency: str | None = ...,
+    committed: bool = ...,
+    minimum_spend: bool = ...,
+    fx: pl.DataFrame | None = ...,
+    max_fx_age_days: int = ...,
+    data: DataSet | None = ...,
+    evidence: TrustPolicy | str | None = ...,
+    engine: Literal["ray"],
+    address: str | None = ...,
+    out: str | PathLike[str] | None = ...,
+) -> pl.DataFrame: ...
+def price_requests(
+    requests: RayRequests,
     catalog: Catalog | None = None,
     *,
     offers: Sequence[str] | None = None,
@@ -101,12 +129,15 @@ def price_requests(
     max_fx_age_days: int = 7,
     data: DataSet | None = None,
     evidence: TrustPolicy | str | None = None,
+    engine: Literal["local", "ray"] = "local",
+    address: str | None = None,
+    out: str | PathLike[str] | None = None,
 ) -> pl.DataFrame | pl.LazyFrame:
     """Price every row of a request table; a LazyFrame in gives a LazyFrame out.
 
     Parameters
     ----------
-    requests : DataFrame or LazyFrame
+    requests : DataFrame or LazyFrame, or with ``engine="ray"`` a Parquet path or URL
         One row per call; columns as in ``REQUEST_COLUMNS`` (only ``offer_id`` is required,
         and not even that with ``offers=``). ``timestamp`` must be time-zone aware (or a Date).
     catalog : Catalog, optional
@@ -138,8 +169,25 @@ def price_requests(
         turned stale only; ``"all"``: every price). A row whose offer has no trusted price
         that day is left unpriced, with the excluded prices and their reasons in ``reason``.
 
+    engine : {"local", "ray"}
+        ``"local"``: in this process. ``"ray"``: on a Ray cluster (``pip install
+        'pricing[ray]'``), which also reads ``requests`` given as a Parquet file or directory
+        (Hive-partitioned or not), on this machine or in object storage (``"s3://bucket/
+        usage/"``); rows on offers with running monthly volumes are priced in one call per
+        (account, offer, month), the others batch by batch. The answer is the local engine's.
+    address : str, optional
+        With ``engine="ray"``: the cluster (``"ray://head:10001"``, ``"auto"``; default: the
+        one connected to, ``RAY_ADDRESS``, or a local one for the call).
+    out : str, optional
+        With ``engine="ray"``: a new or empty directory (or URL) the workers write the priced
+        rows to as Parquet files, in no order and with categorical columns as text; the rows
+        never come to this process, which gets the files' ``path`` and ``rows`` instead.
+
     Returns
     -------
+    With ``engine="ray"``: a DataFrame, whatever came in, its rows in the order of the
+    requests (a directory's files laid end to end in the order of their paths); with
+    ``out``, one row per file written: its ``path`` (or URL) and ``rows``.
     The input columns (plus ``model``, ``account``, ``operation``, ``width``, ``height``,
     ``count`` and ``quality`` filled with defaults when absent; ``offer_id`` in long form) and:
     ``provider``, ``price_version``, ``source_id``, ``priced_on`` (day whose prices applied),
@@ -150,6 +198,7 @@ def price_requests(
     Money columns are float [currency], unrounded. Where no price applies, the money columns
     are null and ``reason`` says why; a missing price is never 0.
     """
+    check_engine(requests, engine, address, out)
     full = pick_catalog(catalog, data)
     if fx is None and data is not None:
         fx = data.fx
@@ -166,7 +215,7 @@ def price_requests(
     if currency is not None and fx is not None:
         check_rates(fx)
     grid = fx_grid(cat, compiled, currency, fx, max_fx_age_days) if currency else None
-    engine = _Engine(
+    pricer = _Engine(
         compiled,
         dropped=trust.dropped,
         offers=offers,
@@ -176,12 +225,19 @@ def price_requests(
         minimum_spend=minimum_spend,
         fx_grid=grid,
     )
+    if engine == "ray":  # imports ray
+        runs = monthly_offers(compiled, minimum_spend)
+        whole = frozenset(o for o, m in zip(compiled.offer_ids, runs, strict=True) if m)
+        long = None if offers is None else tuple(offers)
+        terms = RayTerms(replace(pricer, offers=None).price, whole, long)
+        return price_on_ray(requests, terms, pricer.price, address, out)
     if isinstance(requests, pl.LazyFrame):
         # Shapes and months span the whole table, so the plan prices it in one piece. Pricing
         # an empty table of the same schema checks the columns now and gives the output schema.
-        schema = engine.price(pl.DataFrame(schema=requests.collect_schema())).schema
-        return requests.map_batches(engine.price, schema=schema, streamable=False)
-    return engine.price(requests)
+        schema = pricer.price(pl.DataFrame(schema=requests.collect_schema())).schema
+        return requests.map_batches(pricer.price, schema=schema, streamable=False)
+    assert isinstance(requests, pl.DataFrame)  # check_engine refused the others
+    return pricer.price(requests)
 
 
 # --------------------------------------------------------------------------- the engine

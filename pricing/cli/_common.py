@@ -33,7 +33,8 @@ from rich.table import Table
 
 from pricing._base.atomic import blocking_file, unwritable
 from pricing._base.money import LEDGER_PLACES
-from pricing._cards.catalog import Catalog, load_catalog
+from pricing._cards.cache import load_catalog
+from pricing._cards.catalog import Catalog
 from pricing._evidence.grades import TrustPolicy
 from pricing.errors import PricingError, RateCardError
 
@@ -41,7 +42,6 @@ LEDGER_STEP = Decimal(1).scaleb(-LEDGER_PLACES)
 
 if TYPE_CHECKING:
     from pricing._dataset import DataSet
-    from pricing._fx.convert import Conversion, Converter
 
 
 class WideConsole(Console):
@@ -78,101 +78,6 @@ EvidenceOption = Annotated[
         "as unverified leads.",
     ),
 ]
-
-CurrencyOption = Annotated[
-    str | None,
-    typer.Option(
-        "--currency",
-        help="Report money in this ISO 4217 currency (e.g. EUR, GBP), converted with the ECB "
-        "reference rates of data/fx; each conversion is printed with its rate, day and source.",
-    ),
-]
-FxOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--fx",
-        help="Your exchange rate, used on every day instead of the ECB's, e.g. --fx "
-        "EURUSD=1.08 (1 EUR = 1.08 USD); repeat for more pairs. Reported as source: user.",
-    ),
-]
-MaxFxAgeOption = Annotated[
-    int,
-    typer.Option(
-        "--max-fx-age-days",
-        min=0,
-        help="Oldest ECB rate accepted for a day \\[days]; the ECB publishes on business days "
-        "only, so 7 bridges weekends and holidays.",
-    ),
-]
-
-
-def converter_or_fail(
-    currency: str,
-    fx: list[str] | None,
-    max_age_days: int,
-    *,
-    data: Path | None = None,
-    planning: bool = False,
-) -> Converter:
-    """A :class:`~pricing._fx.convert.Converter` into ``currency``, or a clean exit saying
-    what is wrong with the code or a ``--fx`` rate."""
-    from pricing._fx.convert import Converter
-
-    try:
-        return Converter(
-            currency.strip().upper(),
-            root=data,
-            overrides=fx,
-            max_age_days=max_age_days,
-            planning=planning,
-        )
-    except PricingError as exc:
-        raise fail(str(exc)) from exc
-
-
-def print_conversions(conversions: list[Conversion], limit: int = 12) -> None:
-    """The exchange rates an answer used (rate, day, source, kind), after it; a planning rate
-    and a rate older than a few days are said to be so. Consecutive days converted alike (the
-    same rate from the same day and source) share one line naming the days' range; beyond
-    ``limit`` lines (a log over many days) the first and last are shown and the rest counted."""
-    if not conversions:
-        return
-    out.print("[bold]Exchange rates used[/]", highlight=False)
-    lines = [_conversion_line(run) for run in _runs(conversions)]
-    shown = lines
-    if len(lines) > limit:
-        shown = [*lines[: limit // 2], f"... {len(lines) - limit} more", *lines[-(limit // 2) :]]
-    for line in shown:
-        out.print(f"  {escape(line)}", highlight=False, soft_wrap=True)
-
-
-def _runs(conversions: list[Conversion]) -> list[list[Conversion]]:
-    """``conversions`` cut into runs of neighbours with the same pair, rate, kind, day, source."""
-    runs: list[list[Conversion]] = []
-    for c in conversions:
-        key = (c.from_currency, c.to_currency, c.rate, c.kind, c.day, c.source)
-        last = runs[-1][-1] if runs else None
-        same = last is not None and key == (
-            last.from_currency,
-            last.to_currency,
-            last.rate,
-            last.kind,
-            last.day,
-            last.source,
-        )
-        if same and type(c) is type(last) and not c.stale:
-            runs[-1].append(c)
-        else:
-            runs.append([c])
-    return runs
-
-
-def _conversion_line(run: list[Conversion]) -> str:
-    first, last = run[0], run[-1]
-    if len(run) == 1:
-        return f"{first.asked}: {first.describe()}"
-    text = first.describe().replace(f" for {first.asked}", " for each of these dates")
-    return f"{first.asked} to {last.asked} ({len(run)} dates): {text}"
 
 
 def evidence_or_fail(text: str | None) -> TrustPolicy:

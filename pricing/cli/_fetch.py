@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import polars as pl
 import typer
@@ -18,9 +18,11 @@ from rich.table import Table
 
 from pricing._base.urls import redact_text
 from pricing._refresh.http import FetchPolicy
-from pricing._refresh.run import RefreshReport
 from pricing.cli._common import fail, out, print_json, progress_task, records
 from pricing.errors import RefreshError
+
+if TYPE_CHECKING:
+    from pricing._refresh.run import RefreshReport
 
 SHOWN_CHANGES = 40  # rows of the diff printed; --json has them all
 

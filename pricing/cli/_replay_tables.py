@@ -4,23 +4,28 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
-from pricing._usage.replay import Replay
 from pricing.cli._common import (
     amount,
     cli_words,
     out,
     percent,
-    print_conversions,
     print_table,
+)
+from pricing.cli._currency import (
+    print_conversions,
 )
 
 _TOP_ALTERNATIVES = 10
+
+if TYPE_CHECKING:
+    from pricing._usage.replay import Replay
 
 
 def _month_text(value: object) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
 from typing import Any
@@ -105,21 +105,52 @@ class PricingApp(typer.Typer):
                 sys.exit(1)
 
 
-app = PricingApp(
-    help="Cost planning for image generation: rate cards, exact quotes, comparisons.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-)
+#: The commands of the tree, in the order of ``pricing --help``: name -> (function, help).
+COMMANDS: dict[str, tuple[Callable[..., Any], str | None]] = {
+    "quote": (quote.quote_cmd, None),
+    "replay": (replay.replay_cmd, replay.HELP),
+    "simulate": (plan.simulate_cmd, None),
+    "breakeven": (plan.breakeven_cmd, None),
+    "refresh": (refresh.refresh_cmd, None),
+    "budget": (budget.budget_cmd, budget.HELP),
+    "dashboard": (dashboard.dashboard_cmd, dashboard.HELP),
+}
+#: The groups of the tree, after the commands.
+GROUPS: dict[str, typer.Typer] = {
+    "cards": cards.app,
+    "gpus": gpus.app,
+    "workloads": workloads.app,
+    "fx": fx.app,
+}
+_HELP = "Cost planning for image generation: rate cards, exact quotes, comparisons."
 
-app.command("quote")(quote.quote_cmd)
-app.command("replay", help=replay.HELP)(replay.replay_cmd)
-app.command("simulate")(plan.simulate_cmd)
-app.command("breakeven")(plan.breakeven_cmd)
-app.command("refresh")(refresh.refresh_cmd)
-app.command("budget", help=budget.HELP)(budget.budget_cmd)
-app.command("dashboard", help=dashboard.HELP)(dashboard.dashboard_cmd)
 
-app.add_typer(cards.app, name="cards")
-app.add_typer(gpus.app, name="gpus")
-app.add_typer(workloads.app, name="workloads")
-app.add_typer(fx.app, name="fx")
+def _tree(names: list[str]) -> PricingApp:
+    """A root holding the commands and groups ``names``."""
+    root = PricingApp(help=_HELP, no_args_is_help=True, pretty_exceptions_enable=False)
+    for name in names:
+        if name in COMMANDS:
+            function, text = COMMANDS[name]
+            root.command(name, help=text)(function)
+        else:
+            root.add_typer(GROUPS[name], name=name)
+    return root
+
+
+app = _tree([*COMMANDS, *GROUPS])
+
+
+def app_for(args: list[str]) -> PricingApp:
+    """The tree that runs ``pricing ARGS``: the whole tree, or, when ``args`` starts with a
+    command or group, a root holding only that one (typer builds every command it holds
+    before running any: a tenth of a second for the whole tree). The root keeps a callback,
+    so that a single command is still called by its name."""
+    if not args or args[0] not in {*COMMANDS, *GROUPS}:
+        return app
+    one = _tree([args[0]])
+    one.callback()(_root)
+    return one
+
+
+def _root() -> None:
+    """Cost planning for image generation: rate cards, exact quotes, comparisons."""

@@ -6,41 +6,42 @@ import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import polars as pl
 import typer
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from pricing._base.dates import to_date
-from pricing._usage.budget import Budget, BudgetStatus, budget_status
-from pricing._usage.replay import replay
 from pricing.cli._common import (
     DataOption,
     EvidenceOption,
-    FxOption,
     JsonOption,
-    MaxFxAgeOption,
     amount,
     check_output,
     cli_words,
-    converter_or_fail,
     evidence_or_fail,
     fail,
     load_catalog_or_fail,
     out,
     pairs,
-    print_conversions,
     print_json,
     print_table,
     progress_task,
     records,
     replay_label,
 )
+from pricing.cli._currency import (
+    FxOption,
+    MaxFxAgeOption,
+    converter_or_fail,
+    print_conversions,
+)
 from pricing.cli.quote import offer_id
 from pricing.errors import PricingError
+
+if TYPE_CHECKING:
+    from pricing._usage.budget import Budget, BudgetStatus
 
 #: Export formats of the chart (as in :mod:`pricing._charts.export`, imported on use with altair).
 _FORMATS = ("html", "png", "svg", "json")
@@ -154,6 +155,11 @@ def budget_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """A usage log's month against a monthly budget (help: :data:`HELP`)."""
+    import polars as pl
+
+    from pricing._usage.budget import budget_status
+    from pricing._usage.replay import replay
+
     budget, day = _budget(monthly, currency.strip().upper(), alert, as_of)
     mapping = pairs(column_map, "--map", "LOGCOL=COLUMN", "ts=timestamp")
     offers = {
@@ -203,6 +209,9 @@ def _budget(
     monthly: str, currency: str, alert: list[float] | None, as_of: str | None
 ) -> tuple[Budget, date | None]:
     """The budget the options state, and the --as-of day; or a clean exit naming the option."""
+    from pricing._base.dates import to_date
+    from pricing._usage.budget import Budget
+
     text = monthly.strip()
     if re.fullmatch(r"\d{1,3}(,\d{3})+(\.\d+)?", text):
         text = text.replace(",", "")  # thousands separators: 5,000
@@ -354,6 +363,8 @@ def _status_rows(status: BudgetStatus) -> list[tuple[str, str, str]]:
 
 def _print_prices(status: BudgetStatus) -> None:
     """One line per price the month was billed at, then the calls that had none."""
+    import polars as pl
+
     priced = status.prices.filter(pl.col("reason").is_null())
     for r in priced.iter_rows(named=True):
         out.print(

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import polars as pl
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from pricing._cards.catalog import Catalog, describe_bracket, describe_limits, load_catalog
 from pricing._cards.schema import SOURCE_PRECEDENCE
-from pricing._evidence.table import evidence_frame
-from pricing._json_schemas import write_schemas
-from pricing._refresh.pull import pull_cards
 from pricing.cli._common import (
     AsOfOption,
     DataOption,
@@ -42,12 +38,17 @@ from pricing.cli.crosscheck import COVERAGE_HELP, CROSSCHECK_HELP, coverage_cmd,
 from pricing.cli.refresh import AcceptLargeChangeOption
 from pricing.errors import PricingError, RateCardError
 
+if TYPE_CHECKING:
+    import polars as pl
+
 app = typer.Typer(help="List, show, trace and validate rate cards.", no_args_is_help=True)
 
 
 @app.command("list")
 def cards_list(
-    provider: Annotated[str | None, typer.Option(help="Only this provider id.")] = None,
+    provider: Annotated[
+        str | None, typer.Option(help="Only this provider id (any case: BFL is bfl).")
+    ] = None,
     model: Annotated[str | None, typer.Option(help="Only offers of this model id.")] = None,
     as_of: AsOfOption = None,
     data: DataOption = None,
@@ -96,6 +97,8 @@ def cards_show(
     as_json: JsonOption = False,
 ) -> None:
     """Show one offer: limits, brackets, qualities and every price version."""
+    from pricing._evidence.table import evidence_frame
+
     cat = load_catalog_or_fail(data)
     try:
         o = cat.offer(offer)
@@ -181,6 +184,8 @@ def cards_validate(
     ] = None,
 ) -> None:
     """Check every data file; exit 1 listing every problem with the fix."""
+    from pricing._evidence.table import evidence_frame
+
     try:
         cat = load_catalog(path)
     except RateCardError as exc:
@@ -199,6 +204,8 @@ def cards_validate(
 
 def _print_evidence_summary(evidence: pl.DataFrame) -> None:
     """Versions by grade and by flag, and how many the default policy keeps out."""
+    import polars as pl
+
     grades = evidence.group_by("grade").len().sort("grade")
     flags = evidence.explode("flags").drop_nulls("flags").group_by("flags").len().sort("flags")
     out.print(
@@ -217,6 +224,8 @@ def cards_schema(
     out_dir: Annotated[Path, typer.Option("--out", help="Where to write.")] = Path("data/schema"),
 ) -> None:
     """Regenerate the JSON Schemas of the data files from the models."""
+    from pricing._json_schemas import write_schemas
+
     for path in write_schemas(out_dir):
         out.print(f"wrote {path}")
 
@@ -258,6 +267,8 @@ def cards_pull(
     as_json: JsonOption = False,
 ) -> None:
     """Pull rate cards in this project's format from a registry: new prices become new versions."""
+    from pricing._refresh.pull import pull_cards
+
     if kind not in SOURCE_PRECEDENCE:
         raise fail(f"--kind {kind!r} is not one of {', '.join(SOURCE_PRECEDENCE)}")
     fetch = policy(allow_http, no_cache, timeout, retries, max_bytes)
@@ -272,7 +283,7 @@ def cards_pull(
             dry_run=dry_run,
             policy=fetch,
             cache_dir=cache_dir,
-            providers=provider,
+            providers=None if provider is None else [p.strip().lower() for p in provider],
             accept_large_change=accept_large_change,
         ),
         as_json,

@@ -6,21 +6,15 @@ Registered on the ``cards`` app by :mod:`pricing.cli.cards`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import polars as pl
 import typer
 from rich.markup import escape
 from rich.table import Table
 
+from pricing._base.choices import CROSSCHECK_SOURCES
 from pricing._base.urls import redact_text
-from pricing._refresh.crosscheck import (
-    CROSSCHECK_SOURCES,
-    Coverage,
-    Crosscheck,
-    coverage,
-    crosscheck,
-)
 from pricing.cli._common import (
     AsOfOption,
     DataOption,
@@ -56,6 +50,9 @@ not covered (data/coverage.toml gives the reason) or not covered with no reason,
 api_ids line that would match it; --check exits 1 on the last kind.
 """)
 
+if TYPE_CHECKING:
+    from pricing._refresh.crosscheck import Coverage, Crosscheck
+
 
 def crosscheck_cmd(
     source: Annotated[str, typer.Argument(help=f"One of {', '.join(CROSSCHECK_SOURCES)}.")],
@@ -89,6 +86,8 @@ def crosscheck_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """Compare a source's prices with the catalog's (see CROSSCHECK_HELP)."""
+    from pricing._refresh.crosscheck import crosscheck
+
     cat = load_catalog_or_fail(data)
     try:
         found = crosscheck(
@@ -164,6 +163,8 @@ def coverage_cmd(
     """The catalog's coverage (see COVERAGE_HELP)."""
     if check and litellm is None:
         raise fail("--check needs --litellm FILE (the map to check the catalog against)")
+    from pricing._refresh.crosscheck import coverage
+
     cat = load_catalog_or_fail(data)
     try:
         found = coverage(cat, litellm, as_of=as_of)

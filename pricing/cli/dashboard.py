@@ -10,20 +10,22 @@ from rich.markup import escape
 from rich.table import Table
 
 from pricing.cli._common import (
-    CurrencyOption,
     DataOption,
     EvidenceOption,
-    FxOption,
-    MaxFxAgeOption,
     check_output_dir,
-    converter_or_fail,
     evidence_or_fail,
     fail,
     help_text,
     load_data_or_fail,
     out,
-    print_conversions,
     progress_task,
+)
+from pricing.cli._currency import (
+    CurrencyOption,
+    FxOption,
+    MaxFxAgeOption,
+    converter_or_fail,
+    print_conversions,
 )
 from pricing.errors import PricingError
 

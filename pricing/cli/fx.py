@@ -9,11 +9,6 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from pricing._base.dates import to_date
-from pricing._fx.rates import fx_rate, rate_used
-from pricing._fx.store import load_fx
-from pricing._refresh.feeds.ecb_history import pull_fx_history
-from pricing._refresh.pull import pull_fx
 from pricing.cli._common import DataOption, JsonOption, fail, help_text, out, print_json
 from pricing.cli._fetch import (
     AllowHttpOption,
@@ -86,6 +81,9 @@ def fx_pull(
     as_json: JsonOption = False,
 ) -> None:
     """Pull the ECB's reference rates into data/fx/ecb.csv (help: ``_PULL_HELP``)."""
+    from pricing._refresh.feeds.ecb_history import pull_fx_history
+    from pricing._refresh.pull import pull_fx
+
     fetch = policy(allow_http, no_cache, timeout, retries, max_bytes)
     pull = pull_fx_history if history else pull_fx
     run(
@@ -121,6 +119,10 @@ def fx_rate_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """The rates and exact factor of a conversion (help: ``_RATE_HELP``)."""
+    from pricing._base.dates import to_date
+    from pricing._fx.rates import fx_rate, rate_used
+    from pricing._fx.store import load_fx
+
     try:
         value = Decimal(amount)
     except InvalidOperation:

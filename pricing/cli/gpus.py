@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import polars as pl
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from pricing._base.dates import to_date
-from pricing._dataset import DataSet
-from pricing._refresh.pull import pull_gpus
-from pricing._refresh.registry import SKYPILOT_CLOUDS
+from pricing._base.choices import SKYPILOT_CLOUDS
 from pricing.cli._common import (
     DataOption,
     JsonOption,
@@ -35,6 +32,9 @@ from pricing.cli._fetch import (
     run,
 )
 from pricing.cli.refresh import AcceptLargeChangeOption
+
+if TYPE_CHECKING:
+    from pricing._dataset import DataSet
 
 app = typer.Typer(help="GPU offers for self-hosting.", no_args_is_help=True)
 
@@ -99,6 +99,7 @@ def gpus_list(
 
 def _with_evidence(table: pl.DataFrame, dataset: DataSet) -> pl.DataFrame:
     """Each GPU offer's evidence grade, flags and whether the default policy lets it answer."""
+    from pricing._base.dates import to_date
     from pricing._evidence.gpus import gpu_offer_evidence
     from pricing._evidence.grades import TrustPolicy
 
@@ -142,6 +143,8 @@ def gpus_pull(
     accept_large_change: AcceptLargeChangeOption = False,
 ) -> None:
     """Pull GPU offers (on demand and spot, per region) from SkyPilot's price catalogs."""
+    from pricing._refresh.pull import pull_gpus
+
     urls = pairs(url, "--url", "CLOUD=URL", "aws=https://mirror.example/aws/vms.csv")
     fetch = policy(allow_http, no_cache, timeout, retries, max_bytes)
     run(

@@ -14,24 +14,26 @@ from rich.table import Table
 from pricing._base.dates import to_date
 from pricing.cli._common import (
     AsOfOption,
-    CurrencyOption,
     DataOption,
     EvidenceOption,
-    FxOption,
     JsonOption,
-    MaxFxAgeOption,
     cli_words,
-    converter_or_fail,
     evidence_or_fail,
     fail,
     load_data_or_fail,
     money_text,
     out,
-    print_conversions,
     print_json,
     print_table,
     progress_task,
     records,
+)
+from pricing.cli._currency import (
+    CurrencyOption,
+    FxOption,
+    MaxFxAgeOption,
+    converter_or_fail,
+    print_conversions,
 )
 from pricing.cli.quote import offer_id, within
 from pricing.errors import PricingError

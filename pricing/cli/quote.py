@@ -5,42 +5,46 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import polars as pl
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from pricing._base.dates import to_date
-from pricing._cards.catalog import Catalog
 from pricing._cards.fields import OPERATIONS
-from pricing._evidence.grades import TrustPolicy
-from pricing._fx.convert import Conversion, Converter
-from pricing._price.bounds import BOUNDS, VOLUME, Bound
-from pricing._price.request import ImageRequest
-from pricing._quote.compare import compare
-from pricing._quote.quote import Quote, quote
+from pricing._price.bounds import BOUNDS, VOLUME
 from pricing.cli._common import (
     AsOfOption,
-    CurrencyOption,
     DataOption,
     EvidenceOption,
-    FxOption,
     JsonOption,
-    MaxFxAgeOption,
-    converter_or_fail,
     evidence_or_fail,
     fail,
     load_catalog_or_fail,
     money,
     out,
-    print_conversions,
     print_json,
     print_table,
     source_date,
 )
+from pricing.cli._currency import (
+    CurrencyOption,
+    FxOption,
+    MaxFxAgeOption,
+    converter_or_fail,
+    print_conversions,
+)
 from pricing.errors import PricingError, RequestError
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from pricing._cards.catalog import Catalog
+    from pricing._evidence.grades import TrustPolicy
+    from pricing._fx.convert import Conversion, Converter
+    from pricing._price.bounds import Bound
+    from pricing._price.request import ImageRequest
+    from pricing._quote.quote import Quote
 
 _SIZE = re.compile(r"^(\d+)x(\d+)$")
 #: The model quoted when neither --model nor --offer names one.
@@ -121,6 +125,10 @@ def quote_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """Price a request on every provider, cheapest first; unverified leads follow."""
+    from pricing._base.dates import to_date
+    from pricing._quote.compare import compare
+    from pricing._quote.quote import quote
+
     width, height = size_or_fail("--size", size)
     within("--count", count, "count")
     within("--input-images", input_images, "input_images")
@@ -178,6 +186,8 @@ def _show_compare(
     every: bool,
 ) -> None:
     """The comparison: priced offers, unverified leads, offers that cannot price the request."""
+    import polars as pl
+
     priced = frame.filter(pl.col("total").is_not_null() & pl.col("lead").is_null())
     leads = frame.filter(pl.col("lead").is_not_null())
     skipped = frame.filter(pl.col("total").is_null())
@@ -242,6 +252,8 @@ def size_or_fail(option: str, text: str) -> tuple[int, int]:
 def request_or_fail(fields: dict[str, object], size: str) -> ImageRequest:
     """The request of the options' ``fields``, or a clean exit naming the option at fault in
     command line words (``--steps 0: ...``), never the request's field syntax."""
+    from pricing._price.request import ImageRequest
+
     try:
         return ImageRequest(**fields)
     except RequestError as exc:
@@ -340,6 +352,8 @@ def _print_compare(
     *,
     show_skipped: bool,
 ) -> None:
+    import polars as pl
+
     title = (
         f"{request.model} {request.operation} {request.size} x{request.count}"
         + (f" quality {request.quality}" if request.quality else "")

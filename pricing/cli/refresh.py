@@ -6,7 +6,6 @@ from typing import Annotated
 
 import typer
 
-from pricing._refresh.run import refresh
 from pricing.cli._common import DataOption, JsonOption, pairs
 from pricing.cli._fetch import (
     AllowHttpOption,
@@ -61,6 +60,8 @@ def refresh_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """Fetch new prices from every source and append them to the data as dated entries."""
+    from pricing._refresh.run import refresh
+
     urls = pairs(url, "--url", "SOURCE=URL", "ecb=https://mirror.example/eurofxref-daily.xml")
     fetch = policy(allow_http, no_cache, timeout, retries, max_bytes)
     run(

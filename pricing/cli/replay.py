@@ -7,25 +7,21 @@ import textwrap
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, get_args
+from typing import TYPE_CHECKING, Annotated, get_args
 
 import polars as pl
 import typer
 from rich.markup import escape
 
+from pricing._base.choices import ENGINES, Engine
 from pricing._usage.focus_columns import Granularity
 from pricing._usage.log import LOG_ALIASES, LOG_COLUMNS
-from pricing._usage.replay import ENGINES, Engine, Replay, replay
 from pricing.cli._common import (
     HELP_WIDTH,
-    CurrencyOption,
     DataOption,
     EvidenceOption,
-    FxOption,
     JsonOption,
-    MaxFxAgeOption,
     check_output,
-    converter_or_fail,
     evidence_or_fail,
     fail,
     help_text,
@@ -37,9 +33,19 @@ from pricing.cli._common import (
     replay_label,
     write_atomically,
 )
+from pricing.cli._currency import (
+    CurrencyOption,
+    FxOption,
+    MaxFxAgeOption,
+    converter_or_fail,
+)
 from pricing.cli._replay_tables import print_replay
 from pricing.cli.quote import offer_id
 from pricing.errors import PricingError
+
+if TYPE_CHECKING:
+    from pricing._usage.replay import Replay
+
 
 #: The charge periods of a FOCUS usage row: ``Granularity``'s, the one definition.
 GRANULARITIES: tuple[Granularity, ...] = get_args(Granularity)
@@ -194,18 +200,7 @@ def replay_cmd(
 ) -> None:
     """Replay a usage log (help: :data:`HELP`)."""
     mapping = pairs(column_map, "--map", "LOGCOL=COLUMN", "ts=timestamp")
-    offers = {
-        offer_id(k): offer_id(v)
-        for k, v in pairs(
-            offer_map, "--offer-map", "PROVIDER/MODEL=OFFER", "acme/m=acme/m-fast"
-        ).items()
-    }
-    for key in offers:
-        if "/" not in key:
-            raise fail(
-                f"--offer-map key {key!r} must be PROVIDER/MODEL, e.g. --offer-map bfl/flux-2-pro="
-                "bfl/flux-2-pro"
-            )
+    offers = _offer_map(offer_map)
     _check_outputs(log, focus, quarantine)
     if address is not None and engine.value != "ray":
         raise fail("--address names a Ray cluster: add --engine ray")
@@ -216,6 +211,8 @@ def replay_cmd(
     elif fx:
         raise fail(NO_CURRENCY)
     cat = load_catalog_or_fail(data)
+    from pricing._usage.replay import replay
+
     try:
         with progress_task("reading the log", describe=replay_label, counts=True) as bar:
             result = replay(
@@ -252,6 +249,21 @@ def replay_cmd(
         print_replay(result, log, month, outputs, alternatives)
     if error is not None:  # after the report: the work is never lost to a failed write
         raise fail(error)
+
+
+def _offer_map(items: list[str] | None) -> dict[str, str]:
+    """``--offer-map`` as ``{"provider/model": offer id}``; a clean exit on a bad key."""
+    shape, example = "PROVIDER/MODEL=OFFER", "acme/m=acme/m-fast"
+    offers = {
+        offer_id(k): offer_id(v) for k, v in pairs(items, "--offer-map", shape, example).items()
+    }
+    for key in offers:
+        if "/" not in key:
+            raise fail(
+                f"--offer-map key {key!r} must be PROVIDER/MODEL, e.g. --offer-map bfl/flux-2-pro="
+                "bfl/flux-2-pro"
+            )
+    return offers
 
 
 def _planned_outputs(
