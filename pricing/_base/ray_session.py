@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import polars as pl
+
 from pricing.errors import PricingError
 
 #: What to install for the Ray engine.
@@ -105,3 +107,18 @@ def url_location(url: str, what: str) -> bool:
     if info.type == fs_module.FileType.NotFound:
         raise PricingError(f"{what} {url} does not exist")
     return bool(info.type == fs_module.FileType.Directory)
+
+
+def plain_error(exc: BaseException, unreadable: str) -> Exception:
+    """A Ray failure as the error it stands for, without a worker's traceback: the worker's
+    own PricingError or polars error, a PricingError saying ``unreadable`` and the cause for
+    a file that could not be read (pyarrow's ArrowInvalid is a ValueError), else a
+    PricingError of one line."""
+    original = root_cause(exc)
+    if isinstance(original, PricingError | pl.exceptions.PolarsError) and not isinstance(
+        original, type(exc)
+    ):
+        return original
+    if isinstance(original, OSError | ValueError):
+        return PricingError(unreadable.replace("{cause}", first_line(original)))
+    return PricingError(f"the Ray job failed: {type(original).__name__}: {first_line(original)}")

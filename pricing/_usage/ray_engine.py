@@ -34,11 +34,11 @@ from typing import Any
 import polars as pl
 
 from pricing._base.progress import Progress
-from pricing._base.ray_session import import_ray, quiet, root_cause, session, url_location
+from pricing._base.ray_session import import_ray, plain_error, quiet, session, url_location
 from pricing._cards.catalog import Catalog
 from pricing._usage.batches import month_offers
 from pricing._usage.focus_parts import FocusParts
-from pricing._usage.log import first_line, unknown_columns
+from pricing._usage.log import unknown_columns
 from pricing._usage.offers import prepare_log
 from pricing._usage.parquet_dir import PARQUET_EXTENSIONS, parquet_files
 from pricing._usage.ray_tasks import (
@@ -78,7 +78,10 @@ def ray_sums(
     except PricingError:
         raise
     except (ray.exceptions.RayError, OSError, ValueError) as exc:  # pyarrow's are ValueErrors
-        raise _plain(exc, source) from None
+        raise plain_error(
+            exc,
+            f"cannot read the usage log {source}: {{cause}}; check that it is valid Parquet",
+        ) from None
 
 
 def parquet_source(log: object) -> tuple[str, bool]:
@@ -116,22 +119,6 @@ def _check_suffix(name: str) -> None:
             f"engine='ray' reads Parquet logs (.parquet, .pq, or a directory of them), not "
             f"{name}; convert it to Parquet, or replay it with engine='local'"
         )
-
-
-def _plain(exc: BaseException, source: str) -> Exception:
-    """A Ray failure as the error it stands for, without a worker's traceback: the worker's
-    own PricingError or polars error (``replay`` words the latter), else a PricingError."""
-    original = root_cause(exc)
-    if isinstance(original, PricingError | pl.exceptions.PolarsError) and not isinstance(
-        original, type(exc)
-    ):
-        return original
-    if isinstance(original, OSError | ValueError):  # pyarrow's ArrowInvalid is a ValueError
-        return PricingError(
-            f"cannot read the usage log {source}: {first_line(original)}; check that it is "
-            "valid Parquet"
-        )
-    return PricingError(f"the Ray job failed: {type(original).__name__}: {first_line(original)}")
 
 
 def _run(

@@ -37,7 +37,7 @@ import polars as pl
 
 from pricing._base.choices import ENGINES
 from pricing._base.dates import day_of
-from pricing._base.ray_session import first_line, import_ray, quiet, root_cause, session
+from pricing._base.ray_session import first_line, import_ray, plain_error, quiet, session
 from pricing._vector.arrow_batches import arrow, bucket, frame_of, plain, unpickled
 from pricing._vector.columns import REQUEST_COLUMNS, text_column, typed_column, utc_timestamps
 from pricing._vector.ray_read import PLACE, POS, Source, source_of
@@ -107,7 +107,11 @@ def price_on_ray(
     except PricingError:
         raise
     except (ray.exceptions.RayError, OSError, ValueError) as exc:  # pyarrow's are ValueErrors
-        raise _plain(exc, source.name) from None
+        raise plain_error(
+            exc,
+            f"the Ray job cannot read {source.name} (or write out=): {{cause}}; check that the "
+            "files are valid Parquet with the same columns",
+        ) from None
 
 
 def _run(
@@ -187,22 +191,6 @@ def _written(target: str) -> pl.DataFrame:
         {"path": [scheme + f for f in files], "rows": rows},
         schema={"path": pl.String, "rows": pl.Int64},
     )
-
-
-def _plain(exc: BaseException, name: str) -> Exception:
-    """A Ray failure as the error it stands for: the worker's own PricingError or polars
-    error, else a PricingError of one line."""
-    original = root_cause(exc)
-    if isinstance(original, PricingError | pl.exceptions.PolarsError) and not isinstance(
-        original, type(exc)
-    ):
-        return original
-    if isinstance(original, OSError | ValueError):  # pyarrow's ArrowInvalid is a ValueError
-        return PricingError(
-            f"the Ray job cannot read {name} (or write out=): {first_line(original)}; check "
-            "that the files are valid Parquet with the same columns"
-        )
-    return PricingError(f"the Ray job failed: {type(original).__name__}: {first_line(original)}")
 
 
 # --------------------------------------------------------------------------- on the workers
