@@ -6,8 +6,9 @@ Each run is a new process, as a user's command is; the runs of all the commands 
 interleaved (one of each, then again, ``--repeat`` times), so that a machine that drifts or
 is shared drifts for all of them alike. Timed:
 
-1. the floor: ``python -c "import polars"`` (the quote's table is a polars DataFrame, so no
-   quote can start faster);
+1. the floor: ``python -c "import polars"``, the yardstick of issue 22 (the quick commands
+   no longer import polars at all: their cost is Python, typer, rich, pydantic and the rate
+   card models, then the work and the table printed);
 2. ``python -c "import pricing"``;
 3. ``pricing quote --model flux-2-pro --size 2048x1024 --count 4`` (the README's first quote)
    with a warm catalog cache, and again with an empty cache (a new cache home each run: the

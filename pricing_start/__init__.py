@@ -1,7 +1,7 @@
 """The ``pricing`` command's first instructions: a signal while it starts stops it quietly.
 
 Starting takes a moment (polars, the data models). Until the command
-tree takes signal handling over (:class:`pricing.cli.app.PricingApp`, which makes SIGINT and
+tree takes signal handling over (:class:`pricing.cli.tree.PricingApp`, which makes SIGINT and
 SIGTERM unwind the work so that temporary files are removed), Ctrl-C or SIGTERM end the
 program with the same one line and exit status (130, 143) as later, instead of Python's
 traceback or a silent kill: nothing has been written yet, so there is nothing to clean up.
@@ -9,6 +9,12 @@ traceback or a silent kill: nothing has been written yet, so there is nothing to
 This package is the console script's entry point because it imports nothing of
 :mod:`pricing` before the handlers are set (importing ``pricing.cli`` would import all of
 ``pricing`` first).
+
+The command line also turns off the discovery of pydantic plugins (``PYDANTIC_DISABLE_PLUGINS``,
+unless set): they would instrument the validation of the rate cards, which no command needs,
+and finding them reads the metadata of every installed package, a tenth of a quick
+``pricing quote``. Typer does the same for the validators of its options; the library
+(``import pricing``) leaves it alone.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ import signal
 import sys
 from types import FrameType
 
-#: What the one line says of each stop signal (the same words as pricing.cli.app).
+#: What the one line says of each stop signal (the same words as pricing.cli.tree).
 LINES = {signal.SIGINT: "interrupted (Ctrl-C)", signal.SIGTERM: "terminated (SIGTERM)"}
 
 
@@ -33,6 +39,7 @@ def main() -> None:
     for stop in LINES:
         if signal.getsignal(stop) is not signal.SIG_IGN:  # keep nohup's and background jobs'
             signal.signal(stop, _stop_now)
-    from pricing.cli.app import app_for
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "1")
+    from pricing.cli.tree import app_for
 
     app_for(sys.argv[1:])()

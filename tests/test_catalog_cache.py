@@ -182,7 +182,7 @@ def test_the_cache_home_follows_xdg(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 def test_the_command_line_uses_it(tmp_path: Path, home: Path) -> None:
     data = data_dir(tmp_path / "data")
-    code = "import sys; from pricing.cli.app import app; sys.argv[0] = 'pricing'; app()"
+    code = "import sys; from pricing.cli import app; sys.argv[0] = 'pricing'; app()"
     for _ in range(2):
         done = subprocess.run(
             [sys.executable, "-c", code, "cards", "list", "--data", str(data), "--json"],

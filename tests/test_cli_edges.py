@@ -10,7 +10,10 @@ the code or the bundled rate cards.
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -22,7 +25,7 @@ from typer.testing import CliRunner, Result
 
 import pricing
 from pricing.cli import app
-from pricing.cli.app import COMMANDS, GROUPS, app_for
+from pricing.cli.tree import COMMANDS, GROUPS, app_for
 from tests.conftest import MODELS, offer, version, write_data
 
 runner = CliRunner()
@@ -304,6 +307,36 @@ def test_the_console_script_quotes_by_the_command_name(data: Path) -> None:
     result = CliRunner().invoke(app_for(args), args)
     assert result.exit_code == 0, result.output
     assert Decimal(json.loads(result.stdout)["total"]) == ACME
+
+
+#: What a quick command must not load (polars alone takes as long as the whole quote).
+HEAVY = ("polars", "numpy", "scipy", "altair", "vl_convert", "ray", "httpx")
+#: Runs the console script's entry point, then prints the heavy modules it loaded.
+PROBE = (
+    "import atexit, sys; "
+    f"atexit.register(lambda: print('loaded:', *[m for m in {HEAVY!r} if m in sys.modules])); "
+    "sys.argv[0] = 'pricing'; from pricing_start import main; main()"
+)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["quote", "--model", "flux-2-pro", "--size", "2048x1024", "--count", "4"],
+        ["quote", "--model", "gpt-image-1", "--all", "--json"],
+        ["quote", "--offer", "bfl/flux-2-pro", "--quality", "nosuch"],  # an error too
+        ["cards", "list"],
+    ],
+)
+def test_a_quick_command_loads_no_heavy_module(args: list[str], tmp_path: Path) -> None:
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path), "COLUMNS": "200"}
+    for _ in range(2):  # the first run fills the catalog cache, the second reads it
+        done = subprocess.run(
+            [sys.executable, "-c", PROBE, *args], capture_output=True, text=True, env=env
+        )
+        *printed, loaded = done.stdout.strip().splitlines()
+        assert loaded == "loaded:", (loaded, done.stderr)
+        assert printed or done.stderr.startswith("error:")
 
 
 # --------------------------------------------------------------------------- options

@@ -48,7 +48,8 @@ from pricing._charts.dashboard import (
 from pricing._charts.export import javascript_bundle, script_json
 from pricing._workloads.load import MAX_DEPTH, load_workload
 from pricing.cli import app
-from pricing.cli.app import PricingApp, Stopped, signals_stop_the_work
+from pricing.cli._common import fail
+from pricing.cli.tree import PricingApp, Stopped, signals_stop_the_work
 from pricing.errors import PricingError, WorkloadError
 from tests.conftest import offer, version, write_data
 
@@ -593,6 +594,33 @@ def test_an_unexpected_error_is_one_line(
     monkeypatch.setenv("PRICING_DEBUG", "1")
     with pytest.raises(RuntimeError, match="disk on fire"):
         boom([], prog_name="pricing")
+
+
+@pytest.mark.parametrize("through", ["fail", "error"])
+def test_an_error_after_a_stop_signal_ends_as_the_stop(
+    through: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # polars turns an exception raised while its Rust code calls Python into a panic, then a
+    # "cannot read the usage log as Parquet" error: seen when Ctrl-C lands during a replay
+    tree = PricingApp()
+
+    @tree.command()
+    def read() -> None:
+        said = ""
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)
+        except Stopped as swallowed:  # what such a library makes of it
+            said = f"cannot read the usage log: {swallowed!r}"
+        if through == "fail":
+            raise fail(said)
+        raise RuntimeError(said)
+
+    monkeypatch.delenv("PRICING_DEBUG", raising=False)
+    with pytest.raises(SystemExit) as exit_:
+        tree([], prog_name="pricing")
+    assert exit_.value.code == 130
+    assert capsys.readouterr().err.strip().splitlines() == ["interrupted (Ctrl-C): stopped"]
 
 
 # --------------------------------------------------------------------------- workload files

@@ -113,9 +113,15 @@ def test_subpackage_inits_hold_only_a_docstring() -> None:
         assert isinstance(body[0].value, ast.Constant)
         rest = body[1:]
         if init.parent.name == "cli":
-            # The entry point `pricing.cli:app` is re-exported from cli/app.py.
-            rest = [n for n in rest if not isinstance(n, ast.ImportFrom | ast.Assign)]
+            # `pricing.cli.app`, the whole tree of cli/tree.py, is built on first use.
+            lazy = ast.ImportFrom | ast.Import | ast.If | ast.Assign | ast.AnnAssign
+            rest = [n for n in rest if not isinstance(n, lazy)]
+            rest = [n for n in rest if not _named(n, "__getattr__")]
         assert rest == [], f"{_rel(init)} holds code; move it into a module of the room"
+
+
+def _named(node: ast.stmt, name: str) -> bool:
+    return isinstance(node, ast.FunctionDef) and node.name == name
 
 
 def test_import_contracts_hold() -> None:

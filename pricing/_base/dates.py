@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
-
-import polars as pl
+from typing import TYPE_CHECKING
 
 from pricing.errors import PricingError
+
+if TYPE_CHECKING:
+    import polars as pl
 
 DAY_US = 86_400_000_000  # [µs] in a day
 HOURS_PER_MONTH = Decimal(730)  # [h] 8,760 h / 12: the average month, as GPU clouds quote it
@@ -42,6 +44,8 @@ def to_date(value: date | datetime | str | None) -> date:
 
 def day_of(ts: pl.Expr) -> pl.Expr:
     """The UTC day of a UTC microsecond timestamp (integer floor division: no calendar)."""
+    import polars as pl
+
     return (ts.to_physical() // DAY_US).cast(pl.Int32).cast(pl.Date)
 
 

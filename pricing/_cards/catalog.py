@@ -8,11 +8,9 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
-
-import polars as pl
+from typing import TYPE_CHECKING
 
 from pricing._base.dates import to_date
-from pricing._base.money import QUOTE_MONEY
 from pricing._cards.loader import bundled_data_dir, load_data
 from pricing._cards.schema import (
     SOURCE_PRECEDENCE,
@@ -25,6 +23,9 @@ from pricing._cards.schema import (
     Source,
 )
 from pricing.errors import PricingError
+
+if TYPE_CHECKING:
+    import polars as pl
 
 
 def close_model_ids(model: str, known: Collection[str]) -> list[str]:
@@ -157,6 +158,8 @@ class Catalog:
         source_title, seen, published (the date the source shows; null when undated),
         currency, components (readable summary).
         """
+        import polars as pl
+
         offer = self.offer(offer_id)
         rows = []
         for v in sorted(offer.versions, key=lambda v: (v.effective_from, v.source)):
@@ -176,7 +179,7 @@ class Catalog:
                     "components": v.describe(),
                 }
             )
-        return pl.DataFrame(rows, schema=_HISTORY_SCHEMA)
+        return pl.DataFrame(rows, schema=_history_schema())
 
     def to_frame(self) -> pl.DataFrame:
         """Tidy table of every priced component: one row per (version, component, field).
@@ -185,7 +188,9 @@ class Catalog:
         ``credits``, ``image_output``, ``monthly_fee``...), ``unit`` its billing unit, and the
         ``when_*`` columns the conditions under which it applies.
         """
-        return pl.DataFrame(list(self._component_rows()), schema=_FRAME_SCHEMA)
+        import polars as pl
+
+        return pl.DataFrame(list(self._component_rows()), schema=_frame_schema())
 
     def _component_rows(self) -> Iterator[dict[str, object]]:
         for card, offer in self.all_offers():
@@ -224,6 +229,8 @@ class Catalog:
         snapshots with :meth:`as_of` to compare two dates). ``change`` is ``added``,
         ``removed`` or ``changed``; ``pct`` is ``(new - old) / old * 100`` (null when old is 0).
         """
+        import polars as pl
+
         keys = [
             "offer_id",
             "source_id",
@@ -270,6 +277,8 @@ def _neg(d: date) -> date:
 
 
 def _latest_per_source(frame: pl.DataFrame) -> pl.DataFrame:
+    import polars as pl
+
     latest = frame.group_by(["offer_id", "source_id"]).agg(pl.col("effective_from").max())
     return frame.join(latest, on=["offer_id", "source_id", "effective_from"], how="semi")
 
@@ -307,40 +316,51 @@ def describe_bracket(bracket: SizeBracket) -> str:
     return f"{bracket.name} ({', '.join(bounds)})"
 
 
-_HISTORY_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
-    "offer_id": pl.String,
-    "version": pl.String,
-    "effective_from": pl.Date,
-    "effective_to": pl.Date,
-    "source_id": pl.String,
-    "source_kind": pl.String,
-    "source_title": pl.String,
-    "seen": pl.Date,
-    "published": pl.Date,
-    "currency": pl.String,
-    "components": pl.String,
-}
+def _history_schema() -> dict[str, pl.DataType | type[pl.DataType]]:
+    """The columns of :meth:`Catalog.history`."""
+    import polars as pl
 
-_FRAME_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
-    "provider": pl.String,
-    "offer_id": pl.String,
-    "model": pl.String,
-    "version": pl.String,
-    "effective_from": pl.Date,
-    "effective_to": pl.Date,
-    "source_id": pl.String,
-    "source_kind": pl.String,
-    "currency": pl.String,
-    "unit": pl.String,
-    "applies_to": pl.String,
-    "field": pl.String,
-    "value": QUOTE_MONEY,
-    "tier_start": pl.Int64,
-    "when_operation": pl.String,
-    "when_size": pl.String,
-    "when_quality": pl.String,
-    "when_bracket": pl.String,
-}
+    return {
+        "offer_id": pl.String,
+        "version": pl.String,
+        "effective_from": pl.Date,
+        "effective_to": pl.Date,
+        "source_id": pl.String,
+        "source_kind": pl.String,
+        "source_title": pl.String,
+        "seen": pl.Date,
+        "published": pl.Date,
+        "currency": pl.String,
+        "components": pl.String,
+    }
+
+
+def _frame_schema() -> dict[str, pl.DataType | type[pl.DataType]]:
+    """The columns of :meth:`Catalog.to_frame`."""
+    import polars as pl
+
+    from pricing._base.money import QUOTE_MONEY
+
+    return {
+        "provider": pl.String,
+        "offer_id": pl.String,
+        "model": pl.String,
+        "version": pl.String,
+        "effective_from": pl.Date,
+        "effective_to": pl.Date,
+        "source_id": pl.String,
+        "source_kind": pl.String,
+        "currency": pl.String,
+        "unit": pl.String,
+        "applies_to": pl.String,
+        "field": pl.String,
+        "value": QUOTE_MONEY,
+        "tier_start": pl.Int64,
+        "when_operation": pl.String,
+        "when_size": pl.String,
+        "when_quality": pl.String,
+        "when_bracket": pl.String,
+    }
 
 
 def load_catalog(path: str | Path | None = None) -> Catalog:

@@ -12,11 +12,9 @@ import weakref
 from dataclasses import dataclass, replace
 from datetime import date
 from functools import cached_property
-
-import polars as pl
+from typing import TYPE_CHECKING
 
 from pricing._base.dates import to_date
-from pricing._base.money import QUOTE_MONEY
 from pricing._cards.catalog import Catalog
 from pricing._cards.schema import PriceVersion
 from pricing._evidence.flags import (
@@ -28,20 +26,39 @@ from pricing._evidence.flags import (
 )
 from pricing._evidence.grades import STALE_AFTER_DAYS, Evidence, TrustPolicy, stale_from
 
-LEADS_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
-    "offer_id": pl.String,
-    "provider": pl.String,
-    "model": pl.String,
-    "price_version": pl.String,
-    "source_id": pl.String,
-    "grade": pl.String,
-    "flags": pl.String,
-    "reference": pl.String,
-    "reference_price": QUOTE_MONEY,
-    "currency": pl.String,
-    "offer_still_priced": pl.Boolean,
-    "reason": pl.String,
-}
+if TYPE_CHECKING:
+    import polars as pl
+
+    #: The columns of :meth:`Trusted.leads` (made on first use, as polars is imported).
+    LEADS_SCHEMA: dict[str, pl.DataType | type[pl.DataType]]
+
+
+def leads_schema() -> dict[str, pl.DataType | type[pl.DataType]]:
+    """The columns of :meth:`Trusted.leads`."""
+    import polars as pl
+
+    from pricing._base.money import QUOTE_MONEY
+
+    return {
+        "offer_id": pl.String,
+        "provider": pl.String,
+        "model": pl.String,
+        "price_version": pl.String,
+        "source_id": pl.String,
+        "grade": pl.String,
+        "flags": pl.String,
+        "reference": pl.String,
+        "reference_price": QUOTE_MONEY,
+        "currency": pl.String,
+        "offer_still_priced": pl.Boolean,
+        "reason": pl.String,
+    }
+
+
+def __getattr__(name: str) -> object:
+    if name == "LEADS_SCHEMA":
+        return leads_schema()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -128,6 +145,8 @@ class Trusted:
         [currency/image], currency, offer_still_priced (another version of the offer is
         allowed, so the offer itself still takes part), reason (why the policy excludes it).
         """
+        import polars as pl
+
         rows = []
         for ev in self.excluded(day):
             offer = self.full.offer(ev.offer_id)
@@ -152,7 +171,7 @@ class Trusted:
                     "reason": self.policy.why_not(ev),
                 }
             )
-        frame = pl.DataFrame(rows, schema=LEADS_SCHEMA)
+        frame = pl.DataFrame(rows, schema=leads_schema())
         return frame.sort(["reference_price", "offer_id"], nulls_last=True)
 
 

@@ -4,11 +4,11 @@ listed after them as unverified leads."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import ROUND_HALF_EVEN, Context, Decimal
 from functools import partial
+from typing import TYPE_CHECKING
 
-import polars as pl
-
-from pricing._base.money import QUOTE_MONEY
+from pricing._base.money import QUOTE_PLACES
 from pricing._cards.catalog import Catalog, load_catalog, unknown_model
 from pricing._cards.schema import Offer
 from pricing._evidence.flags import evidence_on
@@ -18,36 +18,53 @@ from pricing._quote.fx import FxInput, converter_for
 from pricing._quote.quote import Quote, quote
 from pricing.errors import PriceExcluded, PriceNotFound, PricingError, UnsupportedRequest
 
-#: An exchange rate in a table [currency/list_currency]: 18 places (``Quote.fx`` is exact).
-FX_RATE = pl.Decimal(38, 18)
+if TYPE_CHECKING:
+    import polars as pl
 
-COMPARE_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
-    "offer_id": pl.String,
-    "provider": pl.String,
-    "model": pl.String,
-    "operation": pl.String,
-    "per_image": QUOTE_MONEY,
-    "total": QUOTE_MONEY,
-    "total_high": QUOTE_MONEY,
-    "currency": pl.String,
-    "min_total": QUOTE_MONEY,
-    "max_total": QUOTE_MONEY,
-    "sources": pl.Int64,
-    "source_id": pl.String,
-    "source_kind": pl.String,
-    "seen": pl.Date,
-    "published": pl.Date,
-    "price_version": pl.String,
-    "grade": pl.String,
-    "flags": pl.String,
-    "lead": pl.String,
-    "reason": pl.String,
-    "list_currency": pl.String,
-    "fx_rate": FX_RATE,
-    "fx_day": pl.Date,
-    "fx_source": pl.String,
-    "fx_kind": pl.String,
+    #: An exchange rate in a table [currency/list_currency]: 18 places (``Quote.fx`` is
+    #: exact). Made on first use, as :data:`COMPARE_SCHEMA` (polars is imported then).
+    FX_RATE: pl.Decimal
+    #: The columns of :func:`compare`.
+    COMPARE_SCHEMA: dict[str, pl.DataType | type[pl.DataType]]
+
+#: Wide enough to round any amount of a 38-digit column exactly.
+_WIDE = Context(prec=80)
+#: Places of an exchange rate in a table of quotes.
+FX_PLACES = 18
+#: The columns of :func:`compare` that hold exact amounts, and their places.
+EXACT_PLACES = {
+    "per_image": QUOTE_PLACES,
+    "total": QUOTE_PLACES,
+    "total_high": QUOTE_PLACES,
+    "min_total": QUOTE_PLACES,
+    "max_total": QUOTE_PLACES,
+    "fx_rate": FX_PLACES,
 }
+
+
+def compare_schema() -> dict[str, pl.DataType | type[pl.DataType]]:
+    """The columns of :func:`compare`."""
+    import polars as pl
+
+    text, day = pl.String, pl.Date
+    exact = {n: pl.Decimal(38, places) for n, places in EXACT_PLACES.items()}
+    return {
+        "offer_id": text, "provider": text, "model": text, "operation": text,
+        "per_image": exact["per_image"], "total": exact["total"],
+        "total_high": exact["total_high"], "currency": text, "min_total": exact["min_total"],
+        "max_total": exact["max_total"], "sources": pl.Int64, "source_id": text,
+        "source_kind": text, "seen": day, "published": day, "price_version": text,
+        "grade": text, "flags": text, "lead": text, "reason": text, "list_currency": text,
+        "fx_rate": exact["fx_rate"], "fx_day": day, "fx_source": text, "fx_kind": text,
+    }  # fmt: skip
+
+
+def __getattr__(name: str) -> object:
+    if name == "COMPARE_SCHEMA":
+        return compare_schema()
+    if name == "FX_RATE":
+        return compare_schema()["fx_rate"]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def compare(
@@ -82,6 +99,28 @@ def compare(
     model that cannot price the request are listed last with a null total and the
     ``reason`` (a missing price is never shown as 0).
     """
+    rows = compare_rows(
+        request, catalog, as_of=as_of, monthly_volume=monthly_volume,
+        include_unavailable=include_unavailable, evidence=evidence, currency=currency, fx=fx,
+        max_fx_age_days=max_fx_age_days,
+    )  # fmt: skip
+    return _frame(rows)
+
+
+def compare_rows(
+    request: ImageRequest,
+    catalog: Catalog | None = None,
+    *,
+    as_of: date | datetime | str | None = None,
+    monthly_volume: int | None = None,
+    include_unavailable: bool = False,
+    evidence: TrustPolicy | str | None = None,
+    currency: str | None = None,
+    fx: FxInput = None,
+    max_fx_age_days: int = 7,
+) -> list[dict[str, object]]:
+    """The rows of :func:`compare`, in its order, as plain values (exact amounts as
+    ``Decimal`` at the table's places): what the command line prints, without polars."""
     cat = catalog if catalog is not None else load_catalog()
     if request.model not in cat.models:
         raise PricingError(unknown_model(request.model, cat.models))
@@ -127,23 +166,48 @@ def compare(
                 **_fx_columns(q),
             }
         )
-    frame = _frame(rows)
-    order = [pl.col("total").is_null(), pl.col("lead").is_not_null(), "total", "offer_id"]
-    return frame.sort(order, nulls_last=True)
+    placed = [_at_places(r) for r in rows]
+    return sorted(placed, key=_order)
+
+
+def _at_places(row: dict[str, object]) -> dict[str, object]:
+    """The row's exact amounts rounded half to even to their column's places, as polars
+    rounds a ``Decimal`` into the column of :func:`compare`."""
+    placed = dict(row)
+    for name, places in EXACT_PLACES.items():
+        value = row[name]
+        if isinstance(value, Decimal):
+            placed[name] = value.quantize(Decimal(1).scaleb(-places), ROUND_HALF_EVEN, _WIDE)
+    return placed
+
+
+def _order(row: dict[str, object]) -> tuple[bool, bool, Decimal, str]:
+    """Priced offers first, then unverified leads, then offers that cannot price the
+    request; cheapest first within each, then by offer id."""
+    total = row["total"]
+    return (
+        total is None,
+        row["lead"] is not None,
+        total if isinstance(total, Decimal) else Decimal(0),
+        str(row["offer_id"]),
+    )
 
 
 def _frame(rows: list[dict[str, object]]) -> pl.DataFrame:
-    """The rows as a table of :data:`COMPARE_SCHEMA`. Exact amounts go in as text and are
-    cast to decimals (rounded half to even to the column's places, as polars rounds a
-    ``Decimal`` itself): building decimal columns from Python ``Decimal`` objects imports
-    numpy, a third of a quick ``pricing quote``'s start-up."""
-    exact = [n for n, t in COMPARE_SCHEMA.items() if isinstance(t, pl.Decimal)]
-    texts = dict.fromkeys(exact, pl.String)
+    """The rows as a table of :func:`compare_schema`. Exact amounts go in as text and are
+    cast to decimals (already at the column's places): building decimal columns from
+    Python ``Decimal`` objects imports numpy, a third of a quick ``pricing quote``'s
+    start-up."""
+    import polars as pl
+
+    schema = compare_schema()
+    texts = dict.fromkeys(EXACT_PLACES, pl.String)
     as_text = [
-        {**r, **{n: None if r[n] is None else format(r[n], "f") for n in exact}} for r in rows
+        {**r, **{n: None if r[n] is None else format(r[n], "f") for n in EXACT_PLACES}}
+        for r in rows
     ]
-    frame = pl.DataFrame(as_text, schema={**COMPARE_SCHEMA, **texts})
-    return frame.with_columns(pl.col(n).cast(COMPARE_SCHEMA[n]) for n in exact)
+    frame = pl.DataFrame(as_text, schema={**schema, **texts})
+    return frame.with_columns(pl.col(n).cast(schema[n]) for n in EXACT_PLACES)
 
 
 def _fx_columns(q: Quote) -> dict[str, object]:

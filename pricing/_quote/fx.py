@@ -19,14 +19,18 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from decimal import Context, Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeAlias
 
-import polars as pl
-
-from pricing._fx.convert import Converter
 from pricing.errors import FxError
 
+if TYPE_CHECKING:
+    import polars as pl
+
+    from pricing._fx.convert import Converter
+
 #: What ``fx=`` takes: rates, your rates, or a ready converter (see the module's docstring).
-FxInput = pl.DataFrame | Converter | Mapping[str, object] | Sequence[str] | str | None
+#: (Named, not built: a call that converts nothing imports neither polars nor the FX code.)
+FxInput: TypeAlias = "pl.DataFrame | Converter | Mapping[str, object] | Sequence[str] | str | None"
 
 #: Wide enough that ``amount x rate`` is exact: a rate has 28 significant digits, an amount
 #: of a quote fewer than 40.
@@ -69,6 +73,12 @@ def converter_for(
         A bad currency code or rate, ``fx`` without ``currency``, or a Converter into another
         currency than ``currency``.
     """
+    if currency is None and fx is None:  # the usual call: nothing to convert
+        return None
+    import polars as pl
+
+    from pricing._fx.convert import Converter
+
     if isinstance(fx, Converter):
         if currency is not None and currency != fx.target:
             raise FxError(
@@ -111,6 +121,8 @@ def check_target(converter: Converter) -> None:
 def planning_twin(converter: Converter) -> Converter:
     """The same rates (the ECB's and yours) in a converter that may plan: for the days of a
     forecast, which are after the data."""
+    from pricing._fx.convert import Converter
+
     if converter.planning:
         return converter
     return Converter(

@@ -8,12 +8,12 @@ from datetime import date, datetime
 from decimal import Decimal
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pricing._base.dates import to_date
 from pricing._cards.catalog import Catalog, load_catalog
 from pricing._cards.schema import Offer, PriceVersion
 from pricing._evidence.grades import Evidence, TrustPolicy
-from pricing._fx.convert import Conversion
 from pricing._price.bounds import CALLS, VOLUME, check_number
 from pricing._price.line_items import Priced, price_version
 from pricing._price.request import ImageRequest, check_numbers
@@ -27,6 +27,9 @@ from pricing._quote.choice import (
 )
 from pricing._quote.fx import FxInput, converter_for, times
 from pricing.errors import PriceNotFound, PricingError, UnsupportedRequest
+
+if TYPE_CHECKING:
+    from pricing._fx.convert import Conversion
 
 
 @dataclass(frozen=True)

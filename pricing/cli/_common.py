@@ -16,19 +16,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
-import polars as pl
 import typer
 from rich.console import Console, ConsoleDimensions
 from rich.markup import escape
 from rich.measure import Measurement
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Table
 
 from pricing._base.atomic import blocking_file, unwritable
@@ -41,6 +32,9 @@ from pricing.errors import PricingError, RateCardError
 LEDGER_STEP = Decimal(1).scaleb(-LEDGER_PLACES)
 
 if TYPE_CHECKING:
+    import polars as pl
+    from rich.progress import Progress
+
     from pricing._dataset import DataSet
 
 
@@ -137,8 +131,35 @@ def cli_words(text: str) -> str:
     return text
 
 
+class Stopped(BaseException):
+    """A stop signal (SIGINT, SIGTERM), raised where the main thread is by the tree's handler
+    (:func:`pricing.cli.tree.signals_stop_the_work`): not an ``Exception``, so that nothing
+    catches it by accident, and every ``finally`` block and context manager runs."""
+
+    def __init__(self, signum: int) -> None:
+        import signal
+
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+#: The stop signals received while the command runs (the tree's handler adds them).
+RECEIVED: list[int] = []
+
+
+def stop_received() -> None:
+    """Raise :class:`Stopped` again if a stop signal came during the work. A library may turn
+    the exception into an error of its own (polars makes one raised inside its Rust code a
+    panic, then "cannot read the Parquet file"): after a stop, any error is the stop's echo,
+    so the command ends as stopped, never with a misleading complaint about its input."""
+    if RECEIVED:
+        raise Stopped(RECEIVED[0])
+
+
 def fail(message: str, code: int = 2) -> typer.Exit:
-    """Print ``message`` on stderr in command line words; the ``typer.Exit`` to raise."""
+    """Print ``message`` on stderr in command line words; the ``typer.Exit`` to raise (or,
+    after a stop signal, :class:`Stopped`: see :func:`stop_received`)."""
+    stop_received()
     err.print(f"[bold red]error:[/] {escape(cli_words(message))}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
@@ -346,6 +367,15 @@ def write_atomically(files: list[tuple[Path, Callable[[Path], None]]]) -> None:
 def progress_bar(*, spinner: bool = True, counts: bool = False) -> Progress:
     """A progress bar on stderr, shown only on a terminal and erased when done, so that
     stdout stays clean for --json; ``counts`` shows done / total."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     return Progress(
         *([SpinnerColumn()] if spinner else []),
         TextColumn("{task.description}"),

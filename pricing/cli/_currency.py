@@ -111,6 +111,8 @@ def print_conversions(
 
 def unused_rates(given: list[str] | None, conversions: list[Conversion]) -> list[str]:
     """The ``--fx`` texts whose pair (either way round) no user-rate conversion used."""
+    if not given:
+        return []
     from pricing._fx.convert import parse_overrides
 
     used = {frozenset((c.from_currency, c.to_currency)) for c in conversions if c.kind == "user"}

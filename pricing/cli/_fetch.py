@@ -11,7 +11,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
-import polars as pl
 import typer
 from rich.markup import escape
 from rich.table import Table
@@ -22,6 +21,8 @@ from pricing.cli._common import fail, out, print_json, progress_task, records
 from pricing.errors import RefreshError
 
 if TYPE_CHECKING:
+    import polars as pl
+
     from pricing._refresh.run import RefreshReport
 
 SHOWN_CHANGES = 40  # rows of the diff printed; --json has them all
@@ -150,6 +151,8 @@ def redacted(rows: list[dict[str, object]]) -> list[dict[str, object]]:
 
 def show_changes(changes: pl.DataFrame) -> None:
     """The first :data:`SHOWN_CHANGES` changes: moved prices first, biggest move first."""
+    import polars as pl
+
     # Then new entries by source and item.
     ordered = changes.with_columns(moved=pl.col("change_pct").abs()).sort(
         ["moved", "source", "item"], descending=[True, False, False], nulls_last=True

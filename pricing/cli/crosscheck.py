@@ -8,7 +8,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
-import polars as pl
 import typer
 from rich.markup import escape
 from rich.table import Table
@@ -51,6 +50,8 @@ api_ids line that would match it; --check exits 1 on the last kind.
 """)
 
 if TYPE_CHECKING:
+    import polars as pl
+
     from pricing._refresh.crosscheck import Coverage, Crosscheck
 
 
@@ -188,6 +189,8 @@ def coverage_cmd(
 
 
 def _show_coverage(found: Coverage) -> None:
+    import polars as pl
+
     table = Table(title=f"{found.offers.height} provider x model pairs", title_justify="left")
     for col in ("provider", "model", "offers", "newest source", "best grade in force"):
         table.add_column(col, justify="right" if col == "offers" else "left")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -37,8 +37,6 @@ from pricing.cli._currency import (
 from pricing.errors import PricingError, RequestError
 
 if TYPE_CHECKING:
-    import polars as pl
-
     from pricing._cards.catalog import Catalog
     from pricing._evidence.grades import TrustPolicy
     from pricing._fx.convert import Conversion, Converter
@@ -126,7 +124,7 @@ def quote_cmd(
 ) -> None:
     """Price a request on every provider, cheapest first; unverified leads follow."""
     from pricing._base.dates import to_date
-    from pricing._quote.compare import compare
+    from pricing._quote.compare import compare_rows
     from pricing._quote.quote import quote
 
     width, height = size_or_fail("--size", size)
@@ -165,43 +163,41 @@ def quote_cmd(
             )  # fmt: skip
             _show_quote(q, as_json=as_json)
             return
-        frame = compare(
+        rows = compare_rows(
             request, cat, as_of=day, monthly_volume=monthly_volume, include_unavailable=True,
             evidence=policy, fx=converter,
         )  # fmt: skip
     except (PricingError, ValueError) as exc:
         raise fail(str(exc)) from exc
     used = [] if converter is None else converter.used()
-    _show_compare(request, day.isoformat(), frame, policy, used, as_json=as_json, every=all_offers)
+    _show_compare(request, day.isoformat(), rows, policy, used, as_json=as_json, every=all_offers)
 
 
 def _show_compare(
     request: ImageRequest,
     day: str,
-    frame: pl.DataFrame,
+    rows: list[dict[str, object]],
     policy: TrustPolicy,
     used: list[Conversion],
     *,
     as_json: bool,
     every: bool,
 ) -> None:
-    """The comparison: priced offers, unverified leads, offers that cannot price the request."""
-    import polars as pl
-
-    priced = frame.filter(pl.col("total").is_not_null() & pl.col("lead").is_null())
-    leads = frame.filter(pl.col("lead").is_not_null())
-    skipped = frame.filter(pl.col("total").is_null())
+    """The comparison: priced offers, unverified leads, offers that cannot price the request
+    (``rows`` as :func:`pricing._quote.compare.compare_rows` gives them)."""
+    priced = [r for r in rows if r["total"] is not None and r["lead"] is None]
+    leads = [r for r in rows if r["lead"] is not None]
+    skipped = [r for r in rows if r["total"] is None]
     if as_json:
         print_json(
             {
                 "request": request.model_dump(mode="json"),
                 "as_of": day,
                 "evidence": f"{policy.name}: {policy.describe()}",
-                "offers": [_json_row(r) for r in priced.iter_rows(named=True)],
-                "leads": [_json_row(r) for r in leads.iter_rows(named=True)],
+                "offers": [_json_row(r) for r in priced],
+                "leads": [_json_row(r) for r in leads],
                 "unavailable": [
-                    {"offer_id": r["offer_id"], "reason": r["reason"]}
-                    for r in skipped.iter_rows(named=True)
+                    {"offer_id": r["offer_id"], "reason": r["reason"]} for r in skipped
                 ],
                 "fx": [c.as_dict() for c in used],
             }
@@ -347,13 +343,11 @@ def _json_row(row: dict[str, object]) -> dict[str, object]:
 def _print_compare(
     request: ImageRequest,
     day: str,
-    priced: pl.DataFrame,
-    skipped: pl.DataFrame,
+    priced: list[dict[str, Any]],
+    skipped: list[dict[str, Any]],
     *,
     show_skipped: bool,
 ) -> None:
-    import polars as pl
-
     title = (
         f"{request.model} {request.operation} {request.size} x{request.count}"
         + (f" quality {request.quality}" if request.quality else "")
@@ -370,7 +364,7 @@ def _print_compare(
         ("source date", "left", True),
     ):
         table.add_column(col, justify=justify, no_wrap=whole, overflow="fold")  # type: ignore[arg-type]
-    for r in priced.iter_rows(named=True):
+    for r in priced:
         spread = (
             f"{money(r['min_total'])} to {money(r['max_total'])} ({r['sources']})"
             if r["sources"] > 1 or r["min_total"] != r["max_total"]
@@ -390,23 +384,23 @@ def _print_compare(
             source_date(r["published"], r["seen"]),
         )
     print_table(table, ("range across sources", "source date", "grade", "source"))
-    if priced.filter(pl.col("flags").is_not_null()).height:
+    if any(r["flags"] is not None for r in priced):
         out.print("[dim]* flagged, but not excluded: `pricing cards show OFFER` says why[/]")
-    if skipped.height:
+    if skipped:
         if show_skipped:
-            for r in skipped.iter_rows(named=True):
+            for r in skipped:
                 line = f"  [dim]{escape(r['offer_id'])}: {escape(r['reason'])}[/]"
                 out.print(line, highlight=False)
         else:
-            n = skipped.height
+            n = len(skipped)
             out.print(f"[dim]{n} offer(s) cannot price this request; --all lists why[/]")
-    if priced.height == 0:
+    if not priced:
         out.print("[yellow]no offer can price this request[/]")
 
 
-def _print_leads(leads: pl.DataFrame, policy: TrustPolicy) -> None:
+def _print_leads(leads: list[dict[str, Any]], policy: TrustPolicy) -> None:
     """The offers only excluded prices can price: their figure and why they do not answer."""
-    if leads.height == 0:
+    if not leads:
         return
     table = Table(title=f"Unverified leads: priced only by prices the {policy.name} evidence "
                   "policy excludes (never an answer; --evidence all admits them)")  # fmt: skip
@@ -415,7 +409,7 @@ def _print_leads(leads: pl.DataFrame, policy: TrustPolicy) -> None:
         table.add_column(
             col, justify="right" if col == "per image" else "left", no_wrap=whole, overflow="fold"
         )
-    for r in leads.iter_rows(named=True):
+    for r in leads:
         table.add_row(
             escape(r["offer_id"]),
             f"{_sign(r['currency'])}{money(r['per_image'])}",

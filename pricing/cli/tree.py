@@ -1,8 +1,11 @@
-"""The tree of the ``pricing`` command line: the root ``app``, its commands and groups.
+"""The tree of the ``pricing`` command line: the root (``pricing.cli.app``), its commands
+and groups.
 
 The only module that knows the whole tree. Command modules define plain functions (and a
 group its own ``typer.Typer``) and import nothing of it; the order of registration here is
-the order of ``pricing --help``: commands first, then groups.
+the order of ``pricing --help``: commands first, then groups. Command modules are named, not
+imported, here: a tree imports only the modules of the commands it holds, so that
+``pricing quote`` loads neither polars nor the replay, simulation and chart code.
 
 Running the tree (``pricing ...``) also turns SIGINT (Ctrl-C) and SIGTERM into an exception
 that unwinds the work like any other, so that ``finally`` blocks remove temporary files and
@@ -12,10 +15,11 @@ command expected is one line too, never a traceback (``PRICING_DEBUG=1`` shows i
 
 from __future__ import annotations
 
+import importlib
 import os
 import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 from typing import Any
@@ -23,36 +27,18 @@ from typing import Any
 import typer
 from rich.markup import escape
 
-from pricing.cli import (
-    budget,
-    cards,
-    dashboard,
-    fx,
-    gpus,
-    plan,
-    quote,
-    refresh,
-    replay,
-    workloads,
-)
-from pricing.cli._common import err
+from pricing.cli._common import RECEIVED, Stopped, err
+
+__all__ = ["COMMANDS", "GROUPS", "PricingApp", "Stopped", "app_for", "signals_stop_the_work"]
 
 #: The signals that stop a command, and what the one line says of each.
 STOP_SIGNALS = {signal.SIGINT: "interrupted (Ctrl-C)", signal.SIGTERM: "terminated (SIGTERM)"}
 
 
-class Stopped(BaseException):
-    """A stop signal, raised where the main thread is: not an ``Exception``, so that nothing
-    catches it by accident, and every ``finally`` block and context manager runs."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
-
-
 def _raise_stopped(signum: int, frame: FrameType | None) -> None:
     for stop in STOP_SIGNALS:  # once stopping, a second signal must not cut the clean-up short
         signal.signal(stop, signal.SIG_IGN)
+    RECEIVED.append(signum)
     raise Stopped(signum)
 
 
@@ -63,6 +49,7 @@ def signals_stop_the_work() -> Iterator[None]:
     if not _main_thread():  # signal handlers can only be set from the main thread
         yield
         return
+    RECEIVED.clear()
     previous = {s: signal.getsignal(s) for s in STOP_SIGNALS}
     for stop, handler in previous.items():
         if handler is not signal.SIG_IGN:
@@ -72,6 +59,7 @@ def signals_stop_the_work() -> Iterator[None]:
     finally:
         for stop, handler in previous.items():
             signal.signal(stop, handler)
+        RECEIVED.clear()
 
 
 def _main_thread() -> bool:
@@ -92,6 +80,9 @@ class PricingApp(typer.Typer):
                 err.print(f"[bold red]{STOP_SIGNALS[signal.Signals(stop.signum)]}:[/] stopped")
                 sys.exit(128 + stop.signum)
             except Exception as exc:
+                if RECEIVED:  # the stop, come back as another error (see stop_received)
+                    err.print(f"[bold red]{STOP_SIGNALS[signal.Signals(RECEIVED[0])]}:[/] stopped")
+                    sys.exit(128 + RECEIVED[0])
                 if os.environ.get("PRICING_DEBUG") == "1":
                     raise
                 what = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
@@ -105,39 +96,45 @@ class PricingApp(typer.Typer):
                 sys.exit(1)
 
 
-#: The commands of the tree, in the order of ``pricing --help``: name -> (function, help).
-COMMANDS: dict[str, tuple[Callable[..., Any], str | None]] = {
-    "quote": (quote.quote_cmd, None),
-    "replay": (replay.replay_cmd, replay.HELP),
-    "simulate": (plan.simulate_cmd, None),
-    "breakeven": (plan.breakeven_cmd, None),
-    "refresh": (refresh.refresh_cmd, None),
-    "budget": (budget.budget_cmd, budget.HELP),
-    "dashboard": (dashboard.dashboard_cmd, dashboard.HELP),
+#: The commands of the tree, in the order of ``pricing --help``: name -> (module of
+#: ``pricing.cli``, its function, the module's help text or None for the docstring's).
+COMMANDS: dict[str, tuple[str, str, str | None]] = {
+    "quote": ("quote", "quote_cmd", None),
+    "replay": ("replay", "replay_cmd", "HELP"),
+    "simulate": ("plan", "simulate_cmd", None),
+    "breakeven": ("plan", "breakeven_cmd", None),
+    "refresh": ("refresh", "refresh_cmd", None),
+    "budget": ("budget", "budget_cmd", "HELP"),
+    "dashboard": ("dashboard", "dashboard_cmd", "HELP"),
 }
-#: The groups of the tree, after the commands.
-GROUPS: dict[str, typer.Typer] = {
-    "cards": cards.app,
-    "gpus": gpus.app,
-    "workloads": workloads.app,
-    "fx": fx.app,
-}
+#: The groups of the tree, after the commands: name -> the module whose ``app`` it is.
+GROUPS: dict[str, str] = {"cards": "cards", "gpus": "gpus", "workloads": "workloads", "fx": "fx"}
 _HELP = "Cost planning for image generation: rate cards, exact quotes, comparisons."
+#: The whole tree, once built (:func:`whole`).
+_WHOLE: list[PricingApp] = []
 
 
 def _tree(names: list[str]) -> PricingApp:
-    """A root holding the commands and groups ``names``."""
+    """A root holding the commands and groups ``names``, importing only their modules (a
+    quick command never imports the modules of the others, nor what they import)."""
     root = PricingApp(help=_HELP, no_args_is_help=True, pretty_exceptions_enable=False)
     for name in names:
         if name in COMMANDS:
-            function, text = COMMANDS[name]
-            root.command(name, help=text)(function)
+            module_name, function, text = COMMANDS[name]
+            module = importlib.import_module(f"pricing.cli.{module_name}")
+            help_text = None if text is None else getattr(module, text)
+            root.command(name, help=help_text)(getattr(module, function))
         else:
-            root.add_typer(GROUPS[name], name=name)
+            module = importlib.import_module(f"pricing.cli.{GROUPS[name]}")
+            root.add_typer(module.app, name=name)
     return root
 
 
-app = _tree([*COMMANDS, *GROUPS])
+def whole() -> PricingApp:
+    """The whole tree (``pricing.cli.app``), built on first use."""
+    if not _WHOLE:
+        _WHOLE.append(_tree([*COMMANDS, *GROUPS]))
+    return _WHOLE[0]
 
 
 def app_for(args: list[str]) -> PricingApp:
@@ -146,7 +143,7 @@ def app_for(args: list[str]) -> PricingApp:
     before running any: a tenth of a second for the whole tree). The root keeps a callback,
     so that a single command is still called by its name."""
     if not args or args[0] not in {*COMMANDS, *GROUPS}:
-        return app
+        return whole()
     one = _tree([args[0]])
     one.callback()(_root)
     return one
