@@ -38,12 +38,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).parent))
+from revisions import worktree
 
 #: The quote timed (the first line of the README's "Command line").
 QUOTE = ["quote", "--model", "flux-2-pro", "--size", "2048x1024", "--count", "4"]
@@ -152,22 +151,6 @@ def report(cmds: list[Command]) -> None:
             f"{c.label:<36} {wall:>7.3f}s {min(c.wall):>7.3f}s {wall / floor:>7.2f}x "
             f"{cpu:>6.3f}s {cpu / floor_cpu:>7.2f}x"
         )
-
-
-@contextmanager
-def worktree(rev: str | None) -> Iterator[Path | None]:
-    """A temporary git worktree of ``rev`` (removed afterwards), or None."""
-    if rev is None:
-        yield None
-        return
-    with tempfile.TemporaryDirectory(prefix="bench-against-") as tmp:
-        path = Path(tmp) / "tree"
-        git = ["git", "-C", str(REPO)]
-        subprocess.run([*git, "worktree", "add", "--quiet", "--detach", str(path), rev], check=True)
-        try:
-            yield path
-        finally:
-            subprocess.run([*git, "worktree", "remove", "--force", str(path)], check=True)
 
 
 def main() -> None:

@@ -37,8 +37,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,10 +47,10 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).parent))
 from logs import catalog_draws, realistic_log, synthetic_catalog, synthetic_log, write_parquet
+from revisions import worktree
 
 import pricing
 
-REPO = Path(__file__).resolve().parents[1]
 #: The output columns compared with the other revision's.
 COMPARED = ["cost", "list_cost", "reason", "price_version"]
 
@@ -144,22 +144,6 @@ class Worker:
     def close(self) -> None:
         self._send("quit")
         self.proc.wait(timeout=60)
-
-
-@contextmanager
-def checkout(rev: str | None) -> Iterator[Path | None]:
-    """A temporary git worktree of ``rev`` (removed afterwards), or None."""
-    if rev is None:
-        yield None
-        return
-    with tempfile.TemporaryDirectory(prefix="bench-against-") as tmp:
-        path = Path(tmp) / "tree"
-        git = ["git", "-C", str(REPO)]
-        subprocess.run([*git, "worktree", "add", "--quiet", "--detach", str(path), rev], check=True)
-        try:
-            yield path
-        finally:
-            subprocess.run([*git, "worktree", "remove", "--force", str(path)], check=True)
 
 
 def floor_table(priced: pl.DataFrame, offer_ids: list[str]) -> pl.DataFrame:
@@ -344,7 +328,7 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [args.rows] if args.rows else [1_000_000, *([10_000_000] if args.large else [])]
     bundled = pricing.load_catalog()
-    with tempfile.TemporaryDirectory() as tmp_dir, checkout(args.against) as against:
+    with tempfile.TemporaryDirectory() as tmp_dir, worktree(args.against) as against:
         tmp = Path(tmp_dir)
         synthetic = synthetic_catalog(tmp)
         draws = catalog_draws(bundled)

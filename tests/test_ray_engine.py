@@ -12,9 +12,7 @@ back from the code.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -32,12 +30,7 @@ from typer.testing import CliRunner
 import pricing
 from pricing import PricingError, Replay, replay
 from pricing.cli import app
-
-HAS_RAY = importlib.util.find_spec("ray") is not None
-needs_ray = pytest.mark.skipif(
-    not HAS_RAY,
-    reason="ray cannot be imported: `uv sync` installs it (dev group), pip install 'pricing[ray]'",
-)
+from tests.ray_logs import as_one, local_cluster, needs_ray, write_hive
 
 TIER_CARD = """#:schema ../schema/rate-card.json
 provider = "tiers"
@@ -135,22 +128,12 @@ def logs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("ray-logs")
     log = usage()
     month = log["timestamp"].str.slice(0, 7)
-    hive = root / "hive"
-    for key in sorted(set(month.to_list())):
-        folder = hive / f"month={key}"
-        folder.mkdir(parents=True)
-        part = log.filter(month == key)
-        half = part.height // 2
-        part.head(half).write_parquet(folder / "part-0.parquet")
-        part.tail(part.height - half).write_parquet(folder / "part-1.parquet")
-    (hive / "_SUCCESS").write_text("", encoding="utf-8")  # a job's marker: not part of the log
+    hive = write_hive(log, root / "hive", month, first=None)
     flat = root / "flat"
     flat.mkdir()
     for i, start in enumerate(range(0, log.height, 700)):
         log.slice(start, 700).write_parquet(flat / f"usage-{i:02d}.parquet")
-    parts = sorted(hive.rglob("*.parquet"), key=str)
-    as_one = [pl.read_parquet(p).with_columns(month=pl.lit(p.parent.name[6:])) for p in parts]
-    pl.concat(as_one).write_parquet(root / "hive.parquet")
+    as_one(hive).write_parquet(root / "hive.parquet")
     log.write_parquet(root / "flat.parquet")
     return {
         "hive": hive,
@@ -273,25 +256,8 @@ def test_import_pricing_does_not_import_ray() -> None:
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Any]:
     """A real local Ray cluster of 2 CPUs for the module, shut down afterwards."""
-    # Workers run this interpreter as it is (not a `uv run` copy of the project per worker).
-    before = os.environ.get("RAY_ENABLE_UV_RUN_RUNTIME_ENV")
-    os.environ["RAY_ENABLE_UV_RUN_RUNTIME_ENV"] = "0"
-    import ray
-
-    ray.init(
-        num_cpus=2,
-        object_store_memory=200 * 1024**2,
-        include_dashboard=False,
-        log_to_driver=False,
-    )
-    try:
+    with local_cluster() as ray:
         yield ray
-    finally:
-        ray.shutdown()
-        if before is None:
-            os.environ.pop("RAY_ENABLE_UV_RUN_RUNTIME_ENV", None)
-        else:
-            os.environ["RAY_ENABLE_UV_RUN_RUNTIME_ENV"] = before
 
 
 @needs_ray

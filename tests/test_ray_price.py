@@ -12,8 +12,6 @@ the code.
 
 from __future__ import annotations
 
-import importlib.util
-import os
 import shutil
 import subprocess
 import sys
@@ -29,13 +27,9 @@ from polars.testing import assert_frame_equal
 
 import pricing
 from pricing import PricingError, price_requests
+from tests.ray_logs import as_one, local_cluster, needs_ray, write_hive
 from tests.test_ray_engine import TIER_CARD, TIER_SOURCE
 
-HAS_RAY = importlib.util.find_spec("ray") is not None
-needs_ray = pytest.mark.skipif(
-    not HAS_RAY,
-    reason="ray cannot be imported: `uv sync` installs it (dev group), pip install 'pricing[ray]'",
-)
 #: The offers the calls are on (None: no offer).
 OFFERS = [
     *["tiers/flux-2-pro"] * 3,  # volume tiers per account and month
@@ -85,25 +79,7 @@ def log(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The calls as a Hive-partitioned directory: two files a month, and a job's marker."""
     root = tmp_path_factory.mktemp("ray-price-log") / "usage"
     table = calls()
-    month = table["timestamp"].dt.strftime("%Y-%m")
-    for key in sorted(set(month.to_list())):
-        folder = root / f"month={key}"
-        folder.mkdir(parents=True)
-        part = table.filter(month == key)
-        part.head(400).write_parquet(folder / "part-0.parquet")
-        part.slice(400).write_parquet(folder / "part-1.parquet")
-    (root / "_SUCCESS").write_text("", encoding="utf-8")  # not part of the requests
-    return root
-
-
-def as_one(log: Path) -> pl.DataFrame:
-    """The directory's rows as the Ray engine reads them: its files end to end in the order
-    of their paths, each with its partition value as text."""
-    parts = sorted(log.rglob("*.parquet"), key=str)
-    return pl.concat(
-        pl.read_parquet(p, hive_partitioning=False).with_columns(month=pl.lit(p.parent.name[6:]))
-        for p in parts
-    )
+    return write_hive(table, root, table["timestamp"].dt.strftime("%Y-%m"), first=400)
 
 
 # --------------------------------------------------------------------------- without a cluster
@@ -173,32 +149,8 @@ def test_bad_requests_and_outputs_are_refused_before_the_cluster(
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Any]:
     """A real local Ray cluster of 2 CPUs for the module, shut down afterwards."""
-    # Workers run this interpreter as it is (not a `uv run` copy of the project per worker).
-    before = os.environ.get("RAY_ENABLE_UV_RUN_RUNTIME_ENV")
-    os.environ["RAY_ENABLE_UV_RUN_RUNTIME_ENV"] = "0"
-    import ray
-    from ray.data.context import DataContext, ShuffleStrategy
-
-    ray.init(
-        num_cpus=2,
-        object_store_memory=200 * 1024**2,
-        include_dashboard=False,
-        log_to_driver=False,
-    )
-    # The sort shuffle starts no actors: a third of the hash shuffle's time on 2 CPUs. The
-    # rows of a bucket, and so the answer, are the same with either.
-    context = DataContext.get_current()
-    strategy = context.shuffle_strategy
-    context.shuffle_strategy = ShuffleStrategy.SORT_SHUFFLE_PULL_BASED
-    try:
+    with local_cluster(sort_shuffle=True) as ray:
         yield ray
-    finally:
-        context.shuffle_strategy = strategy
-        ray.shutdown()
-        if before is None:
-            os.environ.pop("RAY_ENABLE_UV_RUN_RUNTIME_ENV", None)
-        else:
-            os.environ["RAY_ENABLE_UV_RUN_RUNTIME_ENV"] = before
 
 
 @pytest.fixture(scope="module")
