@@ -13,6 +13,7 @@ from __future__ import annotations
 import polars as pl
 
 from pricing._base.money import LEDGER_MONEY, LEDGER_PLACES
+from pricing._usage.by_shape import CALLS
 
 
 def ledger_money(expr: pl.Expr) -> pl.Expr:
@@ -31,7 +32,16 @@ def priced_sum(cost: pl.Expr) -> pl.Expr:
 
 
 def unpriced_counts(priced: pl.DataFrame) -> pl.DataFrame:
-    """reason, rows: the batch's calls without a price, counted by reason."""
+    """reason, rows: the batch's calls without a price, counted by reason (``priced`` may be
+    priced shapes, each standing for its ``_n`` calls: :mod:`pricing._usage.by_shape`)."""
+    if CALLS in priced.columns:
+        return (
+            priced.lazy()
+            .filter(pl.col("reason").is_not_null())
+            .group_by(pl.col("reason").cast(pl.String))
+            .agg(rows=pl.col(CALLS).sum().cast(pl.UInt32))
+            .collect()
+        )
     return (
         priced.lazy()
         .select(pl.col("reason").drop_nulls().cast(pl.String))

@@ -19,8 +19,13 @@ from pricing._cards.catalog import Catalog
 from pricing._evidence.trust import whole
 from pricing._usage.aggregates import ledger_money, summed
 from pricing._usage.batches import volume_offers
-from pricing._vector.columns import REQUEST_COLUMNS
+from pricing._usage.by_shape import CALLS, SHAPE_KEYS
 from pricing._vector.requests import price_requests
+
+#: Rows re-priced on volume-priced offers in one call, at least (a group of offers up to
+#: twice the chunk's rows, or this many): each call has a fixed cost, and a month's chunk of
+#: a few thousand rows would otherwise re-price an offer or two a call.
+VOLUME_GROUP_ROWS = 1_000_000
 
 #: Priced rows -> the same rows in another currency (``UsageFx.rows``).
 Convert = Callable[[pl.DataFrame], pl.DataFrame]
@@ -98,30 +103,44 @@ def _shapes(rows: pl.DataFrame) -> pl.DataFrame:
     """``rows`` summed by request and day: a timestamp of each (its first row's), the rows
     (``_n``), their images, the rows with a logged cost (``_n_actual``) and that cost summed
     at ledger scale (``_actual``), by every column that prices a call but the time and the
-    account."""
-    keys = [c for c in rows.columns if c in _SHAPE_KEYS]
+    account. ``rows`` may be shapes already, each standing for its ``_n`` calls
+    (:func:`pricing._usage.by_shape.by_shape`)."""
+    keys = [c for c in rows.columns if c in SHAPE_KEYS]
+    actual = pl.col("_actual")
+    if CALLS in rows.columns:  # calls by shape: each row weighs as the calls it stands for
+        n = pl.col(CALLS)
+        sums = [
+            n.sum().alias("_n"),
+            (_count(rows.columns) * n).sum().alias("_images"),
+            (actual.is_not_null().cast(pl.UInt32) * n).sum().alias("_n_actual"),
+            (ledger_money(actual) * n).sum().cast(LEDGER_MONEY).alias("_actual"),
+        ]
+    else:
+        sums = [
+            pl.len().alias("_n"),
+            _images(rows.columns),
+            actual.is_not_null().sum().alias("_n_actual"),
+            ledger_money(actual).sum().alias("_actual"),
+        ]
     return (
         rows.lazy()
         .group_by("priced_on", "_model", *keys)
-        .agg(
-            pl.col("timestamp").first(),
-            _n=pl.len(),
-            _images=_count(rows.columns).sum(),
-            _n_actual=pl.col("_actual").is_not_null().sum(),
-            _actual=ledger_money(pl.col("_actual")).sum(),
-        )
+        .agg(pl.col("timestamp").first(), *sums)
         .collect()
+    )
+
+
+def _images(columns: list[str]) -> pl.Expr:
+    """A group's images: its calls' ``count`` summed, or its calls where the log has no count
+    column (one image each; not ``lit(1).sum()``, which is 1 whatever the group)."""
+    return (pl.col("count").sum() if "count" in columns else pl.len().cast(pl.Int64)).alias(
+        "_images"
     )
 
 
 def _count(columns: list[str]) -> pl.Expr:
     """The images of each call: its ``count``, or one where the log has no count column."""
     return pl.col("count") if "count" in columns else pl.lit(1, dtype=pl.Int64)
-
-
-#: Request columns a call's price depends on, on an offer without running volumes, beside
-#: its offer and day.
-_SHAPE_KEYS = {name for name in REQUEST_COLUMNS if name not in ("timestamp", "offer_id", "account")}
 
 
 def _flat_sums(
@@ -148,12 +167,14 @@ def _volume_sums(
     offers at a time (see :func:`alternative_costs`)."""
     if not serves:
         return []
+    if CALLS in rows.columns:  # by_shape leaves such chunks call by call
+        raise ValueError("calls summed by shape cannot be re-priced on volume-priced offers")
     by_model = {m: part for (m,), part in rows.partition_by("_model", as_dict=True).items()}
     groups: list[list[str]] = [[]]
     size = 0
     for alt, models in serves.items():
         n = sum(by_model[m].height for m in models)
-        if groups[-1] and size + n > 2 * max(rows.height, 1):
+        if groups[-1] and size + n > max(2 * rows.height, VOLUME_GROUP_ROWS):
             groups.append([])
             size = 0
         groups[-1].append(alt)

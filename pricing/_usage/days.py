@@ -15,6 +15,7 @@ import polars as pl
 
 from pricing._base.money import LEDGER_MONEY
 from pricing._usage.aggregates import ledger_money
+from pricing._usage.by_shape import CALLS
 
 #: The keys of a day's sums; every other column of ``Replay.days`` is a sum.
 DAY_KEYS = [
@@ -49,18 +50,29 @@ def day_sums(priced: pl.DataFrame) -> pl.DataFrame:
     is the call's UTC day, as ``replay`` gives no as_of. Summed on the categorical columns as
     they are (cheaper keys than strings per row), first by cost too: the calls of one cost
     are rounded to ledger scale once and multiplied by their number, exactly, rather than
-    each turned into a Decimal.
+    each turned into a Decimal. ``priced`` may be priced shapes, each standing for its
+    ``_n`` calls (:mod:`pricing._usage.by_shape`).
     """
     keys = DAY_KEYS[1:]
     cost = pl.col("cost")
+    topped = pl.col("top_up").fill_null(0) > 0
+    if CALLS in priced.columns:  # rows of calls summed by shape: each weighs as its calls
+        n = pl.col(CALLS)
+        per_cost = [
+            n.sum().alias("requests"),
+            (pl.col("count") * n).sum().alias("images"),
+            (topped.cast(pl.UInt32) * n).sum().alias("top_ups"),
+        ]
+    else:
+        per_cost = [
+            pl.len().alias("requests"),
+            pl.col("count").sum().alias("images"),
+            topped.sum().alias("top_ups"),
+        ]
     return (
         priced.lazy()
         .group_by("priced_on", *keys, "cost")  # calls of one price mostly cost the same
-        .agg(
-            requests=pl.len(),
-            images=pl.col("count").sum(),
-            top_ups=(pl.col("top_up").fill_null(0) > 0).sum(),
-        )
+        .agg(per_cost)
         .group_by("priced_on", *keys)
         .agg(
             pl.col("requests", "images", "top_ups").sum(),

@@ -100,3 +100,22 @@ def scan_parquet_dir(directory: Path) -> tuple[pl.LazyFrame, list[str]]:
             "are valid Parquet with the same columns"
         ) from exc
     return lf, names
+
+
+def log_files_state(log: object) -> tuple[tuple[str, int, int], ...]:
+    """The path, size and modification time of each file a log path reads (a file, or a
+    directory's files, all of them); nothing for a table, a query or a missing path. Taken
+    before and after a replay that reads the log more than once: any change means the reads
+    did not see the same rows."""
+    if not isinstance(log, str | Path) or "://" in str(log):
+        return ()
+    path = Path(log)
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    state = []
+    for file in files:
+        try:
+            stat = file.stat()
+        except OSError:
+            continue  # gone: the next reading of the state tells the difference
+        state.append((str(file), stat.st_size, stat.st_mtime_ns))
+    return tuple(state)

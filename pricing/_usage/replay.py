@@ -46,9 +46,10 @@ from pricing._usage.focus_parts import FocusParts
 from pricing._usage.fx_rows import UsageFx, fx_rates_frame, priced_elsewhere
 from pricing._usage.log import first_line, unknown_columns
 from pricing._usage.offers import prepare_log
+from pricing._usage.parquet_dir import log_files_state
 from pricing._usage.reading import LogReading
 from pricing._usage.sums import Sums, Tallied, Terms, plan
-from pricing._usage.tally import tally_once
+from pricing._usage.tally import tallied_requests
 from pricing.errors import PricingError
 
 #: Where ``replay`` prices: "local" (this process, streaming) or "ray" (a Ray cluster).
@@ -386,12 +387,17 @@ def _local_sums(
     spill: Path,
     progress: Progress | None,
 ) -> tuple[Tallied, Sums]:
-    """The log checked once on this machine, streaming, into a request table on disk
-    (:func:`pricing._usage.tally.tally_once`), which is tallied and then priced with ``cat``
-    in batches (:mod:`pricing._usage.batches`; files written to ``spill``)."""
+    """The log checked on this machine, streaming, and tallied; its request table (read
+    again, or written to disk as it is checked: :func:`pricing._usage.tally.tallied_requests`)
+    then priced with ``cat`` in batches (:mod:`pricing._usage.batches`; files written to
+    ``spill``). The log is read more than once: a log path written to meanwhile is an error,
+    never sums of different rows."""
+    state = log_files_state(log)
     prepared = prepare_log(log, full, terms.month, terms.mapping, terms.offer_map, spill / "log")
     names = prepared.names
-    quarantine, counts, defaults, requests = tally_once(prepared, spill / "checked.parquet")
+    reread = not isinstance(log, pl.LazyFrame)  # a query's source is read once
+    tallied_log = tallied_requests(prepared, spill / "checked.parquet", reread)
+    quarantine, counts, defaults, requests = tallied_log
     reading = LogReading(unknown_columns(names), *defaults)
     tallied = Tallied(quarantine, counts, reading, names, prepared.ambiguous)
     how, whole_months = plan(cat, counts, terms)
@@ -399,6 +405,12 @@ def _local_sums(
     sums = Sums("billed_cost" in names, terms.fx)
     sums.focus = None if terms.focus is None else FocusParts(terms.focus)  # built while pricing
     sums.add_chunks(chunks, how, progress)
+    if log_files_state(log) != state:
+        raise PricingError(
+            f"usage log {log} changed while it was replayed (a file's size or modification "
+            "time is not what it was at the start), so its reads may not agree; replay a copy "
+            "that nothing writes to, or the log once it is complete"
+        )
     return tallied, sums
 
 

@@ -28,6 +28,7 @@ from pricing._usage.aggregates import (
 )
 from pricing._usage.alternatives import alternative_costs, alternative_pairs
 from pricing._usage.batches import month_offers
+from pricing._usage.by_shape import by_shape, calls
 from pricing._usage.days import DAY_KEYS, day_sums
 from pricing._usage.focus import sum_keys
 from pricing._usage.focus_columns import Granularity
@@ -108,18 +109,23 @@ def price_chunk(chunk: pl.DataFrame, how: Pricing) -> ChunkSums:
     """Price a chunk of request rows (``request_table``'s columns) and keep only its sums.
 
     Running monthly volumes see the chunk's rows only: a chunk holds every row of the
-    (account, offer, month) groups of volume-priced offers it has a row of.
+    (account, offer, month) groups of volume-priced offers it has a row of. A chunk whose
+    calls no running volume prices is priced by request shape (:mod:`pricing._usage.by_shape`),
+    to the same sums.
     """
-    priced = price_requests(chunk, how.cat)  # in each price's currency, as billed
+    shapes = by_shape(chunk, how.cat, how.pairs, per_call=how.focus is not None)
+    table = chunk if shapes is None else shapes  # the calls, or their shapes
+    priced = price_requests(table, how.cat)  # in each price's currency, as billed
     fx = how.fx
     costs = priced if fx is None else fx.rows(priced)
     lost = 0
     if fx is not None:  # priced calls whose day has no exchange rate
-        lost = int(priced["reason"].is_null().sum()) - int(costs["reason"].is_null().sum())
+        has_price = pl.col("reason").is_null()
+        lost = calls(priced, has_price) - calls(costs, has_price)
     alternatives = None
     if how.pairs is not None and chunk.height:
         convert = None if fx is None else fx.rows
-        alt = alternative_costs(chunk, costs, how.pairs, how.cat, how.substitute, convert)
+        alt = alternative_costs(table, costs, how.pairs, how.cat, how.substitute, convert)
         alternatives = detached(alt)
     focus = None
     if how.focus is not None:

@@ -2,10 +2,14 @@
 
 :func:`tally` reads the checked log once (streaming) to count the readable rows per offer and
 day, which plans the pricing pass (which months must be priced whole), and reads the bad rows
-once more only when there are any. :func:`tally_once` (the local engine's) checks the log once
-and writes its request table to a temporary Parquet file as it goes, which it counts and the
-pricing pass reads: the checks, which cost several times reading the log, run once. The lines
-of a text log that are not rows join the quarantine in line order.
+once more only when there are any. :func:`tally_once` checks the log once and writes its
+request table to a temporary Parquet file as it goes, which it counts and the pricing pass
+reads: the checks of a log whose columns are text (parsing timestamps and numbers row by row)
+run once. :func:`tallied_requests`, the local engine's, picks between the two: a log whose
+columns come typed is checked for little more than reading it, much less than writing and
+reading back its request table, so it is tallied with :func:`tally` and read (and checked)
+once more for pricing. The lines of a text log that are not rows join the quarantine in line
+order.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from pathlib import Path
 import polars as pl
 
 from pricing._base.dates import DAY_US
-from pricing._usage.log import defaulted, quarantine_reason
+from pricing._usage.log import NUMERIC_COLUMNS, defaulted, quarantine_reason, reads_size
 from pricing._usage.offers import PreparedLog, request_table
 
 
@@ -68,6 +72,31 @@ def tally_once(
     )
     good = rows.filter(pl.col("_bad").is_null()).drop("_bad", "_default_size", "_default_count")
     return (*_counted(prepared, found), good)
+
+
+def tallied_requests(
+    prepared: PreparedLog, spill: Path, reread: bool
+) -> tuple[pl.DataFrame, pl.DataFrame, tuple[int, int], pl.LazyFrame]:
+    """What :func:`tally_once` gives: with :func:`tally` and the readable rows read (and
+    checked) again when ``reread`` allows reading the log twice (a file or a table, not a
+    query) and its columns come typed (:func:`typed_log`); else with :func:`tally_once`."""
+    if not (reread and typed_log(prepared)):
+        return tally_once(prepared, spill)
+    quarantine, counts, defaults = tally(prepared)
+    good = prepared.resolved.filter(pl.col("_bad").is_null())
+    return quarantine, counts, defaults, request_table(good, prepared.names)
+
+
+def typed_log(prepared: PreparedLog) -> bool:
+    """Whether the log's timestamps and numbers come typed (a datetime or date, numbers),
+    sizes in width and height: checking its rows then parses no text."""
+    names = prepared.names
+    schema = prepared.resolved.collect_schema()
+    if reads_size(names) or not (
+        isinstance(schema["timestamp"], pl.Datetime) or schema["timestamp"] == pl.Date
+    ):
+        return False
+    return all(schema[n].is_numeric() for n in NUMERIC_COLUMNS if n in names)
 
 
 def _counted(
