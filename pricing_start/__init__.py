@@ -1,6 +1,6 @@
 """The ``pricing`` command's first instructions: a signal while it starts stops it quietly.
 
-Starting takes a moment (polars, the data models). Until the command
+Starting takes a moment (the data models; polars for most commands). Until the command
 tree takes signal handling over (:class:`pricing.cli.tree.PricingApp`, which makes SIGINT and
 SIGTERM unwind the work so that temporary files are removed), Ctrl-C or SIGTERM end the
 program with the same one line and exit status (130, 143) as later, instead of Python's
