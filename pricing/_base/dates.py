@@ -42,6 +42,12 @@ def to_date(value: date | datetime | str | None) -> date:
         raise PricingError(f"as_of {value!r} is not a date; write it as YYYY-MM-DD") from exc
 
 
+def day_number(ts: pl.Expr) -> pl.Expr:
+    """The UTC day of a UTC timestamp of any time unit, as days since 1970-01-01 (integer
+    floor division: no calendar)."""
+    return ts.dt.cast_time_unit("us").to_physical() // DAY_US
+
+
 def day_of(ts: pl.Expr) -> pl.Expr:
     """The UTC day of a UTC microsecond timestamp (integer floor division: no calendar)."""
     import polars as pl

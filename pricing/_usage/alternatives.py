@@ -68,9 +68,9 @@ def alternative_costs(
     and day (:func:`_shapes`), and those shapes re-priced on every such alternative in one
     call, each weighing as the rows it stands for. Rows re-priced on offers with running
     volumes (tiers, allowances, plans, minimum spend) are priced row by row, a group of offers
-    at a time, each group up to about twice the chunk's rows (every row of an offer in one
-    group: its running volumes need them all), so that memory follows the chunk, not the
-    chunk times the alternatives. Offers and models are coded as enums.
+    at a time, each group up to twice the chunk's rows or :data:`VOLUME_GROUP_ROWS` if more
+    (every row of an offer in one group: its running volumes need them all), so that memory
+    follows the chunk, not the chunk times the alternatives. Offers and models are coded as enums.
     """
     offers = [o for _, o in whole(cat).all_offers()]  # logged offers may be left unpriced
     offer_type = pl.Enum([o.id for o in offers])

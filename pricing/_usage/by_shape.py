@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from pricing._base.dates import DAY_US
+from pricing._base.dates import day_number
 from pricing._cards.catalog import Catalog
 from pricing._evidence.trust import whole
 from pricing._usage.batches import volume_offers
@@ -48,26 +48,24 @@ def by_shape(
     volume = sorted(volume_offers(cat))
     if volume and chunk.select(pl.col("offer_id").is_in(volume).any()).item():
         return None
-    day = pl.col("timestamp").dt.cast_time_unit("us").to_physical() // DAY_US
+    if volume and pairs is not None and _volume_alternative(chunk, cat, pairs, volume):
+        return None
     keys = [c for c in chunk.columns if c in SHAPE_KEYS]
-    shapes = (
+    return (
         chunk.lazy()
-        .group_by(day.alias("_day"), "offer_id", *keys)
+        .group_by(day_number(pl.col("timestamp")).alias("_day"), "offer_id", *keys)
         .agg(pl.col("timestamp").first(), pl.len().alias(CALLS))
         .drop("_day")
         .collect()
     )
-    if volume and pairs is not None and _volume_alternative(shapes, cat, pairs, volume):
-        return None
-    return shapes
 
 
 def _volume_alternative(
-    shapes: pl.DataFrame, cat: Catalog, pairs: pl.DataFrame, volume: Sequence[str]
+    chunk: pl.DataFrame, cat: Catalog, pairs: pl.DataFrame, volume: Sequence[str]
 ) -> bool:
-    """Whether a model of the offers of ``shapes`` is re-priced on a volume-priced offer."""
+    """Whether a model of the chunk's offers is re-priced on a volume-priced offer."""
     model_of = {o.id: o.model for _, o in whole(cat).all_offers()}
-    offers = shapes["offer_id"].unique().drop_nulls().to_list()
+    offers = chunk["offer_id"].unique().drop_nulls().to_list()
     models = {model_of[o] for o in offers if o in model_of}
     return any(m in models and alt in volume for m, alt in pairs.iter_rows())
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import polars as pl
 
-from pricing._base.dates import DAY_US
+from pricing._base.dates import day_number
 from pricing._usage.log import NUMERIC_COLUMNS, defaulted, quarantine_reason, reads_size
 from pricing._usage.offers import PreparedLog, request_table
 
@@ -30,7 +30,7 @@ def tally(prepared: PreparedLog) -> tuple[pl.DataFrame, pl.DataFrame, tuple[int,
     only if there are any."""
     resolved = prepared.resolved
     typed = resolved.collect_schema().names()
-    day = (pl.col("_ts").dt.cast_time_unit("us").to_physical() // DAY_US).alias("day")
+    day = day_number(pl.col("_ts")).alias("day")
     found = (
         resolved.group_by(pl.col("_bad").is_not_null().alias("bad"), "_offer", day)
         .agg(
@@ -59,7 +59,7 @@ def tally_once(
     ]
     request_table(resolved, names, marks).sink_parquet(spill, compression="lz4")
     rows = pl.scan_parquet(spill, glob=False)
-    day = (pl.col("timestamp").dt.cast_time_unit("us").to_physical() // DAY_US).alias("day")
+    day = day_number(pl.col("timestamp")).alias("day")
     found = (
         rows.group_by(pl.col("_bad").is_not_null().alias("bad"), "offer_id", day)
         .agg(

@@ -22,7 +22,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 from rich.markup import escape
@@ -68,6 +68,12 @@ def _main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
+def _end_stopped(signum: int) -> NoReturn:
+    """The one line of a run a stop signal ended, and its exit status (130, 143)."""
+    err.print(f"[bold red]{STOP_SIGNALS[signal.Signals(signum)]}:[/] stopped")
+    sys.exit(128 + signum)
+
+
 class PricingApp(typer.Typer):
     """The root of the tree: a ``typer.Typer`` whose run ends cleanly on a stop signal or an
     unexpected error (see the module's docstring)."""
@@ -77,12 +83,10 @@ class PricingApp(typer.Typer):
             try:
                 return super().__call__(*args, **kwargs)
             except Stopped as stop:
-                err.print(f"[bold red]{STOP_SIGNALS[signal.Signals(stop.signum)]}:[/] stopped")
-                sys.exit(128 + stop.signum)
+                _end_stopped(stop.signum)
             except Exception as exc:
                 if RECEIVED:  # the stop, come back as another error (see stop_received)
-                    err.print(f"[bold red]{STOP_SIGNALS[signal.Signals(RECEIVED[0])]}:[/] stopped")
-                    sys.exit(128 + RECEIVED[0])
+                    _end_stopped(RECEIVED[0])
                 if os.environ.get("PRICING_DEBUG") == "1":
                     raise
                 what = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
