@@ -117,7 +117,7 @@ def unused_rates(given: list[str] | None, conversions: list[Conversion]) -> list
 
     used = {frozenset((c.from_currency, c.to_currency)) for c in conversions if c.kind == "user"}
     unused = []
-    for text in given or []:
+    for text in given:
         (pair,) = parse_overrides([text])
         if frozenset((pair[:3], pair[3:])) not in used:
             unused.append(text)
@@ -126,19 +126,13 @@ def unused_rates(given: list[str] | None, conversions: list[Conversion]) -> list
 
 def _runs(conversions: list[Conversion]) -> list[list[Conversion]]:
     """``conversions`` cut into runs of neighbours with the same pair, rate, kind, day, source."""
+
+    def key(c: Conversion) -> tuple[object, ...]:
+        return (type(c), c.from_currency, c.to_currency, c.rate, c.kind, c.day, c.source)
+
     runs: list[list[Conversion]] = []
     for c in conversions:
-        key = (c.from_currency, c.to_currency, c.rate, c.kind, c.day, c.source)
-        last = runs[-1][-1] if runs else None
-        same = last is not None and key == (
-            last.from_currency,
-            last.to_currency,
-            last.rate,
-            last.kind,
-            last.day,
-            last.source,
-        )
-        if same and type(c) is type(last) and not c.stale:
+        if runs and key(c) == key(runs[-1][-1]) and not c.stale:
             runs[-1].append(c)
         else:
             runs.append([c])
