@@ -7,15 +7,17 @@ interleaved (one of each, then again, ``--repeat`` times), so that a machine tha
 is shared drifts for all of them alike. Timed:
 
 1. the floor: ``python -c "import polars"``, the yardstick of issue 22 (the quick commands
-   no longer import polars at all: their cost is Python, typer, rich, pydantic and the rate
-   card models, then the work and the table printed);
+   import neither polars nor typer: their cost is Python, rich, pydantic and the rate card
+   models, then the work and the table printed);
 2. ``python -c "import pricing"``;
 3. ``pricing quote --model flux-2-pro --size 2048x1024 --count 4`` (the README's first quote)
    with a warm catalog cache, and again with an empty cache (a new cache home each run: the
    cards are read and validated, then stored);
 4. ``pricing cards list``, warm;
-5. ``pricing --help``;
-6. with ``--against REV`` (e.g. ``--against HEAD``, the code before uncommitted changes):
+5. the same quote and ``cards list`` through typer (``PRICING_QUICK=0``), as every other
+   command runs: what the quick path (``pricing.cli.quick``) saves;
+6. ``pricing --help``;
+7. with ``--against REV`` (e.g. ``--against HEAD``, the code before uncommitted changes):
    ``import pricing``, the warm quote and ``cards list`` of revision REV, from a temporary
    git worktree on ``PYTHONPATH``, interleaved with the others.
 
@@ -47,7 +49,7 @@ from revisions import worktree
 #: The quote timed (the first line of the README's "Command line").
 QUOTE = ["quote", "--model", "flux-2-pro", "--size", "2048x1024", "--count", "4"]
 #: The modules whose import the report names (heavy ones, and those a quick command needs).
-NOTED = ("polars", "pydantic", "numpy", "scipy", "altair", "vl_convert", "ray", "httpx")
+NOTED = ("polars", "pydantic", "typer", "numpy", "scipy", "altair", "vl_convert", "ray", "httpx")
 #: Runs the command line in this process, then prints the noted modules it imported.
 PROBE = (
     "import sys, atexit; "
@@ -80,6 +82,10 @@ def pricing_argv(*args: str) -> list[str]:
 ENTRY = "import sys; sys.argv[0] = 'pricing'; from pricing_start import main; main()"
 
 
+#: The environment that sends the quick commands through typer, as every other command.
+TYPER = {"PRICING_QUICK": "0"}
+
+
 def commands(against: Path | None, rev: str) -> list[Command]:
     py = sys.executable
     other = (
@@ -101,6 +107,8 @@ def commands(against: Path | None, rev: str) -> list[Command]:
         Command("pricing quote ... (warm cache)", pricing_argv(*QUOTE)),
         Command("pricing quote ... (cold cache)", pricing_argv(*QUOTE), cold=True),
         Command("pricing cards list (warm cache)", pricing_argv("cards", "list")),
+        Command("pricing quote ... (typer)", pricing_argv(*QUOTE), env=TYPER),
+        Command("pricing cards list (typer)", pricing_argv("cards", "list"), env=TYPER),
         Command("pricing --help", pricing_argv("--help")),
         *other,
     ]

@@ -40,6 +40,10 @@ def main() -> None:
         if signal.getsignal(stop) is not signal.SIG_IGN:  # keep nohup's and background jobs'
             signal.signal(stop, _stop_now)
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "1")
+    from pricing.cli.quick import run_quick
+
+    if run_quick(sys.argv[1:]):  # pricing quote, pricing cards list: without typer
+        return
     from pricing.cli.tree import app_for
 
     app_for(sys.argv[1:])()

@@ -14,7 +14,7 @@ asked about, so :func:`lasting_evidence` leaves it out and :func:`catalog_eviden
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
@@ -147,22 +147,50 @@ def version_evidence(catalog: Catalog, offer: Offer, version: PriceVersion) -> E
     return Evidence(offer.id, version.version_id, version.source, grade, why, tuple(flags))
 
 
-Evidences = dict[tuple[str, str], Evidence]
+Evidences = Mapping[tuple[str, str], Evidence]
 _MEMO: dict[int, tuple[weakref.ref[Catalog], Evidences]] = {}
+
+
+class _Lasting(Mapping[tuple[str, str], Evidence]):
+    """The lasting evidence of a catalog's versions, each judged when first asked for: a quote
+    of one model reads a few dozen of the catalog's hundreds. Holds the catalog weakly (the
+    memo of :func:`lasting_evidence` must not keep it alive)."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self._catalog = weakref.ref(catalog)
+        self._where = {
+            (offer.id, v.version_id): (offer, v)
+            for _, offer in catalog.all_offers()
+            for v in offer.versions
+        }
+        self._judged: dict[tuple[str, str], Evidence] = {}
+
+    def __getitem__(self, key: tuple[str, str]) -> Evidence:
+        found = self._judged.get(key)
+        if found is None:
+            offer, version = self._where[key]
+            catalog = self._catalog()
+            if catalog is None:
+                raise RuntimeError("the catalog of this evidence is gone; read it again")
+            found = self._judged[key] = version_evidence(catalog, offer, version)
+        return found
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(self._where)
+
+    def __len__(self) -> int:
+        return len(self._where)
 
 
 def lasting_evidence(catalog: Catalog) -> Evidences:
     """Evidence of every version of every offer but ``stale``, keyed by (offer id, version
-    id); cached per catalog object. A catalog narrowed by a trust policy keeps the evidence
-    read on the whole (upstream prices included): it is not judged again on fewer prices."""
+    id), each judged on first use; cached per catalog object. A catalog narrowed by a trust
+    policy keeps the evidence read on the whole (upstream prices included): it is not judged
+    again on fewer prices."""
     hit = _MEMO.get(id(catalog))
     if hit is not None and hit[0]() is catalog:
         return hit[1]
-    out = {
-        (offer.id, v.version_id): version_evidence(catalog, offer, v)
-        for _, offer in catalog.all_offers()
-        for v in offer.versions
-    }
+    out = _Lasting(catalog)
     remember_evidence(catalog, out)
     return out
 
@@ -190,6 +218,6 @@ def evidence_on(catalog: Catalog, offer_id: str, version: str, day: date) -> Evi
     return ev if stale is None else replace(ev, flags=(*ev.flags, stale))
 
 
-def catalog_evidence(catalog: Catalog, day: date) -> Evidences:
+def catalog_evidence(catalog: Catalog, day: date) -> dict[tuple[str, str], Evidence]:
     """Evidence of every version of every offer as of ``day`` (see :func:`evidence_on`)."""
     return {key: evidence_on(catalog, *key, day) for key in lasting_evidence(catalog)}

@@ -15,9 +15,8 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING
 
-import typer
 from rich.console import Console, ConsoleDimensions
 from rich.markup import escape
 from rich.measure import Measurement
@@ -55,24 +54,6 @@ class WideConsole(Console):
 
 out = WideConsole()
 err = WideConsole(stderr=True)
-
-DataOption = Annotated[
-    Path | None, typer.Option("--data", help="Data directory (default: the bundled data/).")
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
-AsOfOption = Annotated[
-    str | None, typer.Option("--as-of", help="Price date YYYY-MM-DD (default: today, UTC).")
-]
-EvidenceOption = Annotated[
-    str | None,
-    typer.Option(
-        "--evidence",
-        help="Which prices may answer: default (official, provider and third-party prices "
-        "with no excluding flag), official, provider, all, or grades such as "
-        "official,third-party (+flagged lets flagged prices in). Excluded prices are listed "
-        "as unverified leads.",
-    ),
-]
 
 
 def evidence_or_fail(text: str | None) -> TrustPolicy:
@@ -155,12 +136,12 @@ def stop_received() -> None:
         raise Stopped(RECEIVED[0])
 
 
-def fail(message: str, code: int = 2) -> typer.Exit:
-    """Print ``message`` on stderr in command line words; the ``typer.Exit`` to raise (or,
+def fail(message: str, code: int = 2) -> SystemExit:
+    """Print ``message`` on stderr in command line words; the ``SystemExit`` to raise (or,
     after a stop signal, :class:`Stopped`: see :func:`stop_received`)."""
     stop_received()
     err.print(f"[bold red]error:[/] {escape(cli_words(message))}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
+    return SystemExit(code)
 
 
 def print_table(table: Table, drop: Collection[str] = (), least: int = 8) -> None:

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING
 
-import typer
 from rich.markup import escape
 
 from pricing.cli._common import fail, out
@@ -16,44 +15,15 @@ from pricing.errors import PricingError
 if TYPE_CHECKING:
     from pricing._fx.convert import Conversion, Converter
 
-CurrencyOption = Annotated[
-    str | None,
-    typer.Option(
-        "--currency",
-        help="Report money in this ISO 4217 currency (e.g. EUR, GBP), converted with the ECB "
-        "reference rates of data/fx; each conversion is printed with its rate, day and source.",
-    ),
-]
-
-
 #: The ``--fx`` texts of the running command, for :func:`print_conversions` to say which of
 #: them converted nothing.
 _FX_GIVEN: ContextVar[list[str] | None] = ContextVar("pricing_fx_given", default=None)
 
 
-def _remember_fx(value: list[str] | None) -> list[str] | None:
+def remember_fx(value: list[str] | None) -> list[str] | None:
+    """Keep the ``--fx`` texts of the running command (the option's callback)."""
     _FX_GIVEN.set(list(value or []))
     return value
-
-
-FxOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--fx",
-        callback=_remember_fx,
-        help="Your exchange rate, used on every day instead of the ECB's, e.g. --fx "
-        "EURUSD=1.08 (1 EUR = 1.08 USD); repeat for more pairs. Reported as source: user.",
-    ),
-]
-MaxFxAgeOption = Annotated[
-    int,
-    typer.Option(
-        "--max-fx-age-days",
-        min=0,
-        help="Oldest ECB rate accepted for a day \\[days]; the ECB publishes on business days "
-        "only, so 7 bridges weekends and holidays.",
-    ),
-]
 
 
 def converter_or_fail(

@@ -14,9 +14,6 @@ from rich.table import Table
 from rich.text import Text
 
 from pricing.cli._common import (
-    DataOption,
-    EvidenceOption,
-    JsonOption,
     amount,
     check_output,
     cli_words,
@@ -31,13 +28,9 @@ from pricing.cli._common import (
     records,
     replay_label,
 )
-from pricing.cli._currency import (
-    FxOption,
-    MaxFxAgeOption,
-    converter_or_fail,
-    print_conversions,
-)
-from pricing.cli.quote import offer_id
+from pricing.cli._currency import converter_or_fail, print_conversions
+from pricing.cli._options import DataOption, EvidenceOption, FxOption, JsonOption, MaxFxAgeOption
+from pricing.cli.quoting import offer_id
 from pricing.errors import PricingError
 
 if TYPE_CHECKING:

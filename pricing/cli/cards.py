@@ -12,9 +12,6 @@ from rich.table import Table
 from pricing._cards.catalog import Catalog, describe_bracket, describe_limits, load_catalog
 from pricing._cards.schema import SOURCE_PRECEDENCE
 from pricing.cli._common import (
-    AsOfOption,
-    DataOption,
-    JsonOption,
     err,
     fail,
     load_catalog_or_fail,
@@ -34,7 +31,9 @@ from pricing.cli._fetch import (
     policy,
     run,
 )
+from pricing.cli._options import AsOfOption, DataOption, JsonOption
 from pricing.cli.crosscheck import COVERAGE_HELP, CROSSCHECK_HELP, coverage_cmd, crosscheck_cmd
+from pricing.cli.listing import list_offers
 from pricing.cli.refresh import AcceptLargeChangeOption
 from pricing.errors import PricingError, RateCardError
 
@@ -55,39 +54,7 @@ def cards_list(
     as_json: JsonOption = False,
 ) -> None:
     """List offers with their provider, model, operations and sources in force."""
-    cat = load_catalog_or_fail(data)
-    try:
-        if as_of is not None:
-            cat = cat.as_of(as_of)
-        offers = cat.offers(provider=provider, model=model)
-    except PricingError as exc:
-        raise fail(str(exc)) from exc
-    rows = [
-        {
-            "offer_id": o.id,
-            "provider": cat.provider_of(o),
-            "model": o.model,
-            "operations": list(o.operations),
-            "versions": len(o.versions),
-            "sources": sorted({v.source for v in o.versions}),
-        }
-        for o in offers
-    ]
-    if as_json:
-        print_json(rows)
-        return
-    table = Table(title=f"{len(rows)} offers" + (f" in force on {cat.snapshot}" if as_of else ""))
-    for col in ("offer", "model", "operations", "versions", "sources"):
-        table.add_column(col)
-    for r in rows:
-        table.add_row(
-            escape(str(r["offer_id"])),
-            escape(str(r["model"])),
-            ", ".join(r["operations"]),  # type: ignore[arg-type]
-            str(r["versions"]),
-            ", ".join(r["sources"]),  # type: ignore[arg-type]
-        )
-    out.print(table)
+    list_offers(provider=provider, model=model, as_of=as_of, data=data, as_json=as_json)
 
 
 @app.command("show")

@@ -15,9 +15,6 @@ from rich.table import Table
 from pricing._base.choices import CROSSCHECK_SOURCES
 from pricing._base.urls import redact_text
 from pricing.cli._common import (
-    AsOfOption,
-    DataOption,
-    JsonOption,
     err,
     fail,
     help_text,
@@ -28,6 +25,7 @@ from pricing.cli._common import (
     records,
 )
 from pricing.cli._fetch import AllowHttpOption, MaxBytesOption, RetriesOption, TimeoutOption, policy
+from pricing.cli._options import AsOfOption, DataOption, JsonOption
 from pricing.errors import PricingError, RateCardError
 
 SHOWN = 40  # rows of a long table printed; --json has them all

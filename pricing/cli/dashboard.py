@@ -10,8 +10,6 @@ from rich.markup import escape
 from rich.table import Table
 
 from pricing.cli._common import (
-    DataOption,
-    EvidenceOption,
     check_output_dir,
     evidence_or_fail,
     fail,
@@ -20,12 +18,13 @@ from pricing.cli._common import (
     out,
     progress_task,
 )
-from pricing.cli._currency import (
+from pricing.cli._currency import converter_or_fail, print_conversions
+from pricing.cli._options import (
     CurrencyOption,
+    DataOption,
+    EvidenceOption,
     FxOption,
     MaxFxAgeOption,
-    converter_or_fail,
-    print_conversions,
 )
 from pricing.errors import PricingError
 

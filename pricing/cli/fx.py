@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from pricing.cli._common import DataOption, JsonOption, fail, help_text, out, print_json
+from pricing.cli._common import fail, help_text, out, print_json
 from pricing.cli._fetch import (
     AllowHttpOption,
     CacheDirOption,
@@ -21,6 +21,7 @@ from pricing.cli._fetch import (
     policy,
     run,
 )
+from pricing.cli._options import DataOption, JsonOption
 from pricing.cli.refresh import AcceptLargeChangeOption
 from pricing.errors import PricingError
 

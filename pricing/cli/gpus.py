@@ -10,16 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from pricing._base.choices import SKYPILOT_CLOUDS
-from pricing.cli._common import (
-    DataOption,
-    JsonOption,
-    fail,
-    load_data_or_fail,
-    out,
-    pairs,
-    print_json,
-    records,
-)
+from pricing.cli._common import fail, load_data_or_fail, out, pairs, print_json, records
 from pricing.cli._fetch import (
     AllowHttpOption,
     CacheDirOption,
@@ -31,6 +22,7 @@ from pricing.cli._fetch import (
     policy,
     run,
 )
+from pricing.cli._options import DataOption, JsonOption
 from pricing.cli.refresh import AcceptLargeChangeOption
 
 if TYPE_CHECKING:

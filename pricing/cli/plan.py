@@ -13,10 +13,6 @@ from rich.table import Table
 
 from pricing._base.dates import to_date
 from pricing.cli._common import (
-    AsOfOption,
-    DataOption,
-    EvidenceOption,
-    JsonOption,
     cli_words,
     evidence_or_fail,
     fail,
@@ -28,14 +24,17 @@ from pricing.cli._common import (
     progress_task,
     records,
 )
-from pricing.cli._currency import (
+from pricing.cli._currency import converter_or_fail, print_conversions
+from pricing.cli._options import (
+    AsOfOption,
     CurrencyOption,
+    DataOption,
+    EvidenceOption,
     FxOption,
+    JsonOption,
     MaxFxAgeOption,
-    converter_or_fail,
-    print_conversions,
 )
-from pricing.cli.quote import offer_id, within
+from pricing.cli.quoting import offer_id, within
 from pricing.errors import PricingError
 
 if TYPE_CHECKING:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from pricing.cli._common import DataOption, JsonOption, pairs
+from pricing.cli._common import pairs
 from pricing.cli._fetch import (
     AllowHttpOption,
     CacheDirOption,
@@ -18,6 +18,7 @@ from pricing.cli._fetch import (
     policy,
     run,
 )
+from pricing.cli._options import DataOption, JsonOption
 
 #: ``--accept-large-change``, shared by the commands that pull prices.
 AcceptLargeChangeOption = Annotated[

@@ -18,9 +18,6 @@ from pricing._usage.focus_columns import Granularity
 from pricing._usage.log import LOG_ALIASES, LOG_COLUMNS
 from pricing.cli._common import (
     HELP_WIDTH,
-    DataOption,
-    EvidenceOption,
-    JsonOption,
     check_output,
     evidence_or_fail,
     fail,
@@ -33,14 +30,17 @@ from pricing.cli._common import (
     replay_label,
     write_atomically,
 )
-from pricing.cli._currency import (
+from pricing.cli._currency import converter_or_fail
+from pricing.cli._options import (
     CurrencyOption,
+    DataOption,
+    EvidenceOption,
     FxOption,
+    JsonOption,
     MaxFxAgeOption,
-    converter_or_fail,
 )
 from pricing.cli._replay_tables import print_replay
-from pricing.cli.quote import offer_id
+from pricing.cli.quoting import offer_id
 from pricing.errors import PricingError
 
 if TYPE_CHECKING:

@@ -7,97 +7,34 @@ the order of ``pricing --help``: commands first, then groups. Command modules ar
 imported, here: a tree imports only the modules of the commands it holds, so that
 ``pricing quote`` loads neither polars nor the replay, simulation and chart code.
 
-Running the tree (``pricing ...``) also turns SIGINT (Ctrl-C) and SIGTERM into an exception
-that unwinds the work like any other, so that ``finally`` blocks remove temporary files and
-copies, then ends with one line and the exit status of the signal (130, 143); an error no
-command expected is one line too, never a traceback (``PRICING_DEBUG=1`` shows it).
+Running the tree (``pricing ...``) goes through :func:`pricing.cli._guard.run_guarded`: a stop
+signal (Ctrl-C, SIGTERM) unwinds the work like any other exception, so that ``finally`` blocks
+remove temporary files, then ends with one line and the exit status of the signal (130, 143);
+an error no command expected is one line too, never a traceback (``PRICING_DEBUG=1`` shows it).
+The quick commands (``pricing quote``, ``pricing cards list``) usually run without the tree:
+see :mod:`pricing.cli.quick`.
 """
 
 from __future__ import annotations
 
 import importlib
-import os
-import signal
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from types import FrameType
-from typing import Any, NoReturn
+from functools import partial
+from typing import Any
 
 import typer
-from rich.markup import escape
 
-from pricing.cli._common import RECEIVED, Stopped, err
+from pricing.cli._common import Stopped
+from pricing.cli._guard import run_guarded, signals_stop_the_work
 
 __all__ = ["COMMANDS", "GROUPS", "PricingApp", "Stopped", "app_for", "signals_stop_the_work"]
-
-#: The signals that stop a command, and what the one line says of each.
-STOP_SIGNALS = {signal.SIGINT: "interrupted (Ctrl-C)", signal.SIGTERM: "terminated (SIGTERM)"}
-
-
-def _raise_stopped(signum: int, frame: FrameType | None) -> None:
-    for stop in STOP_SIGNALS:  # once stopping, a second signal must not cut the clean-up short
-        signal.signal(stop, signal.SIG_IGN)
-    RECEIVED.append(signum)
-    raise Stopped(signum)
-
-
-@contextmanager
-def signals_stop_the_work() -> Iterator[None]:
-    """For the time of the block, SIGINT and SIGTERM raise :class:`Stopped` (unless ignored
-    when the program started, as ``nohup`` and background jobs ask)."""
-    if not _main_thread():  # signal handlers can only be set from the main thread
-        yield
-        return
-    RECEIVED.clear()
-    previous = {s: signal.getsignal(s) for s in STOP_SIGNALS}
-    for stop, handler in previous.items():
-        if handler is not signal.SIG_IGN:
-            signal.signal(stop, _raise_stopped)
-    try:
-        yield
-    finally:
-        for stop, handler in previous.items():
-            signal.signal(stop, handler)
-        RECEIVED.clear()
-
-
-def _main_thread() -> bool:
-    import threading
-
-    return threading.current_thread() is threading.main_thread()
-
-
-def _end_stopped(signum: int) -> NoReturn:
-    """The one line of a run a stop signal ended, and its exit status (130, 143)."""
-    err.print(f"[bold red]{STOP_SIGNALS[signal.Signals(signum)]}:[/] stopped")
-    sys.exit(128 + signum)
 
 
 class PricingApp(typer.Typer):
     """The root of the tree: a ``typer.Typer`` whose run ends cleanly on a stop signal or an
-    unexpected error (see the module's docstring)."""
+    unexpected error (see :func:`pricing.cli._guard.run_guarded`)."""
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        with signals_stop_the_work():
-            try:
-                return super().__call__(*args, **kwargs)
-            except Stopped as stop:
-                _end_stopped(stop.signum)
-            except Exception as exc:
-                if RECEIVED:  # the stop, come back as another error (see stop_received)
-                    _end_stopped(RECEIVED[0])
-                if os.environ.get("PRICING_DEBUG") == "1":
-                    raise
-                what = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-                err.print(
-                    f"[bold red]error:[/] unexpected {type(exc).__name__}"
-                    f"{': ' + escape(what) if what else ''}. This is a bug: run again with "
-                    "PRICING_DEBUG=1 for the details, and report it.",
-                    highlight=False,
-                    soft_wrap=True,
-                )
-                sys.exit(1)
+        return run_guarded(partial(super().__call__, *args, **kwargs))
 
 
 #: The commands of the tree, in the order of ``pricing --help``: name -> (module of

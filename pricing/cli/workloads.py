@@ -9,15 +9,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from pricing.cli._common import (
-    DataOption,
-    JsonOption,
-    fail,
-    load_data_or_fail,
-    out,
-    print_json,
-    print_table,
-)
+from pricing.cli._common import fail, load_data_or_fail, out, print_json, print_table
+from pricing.cli._options import DataOption, JsonOption
 from pricing.errors import PricingError
 
 if TYPE_CHECKING:
