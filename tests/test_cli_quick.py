@@ -205,3 +205,26 @@ def test_the_console_script_answers_alike_on_both_paths(args: list[str], tmp_pat
     through_typer = _run(args, {**env, "PRICING_QUICK": "0"})
     assert _run(args, env) == through_typer
     assert through_typer[1] or through_typer[2].startswith("error:")
+
+
+@pytest.mark.parametrize("args", [["cards", "list", "--json"], ["quote", "--all"]])
+def test_a_closed_pipe_ends_quietly_on_both_paths(args: list[str], tmp_path: Path) -> None:
+    """``pricing cards list | head``: the reader is gone before the first write; typer (click)
+    ends with status 1 and says nothing, and so must the quick path."""
+    script = "import sys; sys.argv[0] = 'pricing'; from pricing_start import main; main()"
+    ends = []
+    for quick_path in ("1", "0"):
+        read, write = os.pipe()
+        os.close(read)
+        env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path), "PRICING_QUICK": quick_path}
+        done = subprocess.run(
+            [sys.executable, "-c", script, *args],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            env=env,
+            text=True,
+            timeout=120,
+        )
+        os.close(write)
+        ends.append((done.returncode, done.stderr))
+    assert ends == [(1, ""), (1, "")]

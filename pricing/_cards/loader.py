@@ -7,7 +7,6 @@ them all; each names the file, offer, version and field, and says what to change
 from __future__ import annotations
 
 import itertools
-import tomllib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -126,6 +125,8 @@ def load_model(
         problems.append(
             Problem(rel, "line 1 must point editors at the schema", f"make line 1 `{expected}`")
         )
+    import tomllib  # here: a catalog read from the cache parses no TOML
+
     try:
         raw = tomllib.loads(text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as exc:

@@ -17,7 +17,7 @@ from rich.table import Table
 
 from pricing._base.urls import redact_text
 from pricing._refresh.http import FetchPolicy
-from pricing.cli._common import fail, out, print_json, progress_task, records
+from pricing.cli._common import fail, out, print_json, progress_task, records, show_table
 from pricing.errors import RefreshError
 
 if TYPE_CHECKING:
@@ -175,4 +175,4 @@ def show_changes(changes: pl.DataFrame) -> None:
             escape(r["new"]),
             "" if pct is None else f"{pct:+.1f}%",
         )
-    out.print(table)
+    show_table(table)

@@ -10,6 +10,7 @@ work through :func:`run_guarded`; it imports no typer.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -67,14 +68,26 @@ def end_stopped(signum: int) -> NoReturn:
     sys.exit(128 + signum)
 
 
+def _silence_stdout() -> None:
+    """Point standard output at the null device, so that Python's last flush of what is left
+    does not fail again (the way Python's documentation handles a closed pipe)."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
 def run_guarded(work: Callable[[], T]) -> T:
     """``work()``, with stop signals unwinding it and any unexpected error said in one line
-    (see the module's docstring); ``SystemExit`` (a command's own exit) passes through."""
+    (see the module's docstring); ``SystemExit`` (a command's own exit) passes through, and a
+    closed pipe on standard output ends quietly with status 1, as under typer."""
     with signals_stop_the_work():
         try:
             return work()
         except Stopped as stop:
             end_stopped(stop.signum)
+        except BrokenPipeError:  # the reader left (`pricing cards list | head`): as click does
+            _silence_stdout()
+            sys.exit(1)
         except Exception as exc:
             if RECEIVED:  # the stop, come back as another error (see stop_received)
                 end_stopped(RECEIVED[0])

@@ -18,6 +18,7 @@ from pricing.cli._common import (
     out,
     print_json,
     records,
+    show_table,
     source_date,
 )
 from pricing.cli._fetch import (
@@ -106,7 +107,7 @@ def _evidence_table(evidence: pl.DataFrame) -> None:
             "yes" if r["allowed"] else "[yellow]no: unverified lead[/]",
             escape(r["flag_reasons"] or "-"),
         )
-    out.print(table)
+    show_table(table)
 
 
 def _history_table(cat: Catalog, offer_id: str) -> None:
@@ -123,7 +124,7 @@ def _history_table(cat: Catalog, offer_id: str) -> None:
             source_date(r["published"]),  # narrow: the price column keeps its width
             escape(r["components"]),
         )
-    out.print(table)
+    show_table(table)
 
 
 @app.command("history")

@@ -23,6 +23,7 @@ from pricing.cli._common import (
     percent,
     print_json,
     records,
+    show_table,
 )
 from pricing.cli._fetch import AllowHttpOption, MaxBytesOption, RetriesOption, TimeoutOption, policy
 from pricing.cli._options import AsOfOption, DataOption, JsonOption
@@ -136,7 +137,7 @@ def _show_crosscheck(found: Crosscheck) -> None:
             escape(f"{r['our_source']} ({r['our_date']}, {r['our_grade']})"), f"{r['theirs']:.6g}",
             escape(f"{r['their_key']} ({r['their_basis']})"), percent(r["diff_pct"]),
         )  # fmt: skip
-    out.print(table)
+    show_table(table)
 
 
 def coverage_cmd(
@@ -198,7 +199,7 @@ def _show_coverage(found: Coverage) -> None:
             escape(r["provider"]), escape(r["model"]), str(len(r["offers"])), escape(newest),
             r["best_grade"] or "[yellow]none in force[/]",
         )  # fmt: skip
-    out.print(table)
+    show_table(table)
     if found.litellm is None:
         return
     counts = found.litellm.group_by("status").len().sort("status")
@@ -233,4 +234,4 @@ def _litellm_table(title: str, rows: pl.DataFrame, last: str) -> None:
             escape(f"{r['litellm']} ({r['litellm_provider']})"), escape(r["model"] or "-"),
             escape(text),
         )  # fmt: skip
-    out.print(table)
+    show_table(table)

@@ -17,6 +17,7 @@ from pricing.cli._common import (
     load_data_or_fail,
     out,
     progress_task,
+    show_table,
 )
 from pricing.cli._currency import converter_or_fail, print_conversions
 from pricing.cli._options import (
@@ -212,7 +213,7 @@ def _print_written(written: list[tuple[str, Path, int]]) -> None:
     table.add_column("files", justify="right")
     for name, path, count in written:
         table.add_row(name, escape(str(path)), str(count))
-    out.print(table)
+    show_table(table)
 
 
 def _money(value: float, currency: str, places: int) -> str:
@@ -244,7 +245,7 @@ def _print_headline(board: Dashboard) -> None:
             "none evaluated" if r["no_self_hosting"] else ("-" if p is None else f"{p:.0%}"),
             "-" if be is None else f"{be:,.0f}",
         )
-    out.print(table)
+    show_table(table)
     out.print(f"[dim]prices: {escape(sim.evidence)}[/dim]", highlight=False)
     for segment, why in sim.no_self_hosting.iter_rows():
         out.print(

@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from pricing._base.choices import SKYPILOT_CLOUDS
-from pricing.cli._common import fail, load_data_or_fail, out, pairs, print_json, records
+from pricing.cli._common import fail, load_data_or_fail, out, pairs, print_json, records, show_table
 from pricing.cli._fetch import (
     AllowHttpOption,
     CacheDirOption,
@@ -80,7 +80,7 @@ def gpus_list(
             r["effective"].isoformat(),
             r["grade"] + ("" if r["answers"] else " [yellow](lead)[/]"),
         )
-    out.print(show)
+    show_table(show)
     leads = table.filter(~pl.col("answers")).height
     if leads:
         out.print(

@@ -11,7 +11,7 @@ from pathlib import Path
 from rich.markup import escape
 from rich.table import Table
 
-from pricing.cli._common import fail, load_catalog_or_fail, out, print_json
+from pricing.cli._common import fail, load_catalog_or_fail, print_json, show_table
 from pricing.errors import PricingError
 
 
@@ -52,4 +52,4 @@ def list_offers(
             str(r["versions"]),
             ", ".join(r["sources"]),  # type: ignore[arg-type]
         )
-    out.print(table)
+    show_table(table)
