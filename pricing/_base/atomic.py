@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -48,6 +47,8 @@ def _stage(path: Path, data: bytes | str) -> str:
         umask = os.umask(0)
         os.umask(umask)
         mode = 0o666 & ~umask
+    import tempfile  # here: a command that writes nothing need not import it
+
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.fchmod(fd, mode)
@@ -70,6 +71,8 @@ def unwritable(folder: Path) -> str | None:
     mounts, full quotas or a superuser's rights.
     """
     try:
+        import tempfile
+
         fd, probe = tempfile.mkstemp(dir=folder, prefix=".pricing-probe-", suffix=".tmp")
     except OSError as exc:
         return exc.strerror or type(exc).__name__

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -37,8 +36,7 @@ def bundled_data_dir() -> Path:
     )
 
 
-@dataclass(frozen=True)
-class LoadedData:
+class LoadedData(NamedTuple):
     root: Path
     sources: SourcesFile
     models: ModelsFile

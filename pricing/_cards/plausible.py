@@ -22,17 +22,15 @@ at $0.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from pricing._cards.schema import PriceVersion
 
 
-@dataclass(frozen=True)
-class Range:
+class Range(NamedTuple):
     """The plausible range of one kind of figure, inclusive, [``unit``]."""
 
     low: Decimal
@@ -99,8 +97,7 @@ MEASURES: dict[tuple[str, str], str] = {
 }
 
 
-@dataclass(frozen=True)
-class PriceIssue:
+class PriceIssue(NamedTuple):
     """One figure of a price version that no provider would charge."""
 
     field: str

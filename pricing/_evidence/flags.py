@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from pricing._cards.catalog import Catalog
 from pricing._cards.components import SubscriptionPrice
@@ -33,8 +33,7 @@ from pricing.errors import PriceNotFound, UnsupportedRequest
 BELOW_UPSTREAM = Decimal("0.5")
 
 
-@dataclass(frozen=True)
-class Reference:
+class Reference(NamedTuple):
     """A version's price for the reference request of one operation [currency/image]."""
 
     operation: str

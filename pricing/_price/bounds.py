@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import math
 import numbers
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from pricing.errors import PricingError
 
@@ -23,8 +22,7 @@ from pricing.errors import PricingError
 MAX_EXACT = 2**53
 
 
-@dataclass(frozen=True)
-class Bound:
+class Bound(NamedTuple):
     """The accepted range of one request number.
 
     ``least`` is the smallest accepted value (exclusive when ``above``), ``most`` the largest;

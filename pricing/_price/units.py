@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from pricing._base.money import MILLION
 from pricing._cards.components import (
@@ -44,8 +44,7 @@ class LineItem:
     amount: Decimal
 
 
-@dataclass(frozen=True)
-class UnitContext:
+class UnitContext(NamedTuple):
     """What every unit sees of the call being priced."""
 
     request: ImageRequest
@@ -65,8 +64,7 @@ class UnitContext:
         return Decimal(self.version.megapixel)
 
 
-@dataclass(frozen=True)
-class Charge:
+class Charge(NamedTuple):
     """What one component adds to a quote: its line items, the extra [currency] at the top of
     a price range (``price_high``), and notes."""
 

@@ -5,7 +5,6 @@ Imports nothing of :mod:`pricing.cli`; every command module may import it.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
@@ -51,8 +50,10 @@ class WideConsole(Console):
         return ConsoleDimensions(160, super().size.height)
 
 
-out = WideConsole()
-err = WideConsole(stderr=True)
+#: The consoles of every command. No emoji codes: text from the data (offer ids, notes, source
+#: titles) is printed as written, never with ``:cd:`` turned into a picture.
+out = WideConsole(emoji=False)
+err = WideConsole(stderr=True, emoji=False)
 
 
 def evidence_or_fail(text: str | None) -> TrustPolicy:
@@ -163,7 +164,9 @@ def print_table(table: Table, drop: Collection[str] = (), least: int = 8) -> Non
             break
     show_table(table)
     if gone:
-        out.print(f"[dim]  not shown at this width: {', '.join(gone)} (see --json)[/]")
+        out.print(
+            f"[dim]  not shown at this width: {', '.join(gone)} (see --json)[/]", highlight=False
+        )
 
 
 def show_table(table: Table) -> None:
@@ -241,6 +244,8 @@ def percent(value: float | None) -> str:
 
 def print_json(payload: object) -> None:
     """``payload`` as indented JSON on stdout (values JSON does not know as strings)."""
+    import json  # here: a table needs no JSON
+
     print(json.dumps(payload, indent=2, default=str))
 
 

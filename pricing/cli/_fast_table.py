@@ -23,7 +23,6 @@ against rich itself on random tables.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from rich._ratio import ratio_reduce
@@ -70,8 +69,7 @@ class _Entry(NamedTuple):
     spans: bool
 
 
-@dataclass(frozen=True)
-class _Plan:
+class _Plan(NamedTuple):
     """A simple table, measured: the entries of each column (its header first when shown)
     and the width of each column's widest text."""
 

@@ -330,17 +330,17 @@ def _print_compare(
         )
     print_table(table, ("range across sources", "source date", "grade", "source"))
     if any(r["flags"] is not None for r in priced):
-        out.print("[dim]* flagged, but not excluded: `pricing cards show OFFER` says why[/]")
-    if skipped:
-        if show_skipped:
-            for r in skipped:
-                line = f"  [dim]{escape(r['offer_id'])}: {escape(r['reason'])}[/]"
-                out.print(line, highlight=False)
-        else:
-            n = len(skipped)
-            out.print(f"[dim]{n} offer(s) cannot price this request; --all lists why[/]")
+        out.print(
+            "[dim]* flagged, but not excluded: `pricing cards show OFFER` says why[/]",
+            highlight=False,
+        )
+    lines = [f"  [dim]{escape(r['offer_id'])}: {escape(r['reason'])}[/]" for r in skipped]
+    if skipped and not show_skipped:
+        lines = [f"[dim]{len(skipped)} offer(s) cannot price this request; --all lists why[/]"]
+    for line in lines:
+        out.print(line, highlight=False)
     if not priced:
-        out.print("[yellow]no offer can price this request[/]")
+        out.print("[yellow]no offer can price this request[/]", highlight=False)
 
 
 def _print_leads(leads: list[dict[str, Any]], policy: TrustPolicy) -> None:
