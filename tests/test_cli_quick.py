@@ -228,3 +228,12 @@ def test_a_closed_pipe_ends_quietly_on_both_paths(args: list[str], tmp_path: Pat
         os.close(write)
         ends.append((done.returncode, done.stderr))
     assert ends == [(1, ""), (1, "")]
+
+
+def test_text_from_the_data_is_printed_as_written(capsys: pytest.CaptureFixture[str]) -> None:
+    """No emoji codes: a note or title with ``:cd:`` in it is not turned into a picture."""
+    from pricing.cli._common import err, out
+
+    out.print("note: :cd: and :smile: stay", highlight=False)
+    err.print(":warning: too", highlight=False)
+    assert capsys.readouterr() == ("note: :cd: and :smile: stay\n", ":warning: too\n")
