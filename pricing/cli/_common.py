@@ -1,6 +1,8 @@
-"""The floor of the ``pricing`` CLI: consoles, shared options and helpers of every command.
+"""The floor of the ``pricing`` CLI: consoles, errors and helpers of every command.
 
-Imports nothing of :mod:`pricing.cli`; every command module may import it.
+Imports nothing of :mod:`pricing.cli` but the table printer, and no typer (the options typer
+declares are in :mod:`pricing.cli._options`), so that the quick commands can run without it;
+every command module may import it.
 """
 
 from __future__ import annotations

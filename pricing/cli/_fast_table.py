@@ -1,23 +1,20 @@
 """A fast path for printing simple rich tables, with the same bytes as ``console.print(table)``.
 
 rich lays a table out by measuring every cell through ``Padding`` and ``Measurement`` and
-rendering each one through ``render_lines`` and ``Text.wrap``: about 80 ms for the 169 rows
-of ``cards list``. When every cell is a one-line string and the table has none of the
-features that bend its layout (footers, row styles, fixed or flexible widths, ...), the
-layout is arithmetic: a column measures its widest text plus its padding and, when the table
-is too wide for the console, rich's own rules shrink the columns (``_collapse_widths``, then
-``ratio_reduce``). A cell whose plain text fits its column is justified here; one longer than
-its column is wrapped with ``Text.wrap`` as rich wraps it, and a row of several lines pads
-its shorter cells as rich does (headers at the bottom, other cells as their column says).
-:func:`print_fast` then builds the segments rich would build and prints them through the
-console, so colour, ``NO_COLOR``, recording and files behave as they do for rich; for any
-other table it prints nothing and declines, and the caller prints the table with rich.
-Cells with markup spans (and the rare wrapped text that rich would pad or crop) are still
-rendered by rich, one by one; only the table's own measuring and layout is skipped.
+rendering each one through ``render_lines`` and ``Text.wrap``: about 70 ms for the 169 rows
+of ``cards list``. When every cell is a one-line string, a column's natural width is
+arithmetic (its widest text plus its padding); a table too wide for the console is shrunk by
+rich's own rules (``Table._collapse_widths``, then ``ratio_reduce``), and only the cells longer
+than their column are wrapped, by rich's ``Text.wrap``. :func:`print_fast` then builds the
+segments rich would build and prints them through the console, so colour, ``NO_COLOR``,
+recording and files behave as they do for rich. Cells with markup spans are rendered by rich,
+one by one, which is cheap; only the table's own measuring and layout is skipped. Any other
+table (footers, row styles, fixed widths, cells of several lines ...) is declined, and the
+caller prints it with rich.
 
 The rules mirror ``rich/table.py`` of rich 15 (``Table.__rich_console__``, ``_render``,
 ``_get_cells``, ``_calculate_column_widths``); tests/test_cli_fast_table.py checks them
-against rich itself on random tables.
+against rich itself on random tables and console widths.
 """
 
 from __future__ import annotations

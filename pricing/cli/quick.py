@@ -1,20 +1,21 @@
 """The quick commands, run without typer: ``pricing quote`` and ``pricing cards list``.
 
 The two commands people run most often, and wait for, print in a fraction of a second; typer
-would add about a quarter of that (importing it, then building a pydantic validator for each
-of the quote's two dozen options on every run). So the console script first offers the
-command line to :func:`run_quick`, which reads the options of these two commands itself, by
-the table :data:`QUICK` below, and calls the same work functions typer calls
-(:func:`pricing.cli.quoting.quote_run`, :func:`pricing.cli.listing.list_offers`).
+would add 30 to 50 ms to each (importing it, then building a pydantic validator for each of
+the quote's two dozen options on every run: benchmarks/bench_cli.py times both ways). So the
+console script first offers the command line to :func:`run_quick`, which reads the options of
+these two commands itself, by the table :data:`QUICK` below, and calls the same work
+functions typer calls (:func:`pricing.cli.quoting.quote_run`,
+:func:`pricing.cli.listing.list_offers`).
 
 It reads only the plain forms: ``--option value``, ``--option=value`` and flags, with values
 typer would take unchanged (whole numbers as digits, decimals as digits and a point; no option
 of these commands has a range digits could leave). Anything else, ``--help``, an unknown or
 repeated option, a value starting with ``-``, a number in another spelling, is left to typer
 (:func:`run_quick` returns False having done nothing), so that help and every complaint about
-the command line stay typer's.
-A test holds :data:`QUICK` to the typer declarations (names, flags, kinds, defaults, ranges,
-callbacks) and the values read to typer's for the same command lines.
+the command line stay typer's. tests/test_cli_quick.py holds :data:`QUICK` to the typer
+declarations (names, flags, kinds, defaults, ranges, callbacks), the values read to typer's
+for generated command lines, and the output of both paths to each other.
 
 ``PRICING_QUICK=0`` turns the quick path off (every command through typer).
 """
