@@ -1,7 +1,8 @@
 """The local replay's shortcuts give the answers of the long way, exactly.
 
 - A chunk priced by request shape (:mod:`pricing._usage.by_shape`) has the sums of the same
-  chunk priced call by call: costs by day, unpriced calls, alternatives, to the last digit.
+  chunk priced call by call: costs by day, unpriced calls, alternatives, to the last digit;
+  the shapes of several chunks priced in one call replay as each chunk priced alone.
 - A typed log tallied and read twice (:func:`pricing._usage.tally.tallied_requests`) replays
   as the same log checked once into a request table on disk.
 
@@ -24,6 +25,7 @@ from pricing._usage import sums, tally
 from pricing._usage.by_shape import CALLS, by_shape
 from pricing._usage.days import DAY_KEYS
 from pricing._usage.offers import log_requests
+from pricing._vector.requests import price_requests
 
 #: Offers of the bundled catalog the log is drawn from; the midjourney ones run monthly volumes.
 OFFERS = [
@@ -128,6 +130,47 @@ def test_chunks_that_need_calls_are_priced_call_by_call() -> None:
     pairs = pl.DataFrame({"_model": [cat.offer(FLAT[0]).model], "alt_offer": ["midjourney/basic"]})
     assert by_shape(flat, cat, pairs, per_call=False) is None  # re-priced with volumes
     assert by_shape(flat, cat, pairs.clear(), per_call=False) is not None
+
+
+@pytest.mark.parametrize("alternatives", [False, True])
+def test_shapes_of_several_chunks_priced_at_once_sum_as_each_chunk_alone(
+    alternatives: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Streamed chunks' shapes are held and priced together (one call for many chunks): the
+    replay is the same, frame for frame, as each chunk priced alone or call by call; a log
+    with a subscription offer (whole months) and bad rows, in batches of 600 rows."""
+    path = tmp_path / "log.parquet"
+    _log(5000, OFFERS, seed=3, bad=True).write_parquet(path)
+    cat = pricing.load_catalog()
+    calls: list[int] = []
+
+    def counted(table: pl.DataFrame, catalog: pricing.Catalog) -> pl.DataFrame:
+        calls.append(table.height)
+        return price_requests(table, catalog)
+
+    monkeypatch.setattr(sums, "price_requests", counted)
+
+    def run(at_once: int) -> tuple[tuple[object, ...], int]:
+        monkeypatch.setattr(sums, "SHAPES_AT_ONCE", at_once)
+        calls.clear()
+        r = pricing.replay(path, catalog=cat, alternatives=alternatives, batch_rows=600)
+        return _result(r), len(calls)
+
+    held, few = run(400_000)  # every streamed chunk's shapes in one call
+    every, many = run(1)  # a call per chunk, as before shapes were held
+    some, between = run(700)  # a call each time the held shapes reach 700 rows
+    monkeypatch.setattr(sums, "by_shape", _per_call)
+    one_by_one, _ = run(400_000)
+    streamed = 5000 // 600  # at least: the subscription offer's rows come as whole months
+    assert few < between < many
+    assert many >= streamed
+    for other in (every, some, one_by_one):
+        for a, b in zip(held, other, strict=True):
+            if isinstance(a, pl.DataFrame):
+                assert isinstance(b, pl.DataFrame)
+                assert_frame_equal(a, b, check_exact=True)
+            else:
+                assert a == b
 
 
 def _result(r: pricing.Replay) -> tuple[object, ...]:

@@ -8,7 +8,9 @@ offers, is summed first by day, offer and every column that prices a call
 (:data:`SHAPE_KEYS`), and those shapes priced, each weighing as the calls it stands for
 (:data:`CALLS`): a chunk of a million calls of the benchmarks' realistic log has about 85,000
 shapes. Every sum of the chunk is the same, exactly: a shape's calls all cost the same, and
-costs are rounded to ledger scale per call before they are multiplied and summed.
+costs are rounded to ledger scale per call before they are multiplied and summed. The shapes
+of several chunks are priced in one call (:class:`pricing._usage.sums.Sums` holds them up to
+:data:`pricing._usage.sums.SHAPES_AT_ONCE`): a call costs 50-80 ms however few its rows.
 
 A chunk with calls on volume-priced offers, with bills (``billed_cost``, reconciled call by
 call), without a ``count`` column, or priced for a FOCUS dataset is priced call by call.

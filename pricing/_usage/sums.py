@@ -6,7 +6,9 @@ runs a monthly volume: :mod:`pricing._usage.batches`), its sums out (:class:`Chu
 by day and price (:mod:`pricing._usage.days`), unpriced calls by reason, billed against
 computed cost, the calls re-priced on their alternatives and, when asked, the FOCUS sums. Only
 these small frames outlive the chunk. :class:`Sums` adds the chunks' sums up, in any order
-(every cost is rounded to ledger scale per call before any sum, so the sums are exact).
+(every cost is rounded to ledger scale per call before any sum, so the sums are exact); locally
+it holds the shapes of several streamed chunks and prices them in one call (:func:`price_table`),
+to the sums of each chunk priced alone.
 """
 
 from __future__ import annotations
@@ -37,6 +39,9 @@ from pricing._usage.fx_rows import UsageFx
 from pricing._usage.reading import LogReading
 from pricing._vector.requests import price_requests
 
+#: Shapes of streamed chunks priced in one call, at most about: a call costs 50-80 ms however
+#: few its rows (planning its queries), more than its rows below this.
+SHAPES_AT_ONCE = 400_000
 #: FOCUS usage-sum rows kept apart before they are added up, at least (as ``FocusParts``).
 FOCUS_FOLD_ROWS = 100_000
 
@@ -114,7 +119,12 @@ def price_chunk(chunk: pl.DataFrame, how: Pricing) -> ChunkSums:
     to the same sums.
     """
     shapes = by_shape(chunk, how.cat, how.pairs, per_call=how.focus is not None)
-    table = chunk if shapes is None else shapes  # the calls, or their shapes
+    return price_table(chunk if shapes is None else shapes, chunk.height, how)
+
+
+def price_table(table: pl.DataFrame, rows: int, how: Pricing) -> ChunkSums:
+    """The sums of ``table``: request rows, or shapes standing for :data:`CALLS` calls each
+    (of one chunk, or of several: their sums add up), ``rows`` calls in all."""
     priced = price_requests(table, how.cat)  # in each price's currency, as billed
     fx = how.fx
     costs = priced if fx is None else fx.rows(priced)
@@ -123,7 +133,7 @@ def price_chunk(chunk: pl.DataFrame, how: Pricing) -> ChunkSums:
         has_price = pl.col("reason").is_null()
         lost = calls(priced, has_price) - calls(costs, has_price)
     alternatives = None
-    if how.pairs is not None and chunk.height:
+    if how.pairs is not None and table.height:
         convert = None if fx is None else fx.rows
         alt = alternative_costs(table, costs, how.pairs, how.cat, how.substitute, convert)
         alternatives = detached(alt)
@@ -133,10 +143,10 @@ def price_chunk(chunk: pl.DataFrame, how: Pricing) -> ChunkSums:
         focus.add(priced)
     # Kept as fresh copies: a chunk's small aggregates must not pin its big buffers.
     return ChunkSums(
-        rows=chunk.height,
+        rows=rows,
         days=detached(day_sums(costs)),
         unpriced=detached(unpriced_counts(costs)),
-        billed=detached(billed_sums(priced)) if "billed_cost" in chunk.columns else None,
+        billed=detached(billed_sums(priced)) if "billed_cost" in table.columns else None,
         alternatives=alternatives,
         focus=focus,
         unpriced_fx=lost,
@@ -193,12 +203,40 @@ class Sums:
         progress: Progress | None,
     ) -> int:
         rows = 0
+        held = _Held()
         for chunk, label, done, total in chunks:
             rows += chunk.height
-            self.add(price_chunk(chunk, how))
+            shapes = by_shape(chunk, how.cat, how.pairs, per_call=how.focus is not None)
+            if shapes is None:
+                self.add(price_table(chunk, chunk.height, how))
+            elif held.keep(shapes, chunk.height):
+                self.add(held.priced(how))
             if progress is not None:
                 progress(done, total, label)
+        if held.tables:
+            self.add(held.priced(how))
         return rows
+
+
+@dataclass
+class _Held:
+    """Chunks summed by shape, held until they are priced in one call (their sums add up)."""
+
+    tables: list[pl.DataFrame] = field(default_factory=list)
+    rows: int = 0  # [calls] the held shapes stand for
+
+    def keep(self, shapes: pl.DataFrame, rows: int) -> bool:
+        """Hold a chunk's shapes; whether the held shapes are now worth a call."""
+        self.tables.append(shapes)
+        self.rows += rows
+        return sum(t.height for t in self.tables) >= SHAPES_AT_ONCE
+
+    def priced(self, how: Pricing) -> ChunkSums:
+        """The sums of the held shapes, which are let go."""
+        table = pl.concat(self.tables, how="vertical") if len(self.tables) > 1 else self.tables[0]
+        sums = price_table(table, self.rows, how)
+        self.tables, self.rows = [], 0
+        return sums
 
 
 def merge_focus(into: FocusParts, part: FocusParts) -> None:
