@@ -983,6 +983,39 @@ def test_typo_is_reported_with_a_hint_and_its_rows_priced_at_the_default() -> No
     assert mapped.total() == {"USD": 2 * FLUX_1536x1024}
 
 
+@pytest.mark.parametrize(
+    ("column", "others", "hint"),
+    [
+        ("widht", ["height"], "width"),  # a typo
+        ("acount", [], "account"),
+        ("hieght", ["width"], "height"),
+        ("model_name", [], "model"),  # a standard column as a word of the name
+        ("image_count", [], "count"),
+        ("num_input_images", [], "input_images"),
+        ("billed_cost_usd", [], "billed_cost"),
+        ("user_id", [], "account"),  # a name logs use for it
+        ("cost", [], "billed_cost"),
+        ("time", [], "timestamp"),
+        ("Created At", [], "timestamp"),
+        ("month", [], None),  # a Hive partition: not count (difflib's ratio 0.6)
+        ("cost", ["billed_cost"], None),  # never a column the log has
+        ("model_name", ["model"], None),
+        ("Created At", ["timestamp"], None),
+        ("image_count", ["count"], None),
+        ("widht", ["width"], None),
+        ("request_id", [], None),
+        ("note", [], None),
+    ],
+)
+def test_an_unread_column_is_offered_as_a_standard_one_only_when_likely(
+    column: str, others: list[str], hint: str | None
+) -> None:
+    from pricing._usage.log import unknown_columns
+
+    required = [c for c in ("timestamp", "provider", "model") if c != hint]
+    assert unknown_columns([*required, *others, column]) == {column: hint}
+
+
 def test_standard_columns_win_over_openai_names() -> None:
     # count and n disagree: count is read, n is reported, never summed or guessed between
     log = bfl_log(count=["1"], n=["3"], width=["1536"], height=["1024"], size=["1024x1024"])

@@ -12,7 +12,6 @@ fixed text so that rows count by reason.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial, reduce
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import polars as pl
 
+from pricing._usage.column_hints import likely_column
 from pricing._usage.json_log import read_ndjson
 from pricing._usage.parquet_check import check_parquet
 from pricing._usage.parquet_dir import scan_parquet_dir
@@ -265,12 +265,14 @@ def defaulted(checked: Sequence[str], columns: Sequence[str]) -> pl.Expr:
 
 def unknown_columns(names: Sequence[str]) -> dict[str, str | None]:
     """The columns of a log (read by :func:`scan_log`) that are not read, each with the
-    standard column it is likely meant to be, or None.
+    standard column it is likely meant to be (:func:`pricing._usage.column_hints.likely_column`:
+    never one the log has), or None.
 
     ``n`` or ``size`` beside the standard column(s) they stand for are not read either: the
     standard column wins, and the hint names it.
     """
-    known = [*LOG_COLUMNS, *LOG_ALIASES]
+    aliases = [a for a, stands in LOG_ALIASES.items() if not set(stands) & set(names)]
+    known = [*LOG_COLUMNS, *aliases]
     unknown: dict[str, str | None] = {}
     for name in names:
         if name in LOG_COLUMNS or (name == "size" and reads_size(names)):
@@ -278,8 +280,7 @@ def unknown_columns(names: Sequence[str]) -> dict[str, str | None]:
         if name in LOG_ALIASES:
             unknown[name] = next((c for c in LOG_ALIASES[name] if c in names), None)
             continue
-        close = difflib.get_close_matches(name.strip().lower(), known, n=1)
-        unknown[name] = close[0] if close else None
+        unknown[name] = likely_column(name, names, known)
     return unknown
 
 

@@ -39,8 +39,9 @@ from pricing._usage.fx_rows import UsageFx
 from pricing._usage.reading import LogReading
 from pricing._vector.requests import price_requests
 
-#: Shapes of streamed chunks priced in one call, at most about: a call costs 50-80 ms however
-#: few its rows (planning its queries), more than its rows below this.
+#: Shape rows of streamed chunks held before they are priced together: a ``price_requests``
+#: call costs 50-80 ms however few its rows (planning its queries), a batch of a million calls
+#: has 45,000-85,000 shapes; at this many rows a call's fixed cost is about a quarter of it.
 SHAPES_AT_ONCE = 400_000
 #: FOCUS usage-sum rows kept apart before they are added up, at least (as ``FocusParts``).
 FOCUS_FOLD_ROWS = 100_000
@@ -123,8 +124,9 @@ def price_chunk(chunk: pl.DataFrame, how: Pricing) -> ChunkSums:
 
 
 def price_table(table: pl.DataFrame, rows: int, how: Pricing) -> ChunkSums:
-    """The sums of ``table``: request rows, or shapes standing for :data:`CALLS` calls each
-    (of one chunk, or of several: their sums add up), ``rows`` calls in all."""
+    """The sums of ``table``: request rows, or shapes standing for
+    :data:`pricing._usage.by_shape.CALLS` calls each (of one chunk, or of several: their sums
+    add up), ``rows`` calls in all."""
     priced = price_requests(table, how.cat)  # in each price's currency, as billed
     fx = how.fx
     costs = priced if fx is None else fx.rows(priced)
