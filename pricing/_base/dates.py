@@ -49,10 +49,10 @@ def day_number(ts: pl.Expr) -> pl.Expr:
 
 
 def day_of(ts: pl.Expr) -> pl.Expr:
-    """The UTC day of a UTC microsecond timestamp (integer floor division: no calendar)."""
+    """The UTC day of a UTC timestamp, as a date (:func:`day_number`, no calendar)."""
     import polars as pl
 
-    return (ts.to_physical() // DAY_US).cast(pl.Int32).cast(pl.Date)
+    return day_number(ts).cast(pl.Int32).cast(pl.Date)
 
 
 def month_window(month: str) -> tuple[date, date]:

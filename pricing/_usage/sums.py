@@ -119,8 +119,14 @@ def price_chunk(chunk: pl.DataFrame, how: Pricing) -> ChunkSums:
     calls no running volume prices is priced by request shape (:mod:`pricing._usage.by_shape`),
     to the same sums.
     """
-    shapes = by_shape(chunk, how.cat, how.pairs, per_call=how.focus is not None)
+    shapes = _by_shape(chunk, how)
     return price_table(chunk if shapes is None else shapes, chunk.height, how)
+
+
+def _by_shape(chunk: pl.DataFrame, how: Pricing) -> pl.DataFrame | None:
+    """``chunk`` summed by shape, or None where its calls are priced one by one
+    (:func:`pricing._usage.by_shape.by_shape`; a FOCUS dataset is built of the calls)."""
+    return by_shape(chunk, how.cat, how.pairs, per_call=how.focus is not None)
 
 
 def price_table(table: pl.DataFrame, rows: int, how: Pricing) -> ChunkSums:
@@ -208,7 +214,7 @@ class Sums:
         held = _Held()
         for chunk, label, done, total in chunks:
             rows += chunk.height
-            shapes = by_shape(chunk, how.cat, how.pairs, per_call=how.focus is not None)
+            shapes = _by_shape(chunk, how)
             if shapes is None:
                 self.add(price_table(chunk, chunk.height, how))
             elif held.keep(shapes, chunk.height):
